@@ -1,0 +1,250 @@
+//! The one API error type and its RFC 9457 `application/problem+json` rendering.
+//!
+//! Handlers return `Result<_, ApiError>`. `ApiError::into_response` does not write the body: it
+//! attaches a [`Problem`] to the response, and the `finish_response` middleware renders it with
+//! the request's id and path. The same middleware turns the framework's own error responses
+//! (unknown route, wrong method, timeout, oversized body) into problems, so every error a client
+//! sees has one shape. Internal causes go to the log, never into a body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use ringup_store::StoreError;
+
+/// One broken rule of a request: which field and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem, as sent. `type` is a stable slug (`/problems/<slug>`) clients can match.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub instance: String,
+    pub request_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// What a handler or extractor says went wrong. Rendered by the `finish_response` middleware.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("{detail}")]
+    Conflict {
+        slug: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A readiness check failed; each entry names the check (`database`, `redis`).
+    #[error("not ready")]
+    NotReady(Vec<FieldError>),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The problem attached to an error response until the middleware renders it.
+#[derive(Clone, Debug)]
+pub struct PendingProblem {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(err))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn pending(self) -> PendingProblem {
+        let status = self.status();
+        let (slug, detail, errors) = match self {
+            ApiError::BadRequest(detail) => ("bad-request", detail, vec![]),
+            ApiError::Unauthorized => (
+                "unauthorized",
+                "valid credentials are required".to_owned(),
+                vec![],
+            ),
+            ApiError::Forbidden => (
+                "forbidden",
+                "you are not allowed to do this".to_owned(),
+                vec![],
+            ),
+            ApiError::NotFound => ("not-found", "no such resource".to_owned(), vec![]),
+            ApiError::Conflict {
+                slug,
+                detail,
+                errors,
+            } => (slug, detail, errors),
+            ApiError::PayloadTooLarge => (
+                "payload-too-large",
+                "the request body is larger than allowed".to_owned(),
+                vec![],
+            ),
+            ApiError::Validation(errors) => (
+                "validation-failed",
+                "the request has invalid fields".to_owned(),
+                errors,
+            ),
+            ApiError::RateLimited { retry_after_secs } => (
+                "rate-limited",
+                format!("too many requests; retry in {retry_after_secs} s"),
+                vec![],
+            ),
+            ApiError::Unavailable(detail) => ("unavailable", detail, vec![]),
+            ApiError::NotReady(errors) => (
+                "not-ready",
+                "a dependency of ringup is not answering".to_owned(),
+                errors,
+            ),
+            ApiError::Internal(source) => {
+                tracing::error!(error = %source, cause = ?source, "internal error");
+                (
+                    "internal",
+                    "an internal error occurred; quote the request id when reporting it".to_owned(),
+                    vec![],
+                )
+            }
+        };
+        PendingProblem {
+            slug,
+            title: title_of(status),
+            detail,
+            errors,
+        }
+    }
+}
+
+/// The title of a problem is the status's reason phrase: stable for a given status.
+pub fn title_of(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or("Error")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut response = status.into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response.extensions_mut().insert(self.pending());
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Unavailable(source) => {
+                tracing::error!(error = %source, "database unavailable");
+                ApiError::Unavailable("the database is unavailable; try again shortly".to_owned())
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_stable_slug_and_status() {
+        let cases = [
+            (ApiError::BadRequest("x".into()), 400, "bad-request"),
+            (ApiError::Unauthorized, 401, "unauthorized"),
+            (ApiError::Forbidden, 403, "forbidden"),
+            (ApiError::NotFound, 404, "not-found"),
+            (ApiError::PayloadTooLarge, 413, "payload-too-large"),
+            (ApiError::validation("a", "b"), 422, "validation-failed"),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                429,
+                "rate-limited",
+            ),
+            (ApiError::Unavailable("db".into()), 503, "unavailable"),
+        ];
+        for (err, status, slug) in cases {
+            assert_eq!(err.status().as_u16(), status);
+            assert_eq!(err.pending().slug, slug);
+        }
+    }
+
+    #[test]
+    fn internal_detail_hides_the_cause() {
+        let err = ApiError::internal(std::io::Error::other("select * from secrets failed"));
+        let pending = err.pending();
+        assert_eq!(pending.slug, "internal");
+        assert!(!pending.detail.contains("select"));
+    }
+
+    #[test]
+    fn rate_limited_sets_retry_after() {
+        let response = ApiError::RateLimited {
+            retry_after_secs: 42,
+        }
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+    }
+}

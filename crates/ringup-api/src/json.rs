@@ -1,0 +1,164 @@
+//! `ApiJson<T>`: the JSON body extractor every handler uses.
+//!
+//! It answers with the problem statuses of the API contract rather than axum's defaults:
+//! a missing or wrong `Content-Type` and malformed JSON are 400; a well-formed body with an
+//! unknown field, a missing field or a value its type rejects is 422 with `errors[].field` set
+//! to the JSON path of the offending value; a body over the limit is 413.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&req) {
+            return Err(ApiError::BadRequest(
+                "expected a JSON body with `Content-Type: application/json`".to_owned(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("the request body could not be read".to_owned())
+            }
+        })?;
+        parse(&bytes).map(ApiJson)
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || (essence.len() > 5
+            && essence
+                .get(essence.len() - 5..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case("+json")))
+}
+
+/// Parses a JSON body into `T`, classifying failures as the API contract wants.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                ApiError::Validation(vec![FieldError::new(field, data_message(&inner))])
+            }
+            _ => malformed(&inner),
+        }
+    })?;
+    // Trailing data after the value is malformed JSON too.
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn malformed(err: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest(format!("malformed JSON: {err}"))
+}
+
+/// serde's message without its " at line L column C" suffix, which means nothing to a client
+/// that is told the field path instead.
+fn data_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text.get(..cut).unwrap_or(&text).to_owned(),
+        None => text,
+    }
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        lines: Vec<Line>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        quantity: u32,
+    }
+
+    fn field_of(err: ApiError) -> (u16, Vec<FieldError>) {
+        let status = err.status().as_u16();
+        match err {
+            ApiError::Validation(errors) => (status, errors),
+            _ => (status, vec![]),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        for body in [&b"{"[..], b"", b"{\"name\":}", b"{} {}", b"nope"] {
+            let err = parse::<Body>(body).unwrap_err();
+            assert_eq!(
+                err.status().as_u16(),
+                400,
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn data_errors_are_422_with_the_path() {
+        let (status, errors) =
+            field_of(parse::<Body>(br#"{"name":"a","lines":[{"quantity":-1}]}"#).unwrap_err());
+        assert_eq!(status, 422);
+        assert_eq!(errors[0].field, "lines[0].quantity");
+        assert!(
+            !errors[0].message.contains("line "),
+            "{}",
+            errors[0].message
+        );
+
+        let (status, errors) =
+            field_of(parse::<Body>(br#"{"name":"a","lines":[],"nmae":1}"#).unwrap_err());
+        assert_eq!(status, 422);
+        assert!(errors[0].message.contains("unknown field `nmae`"));
+
+        let (status, _) = field_of(parse::<Body>(br#"{"lines":[]}"#).unwrap_err());
+        assert_eq!(status, 422);
+    }
+
+    #[test]
+    fn well_formed_bodies_parse() {
+        let body: Body = parse(br#"{"name":"a","lines":[{"quantity":2}]}"#).unwrap();
+        assert_eq!(body.lines[0].quantity, 2);
+    }
+}

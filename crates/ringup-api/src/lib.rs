@@ -1,0 +1,118 @@
+//! ringup-api: the HTTP layer. One router per domain, merged here; handlers are thin (parse,
+//! authorize, call the domain, map errors), and every error is rendered as problem+json by one
+//! middleware.
+
+pub mod docs;
+pub mod error;
+pub mod json;
+pub mod middleware;
+pub mod ops;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::response::Response;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use error::{ApiError, FieldError, Problem};
+pub use state::{AppState, HttpConfig};
+
+use crate::error::PendingProblem;
+
+/// The API's routes and their OpenAPI document, before middleware.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .merge(ops::router())
+        .split_for_parts()
+}
+
+/// The complete application: routes, docs and every middleware. `extra` is merged in before
+/// the middleware is applied (the test kit adds probe routes this way).
+pub fn app(state: AppState, extra: Option<Router<AppState>>) -> Router {
+    let (mut router, doc) = routes();
+    if let Some(extra) = extra {
+        router = router.merge(extra);
+    }
+    let router = router.merge(docs::ui(doc));
+    with_middleware(router, state)
+}
+
+fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
+    let http = state.http.clone();
+    let cors = cors(&http);
+    router
+        .layer(RequestBodyLimitLayer::new(http.body_limit))
+        .layer(DefaultBodyLimit::disable())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            http.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(tower::util::option_layer(cors))
+        .layer(axum::middleware::from_fn_with_state(
+            http.clone(),
+            middleware::finish_response,
+        ))
+        .layer(axum::middleware::from_fn(middleware::observe))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(middleware::request_id))
+        .with_state(state)
+}
+
+/// CORS only when origins are configured: with none, responses carry no CORS headers at all
+/// and browsers refuse cross-origin reads.
+fn cors(http: &HttpConfig) -> Option<CorsLayer> {
+    if http.cors_origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(http.cors_origins.clone()))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-csrf-token"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::RETRY_AFTER,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+        ])
+        .allow_credentials(true)
+        .max_age(std::time::Duration::from_secs(600));
+    Some(layer)
+}
+
+/// A panic in a handler becomes an opaque 500; the message goes to the log, inside the
+/// request's span, so it carries the request id.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(non-text panic payload)");
+    tracing::error!(panic = message, "handler panicked");
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.extensions_mut().insert(PendingProblem {
+        slug: "internal",
+        title: error::title_of(StatusCode::INTERNAL_SERVER_ERROR),
+        detail: "an internal error occurred; quote the request id when reporting it".to_owned(),
+        errors: vec![],
+    });
+    response
+}

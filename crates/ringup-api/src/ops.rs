@@ -1,0 +1,137 @@
+//! Operations endpoints, no authentication: liveness, readiness, metrics.
+//!
+//! `/healthz` answers while the process runs and touches nothing else, so an orchestrator never
+//! restarts ringup because the database blinked. `/readyz` answers 200 only when every
+//! dependency answers within the readiness timeout, and otherwise names the failed check.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, FieldError};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` while the process runs.
+    pub status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` when every check passed.
+    pub status: &'static str,
+    /// Each dependency checked, with `ok`.
+    pub checks: std::collections::BTreeMap<&'static str, &'static str>,
+}
+
+/// Liveness: 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is running", body = Health)))]
+pub async fn healthz() -> ApiJson<Health> {
+    ApiJson(Health { status: "ok" })
+}
+
+/// Readiness: 200 when the database answers, else 503 naming the failed check.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Every dependency answers", body = Readiness),
+        (status = 503, description = "A dependency does not answer; `errors[].field` names it",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, ApiError> {
+    let mut failed = Vec::new();
+    if let Err(err) = state.db.ping(state.http.readiness_timeout).await {
+        tracing::warn!(error = %err, cause = ?std::error::Error::source(&err), "readiness: database check failed");
+        failed.push(FieldError::new(
+            "database",
+            format!("the {} database did not answer", state.db.engine().name()),
+        ));
+    }
+    if !failed.is_empty() {
+        return Err(ApiError::NotReady(failed));
+    }
+    let checks = [("database", "ok")].into_iter().collect();
+    Ok(ApiJson(Readiness {
+        status: "ready",
+        checks,
+    }))
+}
+
+/// Prometheus metrics: HTTP requests by route template, method and status; latency histogram;
+/// requests in flight; database pool sizes.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    for pool in state.db.pool_stats() {
+        let size = f64::from(pool.size);
+        let idle = pool.idle as f64;
+        metrics::gauge!("db_pool_connections", "pool" => pool.name, "state" => "open").set(size);
+        metrics::gauge!("db_pool_connections", "pool" => pool.name, "state" => "idle").set(idle);
+        metrics::gauge!("db_pool_connections", "pool" => pool.name, "state" => "max")
+            .set(f64::from(pool.max));
+    }
+    state.metrics.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+/// Latency buckets in seconds: fine below 10 ms, where a till's requests should land.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process-wide Prometheus recorder, installed on first use. Several apps in one process
+/// (as in the test suite) share it.
+pub fn prometheus() -> Result<PrometheusHandle, String> {
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".to_owned()),
+                    LATENCY_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
+            describe();
+            Ok(handle)
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!("http_requests_total", "HTTP requests answered");
+    metrics::describe_histogram!(
+        "http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time from request to response head"
+    );
+    metrics::describe_gauge!("http_requests_in_flight", "HTTP requests being served");
+    metrics::describe_gauge!(
+        "db_pool_connections",
+        "Database pool connections by pool and state (open, idle, max)"
+    );
+}

@@ -1,0 +1,48 @@
+//! What handlers and middleware share. Cheap to clone: everything inside is an `Arc` or a pool.
+
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use axum::http::HeaderValue;
+use metrics_exporter_prometheus::PrometheusHandle;
+use ringup_store::Db;
+
+/// HTTP behaviour that comes from settings.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Time a request may take before it is abandoned with 408.
+    pub request_timeout: Duration,
+    /// Origins allowed by CORS; empty means no cross-origin access at all.
+    pub cors_origins: Vec<HeaderValue>,
+    /// Send `Strict-Transport-Security` (only behind TLS).
+    pub hsts: bool,
+    /// How long `/readyz` waits for each dependency.
+    pub readiness_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+            hsts: false,
+            readiness_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub metrics: PrometheusHandle,
+    pub http: HttpConfig,
+}
+
+impl FromRef<AppState> for HttpConfig {
+    fn from_ref(state: &AppState) -> Self {
+        state.http.clone()
+    }
+}

@@ -1,0 +1,65 @@
+//! Store errors: what the layers above may match on. Database error text never leaves this
+//! crate in a form meant for a user; it is kept as the `source` for the log.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database could not be reached, or the pool is closed or exhausted.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// A unique constraint was violated; `constraint` names it when the engine reports it.
+    #[error("unique constraint violated: {constraint:?}")]
+    UniqueViolation {
+        constraint: Option<String>,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A row the caller asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// Applying migrations failed.
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error: a bug or a broken database, answered as a 500.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(err),
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation {
+                constraint: db.constraint().map(str::to_owned),
+                source: err,
+            },
+            sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => {
+                StoreError::Unavailable(err)
+            }
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+/// PostgreSQL SQLSTATEs that mean "the database is not there right now" rather than "the query
+/// is wrong": the database was dropped or is shutting down, or the connection was lost.
+fn is_unavailable_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("3D000" | "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006")
+    )
+}
+
+impl StoreError {
+    /// True when retrying later could succeed: the caller should answer 503, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,18 @@
+//! ringup-store: persistence for ringup.
+//!
+//! Every query is written once, in the SQL dialect that SQLite and PostgreSQL both accept, and
+//! runs through sqlx's `Any` driver (see `docs/ARCHITECTURE.md` for why). Where the engines must
+//! differ — connection setup, how a write transaction starts, how migrations are found — the
+//! difference lives in one small function of [`db`], named after what it does.
+//!
+//! Conventions every table follows: ids are UUIDv7 strings, money and quantities are 64-bit
+//! integers, timestamps are fixed-width RFC 3339 UTC text (see [`time`]), and every
+//! multi-statement write runs in one transaction from [`Db::begin_write`].
+
+pub mod db;
+pub mod error;
+pub mod meta;
+pub mod time;
+
+pub use db::{DatabaseUrl, Db, DbOptions, Engine, PoolStats};
+pub use error::StoreError;

@@ -1,0 +1,9 @@
+//! The ringup binary's library half: settings, startup and telemetry, so the test kit can start
+//! the same server the binary does.
+
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+
+pub use settings::{Cli, Command, RawSettings, Settings};
+pub use startup::{Application, StartupError};

@@ -1,0 +1,79 @@
+//! `ringup`: serve the API (default) or run a maintenance command.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ringup::settings::Settings;
+use ringup::startup::{self, Application};
+use ringup::{Cli, Command};
+
+fn main() -> ExitCode {
+    if let Err(err) = dotenvy::dotenv()
+        && !err.not_found()
+    {
+        eprintln!("ringup: cannot read .env: {err}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse();
+    let settings = match Settings::from_cli(&cli.settings, std::io::stdout().is_terminal()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("ringup: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    ringup::telemetry::init(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("ringup: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    match runtime.block_on(run(command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ringup: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        Command::Migrate => {
+            startup::prepare_data_dir(&settings.data_dir)?;
+            let db = startup::open_database(&settings).await?;
+            let applied = ringup_store::Db::migration_versions(db.engine()).len();
+            db.close().await;
+            println!(
+                "ringup: {} database at {} is migrated ({applied} migrations)",
+                db.engine().name(),
+                settings.database_url
+            );
+            Ok(())
+        }
+        Command::Serve => {
+            let public = settings.public_url.clone();
+            let app = Application::build(settings).await?;
+            let docs = public
+                .join("docs")
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            tracing::info!(
+                address = %app.address(),
+                engine = app.db().engine().name(),
+                docs = %docs,
+                "ringup listening on http://{} (API docs at {docs})",
+                app.address()
+            );
+            app.run_until(startup::shutdown_signal()).await?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Startup: prepare the data directory and secret, connect and migrate the database, bind the
+//! listener, and serve until told to stop. Every failure here names the setting behind it, so
+//! `main` can print one line and exit non-zero before anything listens.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use rand::Rng;
+use ringup_api::{AppState, HttpConfig};
+use ringup_store::{Db, DbOptions, StoreError};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::settings::{MIN_SECRET_LEN, Secret, Settings, origin_text};
+
+/// Why ringup could not start.
+#[derive(Debug)]
+pub enum StartupError {
+    DataDir { dir: PathBuf, source: io::Error },
+    Secret { path: PathBuf, reason: String },
+    Database { url: String, source: StoreError },
+    Migrate(StoreError),
+    Bind { addr: SocketAddr, source: io::Error },
+    Metrics(String),
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartupError::DataDir { dir, source } => write!(
+                f,
+                "invalid setting RINGUP_DATA_DIR (--data-dir): {} is not a writable directory: {source}",
+                dir.display()
+            ),
+            StartupError::Secret { path, reason } => write!(
+                f,
+                "invalid setting RINGUP_SECRET (--secret): the secret kept in {} {reason}",
+                path.display()
+            ),
+            StartupError::Database { url, source } => {
+                let cause = std::error::Error::source(source)
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| source.to_string());
+                write!(
+                    f,
+                    "invalid setting DATABASE_URL (--database-url): cannot open {url}: {cause}"
+                )
+            }
+            StartupError::Migrate(source) => {
+                let cause = std::error::Error::source(source)
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| source.to_string());
+                write!(f, "database migration failed: {cause}")
+            }
+            StartupError::Bind { addr, source } => write!(
+                f,
+                "invalid setting RINGUP_BIND (--bind): cannot listen on {addr}: {source}"
+            ),
+            StartupError::Metrics(reason) => write!(f, "metrics recorder: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// Creates the data directory if needed and proves it is writable.
+pub fn prepare_data_dir(dir: &Path) -> Result<(), StartupError> {
+    let fail = |source| StartupError::DataDir {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+/// The configured secret, or the one kept in `<data dir>/secret`, generated (48 random
+/// characters, file mode 0600) on first start.
+pub fn load_or_create_secret(settings: &Settings) -> Result<Secret, StartupError> {
+    if let Some(secret) = &settings.secret {
+        return Ok(secret.clone());
+    }
+    let path = settings.data_dir.join("secret");
+    let fail = |reason: String| StartupError::Secret {
+        path: path.clone(),
+        reason,
+    };
+    match create_secret_file(&path) {
+        Ok(secret) => return Ok(secret),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(fail(format!("could not be created: {err}"))),
+    }
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| fail(format!("could not be read: {e}")))?;
+    let text = text.trim();
+    if text.chars().count() < MIN_SECRET_LEN {
+        return Err(fail(format!("is shorter than {MIN_SECRET_LEN} characters")));
+    }
+    Ok(Secret::new(text.to_owned()))
+}
+
+fn create_secret_file(path: &Path) -> io::Result<Secret> {
+    let value: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(48)
+        .map(char::from)
+        .collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(value.as_bytes())?;
+    file.sync_all()?;
+    Ok(Secret::new(value))
+}
+
+/// Connects to the configured database and applies migrations.
+pub async fn open_database(settings: &Settings) -> Result<Db, StartupError> {
+    let options = DbOptions {
+        max_connections: settings.db_max_connections,
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&settings.database_url, &options)
+        .await
+        .map_err(|source| StartupError::Database {
+            url: settings.database_url.to_string(),
+            source,
+        })?;
+    db.migrate().await.map_err(StartupError::Migrate)?;
+    ringup_store::meta::record_initialised(&db)
+        .await
+        .map_err(StartupError::Migrate)?;
+    Ok(db)
+}
+
+/// A ringup server, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: Db,
+    address: SocketAddr,
+    shutdown_grace: Duration,
+}
+
+impl Application {
+    /// Prepares everything and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        Self::build_with(settings, None).await
+    }
+
+    /// As [`Application::build`], with extra routes merged under the same middleware.
+    pub async fn build_with(
+        settings: Settings,
+        extra: Option<Router<AppState>>,
+    ) -> Result<Application, StartupError> {
+        prepare_data_dir(&settings.data_dir)?;
+        let _secret = load_or_create_secret(&settings)?;
+        let db = open_database(&settings).await?;
+        let metrics = ringup_api::ops::prometheus().map_err(StartupError::Metrics)?;
+        let http = HttpConfig {
+            body_limit: settings.body_limit,
+            request_timeout: settings.request_timeout,
+            cors_origins: settings
+                .cors_origins
+                .iter()
+                .filter_map(|url| origin_text(url).parse().ok())
+                .collect(),
+            hsts: settings.hsts,
+            ..HttpConfig::default()
+        };
+        let state = AppState {
+            db: db.clone(),
+            metrics,
+            http,
+        };
+        let router = ringup_api::app(state, extra);
+        let listener =
+            TcpListener::bind(settings.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.bind,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        Ok(Application {
+            listener,
+            router,
+            db,
+            address,
+            shutdown_grace: settings.shutdown_grace,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, gives requests in flight the
+    /// grace period to finish, closes the pool and returns.
+    pub async fn run_until<F>(self, shutdown: F) -> io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let stopping = Arc::new(Notify::new());
+        let signal = {
+            let stopping = stopping.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new connections, finishing requests in flight");
+                stopping.notify_one();
+            }
+        };
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
+        let grace = self.shutdown_grace;
+        let deadline = async move {
+            stopping.notified().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = serve => served?,
+            () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; abandoning requests still in flight"),
+        }
+        self.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::RawSettings;
+
+    fn settings_in(dir: &Path) -> Settings {
+        let raw = RawSettings {
+            data_dir: dir.to_path_buf(),
+            ..RawSettings::defaults()
+        };
+        Settings::from_cli(&raw, false).unwrap()
+    }
+
+    #[test]
+    fn secret_is_generated_once_with_private_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_in(dir.path());
+        let first = load_or_create_secret(&settings).unwrap();
+        let second = load_or_create_secret(&settings).unwrap();
+        assert_eq!(first, second);
+        assert!(first.expose().len() >= MIN_SECRET_LEN);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_short_kept_secret_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "short").unwrap();
+        let err = load_or_create_secret(&settings_in(dir.path())).unwrap_err();
+        assert!(err.to_string().contains("RINGUP_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn data_dir_under_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = prepare_data_dir(&file.join("data")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid setting RINGUP_DATA_DIR"),
+            "{err}"
+        );
+    }
+}
