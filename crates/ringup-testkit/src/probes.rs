@@ -1,0 +1,51 @@
+//! Routes that exist only in tests, merged under the real middleware: a slow handler (timeout
+//! and graceful shutdown), a panicking one, and a JSON echo with typed validation.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Query;
+use axum::routing::{get, post};
+use ringup_api::AppState;
+use ringup_api::json::ApiJson;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Echo {
+    pub name: String,
+    pub quantity: u32,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Sleep {
+    ms: u64,
+}
+
+pub fn probe_routes() -> Router<AppState> {
+    Router::new()
+        .route("/__test/echo", post(echo))
+        .route("/__test/sleep", get(sleep))
+        .route("/__test/panic", get(explode))
+        .route("/__test/big", get(big))
+}
+
+async fn echo(ApiJson(body): ApiJson<Echo>) -> ApiJson<Echo> {
+    ApiJson(body)
+}
+
+async fn sleep(Query(q): Query<Sleep>) -> &'static str {
+    tokio::time::sleep(Duration::from_millis(q.ms)).await;
+    "slept"
+}
+
+async fn explode() -> &'static str {
+    panic!("probe panic with secret detail select * from users")
+}
+
+/// A compressible body of 64 KiB.
+async fn big() -> String {
+    "ringup ".repeat(64 * 1024 / 7)
+}
