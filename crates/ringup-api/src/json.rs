@@ -57,21 +57,30 @@ fn is_json(req: &Request) -> bool {
 
 /// Parses a JSON body into `T`, classifying failures as the API contract wants.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    // Syntax first, over the whole body (trailing data included), so a malformed body is 400
+    // whatever its prefix holds; then the shape, which is 422 with the path of the bad value.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." { String::new() } else { path };
-                ApiError::Validation(vec![FieldError::new(field, data_message(&inner))])
-            }
-            _ => malformed(&inner),
-        }
-    })?;
-    // Trailing data after the value is malformed JSON too.
-    de.end().map_err(|e| malformed(&e))?;
-    Ok(value)
+        let message = data_message(&inner);
+        let field = field_path(&path, &message);
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    })
+}
+
+/// The JSON path of the offending value. serde reports a missing field at its parent's path,
+/// naming the field only in the message (``missing field `quantity` ``), so it is appended here.
+fn field_path(path: &str, message: &str) -> String {
+    let parent = if path == "." { "" } else { path };
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match missing {
+        Some(name) if parent.is_empty() => name.to_owned(),
+        Some(name) => format!("{parent}.{name}"),
+        None => parent.to_owned(),
+    }
 }
 
 fn malformed(err: &serde_json::Error) -> ApiError {
@@ -152,8 +161,11 @@ mod tests {
         assert_eq!(status, 422);
         assert!(errors[0].message.contains("unknown field `nmae`"));
 
-        let (status, _) = field_of(parse::<Body>(br#"{"lines":[]}"#).unwrap_err());
+        let (status, errors) = field_of(parse::<Body>(br#"{"lines":[]}"#).unwrap_err());
         assert_eq!(status, 422);
+        assert_eq!(errors[0].field, "name");
+        let (_, errors) = field_of(parse::<Body>(br#"{"name":"a","lines":[{}]}"#).unwrap_err());
+        assert_eq!(errors[0].field, "lines[0].quantity");
     }
 
     #[test]

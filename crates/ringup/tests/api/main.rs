@@ -1,0 +1,24 @@
+//! HTTP integration tests of the server foundation: error rendering, request ids, security
+//! headers, CORS, compression, operations endpoints, graceful shutdown, and the binary's
+//! command line and configuration.
+//!
+//! Every test starts its own server with `ringup_testkit::spawn_app()` (or runs the real
+//! binary), so they run in parallel and pass on SQLite (default) and on PostgreSQL when
+//! `RINGUP_TEST_DATABASE_URL` is set.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod compression;
+mod config;
+mod cors;
+mod errors;
+mod headers;
+mod lifecycle;
+mod ops;
+mod request_id;
+mod support;
