@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations (so it cannot drift from
 //! the routes), and the interactive docs at `/docs`, whose assets are compiled into the binary.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -13,9 +14,29 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         description = "Multi-store point-of-sale backend. Money is in minor units, rates in basis \
             points, ids are UUIDv7 strings, errors are RFC 9457 problem+json.",
     ),
-    tags((name = "operations", description = "Health, readiness and metrics"))
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Login, tokens, passwords"),
+        (name = "users", description = "Users and their roles and stores"),
+        (name = "api-keys", description = "Keys for integrations"),
+        (name = "audit", description = "The tamper-evident audit log"),
+    )
 )]
 pub struct ApiDoc;
+
+/// `Authorization: Bearer <access token or API key>`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// Serves `/docs` (Swagger UI) and the document at [`OPENAPI_PATH`].
 pub fn ui(doc: utoipa::openapi::OpenApi) -> SwaggerUi {

@@ -180,6 +180,12 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let mut response = status.into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ringup\""),
+            );
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

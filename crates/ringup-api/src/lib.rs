@@ -2,12 +2,20 @@
 //! authorize, call the domain, map errors), and every error is rendered as problem+json by one
 //! middleware.
 
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod context;
 pub mod docs;
 pub mod error;
 pub mod json;
+pub mod mail;
 pub mod middleware;
 pub mod ops;
+pub mod pagination;
 pub mod state;
+pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -30,6 +38,10 @@ use crate::error::PendingProblem;
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(ops::router())
+        .merge(auth::handlers::router())
+        .merge(users::router())
+        .merge(api_keys::router())
+        .merge(audit::router())
         .split_for_parts()
 }
 

@@ -4,8 +4,12 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use axum::http::HeaderValue;
+use std::sync::Arc;
+
 use metrics_exporter_prometheus::PrometheusHandle;
 use ringup_store::Db;
+
+use crate::auth::Auth;
 
 /// HTTP behaviour that comes from settings.
 #[derive(Clone, Debug)]
@@ -39,6 +43,7 @@ pub struct AppState {
     pub db: Db,
     pub metrics: PrometheusHandle,
     pub http: HttpConfig,
+    pub auth: Arc<Auth>,
 }
 
 impl FromRef<AppState> for HttpConfig {

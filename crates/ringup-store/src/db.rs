@@ -236,6 +236,16 @@ impl Db {
 
     async fn connect_postgres(url: &DatabaseUrl, options: &DbOptions) -> StoreResult<Db> {
         let connect = AnyConnectOptions::from_str(url.expose())?;
+        // One direct attempt first: the pool would retry a refused connection until its
+        // acquire timeout and then report only "pool timed out"; this fails fast and says why.
+        let probe = tokio::time::timeout(
+            options.acquire_timeout,
+            <AnyConnection as sqlx::Connection>::connect_with(&connect),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
+        let probe = probe.map_err(StoreError::Unavailable)?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
@@ -325,6 +335,15 @@ impl Db {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// `$start, $start+1, …` for `n` values: the only SQL ringup builds at run time is lists of
+/// numbered placeholders like this one, never values.
+pub fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Per-connection SQLite settings for a server: foreign keys on, wait on locks instead of

@@ -21,6 +21,9 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value that this version of ringup cannot read (a corrupt or foreign row).
+    #[error("unreadable stored value in {what}: {detail}")]
+    Corrupt { what: &'static str, detail: String },
     /// Any other database error: a bug or a broken database, answered as a 500.
     #[error("database error")]
     Database(#[source] sqlx::Error),
@@ -56,6 +59,31 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
 }
 
 impl StoreError {
+    pub fn corrupt(what: &'static str, err: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt {
+            what,
+            detail: err.to_string(),
+        }
+    }
+
+    /// True when this is a unique violation on `table.column`. PostgreSQL names a column's
+    /// unique constraint `<table>_<column>_key`; SQLite reports
+    /// `UNIQUE constraint failed: <table>.<column>` — both are recognised here, once.
+    pub fn is_unique_on(&self, table: &str, column: &str) -> bool {
+        let StoreError::UniqueViolation { constraint, source } = self else {
+            return false;
+        };
+        if constraint.as_deref() == Some(format!("{table}_{column}_key").as_str()) {
+            return true;
+        }
+        match source {
+            sqlx::Error::Database(db) => db
+                .message()
+                .contains(&format!("UNIQUE constraint failed: {table}.{column}")),
+            _ => false,
+        }
+    }
+
     /// True when retrying later could succeed: the caller should answer 503, not 500.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))

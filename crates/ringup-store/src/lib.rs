@@ -9,10 +9,21 @@
 //! integers, timestamps are fixed-width RFC 3339 UTC text (see [`time`]), and every
 //! multi-statement write runs in one transaction from [`Db::begin_write`].
 
+pub mod api_keys;
+pub mod audit;
 pub mod db;
 pub mod error;
+pub mod logins;
 pub mod meta;
+pub mod page;
+pub mod password_resets;
+pub mod sessions;
+pub mod stores;
 pub mod time;
+pub mod users;
 
 pub use db::{DatabaseUrl, Db, DbOptions, Engine, PoolStats};
 pub use error::StoreError;
+
+/// A connection or open transaction (`&mut *tx`), as the write functions take it.
+pub type Conn = sqlx::AnyConnection;

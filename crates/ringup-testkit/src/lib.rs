@@ -5,23 +5,32 @@
 //! `RINGUP_TEST_DATABASE_URL` is set to a PostgreSQL server — a new database on that server,
 //! created for the test and dropped after it, so tests run in parallel on either engine.
 
+mod fixtures;
 mod pg;
 mod probes;
 
 use std::path::Path;
 
 use ringup::settings::{RawSettings, Settings};
-use ringup::startup::Application;
+use std::sync::Arc;
+
+use ringup::startup::{AppOptions, Application};
+use ringup_core::clock::ManualClock;
 use ringup_store::{Db, Engine};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use fixtures::{TestUser, USER_PASSWORD};
 pub use pg::TestDatabase;
 pub use probes::{Echo, probe_routes};
 
 /// The variable that points the suite at a PostgreSQL server.
 pub const TEST_DATABASE_URL: &str = "RINGUP_TEST_DATABASE_URL";
+
+/// The first admin's credentials in every test app.
+pub const ADMIN_USERNAME: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "Correct-Horse-Battery-42";
 
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
@@ -31,6 +40,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub settings: Settings,
+    /// The server's clock: starts at the real time and moves only when a test moves it.
+    pub clock: ManualClock,
     data_dir: TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -52,13 +63,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut RawSettings)) -> TestApp
         data_dir: data_dir.path().join("data"),
         database_url: Some(database.url().expose().to_owned()),
         log: "warn".into(),
+        admin_password: Some(ADMIN_PASSWORD.into()),
         db_max_connections: "4".into(),
         shutdown_grace: "5".into(),
         ..RawSettings::defaults()
     };
     configure(&mut raw);
     let settings = Settings::from_cli(&raw, false).expect("test settings are valid");
-    let app = Application::build_with(settings.clone(), Some(probe_routes()))
+    let clock = ManualClock::new(chrono::Utc::now());
+    let options = AppOptions {
+        extra: Some(probe_routes()),
+        clock: Arc::new(clock.clone()),
+    };
+    let app = Application::build_with(settings.clone(), options)
         .await
         .expect("the server starts");
     let port = app.port();
@@ -77,6 +94,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut RawSettings)) -> TestApp
         client,
         db,
         settings,
+        clock,
         data_dir,
         shutdown: Some(tx),
         server: Some(server),

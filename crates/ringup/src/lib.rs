@@ -1,9 +1,10 @@
 //! The ringup binary's library half: settings, startup and telemetry, so the test kit can start
 //! the same server the binary does.
 
+pub mod bootstrap;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
 
 pub use settings::{Cli, Command, RawSettings, Settings};
-pub use startup::{Application, StartupError};
+pub use startup::{AppOptions, Application, StartupError};

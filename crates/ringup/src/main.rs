@@ -4,12 +4,15 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use ringup::settings::AuditCommand;
 use ringup::settings::Settings;
 use ringup::startup::{self, Application};
 use ringup::{Cli, Command};
+use ringup_store::audit::Verification;
 
 fn main() -> ExitCode {
-    if let Err(err) = dotenvy::dotenv()
+    // Only the working directory's `.env` is read (not a parent's, as `dotenv()` would).
+    if let Err(err) = dotenvy::from_path(".env")
         && !err.not_found()
     {
         eprintln!("ringup: cannot read .env: {err}");
@@ -58,9 +61,47 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             );
             Ok(())
         }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let db = startup::open_database(&settings).await?;
+            let outcome = ringup_store::audit::verify(&db).await;
+            db.close().await;
+            match outcome? {
+                Verification::Ok { checked } => {
+                    println!("audit log intact: {checked} events checked");
+                    Ok(())
+                }
+                Verification::Truncated {
+                    chain,
+                    expected_seq,
+                    found_seq,
+                    ..
+                } => Err(format!(
+                    "audit log broken in chain {chain}: events {} to {expected_seq} are missing",
+                    found_seq + 1
+                )
+                .into()),
+                Verification::Broken { chain, checked, at } => Err(format!(
+                    "audit log broken in chain {chain} after {checked} good events: {at}"
+                )
+                .into()),
+            }
+        }
         Command::Serve => {
             let public = settings.public_url.clone();
             let app = Application::build(settings).await?;
+            if let Some(admin) = app.first_admin() {
+                // Printed to the terminal once, never through the logger.
+                match &admin.generated_password {
+                    Some(password) => println!(
+                        "ringup: created the first admin `{}` with password: {password}\n\
+                         ringup: this password is shown only now; change it after logging in.",
+                        admin.username
+                    ),
+                    None => println!("ringup: created the first admin `{}`", admin.username),
+                }
+            }
             let docs = public
                 .join("docs")
                 .map(|u| u.to_string())

@@ -33,6 +33,17 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Audit-log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum AuditCommand {
+    /// Re-compute every hash chain; exit 0 when intact, 1 naming the first broken event.
+    Verify,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -51,6 +62,11 @@ pub const DEFAULT_BODY_LIMIT: &str = "1048576";
 pub const DEFAULT_REQUEST_TIMEOUT: &str = "30";
 pub const DEFAULT_SHUTDOWN_GRACE: &str = "20";
 pub const DEFAULT_HSTS: &str = "false";
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@ringup.invalid";
+pub const DEFAULT_LOGIN_RATE: &str = "30";
+pub const DEFAULT_RESET_RATE: &str = "3";
+pub const DEFAULT_LOCKOUT_FAILURES: &str = "5";
+pub const DEFAULT_LOCKOUT_MINUTES: &str = "5";
 
 /// Settings as given, before validation. Every field is a flag and an environment variable.
 #[derive(Debug, Args, Clone, Default)]
@@ -113,6 +129,21 @@ pub struct RawSettings {
     /// Seconds requests in flight get to finish after SIGTERM / Ctrl-C.
     #[arg(long, env = "RINGUP_SHUTDOWN_GRACE", global = true, default_value = DEFAULT_SHUTDOWN_GRACE)]
     pub shutdown_grace: String,
+    /// E-mail address of the first admin.
+    #[arg(long, env = "RINGUP_ADMIN_EMAIL", global = true, default_value = DEFAULT_ADMIN_EMAIL)]
+    pub admin_email: String,
+    /// Login requests per client IP per minute.
+    #[arg(long, env = "RINGUP_LOGIN_RATE_PER_MINUTE", global = true, default_value = DEFAULT_LOGIN_RATE)]
+    pub login_rate_per_minute: String,
+    /// Password-reset requests per hour, per client IP and per address.
+    #[arg(long, env = "RINGUP_PASSWORD_RESET_RATE_PER_HOUR", global = true, default_value = DEFAULT_RESET_RATE)]
+    pub password_reset_rate_per_hour: String,
+    /// Failed logins of one username (within the lockout window) that lock it.
+    #[arg(long, env = "RINGUP_LOCKOUT_FAILURES", global = true, default_value = DEFAULT_LOCKOUT_FAILURES)]
+    pub lockout_failures: String,
+    /// Minutes of the failure window and of the lockout.
+    #[arg(long, env = "RINGUP_LOCKOUT_MINUTES", global = true, default_value = DEFAULT_LOCKOUT_MINUTES)]
+    pub lockout_minutes: String,
     /// Send Strict-Transport-Security (set when ringup is served over TLS).
     #[arg(long, env = "RINGUP_HSTS", global = true, default_value = DEFAULT_HSTS)]
     pub hsts: String,
@@ -159,6 +190,11 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub hsts: bool,
+    pub admin_email: String,
+    pub login_rate_per_minute: u32,
+    pub password_reset_rate_per_hour: u32,
+    pub lockout_failures: u32,
+    pub lockout_minutes: u32,
 }
 
 /// A URL that may carry a password: shown with the password replaced by `***`.
@@ -360,7 +396,44 @@ impl Settings {
                 ));
             }
         };
+        let admin_email = raw.admin_email.trim().to_owned();
+        if !admin_email.contains('@') {
+            return Err(invalid(
+                "RINGUP_ADMIN_EMAIL",
+                "admin-email",
+                format!("`{admin_email}` is not an e-mail address"),
+            ));
+        }
+        let login_rate_per_minute = parse_in_range(
+            &raw.login_rate_per_minute,
+            1..=100_000,
+            "RINGUP_LOGIN_RATE_PER_MINUTE",
+            "login-rate-per-minute",
+        )?;
+        let password_reset_rate_per_hour = parse_in_range(
+            &raw.password_reset_rate_per_hour,
+            1..=100_000,
+            "RINGUP_PASSWORD_RESET_RATE_PER_HOUR",
+            "password-reset-rate-per-hour",
+        )?;
+        let lockout_failures = parse_in_range(
+            &raw.lockout_failures,
+            1..=1000,
+            "RINGUP_LOCKOUT_FAILURES",
+            "lockout-failures",
+        )?;
+        let lockout_minutes = parse_in_range(
+            &raw.lockout_minutes,
+            1..=1440,
+            "RINGUP_LOCKOUT_MINUTES",
+            "lockout-minutes",
+        )?;
         Ok(Settings {
+            admin_email,
+            login_rate_per_minute,
+            password_reset_rate_per_hour,
+            lockout_failures,
+            lockout_minutes,
             bind,
             data_dir,
             database_url,
@@ -397,6 +470,11 @@ impl RawSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT.into(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE.into(),
             hsts: DEFAULT_HSTS.into(),
+            admin_email: DEFAULT_ADMIN_EMAIL.into(),
+            login_rate_per_minute: DEFAULT_LOGIN_RATE.into(),
+            password_reset_rate_per_hour: DEFAULT_RESET_RATE.into(),
+            lockout_failures: DEFAULT_LOCKOUT_FAILURES.into(),
+            lockout_minutes: DEFAULT_LOCKOUT_MINUTES.into(),
             ..RawSettings::default()
         }
     }

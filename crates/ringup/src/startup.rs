@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use axum::Router;
 use rand::Rng;
+use ringup_api::auth::{Auth, AuthPolicy};
+use ringup_api::mail::Mailer;
 use ringup_api::{AppState, HttpConfig};
+use ringup_core::clock::{Clock, SystemClock};
 use ringup_store::{Db, DbOptions, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -28,6 +31,9 @@ pub enum StartupError {
     Migrate(StoreError),
     Bind { addr: SocketAddr, source: io::Error },
     Metrics(String),
+    Auth(String),
+    Mail(String),
+    Bootstrap(crate::bootstrap::BootstrapError),
 }
 
 impl fmt::Display for StartupError {
@@ -63,6 +69,14 @@ impl fmt::Display for StartupError {
                 "invalid setting RINGUP_BIND (--bind): cannot listen on {addr}: {source}"
             ),
             StartupError::Metrics(reason) => write!(f, "metrics recorder: {reason}"),
+            StartupError::Auth(reason) => write!(f, "authentication setup: {reason}"),
+            StartupError::Mail(reason) => {
+                write!(
+                    f,
+                    "invalid setting RINGUP_SMTP_URL (--smtp-url) or RINGUP_MAIL_FROM: {reason}"
+                )
+            }
+            StartupError::Bootstrap(err) => write!(f, "{err}"),
         }
     }
 }
@@ -145,6 +159,23 @@ pub async fn open_database(settings: &Settings) -> Result<Db, StartupError> {
     Ok(db)
 }
 
+/// What tests (and only tests) change about an application.
+pub struct AppOptions {
+    /// Routes merged under the same middleware (the test kit's probes).
+    pub extra: Option<Router<AppState>>,
+    /// The clock of every time-based rule (token expiry, lockouts, reset links).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            extra: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
 /// A ringup server, bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
@@ -152,22 +183,53 @@ pub struct Application {
     db: Db,
     address: SocketAddr,
     shutdown_grace: Duration,
+    auth: Arc<Auth>,
+    first_admin: Option<crate::bootstrap::FirstAdmin>,
 }
 
 impl Application {
     /// Prepares everything and binds the listener (port 0 picks a free port).
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        Self::build_with(settings, None).await
+        Self::build_with(settings, AppOptions::default()).await
     }
 
-    /// As [`Application::build`], with extra routes merged under the same middleware.
+    /// As [`Application::build`], with test options.
     pub async fn build_with(
         settings: Settings,
-        extra: Option<Router<AppState>>,
+        options: AppOptions,
     ) -> Result<Application, StartupError> {
         prepare_data_dir(&settings.data_dir)?;
-        let _secret = load_or_create_secret(&settings)?;
+        let secret = load_or_create_secret(&settings)?;
         let db = open_database(&settings).await?;
+        let mailer = Mailer::new(
+            settings.smtp_url.as_ref().map(|u| u.expose().as_str()),
+            settings.data_dir.join("mail"),
+            &settings.mail_from,
+        )
+        .map_err(|e| StartupError::Mail(e.to_string()))?;
+        let minutes = chrono::Duration::minutes(i64::from(settings.lockout_minutes));
+        let policy = AuthPolicy {
+            lockout_failures: i64::from(settings.lockout_failures),
+            lockout_window: minutes,
+            lockout_duration: minutes,
+            login_per_ip_per_minute: settings.login_rate_per_minute,
+            reset_per_hour: settings.password_reset_rate_per_hour,
+            ..AuthPolicy::default()
+        };
+        let auth = Arc::new(
+            Auth::new(
+                secret.expose().as_bytes(),
+                options.clock.clone(),
+                policy,
+                mailer,
+                settings.public_url.as_str(),
+            )
+            .map_err(|e| StartupError::Auth(e.to_string()))?,
+        );
+        let first_admin =
+            crate::bootstrap::ensure_first_admin(&db, &settings, &auth.hasher, options.clock.now())
+                .await
+                .map_err(StartupError::Bootstrap)?;
         let metrics = ringup_api::ops::prometheus().map_err(StartupError::Metrics)?;
         let http = HttpConfig {
             body_limit: settings.body_limit,
@@ -184,8 +246,9 @@ impl Application {
             db: db.clone(),
             metrics,
             http,
+            auth: auth.clone(),
         };
-        let router = ringup_api::app(state, extra);
+        let router = ringup_api::app(state, options.extra);
         let listener =
             TcpListener::bind(settings.bind)
                 .await
@@ -203,7 +266,14 @@ impl Application {
             db,
             address,
             shutdown_grace: settings.shutdown_grace,
+            auth,
+            first_admin,
         })
+    }
+
+    /// The first admin created by this start, if the database had no users.
+    pub fn first_admin(&self) -> Option<&crate::bootstrap::FirstAdmin> {
+        self.first_admin.as_ref()
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -240,6 +310,14 @@ impl Application {
         )
         .with_graceful_shutdown(signal);
         let grace = self.shutdown_grace;
+        let auth = self.auth.clone();
+        let housekeeping = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                auth.forget_idle_limits();
+            }
+        });
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -248,6 +326,7 @@ impl Application {
             served = serve => served?,
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; abandoning requests still in flight"),
         }
+        housekeeping.abort();
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -1,0 +1,97 @@
+//! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 iterations, 1 lane).
+//!
+//! Each hash takes tens of milliseconds of CPU and 19 MiB of memory, so hashing runs on the
+//! blocking pool behind a semaphore with one permit per core: a login flood queues here instead
+//! of starving the async runtime or exhausting memory. A request that cannot get a permit
+//! within `max_wait` is told to retry (429 with `Retry-After`), never 503.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use tokio::sync::Semaphore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("too many password checks at once")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+    max_wait: Duration,
+    params: Params,
+    /// A real hash of a random password, verified against when the user does not exist so
+    /// that unknown and known usernames take the same time.
+    dummy: Arc<str>,
+}
+
+impl Hasher {
+    pub fn new(concurrency: usize, max_wait: Duration) -> Result<Hasher, HashError> {
+        let params =
+            Params::new(19 * 1024, 2, 1, None).map_err(|e| HashError::Failed(e.to_string()))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let dummy = argon
+            .hash_password(ringup_core::tokens::random_token().as_bytes())
+            .map_err(|e| HashError::Failed(e.to_string()))?
+            .to_string();
+        Ok(Hasher {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            max_wait,
+            params,
+            dummy: dummy.into(),
+        })
+    }
+
+    fn argon(params: Params) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| HashError::Busy)?
+            .map_err(|_| HashError::Busy)?;
+        let params = self.params.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let out = work(Self::argon(params));
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?;
+        Ok(result)
+    }
+
+    /// Hashes a new password into a PHC string.
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        self.run(move |argon| {
+            argon
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| HashError::Failed(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Checks a password against a stored hash; `None` checks against the dummy hash and
+    /// always answers false, in the same time as a real check.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, HashError> {
+        let real = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.dummy.to_string());
+        let matched = self
+            .run(move |argon| {
+                argon
+                    .verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok()
+            })
+            .await?;
+        Ok(real && matched)
+    }
+}

@@ -1,0 +1,111 @@
+//! Identity and access over HTTP: login, token refresh with rotation and reuse detection,
+//! logout, password change and reset, and the caller's own profile.
+
+pub mod handlers;
+pub mod hasher;
+pub mod limits;
+pub mod principal;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ringup_core::clock::Clock;
+use ringup_store::audit::NewAuditEvent;
+use ringup_store::time;
+
+use crate::context::RequestMeta;
+use crate::mail::Mailer;
+use hasher::Hasher;
+use limits::Limit;
+use principal::SessionCache;
+use tokens::TokenKeys;
+
+/// Limits and lifetimes; every one is a setting.
+#[derive(Clone, Debug)]
+pub struct AuthPolicy {
+    pub lockout_failures: i64,
+    pub lockout_window: chrono::Duration,
+    pub lockout_duration: chrono::Duration,
+    pub refresh_ttl: chrono::Duration,
+    pub reset_ttl: chrono::Duration,
+    pub login_per_ip_per_minute: u32,
+    pub reset_per_hour: u32,
+}
+
+impl Default for AuthPolicy {
+    fn default() -> Self {
+        AuthPolicy {
+            lockout_failures: 5,
+            lockout_window: chrono::Duration::minutes(5),
+            lockout_duration: chrono::Duration::minutes(5),
+            refresh_ttl: chrono::Duration::days(30),
+            reset_ttl: chrono::Duration::minutes(30),
+            login_per_ip_per_minute: 30,
+            reset_per_hour: 3,
+        }
+    }
+}
+
+/// Everything authentication needs, shared by the handlers and the `Principal` extractor.
+pub struct Auth {
+    pub keys: TokenKeys,
+    pub hasher: Hasher,
+    pub clock: Arc<dyn Clock>,
+    pub policy: AuthPolicy,
+    pub cache: SessionCache,
+    pub login_per_ip: Limit,
+    pub reset_per_ip: Limit,
+    pub reset_per_address: Limit,
+    pub mailer: Mailer,
+    /// Base of links in mail, without a trailing slash.
+    pub public_url: String,
+}
+
+impl Auth {
+    pub fn new(
+        secret: &[u8],
+        clock: Arc<dyn Clock>,
+        policy: AuthPolicy,
+        mailer: Mailer,
+        public_url: &str,
+    ) -> Result<Auth, hasher::HashError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Auth {
+            keys: TokenKeys::new(secret),
+            hasher: Hasher::new(cores, Duration::from_secs(5))?,
+            clock,
+            cache: SessionCache::new(Duration::from_secs(300)),
+            login_per_ip: Limit::new(policy.login_per_ip_per_minute, Duration::from_secs(60)),
+            reset_per_ip: Limit::new(policy.reset_per_hour, Duration::from_secs(3600)),
+            reset_per_address: Limit::new(policy.reset_per_hour, Duration::from_secs(3600)),
+            policy,
+            mailer,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Forgets idle rate-limit state; run periodically.
+    pub fn forget_idle_limits(&self) {
+        self.login_per_ip.forget_idle();
+        self.reset_per_ip.forget_idle();
+        self.reset_per_address.forget_idle();
+    }
+
+    pub fn now_text(&self) -> String {
+        time::to_db(self.clock.now())
+    }
+
+    /// An audit event stamped with the request's context and the current time.
+    pub fn event(&self, meta: &RequestMeta, action: &str) -> NewAuditEvent {
+        NewAuditEvent {
+            at: self.now_text(),
+            action: action.to_owned(),
+            ip: meta.ip_text(),
+            user_agent: meta.user_agent.clone(),
+            request_id: meta.request_id.clone(),
+            details: serde_json::json!({}),
+            ..NewAuditEvent::default()
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Who is calling: the `Principal` extractor.
+//!
+//! `Authorization: Bearer <token>` is either an API key (`rk_…`) or a JWT access token. A JWT
+//! is accepted only while its session is live: not logged out, not revoked by a password
+//! change, deactivation or refresh-token reuse. Session state is cached in process so the
+//! common request costs no database round trip; every change that ends a session or changes a
+//! user's role or stores invalidates the cache entry in the same request, so revocation takes
+//! effect at once. (Across nodes the invalidation will go through Redis; the seam is
+//! [`SessionCache`].)
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use moka::future::Cache;
+
+use ringup_core::ids::{ApiKeyId, SessionId, StoreId, UserId};
+use ringup_core::tokens::{hash_token, looks_like_api_key};
+use ringup_core::users::Role;
+use ringup_store::{api_keys, sessions, time, users};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    pub role: Role,
+    pub store_ids: Vec<StoreId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User { user: UserId, session: SessionId },
+    ApiKey { key: ApiKeyId, tier: String },
+}
+
+impl Principal {
+    /// The actor id recorded in the audit log.
+    pub fn actor_id(&self) -> String {
+        match &self.kind {
+            PrincipalKind::User { user, .. } => user.to_string(),
+            PrincipalKind::ApiKey { key, .. } => format!("api_key:{key}"),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match &self.kind {
+            PrincipalKind::User { user, .. } => Some(*user),
+            PrincipalKind::ApiKey { .. } => None,
+        }
+    }
+}
+
+/// What the cache keeps per live session.
+#[derive(Clone, Debug)]
+struct SessionEntry {
+    user: UserId,
+    role: Role,
+    store_ids: Vec<StoreId>,
+}
+
+/// Live sessions and API keys, cached; entries are dropped the moment they change.
+#[derive(Clone)]
+pub struct SessionCache {
+    sessions: Cache<SessionId, SessionEntry>,
+    api_keys: Cache<String, Principal>,
+}
+
+impl SessionCache {
+    pub fn new(ttl: Duration) -> SessionCache {
+        SessionCache {
+            sessions: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build(),
+            api_keys: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build(),
+        }
+    }
+
+    pub async fn forget_session(&self, session: SessionId) {
+        self.sessions.invalidate(&session).await;
+    }
+
+    /// Drops every cached session of a user (role or stores changed, password changed,
+    /// deactivated).
+    pub fn forget_user(&self, user: UserId) {
+        let _ = self
+            .sessions
+            .invalidate_entries_if(move |_, entry| entry.user == user);
+    }
+
+    pub fn forget_api_key(&self, key: ApiKeyId) {
+        let _ = self.api_keys.invalidate_entries_if(
+            move |_, p| matches!(&p.kind, PrincipalKind::ApiKey { key: k, .. } if *k == key),
+        );
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let principal = if looks_like_api_key(&token) {
+            api_key_principal(state, &token).await?
+        } else {
+            user_principal(state, &token).await?
+        };
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let auth = &state.auth;
+    let now = auth.clock.now();
+    let access = auth.keys.verify(token, now).ok_or(ApiError::Unauthorized)?;
+    let cached = auth.cache.sessions.get(&access.session).await;
+    let entry = match cached {
+        Some(entry) if entry.user == access.user => entry,
+        Some(_) => return Err(ApiError::Unauthorized),
+        None => {
+            let live =
+                sessions::session_is_live(&state.db, access.session, &time::to_db(now)).await?;
+            if !live {
+                return Err(ApiError::Unauthorized);
+            }
+            let user = users::get_user(&state.db, access.user)
+                .await?
+                .filter(|u| u.active)
+                .ok_or(ApiError::Unauthorized)?;
+            let role = Role::parse(&user.role).map_err(ApiError::internal)?;
+            let entry = SessionEntry {
+                user: user.id,
+                role,
+                store_ids: user.store_ids,
+            };
+            auth.cache
+                .sessions
+                .insert(access.session, entry.clone())
+                .await;
+            entry
+        }
+    };
+    Ok(Principal {
+        kind: PrincipalKind::User {
+            user: entry.user,
+            session: access.session,
+        },
+        role: entry.role,
+        store_ids: entry.store_ids,
+    })
+}
+
+async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let auth = &state.auth;
+    let hash = hash_token(token);
+    if let Some(principal) = auth.cache.api_keys.get(&hash).await {
+        return Ok(principal);
+    }
+    let row = api_keys::find_live_by_hash(&state.db, &hash)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let principal = Principal {
+        kind: PrincipalKind::ApiKey {
+            key: row.id,
+            tier: row.tier.clone(),
+        },
+        role: Role::parse(&row.role).map_err(ApiError::internal)?,
+        store_ids: row.store_ids.clone(),
+    };
+    auth.cache.api_keys.insert(hash, principal.clone()).await;
+    let now = auth.clock.now();
+    let stale = now - chrono::Duration::minutes(1);
+    if row.last_used_at.as_deref() < Some(time::to_db(stale).as_str()) {
+        api_keys::touch_last_used(&state.db, row.id, &time::to_db(now), &time::to_db(stale))
+            .await?;
+    }
+    Ok(principal)
+}

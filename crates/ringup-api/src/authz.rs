@@ -1,0 +1,138 @@
+//! Authorization: the one place that answers "may this principal do X (in store S)".
+//! Every handler calls into here; the authorization matrix test drives every route through
+//! every role so a route without a rule fails the suite.
+//!
+//! Rules (API.md "Roles"): admins may do everything; managers everything inside their stores
+//! except users of other roles and settings; cashiers sell; employees handle stock. An API
+//! key acts with the role and stores it was given.
+
+use ringup_core::ids::StoreId;
+use ringup_core::users::Role;
+
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+
+/// Things a principal may be allowed to do, beyond what every authenticated caller may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// List, create and change users (managers: only cashiers and employees of their stores).
+    ManageUsers,
+    /// Create, list and revoke API keys.
+    ManageApiKeys,
+    /// Read the audit log (managers: their stores' events).
+    ReadAudit,
+    /// Verify the audit chain.
+    VerifyAudit,
+}
+
+impl Principal {
+    pub fn can(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::ManageUsers | Capability::ReadAudit => {
+                matches!(self.role, Role::Admin | Role::Manager)
+            }
+            Capability::ManageApiKeys | Capability::VerifyAudit => self.role == Role::Admin,
+        }
+    }
+
+    /// 403 unless the principal has the capability.
+    pub fn require(&self, capability: Capability) -> Result<(), ApiError> {
+        if self.can(capability) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Admins see every store; anyone else only the stores they were given.
+    pub fn sees_store(&self, store: StoreId) -> bool {
+        self.is_admin() || self.store_ids.contains(&store)
+    }
+
+    /// The stores a list must be limited to: `None` for admins (all stores).
+    pub fn store_scope(&self) -> Option<&[StoreId]> {
+        (!self.is_admin()).then_some(self.store_ids.as_slice())
+    }
+
+    /// Whether this principal may manage a user with `role` in `stores`: admins any user;
+    /// managers cashiers and employees whose every store is one of the manager's (and who have
+    /// at least one, or the manager could never see them again).
+    pub fn may_manage_user(&self, role: Role, stores: &[StoreId]) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Manager => {
+                matches!(role, Role::Cashier | Role::Employee)
+                    && !stores.is_empty()
+                    && stores.iter().all(|s| self.store_ids.contains(s))
+            }
+            Role::Cashier | Role::Employee => false,
+        }
+    }
+
+    /// Whether this principal may see a user with `role` in `stores` (managers: cashiers and
+    /// employees sharing a store with them).
+    pub fn may_see_user(&self, role: Role, stores: &[StoreId]) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Manager => {
+                matches!(role, Role::Cashier | Role::Employee)
+                    && stores.iter().any(|s| self.store_ids.contains(s))
+            }
+            Role::Cashier | Role::Employee => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::principal::PrincipalKind;
+    use ringup_core::ids::{SessionId, UserId};
+
+    fn principal(role: Role, stores: &[StoreId]) -> Principal {
+        Principal {
+            kind: PrincipalKind::User {
+                user: UserId::new(),
+                session: SessionId::new(),
+            },
+            role,
+            store_ids: stores.to_vec(),
+        }
+    }
+
+    #[test]
+    fn managers_manage_only_staff_of_their_own_stores() {
+        let (a, b) = (StoreId::new(), StoreId::new());
+        let manager = principal(Role::Manager, &[a]);
+        assert!(manager.may_manage_user(Role::Cashier, &[a]));
+        assert!(manager.may_manage_user(Role::Employee, &[a]));
+        assert!(!manager.may_manage_user(Role::Cashier, &[a, b]));
+        assert!(!manager.may_manage_user(Role::Cashier, &[]));
+        assert!(!manager.may_manage_user(Role::Manager, &[a]));
+        assert!(!manager.may_manage_user(Role::Admin, &[a]));
+        assert!(!manager.may_see_user(Role::Cashier, &[b]));
+        assert!(manager.may_see_user(Role::Cashier, &[a, b]));
+    }
+
+    #[test]
+    fn capabilities_by_role() {
+        let admin = principal(Role::Admin, &[]);
+        let manager = principal(Role::Manager, &[]);
+        let cashier = principal(Role::Cashier, &[]);
+        assert!(admin.can(Capability::VerifyAudit) && admin.can(Capability::ManageApiKeys));
+        assert!(manager.can(Capability::ManageUsers) && manager.can(Capability::ReadAudit));
+        assert!(!manager.can(Capability::ManageApiKeys) && !manager.can(Capability::VerifyAudit));
+        for cap in [
+            Capability::ManageUsers,
+            Capability::ManageApiKeys,
+            Capability::ReadAudit,
+            Capability::VerifyAudit,
+        ] {
+            assert!(!cashier.can(cap));
+        }
+    }
+}
