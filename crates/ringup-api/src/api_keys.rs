@@ -12,7 +12,7 @@ use ringup_core::ids::ApiKeyId;
 use ringup_core::tokens::{hash_token, new_api_key};
 use ringup_core::users::Role;
 use ringup_store::api_keys::{ApiKeyRow, NewApiKeyRow};
-use ringup_store::{StoreError, api_keys, audit, stores};
+use ringup_store::{api_keys, audit, stores};
 
 use crate::auth::principal::Principal;
 use crate::authz::Capability;
@@ -141,7 +141,7 @@ pub async fn create_api_key(
     let row = api_keys::find_api_key(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    tx.commit().await.map_err(StoreError::from)?;
+    ringup_store::commit(tx).await?;
     let mut view = ApiKeyView::from(row);
     view.key = Some(key);
     Ok((StatusCode::CREATED, ApiJson(view)))
@@ -187,7 +187,7 @@ pub async fn revoke_api_key(
     event.target_type = Some("api_key".into());
     event.target_id = Some(id.to_string());
     audit::append(&mut tx, &event).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    ringup_store::commit(tx).await?;
     state.auth.cache.forget_api_key(id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -120,7 +120,8 @@ pub struct VerifyResult {
 #[derive(Serialize, ToSchema)]
 pub struct BrokenAt {
     pub chain: String,
-    pub id: String,
+    /// The first event that fails; `null` when events are missing from the chain's end.
+    pub id: Option<String>,
     pub seq: i64,
     pub reason: String,
 }
@@ -150,7 +151,7 @@ pub async fn verify_audit_events(
             checked,
             broken_at: Some(BrokenAt {
                 chain,
-                id: String::new(),
+                id: None,
                 seq: found_seq + 1,
                 reason: format!("events {} to {expected_seq} are missing", found_seq + 1),
             }),
@@ -160,7 +161,7 @@ pub async fn verify_audit_events(
             checked,
             broken_at: Some(BrokenAt {
                 chain,
-                id: at.id.clone(),
+                id: Some(at.id.clone()),
                 seq: at.seq,
                 reason: at.reason.to_string(),
             }),

@@ -73,16 +73,25 @@ impl Principal {
         }
     }
 
+    /// The roles of users this principal may see in its stores: `None` for admins (everyone).
+    pub fn visible_user_roles(&self) -> Option<&'static [Role]> {
+        match self.role {
+            Role::Admin => None,
+            Role::Manager => Some(&[Role::Cashier, Role::Employee]),
+            Role::Cashier | Role::Employee => Some(&[]),
+        }
+    }
+
     /// Whether this principal may see a user with `role` in `stores` (managers: cashiers and
     /// employees sharing a store with them).
     pub fn may_see_user(&self, role: Role, stores: &[StoreId]) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Manager => {
-                matches!(role, Role::Cashier | Role::Employee)
+            Role::Manager | Role::Cashier | Role::Employee => {
+                self.visible_user_roles()
+                    .is_some_and(|roles| roles.contains(&role))
                     && stores.iter().any(|s| self.store_ids.contains(s))
             }
-            Role::Cashier | Role::Employee => false,
         }
     }
 }

@@ -52,6 +52,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("not allowed")]
     Forbidden,
+    /// A cookie session's unsafe request without the matching `X-CSRF-Token`.
+    #[error("CSRF token missing or wrong")]
+    CsrfFailed,
     #[error("not found")]
     NotFound,
     #[error("{detail}")]
@@ -97,7 +100,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::CsrfFailed => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -120,6 +123,11 @@ impl ApiError {
             ApiError::Forbidden => (
                 "forbidden",
                 "you are not allowed to do this".to_owned(),
+                vec![],
+            ),
+            ApiError::CsrfFailed => (
+                "csrf-failed",
+                "send the csrf_token cookie's value in X-CSRF-Token".to_owned(),
                 vec![],
             ),
             ApiError::NotFound => ("not-found", "no such resource".to_owned(), vec![]),

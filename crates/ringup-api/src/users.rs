@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use ringup_core::ids::{StoreId, UserId};
 use ringup_core::rate::RateBp;
 use ringup_core::users::{Email, Password, PasswordRule, Role, Username};
-use ringup_store::users::{NewUserRow, UserPatchRow, UserRow};
+use ringup_store::users::{NewUserRow, UserPatchRow, UserRow, UserScope};
 use ringup_store::{StoreError, audit, sessions, stores, users};
 
 use crate::auth::principal::Principal;
@@ -140,13 +140,20 @@ pub fn parse_store_ids_for(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<
     ids
 }
 
-/// 422 naming each store id that does not exist.
+/// 422 naming each store id that does not exist or that the caller may not see (API.md: an id
+/// in a body the caller may not see is answered as if it did not exist).
 async fn require_stores_exist(
     conn: &mut ringup_store::Conn,
+    principal: &Principal,
     raw: &[String],
     ids: &[StoreId],
 ) -> Result<(), ApiError> {
-    let missing = stores::missing_stores(conn, ids).await?;
+    let mut missing = stores::missing_stores(conn, ids).await?;
+    for id in ids {
+        if !principal.sees_store(*id) && !missing.contains(id) {
+            missing.push(*id);
+        }
+    }
     if missing.is_empty() {
         return Ok(());
     }
@@ -187,10 +194,14 @@ pub async fn create_user(
         store_ids,
         rate,
     } = validate_new_user(&body)?;
+    let auth = &state.auth;
+    {
+        let mut conn = state.db.read_conn().await?;
+        require_stores_exist(&mut conn, &principal, &body.store_ids, &store_ids).await?;
+    }
     if !principal.may_manage_user(role, &store_ids) {
         return Err(ApiError::Forbidden);
     }
-    let auth = &state.auth;
     let hash = auth
         .hasher
         .hash(password.expose().to_owned())
@@ -201,7 +212,6 @@ pub async fn create_user(
     let id = UserId::new();
     let now = auth.now_text();
     let mut tx = state.db.begin_write().await?;
-    require_stores_exist(&mut tx, &body.store_ids, &store_ids).await?;
     let inserted = users::insert_user(
         &mut tx,
         &NewUserRow {
@@ -233,7 +243,7 @@ pub async fn create_user(
     let row = users::find_user(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    tx.commit().await.map_err(StoreError::from)?;
+    ringup_store::commit(tx).await?;
     Ok((StatusCode::CREATED, ApiJson(UserView::from(row))))
 }
 
@@ -263,17 +273,20 @@ pub async fn list_users(
 ) -> Result<ApiJson<PageView<UserView>>, ApiError> {
     principal.require(Capability::ManageUsers)?;
     let (limit, after) = query.parse()?;
-    let page = users::list_users(&state.db, principal.store_scope(), after.as_ref(), limit).await?;
-    let visible = |u: &UserRow| {
-        Role::parse(&u.role).is_ok_and(|role| principal.may_see_user(role, &u.store_ids))
+    let roles: Vec<&str> = principal
+        .visible_user_roles()
+        .map(|roles| roles.iter().map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    let scope = match principal.visible_user_roles() {
+        None => UserScope::All,
+        Some(_) => UserScope::Within {
+            stores: &principal.store_ids,
+            roles: &roles,
+        },
     };
+    let page = users::list_users(&state.db, scope, after.as_ref(), limit).await?;
     Ok(ApiJson(PageView {
-        items: page
-            .items
-            .into_iter()
-            .filter(visible)
-            .map(UserView::from)
-            .collect(),
+        items: page.items.into_iter().map(UserView::from).collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -361,6 +374,10 @@ pub async fn update_user(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    if let (Some(raw), Some(ids)) = (&body.store_ids, &stores) {
+        let mut conn = state.db.read_conn().await?;
+        require_stores_exist(&mut conn, &principal, raw, ids).await?;
+    }
     let current_role = Role::parse(&current.role).map_err(ApiError::internal)?;
     let new_role = role.unwrap_or(current_role);
     let new_stores = stores.clone().unwrap_or_else(|| current.store_ids.clone());
@@ -374,9 +391,6 @@ pub async fn update_user(
     let auth = &state.auth;
     let now = auth.now_text();
     let mut tx = state.db.begin_write().await?;
-    if let (Some(raw), Some(ids)) = (&body.store_ids, &stores) {
-        require_stores_exist(&mut tx, raw, ids).await?;
-    }
     let patch = UserPatchRow {
         role: role.map(Role::as_str),
         active: body.active,
@@ -399,7 +413,7 @@ pub async fn update_user(
     let row = users::find_user(&mut tx, current.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    tx.commit().await.map_err(StoreError::from)?;
+    ringup_store::commit(tx).await?;
     auth.cache.forget_user(current.id);
     Ok(ApiJson(UserView::from(row)))
 }

@@ -235,7 +235,13 @@ pub async fn verify(db: &Db) -> StoreResult<Verification> {
                 Some(anchor) => verify_continuation(std::iter::once(anchor).chain(&page)),
             };
             if let Err(at) = verified {
-                return Ok(Verification::Broken { chain, checked, at });
+                // The records of this page before the break verified.
+                let good = page.iter().take_while(|r| r.id != at.id).count();
+                return Ok(Verification::Broken {
+                    chain,
+                    checked: checked + good,
+                    at,
+                });
             }
             checked += page.len();
             anchor = page.into_iter().last();

@@ -270,6 +270,11 @@ impl Db {
         &self.read
     }
 
+    /// A read connection, for several reads in a row.
+    pub async fn read_conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.read.acquire().await?)
+    }
+
     /// Starts the one transaction of a business write. Commit it, or it rolls back on drop.
     pub async fn begin_write(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
         let tx = match self.engine {
@@ -335,6 +340,12 @@ impl Db {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// Commits a write transaction, mapping the error like every other store error.
+pub async fn commit(tx: Transaction<'static, sqlx::Any>) -> StoreResult<()> {
+    tx.commit().await?;
+    Ok(())
 }
 
 /// `$start, $start+1, …` for `n` values: the only SQL ringup builds at run time is lists of

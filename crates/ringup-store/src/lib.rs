@@ -22,7 +22,7 @@ pub mod stores;
 pub mod time;
 pub mod users;
 
-pub use db::{DatabaseUrl, Db, DbOptions, Engine, PoolStats};
+pub use db::{DatabaseUrl, Db, DbOptions, Engine, PoolStats, commit};
 pub use error::StoreError;
 
 /// A connection or open transaction (`&mut *tx`), as the write functions take it.

@@ -69,3 +69,16 @@ pub async fn consume_reset(
     })
     .transpose()
 }
+
+/// Spends every outstanding token of a user: a new password makes earlier reset links void.
+pub async fn cancel_for_user(conn: &mut AnyConnection, user: UserId, now: &str) -> StoreResult<()> {
+    sqlx::query(
+        "update password_resets set used_at = $2, updated_at = $2 \
+         where user_id = $1 and used_at is null",
+    )
+    .bind(user.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -198,10 +198,19 @@ pub async fn find_active_by_email(db: &Db, email_key: &str) -> StoreResult<Optio
     row.as_ref().map(user_from_row).transpose()
 }
 
-/// Users in id order. With `scope`, only users that belong to at least one of those stores.
+/// Which users a list may show: all, or those with one of `roles` in at least one of `stores`.
+pub enum UserScope<'a> {
+    All,
+    Within {
+        stores: &'a [StoreId],
+        roles: &'a [&'a str],
+    },
+}
+
+/// Users in id order, limited to `scope`.
 pub async fn list_users(
     db: &Db,
-    scope: Option<&[StoreId]>,
+    scope: UserScope<'_>,
     after: Option<&After>,
     limit: usize,
 ) -> StoreResult<Page<UserRow>> {
@@ -209,7 +218,7 @@ pub async fn list_users(
     let after = after.map(|a| a.0.clone()).unwrap_or_default();
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
     let rows = match scope {
-        None => {
+        UserScope::All => {
             let sql = sqlx::AssertSqlSafe(format!(
                 "select {USER_COLUMNS} from users where id > $1 order by id limit $2"
             ));
@@ -219,12 +228,15 @@ pub async fn list_users(
                 .fetch_all(&mut *conn)
                 .await?
         }
-        Some(stores) => {
+        UserScope::Within { stores, roles } => {
+            let stores_at = 3;
+            let roles_at = stores_at + stores.len().max(1);
             let sql = sqlx::AssertSqlSafe(format!(
-                "select {USER_COLUMNS} from users u where id > $1 and exists ( \
+                "select {USER_COLUMNS} from users u where id > $1 and role in ({}) and exists ( \
                  select 1 from user_stores us where us.user_id = u.id and us.store_id in ({})) \
                  order by id limit $2",
-                placeholders(3, stores.len().max(1))
+                placeholders(roles_at, roles.len().max(1)),
+                placeholders(stores_at, stores.len().max(1)),
             ));
             let mut query = sqlx::query(sql).bind(after).bind(fetch);
             if stores.is_empty() {
@@ -232,6 +244,12 @@ pub async fn list_users(
             }
             for store in stores {
                 query = query.bind(store.to_string());
+            }
+            if roles.is_empty() {
+                query = query.bind(String::new());
+            }
+            for role in roles {
+                query = query.bind(*role);
             }
             query.fetch_all(&mut *conn).await?
         }

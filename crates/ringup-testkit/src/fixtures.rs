@@ -18,6 +18,13 @@ pub struct TestUser {
     pub refresh_token: String,
 }
 
+/// An API key made by [`TestApp::create_api_key`]: its id and the key itself.
+#[derive(Clone, Debug)]
+pub struct TestApiKey {
+    pub id: String,
+    pub key: String,
+}
+
 /// A password that satisfies the policy and contains no test username.
 pub const USER_PASSWORD: &str = "Quartz-Lantern-Orbit-77";
 
@@ -101,6 +108,29 @@ impl TestApp {
             role: role.to_owned(),
             token: login["access_token"].as_str().expect("token").to_owned(),
             refresh_token: login["refresh_token"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    /// Issues an API key (tier `basic`) as the admin.
+    pub async fn create_api_key(&self, role: &str, stores: &[StoreId]) -> TestApiKey {
+        let admin = self.admin_token().await;
+        let response = self
+            .authed(reqwest::Method::POST, "/api/v1/api-keys", &admin)
+            .json(&json!({
+                "name": format!("{role} integration"),
+                "tier": "basic",
+                "role": role,
+                "store_ids": stores.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }))
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        let body = json_of(response).await;
+        assert_eq!(status, 201, "create {role} API key failed: {body}");
+        TestApiKey {
+            id: body["id"].as_str().expect("id").to_owned(),
+            key: body["key"].as_str().expect("key").to_owned(),
         }
     }
 

@@ -21,7 +21,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use fixtures::{TestUser, USER_PASSWORD};
+pub use fixtures::{TestApiKey, TestUser, USER_PASSWORD};
 pub use pg::TestDatabase;
 pub use probes::{Echo, probe_routes};
 

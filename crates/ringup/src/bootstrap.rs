@@ -42,7 +42,7 @@ pub async fn ensure_first_admin(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<FirstAdmin>, BootstrapError> {
     {
-        let mut conn = db.reader().acquire().await.map_err(StoreError::from)?;
+        let mut conn = db.read_conn().await?;
         if users::count_users(&mut conn).await? > 0 {
             return Ok(None);
         }
@@ -104,7 +104,7 @@ pub async fn ensure_first_admin(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    ringup_store::commit(tx).await?;
     Ok(Some(FirstAdmin {
         username: username.as_str().to_owned(),
         generated_password: generated.then_some(raw),

@@ -13,6 +13,9 @@ use ringup_core::tokens::{hash_token, random_token};
 use ringup_core::users::{Email, Password, Role};
 use ringup_store::{audit, logins, password_resets, sessions, time, users};
 
+use axum_extra::extract::cookie::CookieJar;
+
+use super::cookies;
 use super::limits::{RateHeaders, ip_key};
 use super::principal::{Principal, PrincipalKind};
 use super::tokens::ACCESS_TTL_SECS;
@@ -38,6 +41,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// Also set session cookies (browser sessions; unsafe requests then need `X-CSRF-Token`).
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,6 +78,7 @@ fn rate_limited((err, rate): (ApiError, RateHeaders)) -> Response {
 pub async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
+    jar: CookieJar,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Response {
     let auth = &state.auth;
@@ -80,9 +87,35 @@ pub async fn login(
         Ok(rate) => rate,
         Err(limited) => return rate_limited(limited),
     };
+    let wants_cookies = body.cookie;
     match login_inner(&state, &meta, body).await {
+        Ok(pair) if wants_cookies => {
+            let jar = with_session_cookies(&state, jar, &pair);
+            with_rate(&rate, (jar, ApiJson(pair)))
+        }
         Ok(pair) => with_rate(&rate, ApiJson(pair)),
         Err(err) => with_rate(&rate, err),
+    }
+}
+
+fn with_session_cookies(state: &AppState, jar: CookieJar, pair: &TokenPair) -> CookieJar {
+    let auth = &state.auth;
+    cookies::session_cookies(
+        jar,
+        &pair.access_token,
+        &pair.refresh_token,
+        auth.policy.refresh_ttl.num_seconds(),
+        auth.secure_cookies,
+    )
+}
+
+/// The refresh token from the body, or else from a cookie session's cookie; `true` when it
+/// came from the cookie (the answer then renews the cookies).
+fn presented_refresh(body: &RefreshRequest, jar: &CookieJar) -> Result<(String, bool), ApiError> {
+    match (&body.refresh_token, jar.get(cookies::REFRESH_COOKIE)) {
+        (Some(token), _) => Ok((token.clone(), false)),
+        (None, Some(cookie)) => Ok((cookie.value().to_owned(), true)),
+        (None, None) => Err(ApiError::validation("refresh_token", "is required")),
     }
 }
 
@@ -95,7 +128,9 @@ async fn login_inner(
     let username_key = body.username.trim().to_lowercase();
     let now = auth.clock.now();
     let now_text = time::to_db(now);
-    if let Some(until) = logins::locked_until(&state.db, &username_key, &now_text).await? {
+    // The attempt counts as a failure before the slow hash and is forgotten on success, so
+    // guesses sent in parallel cannot all get a verdict: the attempt past the limit locks.
+    if let Some(until) = count_attempt(state, meta, &username_key, now).await? {
         return Err(locked(now, &until));
     }
     let credentials = users::find_credentials(&state.db, &username_key).await?;
@@ -107,14 +142,14 @@ async fn login_inner(
         .map_err(hash_error)?;
     let user = match credentials {
         Some(c) if matched && c.user.active => c.user,
-        _ => return Err(record_failure(state, meta, &username_key, now).await),
+        _ => return Err(record_failure(state, meta, &username_key).await),
     };
     let role = Role::parse(&user.role).map_err(ApiError::internal)?;
     let session = SessionId::new();
     let refresh = random_token();
     let expires_at = time::to_db(now + auth.policy.refresh_ttl);
     let mut tx = state.db.begin_write().await?;
-    logins::clear_failures(&mut tx, &username_key).await?;
+    logins::clear_failures(&mut tx, &username_key, &now_text).await?;
     sessions::create_session(
         &mut tx,
         &sessions::NewSession {
@@ -133,7 +168,7 @@ async fn login_inner(
     event.target_type = Some("session".into());
     event.target_id = Some(session.to_string());
     audit::append(&mut tx, &event).await?;
-    tx.commit().await.map_err(ringup_store::StoreError::from)?;
+    ringup_store::commit(tx).await?;
     let access_token = auth
         .keys
         .issue(user.id, session, role, now)
@@ -165,36 +200,46 @@ fn hash_error(err: super::hasher::HashError) -> ApiError {
     }
 }
 
-/// Counts a failed login (locking the username after too many) and answers 401.
-async fn record_failure(
+/// Counts a login attempt for the username; `Some(until)` when logins for it are refused
+/// (this attempt may be the one that locked it, which the audit log then records).
+async fn count_attempt(
     state: &AppState,
     meta: &RequestMeta,
     username_key: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> ApiError {
-    let result = async {
-        let auth = &state.auth;
-        let now_text = time::to_db(now);
-        let window_start = time::to_db(now - auth.policy.lockout_window);
-        let mut tx = state.db.begin_write().await?;
-        let failures = logins::record_failure(
-            &mut tx,
-            username_key,
-            meta.ip_text().as_deref(),
-            &now_text,
-            &window_start,
-        )
-        .await?;
-        let mut event = auth.event(meta, "auth.login_failed");
-        event.details = serde_json::json!({ "username": username_key });
-        if failures >= auth.policy.lockout_failures {
-            let until = time::to_db(now + auth.policy.lockout_duration);
-            logins::lock(&mut tx, username_key, &until, &now_text).await?;
-            event.details = serde_json::json!({ "username": username_key, "locked_until": until });
-        }
+) -> Result<Option<String>, ApiError> {
+    let auth = &state.auth;
+    let now_text = time::to_db(now);
+    let lock_until = time::to_db(now + auth.policy.lockout_duration);
+    let mut tx = state.db.begin_write().await?;
+    let attempt = logins::record_attempt(
+        &mut tx,
+        username_key,
+        &now_text,
+        &time::to_db(now - auth.policy.lockout_window),
+        auth.policy.lockout_failures,
+        &lock_until,
+    )
+    .await?;
+    let locked = attempt.locked_until.filter(|until| *until > now_text);
+    if locked.as_deref() == Some(lock_until.as_str()) {
+        let mut event = auth.event(meta, "auth.locked_out");
+        event.details = serde_json::json!({ "username": username_key, "locked_until": lock_until });
         audit::append(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok::<(), ringup_store::StoreError>(())
+    }
+    ringup_store::commit(tx).await?;
+    Ok(locked)
+}
+
+/// Answers a failed login: records it in the audit log and answers 401 (the same for every
+/// reason: wrong password, unknown user, deactivated user).
+async fn record_failure(state: &AppState, meta: &RequestMeta, username_key: &str) -> ApiError {
+    let result = async {
+        let mut tx = state.db.begin_write().await?;
+        let mut event = state.auth.event(meta, "auth.login_failed");
+        event.details = serde_json::json!({ "username": username_key });
+        audit::append(&mut tx, &event).await?;
+        ringup_store::commit(tx).await
     }
     .await;
     match result {
@@ -206,7 +251,9 @@ async fn record_failure(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    /// Required unless the session is a cookie session, whose refresh cookie is used instead.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 /// Exchange a refresh token for a new pair; the old one stops working. Presenting a spent
@@ -219,8 +266,24 @@ pub struct RefreshRequest {
 pub async fn refresh(
     State(state): State<AppState>,
     meta: RequestMeta,
+    jar: CookieJar,
     ApiJson(body): ApiJson<RefreshRequest>,
-) -> Result<ApiJson<TokenPair>, ApiError> {
+) -> Result<Response, ApiError> {
+    let (presented, from_cookie) = presented_refresh(&body, &jar)?;
+    let pair = rotate(&state, &meta, &presented).await?;
+    Ok(if from_cookie {
+        let jar = with_session_cookies(&state, jar, &pair);
+        (jar, ApiJson(pair)).into_response()
+    } else {
+        ApiJson(pair).into_response()
+    })
+}
+
+async fn rotate(
+    state: &AppState,
+    meta: &RequestMeta,
+    presented: &str,
+) -> Result<TokenPair, ApiError> {
     let auth = &state.auth;
     let now = auth.clock.now();
     let now_text = time::to_db(now);
@@ -229,7 +292,7 @@ pub async fn refresh(
     let mut tx = state.db.begin_write().await?;
     let outcome = sessions::rotate_refresh(
         &mut tx,
-        &hash_token(&body.refresh_token),
+        &hash_token(presented),
         &hash_token(&next),
         &now_text,
         &expires_at,
@@ -238,12 +301,12 @@ pub async fn refresh(
     match outcome {
         sessions::Rotation::Invalid => Err(ApiError::Unauthorized),
         sessions::Rotation::Reused { session, user } => {
-            let mut event = auth.event(&meta, "auth.refresh_reused");
+            let mut event = auth.event(meta, "auth.refresh_reused");
             event.actor_id = Some(user.to_string());
             event.target_type = Some("session".into());
             event.target_id = Some(session.to_string());
             audit::append(&mut tx, &event).await?;
-            tx.commit().await.map_err(ringup_store::StoreError::from)?;
+            ringup_store::commit(tx).await?;
             auth.cache.forget_session(session).await;
             tracing::warn!(%session, "refresh token reused: session revoked");
             Err(ApiError::Unauthorized)
@@ -253,19 +316,19 @@ pub async fn refresh(
                 .await?
                 .filter(|u| u.active)
                 .ok_or(ApiError::Unauthorized)?;
-            tx.commit().await.map_err(ringup_store::StoreError::from)?;
+            ringup_store::commit(tx).await?;
             let role = Role::parse(&row.role).map_err(ApiError::internal)?;
             let access_token = auth
                 .keys
                 .issue(user, session, role, now)
                 .map_err(ApiError::internal)?;
-            Ok(ApiJson(TokenPair {
+            Ok(TokenPair {
                 access_token,
                 refresh_token: next,
                 token_type: "Bearer",
                 expires_in: ACCESS_TTL_SECS,
                 user: UserView::from(row),
-            }))
+            })
         }
     }
 }
@@ -276,12 +339,14 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<AppState>,
     meta: RequestMeta,
+    jar: CookieJar,
     ApiJson(body): ApiJson<RefreshRequest>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(CookieJar, StatusCode), ApiError> {
+    let (presented, _) = presented_refresh(&body, &jar)?;
     let auth = &state.auth;
     let now_text = auth.now_text();
     let mut tx = state.db.begin_write().await?;
-    let found = sessions::session_of_refresh(&mut tx, &hash_token(&body.refresh_token)).await?;
+    let found = sessions::session_of_refresh(&mut tx, &hash_token(&presented)).await?;
     if let Some((session, user)) = found
         && sessions::revoke_session(&mut tx, session, "logout", &now_text).await?
     {
@@ -290,10 +355,10 @@ pub async fn logout(
         event.target_type = Some("session".into());
         event.target_id = Some(session.to_string());
         audit::append(&mut tx, &event).await?;
-        tx.commit().await.map_err(ringup_store::StoreError::from)?;
+        ringup_store::commit(tx).await?;
         auth.cache.forget_session(session).await;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok((cookies::cleared(jar), StatusCode::NO_CONTENT))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -324,12 +389,7 @@ pub async fn change_password(
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let current_hash = {
-        let mut conn = state
-            .db
-            .reader()
-            .acquire()
-            .await
-            .map_err(ringup_store::StoreError::from)?;
+        let mut conn = state.db.read_conn().await?;
         users::password_hash_of(&mut conn, user).await?
     };
     let matched = auth
@@ -380,6 +440,7 @@ async fn set_password_and_revoke(
     let now_text = auth.now_text();
     let mut tx = state.db.begin_write().await?;
     users::set_password_hash(&mut tx, user, hash, &now_text).await?;
+    password_resets::cancel_for_user(&mut tx, user, &now_text).await?;
     let revoked =
         sessions::revoke_user_sessions(&mut tx, user, "password_changed", &now_text).await?;
     let mut event = auth.event(meta, action);
@@ -388,7 +449,7 @@ async fn set_password_and_revoke(
     event.target_id = Some(user.to_string());
     event.details = serde_json::json!({ "sessions_revoked": revoked.len() });
     audit::append(&mut tx, &event).await?;
-    tx.commit().await.map_err(ringup_store::StoreError::from)?;
+    ringup_store::commit(tx).await?;
     auth.cache.forget_user(user);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -449,7 +510,7 @@ async fn start_reset(state: &AppState, email: &Email) -> Result<(), ApiError> {
         &time::to_db(now),
     )
     .await?;
-    tx.commit().await.map_err(ringup_store::StoreError::from)?;
+    ringup_store::commit(tx).await?;
     let link = format!("{}/reset-password?token={token}", auth.public_url);
     let minutes = auth.policy.reset_ttl.num_minutes();
     let body = format!(
@@ -525,6 +586,7 @@ async fn set_password_reset(
         return Err(ApiError::validation("token", "is unknown, used or expired"));
     }
     users::set_password_hash(&mut tx, user, hash, &now_text).await?;
+    password_resets::cancel_for_user(&mut tx, user, &now_text).await?;
     let revoked =
         sessions::revoke_user_sessions(&mut tx, user, "password_reset", &now_text).await?;
     let mut event = auth.event(meta, "auth.password_reset");
@@ -533,7 +595,7 @@ async fn set_password_reset(
     event.target_id = Some(user.to_string());
     event.details = serde_json::json!({ "sessions_revoked": revoked.len() });
     audit::append(&mut tx, &event).await?;
-    tx.commit().await.map_err(ringup_store::StoreError::from)?;
+    ringup_store::commit(tx).await?;
     auth.cache.forget_user(user);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -581,12 +643,7 @@ pub async fn me(
             }
         }
         PrincipalKind::ApiKey { key, .. } => {
-            let mut conn = state
-                .db
-                .reader()
-                .acquire()
-                .await
-                .map_err(ringup_store::StoreError::from)?;
+            let mut conn = state.db.read_conn().await?;
             let row = ringup_store::api_keys::find_api_key(&mut conn, *key)
                 .await?
                 .ok_or(ApiError::Unauthorized)?;

@@ -24,25 +24,21 @@ pub struct Hasher {
     permits: Arc<Semaphore>,
     max_wait: Duration,
     params: Params,
-    /// A real hash of a random password, verified against when the user does not exist so
-    /// that unknown and known usernames take the same time.
-    dummy: Arc<str>,
 }
+
+/// A real argon2id hash (same parameters) of a random password nobody knows, verified against
+/// when the user does not exist, so unknown and known usernames take the same time. Kept as a
+/// constant so startup does not spend a hash on it; a test checks its parameters match.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$zYoQKpIESxMyIo4gWotZ4g$jfnlNGzA1vLjHxGC7UEsHbjg7AIjwpBZ6+jkLPkam3A";
 
 impl Hasher {
     pub fn new(concurrency: usize, max_wait: Duration) -> Result<Hasher, HashError> {
         let params =
             Params::new(19 * 1024, 2, 1, None).map_err(|e| HashError::Failed(e.to_string()))?;
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        let dummy = argon
-            .hash_password(ringup_core::tokens::random_token().as_bytes())
-            .map_err(|e| HashError::Failed(e.to_string()))?
-            .to_string();
         Ok(Hasher {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             max_wait,
             params,
-            dummy: dummy.into(),
         })
     }
 
@@ -84,7 +80,7 @@ impl Hasher {
     /// always answers false, in the same time as a real check.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, HashError> {
         let real = hash.is_some();
-        let hash = hash.unwrap_or_else(|| self.dummy.to_string());
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let matched = self
             .run(move |argon| {
                 argon
@@ -93,5 +89,48 @@ impl Hasher {
             })
             .await?;
         Ok(real && matched)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_uses_the_live_parameters() {
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_unknown_users_never_match() {
+        let hasher = Hasher::new(2, Duration::from_secs(5)).unwrap();
+        let hash = hasher.hash("Quartz-Lantern-Orbit-77".into()).await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(
+            hasher
+                .verify("Quartz-Lantern-Orbit-77".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("quartz-lantern-orbit-77".into(), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(!hasher.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_saturated_hasher_answers_busy_instead_of_queueing_forever() {
+        let hasher = Hasher::new(1, Duration::from_millis(1)).unwrap();
+        let held = hasher.permits.clone().acquire_owned().await.unwrap();
+        let err = hasher.hash("x".into()).await.unwrap_err();
+        assert!(matches!(err, HashError::Busy));
+        drop(held);
+        assert!(hasher.hash("x".into()).await.is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! Identity and access over HTTP: login, token refresh with rotation and reuse detection,
 //! logout, password change and reset, and the caller's own profile.
 
+pub mod cookies;
 pub mod handlers;
 pub mod hasher;
 pub mod limits;
@@ -60,6 +61,8 @@ pub struct Auth {
     pub mailer: Mailer,
     /// Base of links in mail, without a trailing slash.
     pub public_url: String,
+    /// Cookies get `Secure` when ringup is reached over https.
+    pub secure_cookies: bool,
 }
 
 impl Auth {
@@ -82,6 +85,7 @@ impl Auth {
             policy,
             mailer,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            secure_cookies: public_url.starts_with("https://"),
         })
     }
 

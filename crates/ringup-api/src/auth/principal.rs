@@ -8,6 +8,8 @@
 //! effect at once. (Across nodes the invalidation will go through Redis; the seam is
 //! [`SessionCache`].)
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
@@ -67,6 +69,9 @@ struct SessionEntry {
 pub struct SessionCache {
     sessions: Cache<SessionId, SessionEntry>,
     api_keys: Cache<String, Principal>,
+    /// Bumped by every invalidation. A request that read the database before an invalidation
+    /// and would cache what it read after it must not: it may be the state just revoked.
+    generation: Arc<AtomicU64>,
 }
 
 impl SessionCache {
@@ -82,22 +87,54 @@ impl SessionCache {
                 .time_to_live(ttl)
                 .support_invalidation_closures()
                 .build(),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Caches a session read from the database at `seen` generation, unless anything was
+    /// invalidated since.
+    async fn remember_session(&self, seen: u64, session: SessionId, entry: SessionEntry) {
+        if self.generation() == seen {
+            self.sessions.insert(session, entry).await;
+            if self.generation() != seen {
+                self.sessions.invalidate(&session).await;
+            }
+        }
+    }
+
+    async fn remember_api_key(&self, seen: u64, hash: String, principal: Principal) {
+        if self.generation() == seen {
+            self.api_keys.insert(hash.clone(), principal).await;
+            if self.generation() != seen {
+                self.api_keys.invalidate(&hash).await;
+            }
         }
     }
 
     pub async fn forget_session(&self, session: SessionId) {
+        self.bump();
         self.sessions.invalidate(&session).await;
     }
 
     /// Drops every cached session of a user (role or stores changed, password changed,
     /// deactivated).
     pub fn forget_user(&self, user: UserId) {
+        self.bump();
         let _ = self
             .sessions
             .invalidate_entries_if(move |_, entry| entry.user == user);
     }
 
     pub fn forget_api_key(&self, key: ApiKeyId) {
+        self.bump();
         let _ = self.api_keys.invalidate_entries_if(
             move |_, p| matches!(&p.kind, PrincipalKind::ApiKey { key: k, .. } if *k == key),
         );
@@ -111,7 +148,17 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let token = match bearer(parts) {
+            Some(token) => token,
+            None if parts.headers.contains_key(header::AUTHORIZATION) => {
+                return Err(ApiError::Unauthorized);
+            }
+            None => match super::cookies::access_from_cookies(&parts.method, &parts.headers) {
+                Ok(Some(token)) => token,
+                Ok(None) => return Err(ApiError::Unauthorized),
+                Err(super::cookies::CsrfMismatch) => return Err(ApiError::CsrfFailed),
+            },
+        };
         let principal = if looks_like_api_key(&token) {
             api_key_principal(state, &token).await?
         } else {
@@ -138,6 +185,7 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
         Some(entry) if entry.user == access.user => entry,
         Some(_) => return Err(ApiError::Unauthorized),
         None => {
+            let seen = auth.cache.generation();
             let live =
                 sessions::session_is_live(&state.db, access.session, &time::to_db(now)).await?;
             if !live {
@@ -154,8 +202,7 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
                 store_ids: user.store_ids,
             };
             auth.cache
-                .sessions
-                .insert(access.session, entry.clone())
+                .remember_session(seen, access.session, entry.clone())
                 .await;
             entry
         }
@@ -176,6 +223,7 @@ async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal, A
     if let Some(principal) = auth.cache.api_keys.get(&hash).await {
         return Ok(principal);
     }
+    let seen = auth.cache.generation();
     let row = api_keys::find_live_by_hash(&state.db, &hash)
         .await?
         .ok_or(ApiError::Unauthorized)?;
@@ -187,7 +235,9 @@ async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal, A
         role: Role::parse(&row.role).map_err(ApiError::internal)?,
         store_ids: row.store_ids.clone(),
     };
-    auth.cache.api_keys.insert(hash, principal.clone()).await;
+    auth.cache
+        .remember_api_key(seen, hash, principal.clone())
+        .await;
     let now = auth.clock.now();
     let stale = now - chrono::Duration::minutes(1);
     if row.last_used_at.as_deref() < Some(time::to_db(stale).as_str()) {

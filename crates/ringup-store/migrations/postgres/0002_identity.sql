@@ -94,18 +94,14 @@ create table password_resets (
 );
 create index password_resets_user_id on password_resets (user_id);
 
-create table login_failures (
-    id text primary key not null,
-    username_key text not null,
-    ip text,
-    created_at text not null,
-    updated_at text not null
-);
-create index login_failures_username_key on login_failures (username_key, created_at);
-
-create table login_lockouts (
+-- One row per username (lower-cased, whether or not such a user exists): failures in the
+-- current window and, once too many, until when logins for it are refused. Updated by one
+-- atomic upsert per attempt, so concurrent guesses are counted exactly on both engines.
+create table login_throttles (
     username_key text primary key not null,
-    locked_until text not null,
+    window_started_at text not null,
+    failures bigint not null,
+    locked_until text,
     created_at text not null,
     updated_at text not null
 );

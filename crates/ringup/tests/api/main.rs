@@ -13,6 +13,14 @@
     clippy::indexing_slicing
 )]
 
+mod api_keys;
+mod audit;
+mod auth_cookies;
+mod auth_flows;
+mod auth_logs;
+mod auth_reset;
+mod auth_tokens;
+mod authz_matrix;
 mod compression;
 mod config;
 mod cors;
@@ -22,3 +30,4 @@ mod lifecycle;
 mod ops;
 mod request_id;
 mod support;
+mod users;

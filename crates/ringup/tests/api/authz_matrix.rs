@@ -1,0 +1,410 @@
+//! The authorization matrix (STYLE.md "Tests"): one table of route × caller → expected status,
+//! driven against a real server. Every operation in the OpenAPI document must have a row, so a
+//! new route without a rule fails the suite; every row must name a documented route, so the
+//! table cannot go stale.
+//!
+//! Bodies are valid wherever the caller is allowed, so an allowed caller gets the route's
+//! success status and a refused one its 401/403 — never a 422 that would hide which rule
+//! answered. Rows that spend something (a refresh token, a reset token, an API key, the
+//! caller's own sessions) get a fresh one per request, so the rows are independent of their
+//! order.
+//!
+//! Later capabilities add their routes here, in the same table.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use ringup_core::clock::Clock;
+use ringup_core::ids::{StoreId, UserId};
+use ringup_core::tokens::hash_token;
+use ringup_testkit::{TestApp, USER_PASSWORD, json_of, spawn_app_with};
+use serde_json::{Value, json};
+
+/// Who calls, in the order of each row's `expect` columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    Admin,
+    Manager,
+    Cashier,
+    Employee,
+    /// No `Authorization` header at all.
+    Anonymous,
+    /// An API key with role `cashier` in store A.
+    CashierKey,
+}
+
+const CALLERS: [Caller; 6] = [
+    Caller::Admin,
+    Caller::Manager,
+    Caller::Cashier,
+    Caller::Employee,
+    Caller::Anonymous,
+    Caller::CashierKey,
+];
+
+/// What `{id}` in a row's path stands for.
+#[derive(Clone, Copy, Debug)]
+enum Id {
+    None,
+    /// A cashier of store A (a user every manager of A may see and manage).
+    StaffUser,
+    /// An API key issued for this request.
+    FreshApiKey,
+}
+
+/// A row's request body.
+#[derive(Clone, Copy, Debug)]
+enum Body {
+    None,
+    /// JSON text with `{store}` (store A's id), `{login}` (the login user's name) and `{n}` (a
+    /// number unique to the request) replaced.
+    Json(&'static str),
+    /// `{"refresh_token"}` of a session opened for this request.
+    FreshRefreshToken,
+    /// `{"token","new_password"}` with a reset token issued for this request.
+    FreshResetToken,
+    /// `{"current_password","new_password"}`. The caller is a user of the column's role made
+    /// for this request, since a password change ends all of that user's sessions.
+    OwnPasswordChange,
+}
+
+struct Row {
+    method: Method,
+    path: &'static str,
+    id: Id,
+    body: Body,
+    /// admin, manager, cashier, employee, anonymous, cashier API key.
+    expect: [u16; 6],
+}
+
+const NEW_PASSWORD: &str = "Velvet-Harbor-Quince-93";
+
+fn rows() -> Vec<Row> {
+    use Body::{FreshRefreshToken, FreshResetToken, Json, OwnPasswordChange};
+    const GET: Method = Method::GET;
+    const POST: Method = Method::POST;
+    const PATCH: Method = Method::PATCH;
+    const DELETE: Method = Method::DELETE;
+    let row = |expect, method, path, id, body| Row {
+        method,
+        path,
+        id,
+        body,
+        expect,
+    };
+    #[rustfmt::skip]
+    let rows = vec![
+        //  admin mgr  cash empl anon key
+        // Operations: public.
+        row([200, 200, 200, 200, 200, 200], GET, "/healthz", Id::None, Body::None),
+        row([200, 200, 200, 200, 200, 200], GET, "/readyz", Id::None, Body::None),
+        row([200, 200, 200, 200, 200, 200], GET, "/metrics", Id::None, Body::None),
+        row([200, 200, 200, 200, 200, 200], GET, "/api/v1/openapi.json", Id::None, Body::None),
+        // Auth: the body is the credential, whoever sends it.
+        row([200, 200, 200, 200, 200, 200], POST, "/api/v1/auth/login", Id::None,
+            Json(r#"{"username":"{login}","password":"Quartz-Lantern-Orbit-77"}"#)),
+        row([200, 200, 200, 200, 200, 200], POST, "/api/v1/auth/refresh", Id::None, FreshRefreshToken),
+        row([204, 204, 204, 204, 204, 204], POST, "/api/v1/auth/logout", Id::None, FreshRefreshToken),
+        row([204, 204, 204, 204, 401, 403], POST, "/api/v1/auth/password", Id::None, OwnPasswordChange),
+        row([202, 202, 202, 202, 202, 202], POST, "/api/v1/auth/password-reset/request", Id::None,
+            Json(r#"{"email":"nobody.{n}@example.com"}"#)),
+        row([204, 204, 204, 204, 204, 204], POST, "/api/v1/auth/password-reset/confirm", Id::None,
+            FreshResetToken),
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/me", Id::None, Body::None),
+        // Users: admins; managers for cashiers and employees of their stores.
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/users", Id::None, Body::None),
+        row([201, 201, 403, 403, 401, 403], POST, "/api/v1/users", Id::None,
+            Json(r#"{"username":"matrix.{n}","email":"matrix.{n}@example.com",
+                     "password":"Quartz-Lantern-Orbit-77","role":"cashier","store_ids":["{store}"]}"#)),
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/users/{id}", Id::StaffUser, Body::None),
+        row([200, 200, 403, 403, 401, 403], PATCH, "/api/v1/users/{id}", Id::StaffUser,
+            Json(r#"{"commission_rate_bp":100}"#)),
+        // API keys: admins only.
+        row([200, 403, 403, 403, 401, 403], GET, "/api/v1/api-keys", Id::None, Body::None),
+        row([201, 403, 403, 403, 401, 403], POST, "/api/v1/api-keys", Id::None,
+            Json(r#"{"name":"matrix {n}","tier":"free","role":"cashier","store_ids":["{store}"]}"#)),
+        row([204, 403, 403, 403, 401, 403], DELETE, "/api/v1/api-keys/{id}", Id::FreshApiKey, Body::None),
+        // Audit: admins and managers read (managers their stores' events); admins verify.
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/audit-events", Id::None, Body::None),
+        row([200, 403, 403, 403, 401, 403], GET, "/api/v1/audit-events/verify", Id::None, Body::None),
+    ];
+    rows
+}
+
+/// Routes in the table that the OpenAPI document does not list (the document itself).
+const UNDOCUMENTED: [&str; 1] = ["/api/v1/openapi.json"];
+
+/// The shared world every row runs in.
+struct World {
+    app: TestApp,
+    store: StoreId,
+    admin: String,
+    /// Tokens of the non-admin callers, by `Caller`.
+    manager: String,
+    cashier: String,
+    employee: String,
+    cashier_key: String,
+    /// A cashier of store A, the target of `Id::StaffUser`.
+    staff_user: String,
+    /// The user the login row logs in as and whose sessions refresh and logout spend.
+    login_user: String,
+    /// The user whose password the reset-confirm row sets.
+    reset_user: UserId,
+    /// Makes `{n}` unique.
+    counter: u32,
+}
+
+impl World {
+    async fn new() -> World {
+        let app = spawn_app_with(|raw| {
+            raw.login_rate_per_minute = "10000".into();
+            raw.password_reset_rate_per_hour = "10000".into();
+        })
+        .await;
+        let store = app.create_store("AAA1").await;
+        let admin = app.admin_token().await;
+        let manager = app.create_user("manager", &[store]).await.token;
+        let cashier = app.create_user("cashier", &[store]).await.token;
+        let employee = app.create_user("employee", &[store]).await.token;
+        let cashier_key = app.create_api_key("cashier", &[store]).await.key;
+        let staff_user = app.create_user("cashier", &[store]).await.id;
+        let login_user = app.create_user("employee", &[store]).await.username;
+        let reset_user = UserId::parse(&app.create_user("employee", &[store]).await.id).unwrap();
+        World {
+            app,
+            store,
+            admin,
+            manager,
+            cashier,
+            employee,
+            cashier_key,
+            staff_user,
+            login_user,
+            reset_user,
+            counter: 0,
+        }
+    }
+
+    fn token(&self, caller: Caller) -> Option<String> {
+        match caller {
+            Caller::Admin => Some(self.admin.clone()),
+            Caller::Manager => Some(self.manager.clone()),
+            Caller::Cashier => Some(self.cashier.clone()),
+            Caller::Employee => Some(self.employee.clone()),
+            Caller::Anonymous => None,
+            Caller::CashierKey => Some(self.cashier_key.clone()),
+        }
+    }
+
+    /// A user of the caller's role made for one request, or the shared credential of callers
+    /// that are not users.
+    async fn fresh_caller(&self, caller: Caller) -> Option<String> {
+        let role = match caller {
+            Caller::Admin => "admin",
+            Caller::Manager => "manager",
+            Caller::Cashier => "cashier",
+            Caller::Employee => "employee",
+            Caller::Anonymous | Caller::CashierKey => return self.token(caller),
+        };
+        Some(self.app.create_user(role, &[self.store]).await.token)
+    }
+
+    async fn path(&self, row: &Row) -> String {
+        match row.id {
+            Id::None => row.path.to_owned(),
+            Id::StaffUser => row.path.replace("{id}", &self.staff_user),
+            Id::FreshApiKey => {
+                let key = self.app.create_api_key("cashier", &[self.store]).await;
+                row.path.replace("{id}", &key.id)
+            }
+        }
+    }
+
+    async fn body(&mut self, row: &Row) -> Option<Value> {
+        self.counter += 1;
+        match row.body {
+            Body::None => None,
+            Body::Json(text) => {
+                let text = text
+                    .replace("{store}", &self.store.to_string())
+                    .replace("{login}", &self.login_user)
+                    .replace("{n}", &self.counter.to_string());
+                Some(serde_json::from_str(&text).unwrap())
+            }
+            Body::FreshRefreshToken => {
+                let login = self.app.login(&self.login_user, USER_PASSWORD).await;
+                Some(json!({"refresh_token": login["refresh_token"]}))
+            }
+            Body::FreshResetToken => {
+                let token = format!("matrix-reset-token-{}-{}", self.counter, StoreId::new());
+                let now = self.app.clock.now();
+                let mut tx = self.app.db.begin_write().await.unwrap();
+                ringup_store::password_resets::insert_reset(
+                    &mut tx,
+                    self.reset_user,
+                    &hash_token(&token),
+                    &ringup_store::time::to_db(now + chrono::Duration::minutes(30)),
+                    &ringup_store::time::to_db(now),
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+                Some(json!({"token": token, "new_password": NEW_PASSWORD}))
+            }
+            Body::OwnPasswordChange => Some(json!({
+                "current_password": USER_PASSWORD,
+                "new_password": NEW_PASSWORD,
+            })),
+        }
+    }
+
+    /// Sends one row as one caller; returns the status and the body text.
+    async fn call(&mut self, row: &Row, caller: Caller) -> (u16, String) {
+        let token = match row.body {
+            Body::OwnPasswordChange => self.fresh_caller(caller).await,
+            _ => self.token(caller),
+        };
+        self.send(row, token).await
+    }
+
+    /// Sends one row with `token` as the bearer credential (none when `None`).
+    async fn send(&mut self, row: &Row, token: Option<String>) -> (u16, String) {
+        let path = self.path(row).await;
+        let body = self.body(row).await;
+        let mut request = self
+            .app
+            .client
+            .request(row.method.clone(), self.app.url(&path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+}
+
+/// `(METHOD, path)` of every operation in the OpenAPI document.
+async fn documented_operations(app: &TestApp) -> BTreeSet<(String, String)> {
+    let doc = json_of(app.get("/api/v1/openapi.json").await).await;
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            if item.get(method).is_some() {
+                operations.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn every_route_answers_every_caller_as_the_matrix_says() {
+    // Arrange
+    let mut world = World::new().await;
+    let rows = rows();
+    let table: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect();
+    assert_eq!(
+        table.len(),
+        rows.len(),
+        "a route appears twice in the matrix"
+    );
+    let documented = documented_operations(&world.app).await;
+
+    // Every documented operation has a row, and every row a documented operation.
+    let missing: Vec<_> = documented.difference(&table).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the authorization matrix: {missing:?}"
+    );
+    let stale: Vec<_> = table
+        .difference(&documented)
+        .filter(|(_, path)| !UNDOCUMENTED.contains(&path.as_str()))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "matrix rows for routes the API does not document: {stale:?}"
+    );
+
+    // Act
+    let mut wrong = Vec::new();
+    for row in &rows {
+        for (caller, expected) in CALLERS.iter().zip(row.expect) {
+            let (status, body) = world.call(row, *caller).await;
+            if status != expected {
+                wrong.push(format!(
+                    "{} {} as {caller:?}: expected {expected}, got {status}: {body}",
+                    row.method, row.path
+                ));
+            }
+        }
+    }
+
+    // Assert
+    assert!(
+        wrong.is_empty(),
+        "{} of {} calls answered otherwise:\n{}",
+        wrong.len(),
+        rows.len() * CALLERS.len(),
+        wrong.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_deactivated_users_token_and_a_revoked_key_are_401_on_every_authenticated_route() {
+    // Arrange: credentials that were valid (an admin's, so no 403 could hide a 401).
+    let mut world = World::new().await;
+    let user = world.app.create_user("admin", &[]).await;
+    let key = world.app.create_api_key("admin", &[]).await;
+    let deactivate = world
+        .app
+        .authed(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", user.id),
+            &world.admin,
+        )
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivate.status().as_u16(), 200);
+    let revoke = world
+        .app
+        .authed(
+            Method::DELETE,
+            &format!("/api/v1/api-keys/{}", key.id),
+            &world.admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status().as_u16(), 204);
+
+    // Act: every route that turns anonymous callers away.
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for row in rows().iter().filter(|r| r.expect[4] == 401) {
+        for (what, dead) in [("deactivated user", &user.token), ("revoked key", &key.key)] {
+            checked += 1;
+            let (status, body) = world.send(row, Some(dead.clone())).await;
+            if status != 401 {
+                wrong.push(format!(
+                    "{} {} as {what}: {status}: {body}",
+                    row.method, row.path
+                ));
+            }
+        }
+    }
+
+    // Assert
+    assert!(checked >= 20, "{checked}");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
