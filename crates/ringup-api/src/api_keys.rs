@@ -130,13 +130,14 @@ pub async fn create_api_key(
         },
     )
     .await?;
-    let mut event = state.auth.event(&meta, "api_key.created");
-    event.actor_id = Some(principal.actor_id());
-    event.target_type = Some("api_key".into());
-    event.target_id = Some(id.to_string());
-    event.details = serde_json::json!({
-        "name": name, "tier": body.tier, "role": role.as_str(), "store_ids": body.store_ids,
-    });
+    let event = state
+        .auth
+        .event(&meta, "api_key.created")
+        .by(principal.actor_id())
+        .on("api_key", id)
+        .with(serde_json::json!({
+            "name": name, "tier": body.tier, "role": role.as_str(), "store_ids": body.store_ids,
+        }));
     audit::append(&mut tx, &event).await?;
     let row = api_keys::find_api_key(&mut tx, id)
         .await?
@@ -182,10 +183,11 @@ pub async fn revoke_api_key(
     if !api_keys::revoke_api_key(&mut tx, id, &now).await? {
         return Err(ApiError::NotFound);
     }
-    let mut event = state.auth.event(&meta, "api_key.revoked");
-    event.actor_id = Some(principal.actor_id());
-    event.target_type = Some("api_key".into());
-    event.target_id = Some(id.to_string());
+    let event = state
+        .auth
+        .event(&meta, "api_key.revoked")
+        .by(principal.actor_id())
+        .on("api_key", id);
     audit::append(&mut tx, &event).await?;
     ringup_store::commit(tx).await?;
     state.auth.cache.forget_api_key(id);

@@ -38,7 +38,7 @@ use crate::error::PendingProblem;
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(ops::router())
-        .merge(auth::handlers::router())
+        .merge(auth::router())
         .merge(users::router())
         .merge(api_keys::router())
         .merge(audit::router())

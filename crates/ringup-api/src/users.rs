@@ -231,14 +231,14 @@ pub async fn create_user(
     if let Err(err) = inserted {
         return Err(unique_conflict(err));
     }
-    let mut event = auth.event(&meta, "user.created");
-    event.actor_id = Some(principal.actor_id());
-    event.target_type = Some("user".into());
-    event.target_id = Some(id.to_string());
-    event.details = serde_json::json!({
-        "username": username.as_str(), "role": role.as_str(),
-        "store_ids": body.store_ids, "commission_rate_bp": rate.value(),
-    });
+    let event = auth
+        .event(&meta, "user.created")
+        .by(principal.actor_id())
+        .on("user", id)
+        .with(serde_json::json!({
+            "username": username.as_str(), "role": role.as_str(),
+            "store_ids": body.store_ids, "commission_rate_bp": rate.value(),
+        }));
     audit::append(&mut tx, &event).await?;
     let row = users::find_user(&mut tx, id)
         .await?
@@ -401,14 +401,14 @@ pub async fn update_user(
     if body.active == Some(false) {
         sessions::revoke_user_sessions(&mut tx, current.id, "deactivated", &now).await?;
     }
-    let mut event = auth.event(&meta, "user.updated");
-    event.actor_id = Some(principal.actor_id());
-    event.target_type = Some("user".into());
-    event.target_id = Some(current.id.to_string());
-    event.details = serde_json::json!({
-        "role": body.role, "store_ids": body.store_ids,
-        "active": body.active, "commission_rate_bp": body.commission_rate_bp,
-    });
+    let event = auth
+        .event(&meta, "user.updated")
+        .by(principal.actor_id())
+        .on("user", current.id)
+        .with(serde_json::json!({
+            "role": body.role, "store_ids": body.store_ids,
+            "active": body.active, "commission_rate_bp": body.commission_rate_bp,
+        }));
     audit::append(&mut tx, &event).await?;
     let row = users::find_user(&mut tx, current.id)
         .await?

@@ -33,6 +33,27 @@ pub struct NewAuditEvent {
     pub details: serde_json::Value,
 }
 
+impl NewAuditEvent {
+    /// Who did it.
+    pub fn by(mut self, actor_id: impl Into<String>) -> Self {
+        self.actor_id = Some(actor_id.into());
+        self
+    }
+
+    /// What it was done to.
+    pub fn on(mut self, target_type: &str, target_id: impl ToString) -> Self {
+        self.target_type = Some(target_type.to_owned());
+        self.target_id = Some(target_id.to_string());
+        self
+    }
+
+    /// What else to record (never a secret).
+    pub fn with(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
 /// Appends one event to its chain (the store's, or the global one).
 pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreResult<AuditRecord> {
     let chain = event

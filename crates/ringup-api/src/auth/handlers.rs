@@ -1,4 +1,4 @@
-//! Handlers for `/api/v1/auth/*` and `/api/v1/me`.
+//! Sessions over HTTP: login, refresh, logout, and the caller's profile (`/api/v1/me`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_core::ids::{SessionId, UserId};
+use ringup_core::ids::SessionId;
 use ringup_core::tokens::{hash_token, random_token};
-use ringup_core::users::{Email, Password, Role};
-use ringup_store::{audit, logins, password_resets, sessions, time, users};
+use ringup_core::users::Role;
+use ringup_store::{audit, logins, sessions, time, users};
 
 use axum_extra::extract::cookie::CookieJar;
 
@@ -20,19 +20,16 @@ use super::limits::{RateHeaders, ip_key};
 use super::principal::{Principal, PrincipalKind};
 use super::tokens::ACCESS_TTL_SECS;
 use crate::context::RequestMeta;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::AppState;
-use crate::users::{UserView, password_errors};
+use crate::users::UserView;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
-        .routes(routes!(change_password))
-        .routes(routes!(request_password_reset))
-        .routes(routes!(confirm_password_reset))
         .routes(routes!(me))
 }
 
@@ -58,14 +55,30 @@ pub struct TokenPair {
 }
 
 /// A response with the rate-limit headers of the route.
-fn with_rate<T: IntoResponse>(rate: &RateHeaders, body: T) -> Response {
+pub(super) fn with_rate<T: IntoResponse>(rate: &RateHeaders, body: T) -> Response {
     let mut response = body.into_response();
     rate.apply(response.headers_mut());
     response
 }
 
-fn rate_limited((err, rate): (ApiError, RateHeaders)) -> Response {
+pub(super) fn rate_limited((err, rate): (ApiError, RateHeaders)) -> Response {
     with_rate(&rate, err)
+}
+
+/// Counts the request against a per-client-address `limit` — well-formed or not, so a flood
+/// of malformed bodies is limited too — then unwraps the body. Every answer carries the
+/// limit's headers.
+pub(super) fn limited_body<T>(
+    limit: &super::limits::Limit,
+    meta: &RequestMeta,
+    body: Result<ApiJson<T>, ApiError>,
+) -> Result<(RateHeaders, T), Response> {
+    let ip = meta.ip.map(ip_key).unwrap_or_default();
+    let rate = limit.check(&ip).map_err(rate_limited)?;
+    match body {
+        Ok(ApiJson(body)) => Ok((rate, body)),
+        Err(err) => Err(with_rate(&rate, err)),
+    }
 }
 
 /// Log in with a username and password.
@@ -79,13 +92,11 @@ pub async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
     jar: CookieJar,
-    ApiJson(body): ApiJson<LoginRequest>,
+    body: Result<ApiJson<LoginRequest>, ApiError>,
 ) -> Response {
-    let auth = &state.auth;
-    let ip = meta.ip.map(ip_key).unwrap_or_default();
-    let rate = match auth.login_per_ip.check(&ip) {
-        Ok(rate) => rate,
-        Err(limited) => return rate_limited(limited),
+    let (rate, body) = match limited_body(&state.auth.login_per_ip, &meta, body) {
+        Ok(checked) => checked,
+        Err(response) => return response,
     };
     let wants_cookies = body.cookie;
     match login_inner(&state, &meta, body).await {
@@ -163,10 +174,10 @@ async fn login_inner(
         &hash_token(&refresh),
     )
     .await?;
-    let mut event = auth.event(meta, "auth.login");
-    event.actor_id = Some(user.id.to_string());
-    event.target_type = Some("session".into());
-    event.target_id = Some(session.to_string());
+    let event = auth
+        .event(meta, "auth.login")
+        .by(user.id.to_string())
+        .on("session", session);
     audit::append(&mut tx, &event).await?;
     ringup_store::commit(tx).await?;
     let access_token = auth
@@ -191,7 +202,7 @@ fn locked(now: chrono::DateTime<chrono::Utc>, until: &str) -> ApiError {
     }
 }
 
-fn hash_error(err: super::hasher::HashError) -> ApiError {
+pub(super) fn hash_error(err: super::hasher::HashError) -> ApiError {
     match err {
         super::hasher::HashError::Busy => ApiError::RateLimited {
             retry_after_secs: 1,
@@ -301,10 +312,10 @@ async fn rotate(
     match outcome {
         sessions::Rotation::Invalid => Err(ApiError::Unauthorized),
         sessions::Rotation::Reused { session, user } => {
-            let mut event = auth.event(meta, "auth.refresh_reused");
-            event.actor_id = Some(user.to_string());
-            event.target_type = Some("session".into());
-            event.target_id = Some(session.to_string());
+            let event = auth
+                .event(meta, "auth.refresh_reused")
+                .by(user.to_string())
+                .on("session", session);
             audit::append(&mut tx, &event).await?;
             ringup_store::commit(tx).await?;
             auth.cache.forget_session(session).await;
@@ -350,254 +361,15 @@ pub async fn logout(
     if let Some((session, user)) = found
         && sessions::revoke_session(&mut tx, session, "logout", &now_text).await?
     {
-        let mut event = auth.event(&meta, "auth.logout");
-        event.actor_id = Some(user.to_string());
-        event.target_type = Some("session".into());
-        event.target_id = Some(session.to_string());
+        let event = auth
+            .event(&meta, "auth.logout")
+            .by(user.to_string())
+            .on("session", session);
         audit::append(&mut tx, &event).await?;
         ringup_store::commit(tx).await?;
         auth.cache.forget_session(session).await;
     }
     Ok((cookies::cleared(jar), StatusCode::NO_CONTENT))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChangePassword {
-    pub current_password: String,
-    pub new_password: String,
-}
-
-/// Change the caller's password; every session of the user is revoked.
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePassword,
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Changed; log in again"),
-        (status = 422, description = "Current password wrong or new password breaks the policy"),
-    ))]
-pub async fn change_password(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-    ApiJson(body): ApiJson<ChangePassword>,
-) -> Result<StatusCode, ApiError> {
-    let PrincipalKind::User { user, .. } = principal.kind else {
-        return Err(ApiError::Forbidden);
-    };
-    let auth = &state.auth;
-    let row = users::get_user(&state.db, user)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    let current_hash = {
-        let mut conn = state.db.read_conn().await?;
-        users::password_hash_of(&mut conn, user).await?
-    };
-    let matched = auth
-        .hasher
-        .verify(body.current_password, Some(current_hash))
-        .await
-        .map_err(hash_error)?;
-    let mut errors = Vec::new();
-    if !matched {
-        errors.push(FieldError::new(
-            "current_password",
-            "is not the current password",
-        ));
-    }
-    let new = Password::new(&body.new_password, Some(&row.username));
-    if let Err(rules) = &new {
-        errors.extend(password_errors("new_password", rules));
-    }
-    let (true, Ok(new)) = (errors.is_empty(), new) else {
-        return Err(ApiError::Validation(errors));
-    };
-    let hash = auth
-        .hasher
-        .hash(new.expose().to_owned())
-        .await
-        .map_err(hash_error)?;
-    set_password_and_revoke(
-        &state,
-        &meta,
-        user,
-        &hash,
-        "auth.password_changed",
-        Some(user),
-    )
-    .await
-}
-
-/// Stores a new password hash, revokes every session of the user and records `action`.
-async fn set_password_and_revoke(
-    state: &AppState,
-    meta: &RequestMeta,
-    user: UserId,
-    hash: &str,
-    action: &str,
-    actor: Option<UserId>,
-) -> Result<StatusCode, ApiError> {
-    let auth = &state.auth;
-    let now_text = auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    users::set_password_hash(&mut tx, user, hash, &now_text).await?;
-    password_resets::cancel_for_user(&mut tx, user, &now_text).await?;
-    let revoked =
-        sessions::revoke_user_sessions(&mut tx, user, "password_changed", &now_text).await?;
-    let mut event = auth.event(meta, action);
-    event.actor_id = actor.map(|a| a.to_string());
-    event.target_type = Some("user".into());
-    event.target_id = Some(user.to_string());
-    event.details = serde_json::json!({ "sessions_revoked": revoked.len() });
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
-    auth.cache.forget_user(user);
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResetRequest {
-    pub email: String,
-}
-
-/// Ask for a password-reset link by e-mail. Always 202, whether or not the address is known.
-#[utoipa::path(post, path = "/api/v1/auth/password-reset/request", tag = "auth",
-    request_body = ResetRequest,
-    responses(
-        (status = 202, description = "If the address belongs to an active user, a link is on its way"),
-        (status = 429, description = "Too many requests from this address or for this e-mail"),
-    ))]
-pub async fn request_password_reset(
-    State(state): State<AppState>,
-    meta: RequestMeta,
-    ApiJson(body): ApiJson<ResetRequest>,
-) -> Response {
-    let auth = &state.auth;
-    let ip = meta.ip.map(ip_key).unwrap_or_default();
-    let rate = match auth.reset_per_ip.check(&ip) {
-        Ok(rate) => rate,
-        Err(limited) => return rate_limited(limited),
-    };
-    let email = match Email::parse(&body.email) {
-        Ok(email) => email,
-        Err(err) => return with_rate(&rate, ApiError::validation("email", err.to_string())),
-    };
-    if let Err(limited) = auth.reset_per_address.check(&email.normalized()) {
-        return rate_limited(limited);
-    }
-    match start_reset(&state, &email).await {
-        Ok(()) => with_rate(&rate, StatusCode::ACCEPTED),
-        Err(err) => with_rate(&rate, err),
-    }
-}
-
-/// Creates a reset token for an active user with this address and mails the link. The mail
-/// goes out in the background so the answer takes the same time whether or not the address is
-/// known.
-async fn start_reset(state: &AppState, email: &Email) -> Result<(), ApiError> {
-    let auth = &state.auth;
-    let Some(user) = users::find_active_by_email(&state.db, &email.normalized()).await? else {
-        return Ok(());
-    };
-    let token = random_token();
-    let now = auth.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    password_resets::insert_reset(
-        &mut tx,
-        user.id,
-        &hash_token(&token),
-        &time::to_db(now + auth.policy.reset_ttl),
-        &time::to_db(now),
-    )
-    .await?;
-    ringup_store::commit(tx).await?;
-    let link = format!("{}/reset-password?token={token}", auth.public_url);
-    let minutes = auth.policy.reset_ttl.num_minutes();
-    let body = format!(
-        "Hello {},\n\nSomeone asked to reset the password of your ringup account.\n\
-         To choose a new password, open this link within {minutes} minutes:\n\n{link}\n\n\
-         If it was not you, ignore this message; your password stays as it is.\n",
-        user.username
-    );
-    let mailer = auth.mailer.clone();
-    let to = user.email.clone();
-    tokio::spawn(async move {
-        if let Err(err) = mailer.send(&to, "Reset your ringup password", body).await {
-            tracing::error!(error = %err, "password-reset mail not delivered");
-        }
-    });
-    Ok(())
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResetConfirm {
-    pub token: String,
-    pub new_password: String,
-}
-
-/// Set a new password with a reset token (single use, 30 minutes).
-#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth",
-    request_body = ResetConfirm,
-    responses(
-        (status = 204, description = "Password set; every session revoked"),
-        (status = 422, description = "Unknown, used or expired token, or a password that breaks the policy"),
-    ))]
-pub async fn confirm_password_reset(
-    State(state): State<AppState>,
-    meta: RequestMeta,
-    ApiJson(body): ApiJson<ResetConfirm>,
-) -> Result<StatusCode, ApiError> {
-    let invalid = || ApiError::validation("token", "is unknown, used or expired");
-    let token_hash = hash_token(&body.token);
-    // Look the token up and check the policy before hashing (no transaction is held during
-    // the slow hash); the token is spent in the transaction that sets the password, so a
-    // racing second use finds it spent.
-    let user = password_resets::find_live_reset(&state.db, &token_hash, &state.auth.now_text())
-        .await?
-        .ok_or_else(invalid)?;
-    let user = users::get_user(&state.db, user)
-        .await?
-        .ok_or_else(invalid)?;
-    let password = Password::new(&body.new_password, Some(&user.username))
-        .map_err(|rules| ApiError::Validation(password_errors("new_password", &rules)))?;
-    let hash = state
-        .auth
-        .hasher
-        .hash(password.expose().to_owned())
-        .await
-        .map_err(hash_error)?;
-    set_password_reset(&state, &meta, user.id, &hash, &token_hash).await
-}
-
-/// Spends the token and sets the password in one transaction.
-async fn set_password_reset(
-    state: &AppState,
-    meta: &RequestMeta,
-    user: UserId,
-    hash: &str,
-    token_hash: &str,
-) -> Result<StatusCode, ApiError> {
-    let auth = &state.auth;
-    let now_text = auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let spent = password_resets::consume_reset(&mut tx, token_hash, &now_text).await?;
-    if spent != Some(user) {
-        return Err(ApiError::validation("token", "is unknown, used or expired"));
-    }
-    users::set_password_hash(&mut tx, user, hash, &now_text).await?;
-    password_resets::cancel_for_user(&mut tx, user, &now_text).await?;
-    let revoked =
-        sessions::revoke_user_sessions(&mut tx, user, "password_reset", &now_text).await?;
-    let mut event = auth.event(meta, "auth.password_reset");
-    event.actor_id = Some(user.to_string());
-    event.target_type = Some("user".into());
-    event.target_id = Some(user.to_string());
-    event.details = serde_json::json!({ "sessions_revoked": revoked.len() });
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
-    auth.cache.forget_user(user);
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -5,8 +5,14 @@ pub mod cookies;
 pub mod handlers;
 pub mod hasher;
 pub mod limits;
+pub mod passwords;
 pub mod principal;
 pub mod tokens;
+
+/// Every `/api/v1/auth/*` route and `/api/v1/me`.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    handlers::router().merge(passwords::router())
+}
 
 use std::sync::Arc;
 use std::time::Duration;
