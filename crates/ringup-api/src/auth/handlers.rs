@@ -72,12 +72,12 @@ pub(super) fn limited_body<T>(
     limit: &super::limits::Limit,
     meta: &RequestMeta,
     body: Result<ApiJson<T>, ApiError>,
-) -> Result<(RateHeaders, T), Response> {
+) -> Result<(RateHeaders, T), (ApiError, RateHeaders)> {
     let ip = meta.ip.map(ip_key).unwrap_or_default();
-    let rate = limit.check(&ip).map_err(rate_limited)?;
+    let rate = limit.check(&ip)?;
     match body {
         Ok(ApiJson(body)) => Ok((rate, body)),
-        Err(err) => Err(with_rate(&rate, err)),
+        Err(err) => Err((err, rate)),
     }
 }
 
@@ -96,7 +96,7 @@ pub async fn login(
 ) -> Response {
     let (rate, body) = match limited_body(&state.auth.login_per_ip, &meta, body) {
         Ok(checked) => checked,
-        Err(response) => return response,
+        Err(refused) => return rate_limited(refused),
     };
     let wants_cookies = body.cookie;
     match login_inner(&state, &meta, body).await {

@@ -152,7 +152,7 @@ pub async fn request_password_reset(
     let auth = &state.auth;
     let (rate, body) = match limited_body(&auth.reset_per_ip, &meta, body) {
         Ok(checked) => checked,
-        Err(response) => return response,
+        Err(refused) => return rate_limited(refused),
     };
     let email = match Email::parse(&body.email) {
         Ok(email) => email,
