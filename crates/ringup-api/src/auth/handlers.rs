@@ -193,9 +193,14 @@ async fn login_inner(
     })
 }
 
+/// 429 until the lock ends, in whole seconds rounded up: a client that waits as long as told
+/// is never refused again.
 fn locked(now: chrono::DateTime<chrono::Utc>, until: &str) -> ApiError {
     let secs = time::from_db(until)
-        .map(|until| (until - now).num_seconds().max(1))
+        .map(|until| {
+            let millis = (until - now).num_milliseconds();
+            (millis + 999).div_euclid(1000).max(1)
+        })
         .unwrap_or(1);
     ApiError::RateLimited {
         retry_after_secs: u64::try_from(secs).unwrap_or(1),

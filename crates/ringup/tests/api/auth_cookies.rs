@@ -57,10 +57,19 @@ async fn login_sets_cookies_only_when_asked() {
     for name in ["ringup_access", "ringup_refresh", "csrf_token"] {
         assert!(!value_of(&pairs, name).is_empty());
     }
-    let access = raw.iter().find(|c| c.starts_with("ringup_access=")).unwrap();
-    assert!(access.contains("HttpOnly") && access.contains("SameSite=Strict"), "{access}");
+    let access = raw
+        .iter()
+        .find(|c| c.starts_with("ringup_access="))
+        .unwrap();
+    assert!(
+        access.contains("HttpOnly") && access.contains("SameSite=Strict"),
+        "{access}"
+    );
     let csrf = raw.iter().find(|c| c.starts_with("csrf_token=")).unwrap();
-    assert!(!csrf.contains("HttpOnly"), "the page must be able to read it: {csrf}");
+    assert!(
+        !csrf.contains("HttpOnly"),
+        "the page must be able to read it: {csrf}"
+    );
 }
 
 #[tokio::test]
@@ -120,7 +129,11 @@ async fn cookie_sessions_need_the_csrf_token_on_unsafe_requests() {
         .send()
         .await
         .unwrap();
-    assert_eq!(with.status(), 422, "past the CSRF check, the wrong password is reported");
+    assert_eq!(
+        with.status(),
+        422,
+        "past the CSRF check, the wrong password is reported"
+    );
 }
 
 #[tokio::test]
