@@ -2,7 +2,7 @@
 //! requests need the CSRF token, and an `Authorization` header always wins over cookies.
 
 use reqwest::Method;
-use ringup_testkit::{ADMIN_PASSWORD, ADMIN_USERNAME, spawn_app};
+use ringup_testkit::{ADMIN_PASSWORD, ADMIN_USERNAME, TestApp, spawn_app};
 use serde_json::json;
 
 use crate::support::assert_problem;
@@ -32,6 +32,18 @@ fn value_of(pairs: &[(String, String)], name: &str) -> String {
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.clone())
         .unwrap_or_else(|| panic!("no {name} cookie in {pairs:?}"))
+}
+
+/// Logs the admin in with `"cookie": true` and returns the cookies set.
+async fn cookie_login(app: &TestApp) -> Vec<(String, String)> {
+    let login = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "cookie": true}),
+        )
+        .await;
+    assert_eq!(login.status(), 200);
+    set_cookies(&login).0
 }
 
 #[tokio::test]
@@ -75,13 +87,7 @@ async fn login_sets_cookies_only_when_asked() {
 #[tokio::test]
 async fn cookie_sessions_need_the_csrf_token_on_unsafe_requests() {
     let app = spawn_app().await;
-    let login = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "cookie": true}),
-        )
-        .await;
-    let (pairs, _) = set_cookies(&login);
+    let pairs = cookie_login(&app).await;
     let jar = format!(
         "ringup_access={}; csrf_token={}",
         value_of(&pairs, "ringup_access"),
@@ -139,13 +145,7 @@ async fn cookie_sessions_need_the_csrf_token_on_unsafe_requests() {
 #[tokio::test]
 async fn an_authorization_header_wins_over_cookies() {
     let app = spawn_app().await;
-    let login = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "cookie": true}),
-        )
-        .await;
-    let (pairs, _) = set_cookies(&login);
+    let pairs = cookie_login(&app).await;
     let response = app
         .authed(Method::GET, "/api/v1/me", "not-a-token")
         .header(
@@ -161,13 +161,7 @@ async fn an_authorization_header_wins_over_cookies() {
 #[tokio::test]
 async fn cookie_logout_ends_the_session_and_clears_the_cookies() {
     let app = spawn_app().await;
-    let login = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "cookie": true}),
-        )
-        .await;
-    let (pairs, _) = set_cookies(&login);
+    let pairs = cookie_login(&app).await;
     let access = value_of(&pairs, "ringup_access");
     let logout = app
         .client
