@@ -15,6 +15,7 @@
 
 mod api_keys;
 mod audit;
+mod audit_verify;
 mod auth_cookies;
 mod auth_flows;
 mod auth_logs;
