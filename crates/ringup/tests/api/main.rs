@@ -32,3 +32,4 @@ mod ops;
 mod request_id;
 mod support;
 mod users;
+mod users_scoping;
