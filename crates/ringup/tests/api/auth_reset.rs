@@ -7,15 +7,12 @@
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use reqwest::{Method, Response};
 use ringup_testkit::{TestApp, TestUser, spawn_app, spawn_app_with};
 use serde_json::json;
-use tempfile::TempDir;
-use tokio::process::{Child, Command};
 
 use crate::auth_flows::{
     ME, NEW_PASSWORD, REFRESH, assert_unauthorized, client_from, email_of, login_status, me_status,
@@ -57,7 +54,7 @@ pub async fn confirm_reset(app: &TestApp, token: &str, new_password: &str) -> Re
 }
 
 /// Every file in `dir` (none when it does not exist).
-fn files_in(dir: &Path) -> Vec<PathBuf> {
+pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -525,155 +522,5 @@ async fn the_fourth_reset_request_for_one_address_within_an_hour_is_429() {
         other.status().as_u16(),
         202,
         "another address is not limited"
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Over SMTP, to a real SMTP server process
-
-/// `aiosmtpd` listening on a free loopback port, storing what it receives in a maildir. The
-/// process is killed when this is dropped.
-struct SmtpServer {
-    port: u16,
-    maildir: PathBuf,
-    _child: Child,
-    _dir: TempDir,
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-const AIOSMTPD_HINT: &str =
-    "the SMTP tests need Python 3 with aiosmtpd: `python3 -m pip install aiosmtpd`";
-
-/// Makes sure aiosmtpd is importable, installing it from PyPI once per test run if not, so the
-/// README's test command works on a fresh machine too.
-fn ensure_aiosmtpd() {
-    static READY: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let importable = || {
-            std::process::Command::new("python3")
-                .args(["-c", "import aiosmtpd"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if importable() {
-            return Ok(());
-        }
-        let installed = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "aiosmtpd",
-            ])
-            .status()
-            .map_err(|e| e.to_string())?;
-        if installed.success() && importable() {
-            Ok(())
-        } else {
-            Err(format!("pip install aiosmtpd failed ({installed})"))
-        }
-    });
-    if let Err(err) = ready {
-        panic!("{err}; {AIOSMTPD_HINT}");
-    }
-}
-
-async fn start_smtp_server() -> SmtpServer {
-    ensure_aiosmtpd();
-    let dir = TempDir::new().unwrap();
-    let maildir = dir.path().join("maildir");
-    let port = free_port();
-    let mut child = Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(&maildir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start python3 ({e}); {AIOSMTPD_HINT}"));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            let output = child.wait_with_output().await.unwrap();
-            panic!(
-                "aiosmtpd exited ({status}) before listening on port {port}; {AIOSMTPD_HINT}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "aiosmtpd did not listen on port {port} within 15 s; {AIOSMTPD_HINT}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    SmtpServer {
-        port,
-        maildir,
-        _child: child,
-        _dir: dir,
-    }
-}
-
-#[tokio::test]
-async fn a_reset_mail_is_delivered_over_smtp_and_its_link_works() {
-    // Arrange
-    let smtp = start_smtp_server().await;
-    let url = format!("smtp://127.0.0.1:{}", smtp.port);
-    let app = spawn_app_with(|raw| {
-        raw.smtp_url = Some(url);
-        raw.public_url = Some("https://till.example.test".into());
-        raw.mail_from = "ringup@pos.example.test".into();
-    })
-    .await;
-    let user = app.create_user("cashier", &[]).await;
-    let email = email_of(&user.username);
-
-    // Act
-    let requested = request_reset(&app, &email).await;
-    let mail = wait_for_reset_mail(
-        &smtp.maildir.join("new"),
-        &email,
-        "https://till.example.test",
-        Duration::from_secs(15),
-    )
-    .await;
-    let confirmed = confirm_reset(&app, &mail.token, NEW_PASSWORD).await;
-
-    // Assert
-    assert_eq!(requested.status().as_u16(), 202);
-    assert!(
-        mail.headers.contains(&format!("X-RcptTo: {email}")),
-        "the SMTP envelope names the user: {}",
-        mail.headers
-    );
-    assert!(
-        mail.headers.contains("X-MailFrom: ringup@pos.example.test"),
-        "{}",
-        mail.headers
-    );
-    assert!(mail.headers.contains("Subject:"), "{}", mail.headers);
-    assert_eq!(mail.token.len(), 43);
-    assert_eq!(confirmed.status().as_u16(), 204);
-    assert_eq!(login_status(&app, &user.username, NEW_PASSWORD).await, 200);
-    assert!(
-        files_in(&mail_dir(&app)).is_empty(),
-        "with SMTP configured nothing is written to the mail drop"
     );
 }

@@ -20,6 +20,8 @@ mod auth_cookies;
 mod auth_flows;
 mod auth_logs;
 mod auth_reset;
+mod auth_reset_smtp;
+mod auth_sessions;
 mod auth_tokens;
 mod authz_matrix;
 mod compression;
