@@ -23,15 +23,21 @@ pub enum Capability {
     ReadAudit,
     /// Verify the audit chain.
     VerifyAudit,
+    /// Create stores and change their settings.
+    ManageStores,
+    /// Add registers to a store the principal sees.
+    ManageRegisters,
 }
 
 impl Principal {
     pub fn can(&self, capability: Capability) -> bool {
         match capability {
-            Capability::ManageUsers | Capability::ReadAudit => {
+            Capability::ManageUsers | Capability::ReadAudit | Capability::ManageRegisters => {
                 matches!(self.role, Role::Admin | Role::Manager)
             }
-            Capability::ManageApiKeys | Capability::VerifyAudit => self.role == Role::Admin,
+            Capability::ManageApiKeys | Capability::VerifyAudit | Capability::ManageStores => {
+                self.role == Role::Admin
+            }
         }
     }
 

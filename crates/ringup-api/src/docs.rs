@@ -21,6 +21,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "users", description = "Users and their roles and stores"),
         (name = "api-keys", description = "Keys for integrations"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "stores", description = "Stores and their registers"),
     )
 )]
 pub struct ApiDoc;

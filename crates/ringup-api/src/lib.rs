@@ -15,6 +15,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pagination;
 pub mod state;
+pub mod stores;
 pub mod users;
 
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(api_keys::router())
         .merge(audit::router())
+        .merge(stores::router())
         .split_for_parts()
 }
 

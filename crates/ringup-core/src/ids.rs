@@ -128,6 +128,34 @@ typed_id!(
     /// A password-reset request.
     PasswordResetId
 );
+typed_id!(
+    /// A till (point of sale) in a store.
+    RegisterId
+);
+typed_id!(
+    /// A tax class: a named rate that products refer to.
+    TaxClassId
+);
+typed_id!(
+    /// A product category (a node of the category tree).
+    CategoryId
+);
+typed_id!(
+    /// A product of the catalog.
+    ProductId
+);
+typed_id!(
+    /// One entry of the append-only stock ledger.
+    StockMovementId
+);
+typed_id!(
+    /// A stock transfer between two stores.
+    TransferId
+);
+typed_id!(
+    /// A stock reservation in a store.
+    ReservationId
+);
 
 #[cfg(test)]
 mod tests {

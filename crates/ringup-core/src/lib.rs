@@ -6,6 +6,7 @@
 //! `TryFrom` and deserialised with `serde(try_from)`, so a value that exists is a valid one.
 
 pub mod audit;
+pub mod catalog;
 pub mod clock;
 pub mod ids;
 pub mod rate;

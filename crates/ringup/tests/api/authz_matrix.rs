@@ -50,6 +50,8 @@ enum Id {
     StaffUser,
     /// An API key issued for this request.
     FreshApiKey,
+    /// Store A, the store of every non-admin caller.
+    StoreA,
 }
 
 /// A row's request body.
@@ -127,6 +129,17 @@ fn rows() -> Vec<Row> {
         // Audit: admins and managers read (managers their stores' events); admins verify.
         row([200, 200, 403, 403, 401, 403], GET, "/api/v1/audit-events", Id::None, Body::None),
         row([200, 403, 403, 403, 401, 403], GET, "/api/v1/audit-events/verify", Id::None, Body::None),
+        // Stores: everyone sees their own; admins create and change them; admins and the
+        // store's managers add registers.
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/stores", Id::None, Body::None),
+        row([201, 403, 403, 403, 401, 403], POST, "/api/v1/stores", Id::None,
+            Json(r#"{"code":"M{n}","name":"Matrix {n}","currency":"KES","timezone":"Africa/Nairobi"}"#)),
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/stores/{id}", Id::StoreA, Body::None),
+        row([200, 403, 403, 403, 401, 403], PATCH, "/api/v1/stores/{id}", Id::StoreA,
+            Json(r#"{"name":"Store A {n}"}"#)),
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/stores/{id}/registers", Id::StoreA, Body::None),
+        row([201, 201, 403, 403, 401, 403], POST, "/api/v1/stores/{id}/registers", Id::StoreA,
+            Json(r#"{"name":"Till {n}"}"#)),
     ];
     rows
 }
@@ -213,6 +226,7 @@ impl World {
         match row.id {
             Id::None => row.path.to_owned(),
             Id::StaffUser => row.path.replace("{id}", &self.staff_user),
+            Id::StoreA => row.path.replace("{id}", &self.store.to_string()),
             Id::FreshApiKey => {
                 let key = self.app.create_api_key("cashier", &[self.store]).await;
                 row.path.replace("{id}", &key.id)

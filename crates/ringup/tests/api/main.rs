@@ -32,6 +32,7 @@ mod headers;
 mod lifecycle;
 mod ops;
 mod request_id;
+mod stores;
 mod support;
 mod users;
 mod users_scoping;

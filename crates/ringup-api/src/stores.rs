@@ -1,0 +1,367 @@
+//! `/api/v1/stores` and their registers. Admins create and change stores (store settings are
+//! admin-only); everyone else sees only their own stores, and a store outside the caller's view
+//! is answered 404. Admins and the store's managers add registers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use ringup_core::catalog::{CurrencyCode, StoreCode, TimeZone};
+use ringup_core::ids::{RegisterId, StoreId};
+use ringup_store::stores::{NewStoreRow, RegisterRow, StorePatchRow, StoreRow};
+use ringup_store::{StoreError, audit, stores};
+
+use crate::auth::principal::Principal;
+use crate::authz::Capability;
+use crate::context::RequestMeta;
+use crate::error::{ApiError, FieldError};
+use crate::json::ApiJson;
+use crate::pagination::{ListQuery, PageView};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_stores, create_store))
+        .routes(routes!(get_store, update_store))
+        .routes(routes!(list_registers, create_register))
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StoreView {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub currency: String,
+    pub timezone: String,
+    pub prices_include_tax: bool,
+    pub allow_negative_stock: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<StoreRow> for StoreView {
+    fn from(row: StoreRow) -> Self {
+        StoreView {
+            id: row.id.to_string(),
+            code: row.code,
+            name: row.name,
+            currency: row.currency,
+            timezone: row.timezone,
+            prices_include_tax: row.prices_include_tax,
+            allow_negative_stock: row.allow_negative_stock,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStore {
+    pub code: String,
+    pub name: String,
+    pub currency: String,
+    pub timezone: String,
+    #[serde(default = "yes")]
+    pub prices_include_tax: bool,
+    #[serde(default)]
+    pub allow_negative_stock: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A display name: 1–100 characters after trimming.
+fn parse_name(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new(field, "must be 1 to 100 characters"));
+        return None;
+    }
+    Some(name.to_owned())
+}
+
+fn collect<T, E: std::fmt::Display>(
+    field: &str,
+    result: Result<T, E>,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    result
+        .map_err(|e| errors.push(FieldError::new(field, e.to_string())))
+        .ok()
+}
+
+/// Create a store (admins).
+#[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = NewStore,
+    security(("bearer" = [])),
+    responses((status = 201, body = StoreView), (status = 403), (status = 409, description = "Code taken"),
+        (status = 422)))]
+pub async fn create_store(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<NewStore>,
+) -> Result<(StatusCode, ApiJson<StoreView>), ApiError> {
+    principal.require(Capability::ManageStores)?;
+    let mut errors = Vec::new();
+    let code = collect("code", StoreCode::parse(&body.code), &mut errors);
+    let name = parse_name("name", &body.name, &mut errors);
+    let currency = collect("currency", CurrencyCode::parse(&body.currency), &mut errors);
+    let timezone = collect("timezone", TimeZone::parse(&body.timezone), &mut errors);
+    let (Some(code), Some(name), Some(currency), Some(timezone), true) =
+        (code, name, currency, timezone, errors.is_empty())
+    else {
+        return Err(ApiError::Validation(errors));
+    };
+    let id = StoreId::new();
+    let now = state.auth.now_text();
+    let mut tx = state.db.begin_write().await?;
+    let inserted = stores::insert_store(
+        &mut tx,
+        &NewStoreRow {
+            id,
+            code: code.as_str(),
+            name: &name,
+            currency: currency.as_str(),
+            timezone: timezone.as_str(),
+            prices_include_tax: body.prices_include_tax,
+            allow_negative_stock: body.allow_negative_stock,
+            now: &now,
+        },
+    )
+    .await;
+    if let Err(err) = inserted {
+        return Err(if err.is_unique_on("stores", "code") {
+            taken("code")
+        } else {
+            err.into()
+        });
+    }
+    let mut event = state
+        .auth
+        .event(&meta, "store.created")
+        .by(principal.actor_id())
+        .on("store", id)
+        .with(serde_json::json!({ "code": code.as_str(), "name": name }));
+    event.store_id = Some(id);
+    audit::append(&mut tx, &event).await?;
+    let row = stores::find_store(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ringup_store::commit(tx).await?;
+    Ok((StatusCode::CREATED, ApiJson(StoreView::from(row))))
+}
+
+fn taken(field: &str) -> ApiError {
+    ApiError::Conflict {
+        slug: "already-taken",
+        detail: format!("this {field} is already taken"),
+        errors: vec![FieldError::new(field, "is already taken")],
+    }
+}
+
+/// Stores the caller may see (admins: all).
+#[utoipa::path(get, path = "/api/v1/stores", tag = "stores", params(ListQuery),
+    security(("bearer" = [])), responses((status = 200, body = PageView<StoreView>)))]
+pub async fn list_stores(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<ApiJson<PageView<StoreView>>, ApiError> {
+    let (limit, after) = query.parse()?;
+    let page =
+        stores::list_stores(&state.db, principal.store_scope(), after.as_ref(), limit).await?;
+    Ok(ApiJson(PageView {
+        items: page.items.into_iter().map(StoreView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// The store in the path, if the caller may see it; 404 otherwise.
+async fn visible_store(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<StoreRow, ApiError> {
+    let id = StoreId::parse(id).map_err(|_| ApiError::NotFound)?;
+    if !principal.sees_store(id) {
+        return Err(ApiError::NotFound);
+    }
+    let mut conn = state.db.read_conn().await?;
+    stores::find_store(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// One store.
+#[utoipa::path(get, path = "/api/v1/stores/{id}", tag = "stores", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Store id")),
+    responses((status = 200, body = StoreView), (status = 404)))]
+pub async fn get_store(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<ApiJson<StoreView>, ApiError> {
+    Ok(ApiJson(StoreView::from(
+        visible_store(&state, &principal, &id).await?,
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorePatch {
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub timezone: Option<String>,
+    pub prices_include_tax: Option<bool>,
+    pub allow_negative_stock: Option<bool>,
+}
+
+/// Change a store's settings (admins). The code never changes: it is in every receipt number.
+#[utoipa::path(patch, path = "/api/v1/stores/{id}", tag = "stores", request_body = StorePatch,
+    security(("bearer" = [])), params(("id" = String, Path, description = "Store id")),
+    responses((status = 200, body = StoreView), (status = 403), (status = 404), (status = 422)))]
+pub async fn update_store(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StorePatch>,
+) -> Result<ApiJson<StoreView>, ApiError> {
+    let current = visible_store(&state, &principal, &id).await?;
+    principal.require(Capability::ManageStores)?;
+    let mut errors = Vec::new();
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|n| parse_name("name", n, &mut errors));
+    let currency = body
+        .currency
+        .as_deref()
+        .and_then(|c| collect("currency", CurrencyCode::parse(c), &mut errors));
+    let timezone = body
+        .timezone
+        .as_deref()
+        .and_then(|t| collect("timezone", TimeZone::parse(t), &mut errors));
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = state.auth.now_text();
+    let mut tx = state.db.begin_write().await?;
+    let patch = StorePatchRow {
+        name: name.as_deref(),
+        currency: currency.as_ref().map(CurrencyCode::as_str),
+        timezone: timezone.as_ref().map(TimeZone::as_str),
+        prices_include_tax: body.prices_include_tax,
+        allow_negative_stock: body.allow_negative_stock,
+    };
+    stores::update_store(&mut tx, current.id, &patch, &now).await?;
+    let mut event = state
+        .auth
+        .event(&meta, "store.updated")
+        .by(principal.actor_id())
+        .on("store", current.id)
+        .with(serde_json::json!({
+            "name": body.name, "currency": body.currency, "timezone": body.timezone,
+            "prices_include_tax": body.prices_include_tax,
+            "allow_negative_stock": body.allow_negative_stock,
+        }));
+    event.store_id = Some(current.id);
+    audit::append(&mut tx, &event).await?;
+    let row = stores::find_store(&mut tx, current.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ringup_store::commit(tx).await?;
+    Ok(ApiJson(StoreView::from(row)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegisterView {
+    pub id: String,
+    pub store_id: String,
+    pub name: String,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<RegisterRow> for RegisterView {
+    fn from(row: RegisterRow) -> Self {
+        RegisterView {
+            id: row.id.to_string(),
+            store_id: row.store_id.to_string(),
+            name: row.name,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegister {
+    pub name: String,
+}
+
+/// A store's registers.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/registers", tag = "stores", params(ListQuery,
+    ("id" = String, Path, description = "Store id")), security(("bearer" = [])),
+    responses((status = 200, body = PageView<RegisterView>), (status = 404)))]
+pub async fn list_registers(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<ApiJson<PageView<RegisterView>>, ApiError> {
+    let store = visible_store(&state, &principal, &id).await?;
+    let (limit, after) = query.parse()?;
+    let page = stores::list_registers(&state.db, store.id, after.as_ref(), limit).await?;
+    Ok(ApiJson(PageView {
+        items: page.items.into_iter().map(RegisterView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Add a register to a store (admins and the store's managers).
+#[utoipa::path(post, path = "/api/v1/stores/{id}/registers", tag = "stores", request_body = NewRegister,
+    params(("id" = String, Path, description = "Store id")), security(("bearer" = [])),
+    responses((status = 201, body = RegisterView), (status = 403), (status = 404),
+        (status = 409, description = "Name taken in this store"), (status = 422)))]
+pub async fn create_register(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewRegister>,
+) -> Result<(StatusCode, ApiJson<RegisterView>), ApiError> {
+    let store = visible_store(&state, &principal, &id).await?;
+    principal.require(Capability::ManageRegisters)?;
+    let mut errors = Vec::new();
+    let Some(name) = parse_name("name", &body.name, &mut errors) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let register = RegisterId::new();
+    let now = state.auth.now_text();
+    let mut tx = state.db.begin_write().await?;
+    let row = match stores::insert_register(&mut tx, register, store.id, &name, &now).await {
+        Ok(row) => row,
+        // The only unique key a new register can hit is (store_id, name).
+        Err(StoreError::UniqueViolation { .. }) => return Err(taken("name")),
+        Err(err) => return Err(err.into()),
+    };
+    let mut event = state
+        .auth
+        .event(&meta, "register.created")
+        .by(principal.actor_id())
+        .on("register", register)
+        .with(serde_json::json!({ "name": name }));
+    event.store_id = Some(store.id);
+    audit::append(&mut tx, &event).await?;
+    ringup_store::commit(tx).await?;
+    Ok((StatusCode::CREATED, ApiJson(RegisterView::from(row))))
+}
