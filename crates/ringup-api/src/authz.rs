@@ -27,12 +27,17 @@ pub enum Capability {
     ManageStores,
     /// Add registers to a store the principal sees.
     ManageRegisters,
+    /// Create tax classes and categories (everyone authenticated may list them).
+    ManageCatalog,
 }
 
 impl Principal {
     pub fn can(&self, capability: Capability) -> bool {
         match capability {
-            Capability::ManageUsers | Capability::ReadAudit | Capability::ManageRegisters => {
+            Capability::ManageUsers
+            | Capability::ReadAudit
+            | Capability::ManageRegisters
+            | Capability::ManageCatalog => {
                 matches!(self.role, Role::Admin | Role::Manager)
             }
             Capability::ManageApiKeys | Capability::VerifyAudit | Capability::ManageStores => {

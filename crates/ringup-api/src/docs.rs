@@ -22,6 +22,9 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "api-keys", description = "Keys for integrations"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "stores", description = "Stores and their registers"),
+        (name = "products", description = "The catalog: products, SKUs and barcodes"),
+        (name = "tax-classes", description = "Tax classes and their rates"),
+        (name = "categories", description = "The product category tree"),
     )
 )]
 pub struct ApiDoc;

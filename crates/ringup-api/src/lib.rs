@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod categories;
 pub mod context;
 pub mod docs;
 pub mod error;
@@ -14,8 +15,10 @@ pub mod mail;
 pub mod middleware;
 pub mod ops;
 pub mod pagination;
+pub mod products;
 pub mod state;
 pub mod stores;
+pub mod tax_classes;
 pub mod users;
 
 use axum::Router;
@@ -44,6 +47,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(stores::router())
+        .merge(products::router())
+        .merge(tax_classes::router())
+        .merge(categories::router())
         .split_for_parts()
 }
 

@@ -11,14 +11,17 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod categories;
 pub mod db;
 pub mod error;
 pub mod logins;
 pub mod meta;
 pub mod page;
 pub mod password_resets;
+pub mod products;
 pub mod sessions;
 pub mod stores;
+pub mod tax_classes;
 pub mod time;
 pub mod users;
 

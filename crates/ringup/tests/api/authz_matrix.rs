@@ -20,6 +20,54 @@ use ringup_core::tokens::hash_token;
 use ringup_testkit::{TestApp, USER_PASSWORD, json_of, spawn_app_with};
 use serde_json::{Value, json};
 
+/// A random suffix for unique SKUs.
+fn uuid_suffix() -> String {
+    StoreId::new().to_string().replace('-', "")
+}
+
+/// A tax class written through SQL (the matrix needs one before any caller acts).
+async fn insert_tax_class(app: &TestApp) -> String {
+    let id = ringup_core::ids::TaxClassId::new().to_string();
+    let now = ringup_store::time::to_db(app.clock.now());
+    let mut tx = app.db.begin_write().await.unwrap();
+    sqlx::query(
+        "insert into tax_classes (id, name, rate_bp, created_at, updated_at) \
+         values ($1, $2, 1600, $3, $3)",
+    )
+    .bind(&id)
+    .bind(format!("VAT {id}"))
+    .bind(&now)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// A product written through SQL, so rows that archive one get their own.
+async fn insert_product(app: &TestApp, tax_class: &str, sku: &str) -> String {
+    let id = ringup_core::ids::ProductId::new().to_string();
+    let now = ringup_store::time::to_db(app.clock.now());
+    let mut tx = app.db.begin_write().await.unwrap();
+    sqlx::query(
+        "insert into products (id, sku, sku_key, barcode, name, name_key, category_id, price, \
+         cost, tax_class_id, low_stock_threshold, active, created_at, updated_at) \
+         values ($1, $2, $3, null, $4, $5, null, 1000, 600, $6, 0, 1, $7, $7)",
+    )
+    .bind(&id)
+    .bind(sku)
+    .bind(sku.to_uppercase())
+    .bind(format!("Matrix item {sku}"))
+    .bind(format!("matrix item {}", sku.to_lowercase()))
+    .bind(tax_class)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
 /// Who calls, in the order of each row's `expect` columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Caller {
@@ -52,6 +100,10 @@ enum Id {
     FreshApiKey,
     /// Store A, the store of every non-admin caller.
     StoreA,
+    /// A product every caller may read.
+    Product,
+    /// A product made for this request (rows that archive it).
+    FreshProduct,
 }
 
 /// A row's request body.
@@ -140,6 +192,21 @@ fn rows() -> Vec<Row> {
         row([200, 200, 200, 200, 401, 200], GET, "/api/v1/stores/{id}/registers", Id::StoreA, Body::None),
         row([201, 201, 403, 403, 401, 403], POST, "/api/v1/stores/{id}/registers", Id::StoreA,
             Json(r#"{"name":"Till {n}"}"#)),
+        // Catalog classes: everyone authenticated lists; admins and managers create.
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/tax-classes", Id::None, Body::None),
+        row([201, 201, 403, 403, 401, 403], POST, "/api/v1/tax-classes", Id::None,
+            Json(r#"{"name":"Tax {n}","rate_bp":1600}"#)),
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/categories", Id::None, Body::None),
+        row([201, 201, 403, 403, 401, 403], POST, "/api/v1/categories", Id::None,
+            Json(r#"{"name":"Category {n}"}"#)),
+        // Products: everyone authenticated reads; admins and managers create, change, archive.
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/products", Id::None, Body::None),
+        row([201, 201, 403, 403, 401, 403], POST, "/api/v1/products", Id::None,
+            Json(r#"{"sku":"M-{n}","name":"Matrix {n}","price":1000,"cost":600,"tax_class_id":"{tax_class}"}"#)),
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/products/{id}", Id::Product, Body::None),
+        row([200, 200, 403, 403, 401, 403], PATCH, "/api/v1/products/{id}", Id::Product,
+            Json(r#"{"price":1500}"#)),
+        row([204, 204, 403, 403, 401, 403], DELETE, "/api/v1/products/{id}", Id::FreshProduct, Body::None),
     ];
     rows
 }
@@ -159,6 +226,9 @@ struct World {
     cashier_key: String,
     /// A cashier of store A, the target of `Id::StaffUser`.
     staff_user: String,
+    /// A tax class for product bodies (`{tax_class}`), and a product for `Id::Product`.
+    tax_class: String,
+    product: String,
     /// The user the login row logs in as and whose sessions refresh and logout spend.
     login_user: String,
     /// The user whose password the reset-confirm row sets.
@@ -183,6 +253,8 @@ impl World {
         let staff_user = app.create_user("cashier", &[store]).await.id;
         let login_user = app.create_user("employee", &[store]).await.username;
         let reset_user = UserId::parse(&app.create_user("employee", &[store]).await.id).unwrap();
+        let tax_class = insert_tax_class(&app).await;
+        let product = insert_product(&app, &tax_class, "MATRIX-0").await;
         World {
             app,
             store,
@@ -192,6 +264,8 @@ impl World {
             employee,
             cashier_key,
             staff_user,
+            tax_class,
+            product,
             login_user,
             reset_user,
             counter: 0,
@@ -227,6 +301,12 @@ impl World {
             Id::None => row.path.to_owned(),
             Id::StaffUser => row.path.replace("{id}", &self.staff_user),
             Id::StoreA => row.path.replace("{id}", &self.store.to_string()),
+            Id::Product => row.path.replace("{id}", &self.product),
+            Id::FreshProduct => {
+                let sku = format!("MATRIX-{}", uuid_suffix());
+                let id = insert_product(&self.app, &self.tax_class, &sku).await;
+                row.path.replace("{id}", &id)
+            }
             Id::FreshApiKey => {
                 let key = self.app.create_api_key("cashier", &[self.store]).await;
                 row.path.replace("{id}", &key.id)
@@ -242,6 +322,7 @@ impl World {
                 let text = text
                     .replace("{store}", &self.store.to_string())
                     .replace("{login}", &self.login_user)
+                    .replace("{tax_class}", &self.tax_class)
                     .replace("{n}", &self.counter.to_string());
                 Some(serde_json::from_str(&text).unwrap())
             }

@@ -1,0 +1,127 @@
+//! `/api/v1/tax-classes`: named rates in basis points. Every authenticated caller lists them
+//! (tills need them to price a sale); admins and managers create them.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use ringup_core::ids::TaxClassId;
+use ringup_core::rate::RateBp;
+use ringup_store::tax_classes::TaxClassRow;
+use ringup_store::{audit, tax_classes};
+
+use crate::auth::principal::Principal;
+use crate::authz::Capability;
+use crate::context::RequestMeta;
+use crate::error::{ApiError, FieldError};
+use crate::json::ApiJson;
+use crate::pagination::{ListQuery, PageView};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_tax_classes, create_tax_class))
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TaxClassView {
+    pub id: String,
+    pub name: String,
+    /// Basis points, 0–10000 (`1600` = 16 %).
+    pub rate_bp: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<TaxClassRow> for TaxClassView {
+    fn from(row: TaxClassRow) -> Self {
+        TaxClassView {
+            id: row.id.to_string(),
+            name: row.name,
+            rate_bp: row.rate_bp.value(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTaxClass {
+    pub name: String,
+    /// Basis points, 0–10000.
+    pub rate_bp: i64,
+}
+
+/// A display name: 1–100 characters after trimming.
+fn parse_name(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new(field, "must be 1 to 100 characters"));
+        return None;
+    }
+    Some(name.to_owned())
+}
+
+/// Create a tax class (admins and managers).
+#[utoipa::path(post, path = "/api/v1/tax-classes", tag = "tax-classes", request_body = NewTaxClass,
+    security(("bearer" = [])),
+    responses((status = 201, body = TaxClassView), (status = 403),
+        (status = 409, description = "Name taken"), (status = 422)))]
+pub async fn create_tax_class(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<NewTaxClass>,
+) -> Result<(StatusCode, ApiJson<TaxClassView>), ApiError> {
+    principal.require(Capability::ManageCatalog)?;
+    let mut errors = Vec::new();
+    let name = parse_name("name", &body.name, &mut errors);
+    let rate = RateBp::new(body.rate_bp)
+        .map_err(|e| errors.push(FieldError::new("rate_bp", e.to_string())))
+        .ok();
+    let (Some(name), Some(rate), true) = (name, rate, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let id = TaxClassId::new();
+    let now = state.auth.now_text();
+    let mut tx = state.db.begin_write().await?;
+    let row = match tax_classes::insert_tax_class(&mut tx, id, &name, rate, &now).await {
+        Ok(row) => row,
+        Err(err) if err.is_unique_on("tax_classes", "name") => {
+            return Err(ApiError::Conflict {
+                slug: "already-taken",
+                detail: "this name is already taken".to_owned(),
+                errors: vec![FieldError::new("name", "is already taken")],
+            });
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let event = state
+        .auth
+        .event(&meta, "tax_class.created")
+        .by(principal.actor_id())
+        .on("tax_class", id)
+        .with(serde_json::json!({ "name": name, "rate_bp": rate.value() }));
+    audit::append(&mut tx, &event).await?;
+    ringup_store::commit(tx).await?;
+    Ok((StatusCode::CREATED, ApiJson(TaxClassView::from(row))))
+}
+
+/// Every tax class (any authenticated caller).
+#[utoipa::path(get, path = "/api/v1/tax-classes", tag = "tax-classes", params(ListQuery),
+    security(("bearer" = [])), responses((status = 200, body = PageView<TaxClassView>)))]
+pub async fn list_tax_classes(
+    State(state): State<AppState>,
+    _principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<ApiJson<PageView<TaxClassView>>, ApiError> {
+    let (limit, after) = query.parse()?;
+    let page = tax_classes::list_tax_classes(&state.db, after.as_ref(), limit).await?;
+    Ok(ApiJson(PageView {
+        items: page.items.into_iter().map(TaxClassView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
