@@ -19,6 +19,7 @@ use crate::error::{ApiError, FieldError};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
+use crate::validation::display_name;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_categories, create_category))
@@ -54,16 +55,6 @@ pub struct NewCategory {
     pub parent_id: Option<String>,
 }
 
-/// A display name: 1–100 characters after trimming.
-fn parse_name(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new(field, "must be 1 to 100 characters"));
-        return None;
-    }
-    Some(name.to_owned())
-}
-
 fn unknown_parent() -> FieldError {
     FieldError::new("parent_id", "is not an existing category")
 }
@@ -81,7 +72,7 @@ pub async fn create_category(
 ) -> Result<(StatusCode, ApiJson<CategoryView>), ApiError> {
     principal.require(Capability::ManageCatalog)?;
     let mut errors = Vec::new();
-    let name = parse_name("name", &body.name, &mut errors);
+    let name = display_name("name", &body.name, 100, &mut errors);
     let parent = match body.parent_id.as_deref() {
         None => None,
         Some(raw) => match CategoryId::parse(raw) {

@@ -20,6 +20,7 @@ pub mod state;
 pub mod stores;
 pub mod tax_classes;
 pub mod users;
+pub mod validation;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

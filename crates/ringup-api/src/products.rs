@@ -24,6 +24,7 @@ use crate::error::{ApiError, FieldError};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
+use crate::validation::{collect, display_name, taken};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -85,26 +86,6 @@ pub struct NewProduct {
     pub low_stock_threshold: i64,
 }
 
-/// A product name: 1–200 characters after trimming.
-fn parse_name(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new(field, "must be 1 to 200 characters"));
-        return None;
-    }
-    Some(name.to_owned())
-}
-
-fn collect<T, E: std::fmt::Display>(
-    field: &str,
-    result: Result<T, E>,
-    errors: &mut Vec<FieldError>,
-) -> Option<T> {
-    result
-        .map_err(|e| errors.push(FieldError::new(field, e.to_string())))
-        .ok()
-}
-
 const UNKNOWN_TAX_CLASS: &str = "is not a known tax class";
 const UNKNOWN_CATEGORY: &str = "is not a known category";
 
@@ -145,14 +126,6 @@ fn parse_category(raw: &str, errors: &mut Vec<FieldError>) -> Option<CategoryId>
     id
 }
 
-fn taken(field: &str) -> ApiError {
-    ApiError::Conflict {
-        slug: "already-taken",
-        detail: format!("this {field} is already taken"),
-        errors: vec![FieldError::new(field, "is already taken")],
-    }
-}
-
 /// The unique keys a product write can hit, as a 409 naming the field.
 fn write_error(err: ringup_store::StoreError) -> ApiError {
     if err.is_unique_on("products", "sku_key") {
@@ -182,7 +155,7 @@ pub async fn create_product(
         .barcode
         .as_deref()
         .and_then(|b| collect("barcode", Barcode::parse(b), &mut errors));
-    let name = parse_name("name", &body.name, &mut errors);
+    let name = display_name("name", &body.name, 200, &mut errors);
     let category = body
         .category_id
         .as_deref()
@@ -413,7 +386,7 @@ pub async fn update_product(
     let name = body
         .name
         .as_deref()
-        .and_then(|n| parse_name("name", n, &mut errors));
+        .and_then(|n| display_name("name", n, 200, &mut errors));
     let barcode = body.barcode.as_ref().map(|b| {
         b.as_deref()
             .and_then(|b| collect("barcode", Barcode::parse(b), &mut errors))

@@ -17,10 +17,11 @@ use ringup_store::{StoreError, audit, stores};
 use crate::auth::principal::Principal;
 use crate::authz::Capability;
 use crate::context::RequestMeta;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
+use crate::validation::{collect, display_name, taken};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -75,26 +76,6 @@ fn yes() -> bool {
     true
 }
 
-/// A display name: 1–100 characters after trimming.
-fn parse_name(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new(field, "must be 1 to 100 characters"));
-        return None;
-    }
-    Some(name.to_owned())
-}
-
-fn collect<T, E: std::fmt::Display>(
-    field: &str,
-    result: Result<T, E>,
-    errors: &mut Vec<FieldError>,
-) -> Option<T> {
-    result
-        .map_err(|e| errors.push(FieldError::new(field, e.to_string())))
-        .ok()
-}
-
 /// Create a store (admins).
 #[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = NewStore,
     security(("bearer" = [])),
@@ -109,7 +90,7 @@ pub async fn create_store(
     principal.require(Capability::ManageStores)?;
     let mut errors = Vec::new();
     let code = collect("code", StoreCode::parse(&body.code), &mut errors);
-    let name = parse_name("name", &body.name, &mut errors);
+    let name = display_name("name", &body.name, 100, &mut errors);
     let currency = collect("currency", CurrencyCode::parse(&body.currency), &mut errors);
     let timezone = collect("timezone", TimeZone::parse(&body.timezone), &mut errors);
     let (Some(code), Some(name), Some(currency), Some(timezone), true) =
@@ -154,14 +135,6 @@ pub async fn create_store(
         .ok_or(ApiError::NotFound)?;
     ringup_store::commit(tx).await?;
     Ok((StatusCode::CREATED, ApiJson(StoreView::from(row))))
-}
-
-fn taken(field: &str) -> ApiError {
-    ApiError::Conflict {
-        slug: "already-taken",
-        detail: format!("this {field} is already taken"),
-        errors: vec![FieldError::new(field, "is already taken")],
-    }
 }
 
 /// Stores the caller may see (admins: all).
@@ -238,7 +211,7 @@ pub async fn update_store(
     let name = body
         .name
         .as_deref()
-        .and_then(|n| parse_name("name", n, &mut errors));
+        .and_then(|n| display_name("name", n, 100, &mut errors));
     let currency = body
         .currency
         .as_deref()
@@ -342,7 +315,7 @@ pub async fn create_register(
     let store = visible_store(&state, &principal, &id).await?;
     principal.require(Capability::ManageRegisters)?;
     let mut errors = Vec::new();
-    let Some(name) = parse_name("name", &body.name, &mut errors) else {
+    let Some(name) = display_name("name", &body.name, 100, &mut errors) else {
         return Err(ApiError::Validation(errors));
     };
     let register = RegisterId::new();

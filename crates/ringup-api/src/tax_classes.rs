@@ -20,6 +20,7 @@ use crate::error::{ApiError, FieldError};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
+use crate::validation::display_name;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_tax_classes, create_tax_class))
@@ -55,16 +56,6 @@ pub struct NewTaxClass {
     pub rate_bp: i64,
 }
 
-/// A display name: 1–100 characters after trimming.
-fn parse_name(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new(field, "must be 1 to 100 characters"));
-        return None;
-    }
-    Some(name.to_owned())
-}
-
 /// Create a tax class (admins and managers).
 #[utoipa::path(post, path = "/api/v1/tax-classes", tag = "tax-classes", request_body = NewTaxClass,
     security(("bearer" = [])),
@@ -78,7 +69,7 @@ pub async fn create_tax_class(
 ) -> Result<(StatusCode, ApiJson<TaxClassView>), ApiError> {
     principal.require(Capability::ManageCatalog)?;
     let mut errors = Vec::new();
-    let name = parse_name("name", &body.name, &mut errors);
+    let name = display_name("name", &body.name, 100, &mut errors);
     let rate = RateBp::new(body.rate_bp)
         .map_err(|e| errors.push(FieldError::new("rate_bp", e.to_string())))
         .ok();

@@ -255,11 +255,7 @@ fn unique_conflict(err: StoreError) -> ApiError {
     } else {
         return err.into();
     };
-    ApiError::Conflict {
-        slug: "already-taken",
-        detail: format!("this {field} is already taken"),
-        errors: vec![FieldError::new(field, "is already taken")],
-    }
+    crate::validation::taken(field)
 }
 
 /// List users (managers: cashiers and employees of their stores).
