@@ -24,20 +24,25 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(&req) {
-            return Err(ApiError::BadRequest(
-                "expected a JSON body with `Content-Type: application/json`".to_owned(),
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest("the request body could not be read".to_owned())
-            }
-        })?;
+        let bytes = json_bytes(req, state).await?;
         parse(&bytes).map(ApiJson)
     }
+}
+
+/// The body of a JSON request: 400 without a JSON content type, 413 over the limit.
+pub async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    if !is_json(&req) {
+        return Err(ApiError::BadRequest(
+            "expected a JSON body with `Content-Type: application/json`".to_owned(),
+        ));
+    }
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest("the request body could not be read".to_owned())
+        }
+    })
 }
 
 fn is_json(req: &Request) -> bool {
@@ -57,9 +62,17 @@ fn is_json(req: &Request) -> bool {
 
 /// Parses a JSON body into `T`, classifying failures as the API contract wants.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // Syntax first, over the whole body (trailing data included), so a malformed body is 400
-    // whatever its prefix holds; then the shape, which is 422 with the path of the bad value.
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    from_value(parse_value(bytes)?)
+}
+
+/// Syntax first, over the whole body (trailing data included), so a malformed body is 400
+/// whatever its prefix holds.
+pub fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| malformed(&e))
+}
+
+/// Then the shape, which is 422 with the path of the bad value.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();

@@ -10,6 +10,7 @@ pub mod categories;
 pub mod context;
 pub mod docs;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod mail;
 pub mod middleware;

@@ -21,6 +21,7 @@ use crate::auth::principal::Principal;
 use crate::authz::Capability;
 use crate::context::RequestMeta;
 use crate::error::{ApiError, FieldError};
+use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
@@ -146,8 +147,9 @@ pub async fn create_product(
     State(state): State<AppState>,
     principal: Principal,
     meta: RequestMeta,
-    ApiJson(body): ApiJson<NewProduct>,
-) -> Result<(StatusCode, ApiJson<ProductView>), ApiError> {
+    key: IdempotencyKey,
+    HashedJson { value: body, hash }: HashedJson<NewProduct>,
+) -> Result<Response, ApiError> {
     principal.require(Capability::ManageCatalog)?;
     let mut errors = Vec::new();
     let sku = collect("sku", Sku::parse(&body.sku), &mut errors);
@@ -168,8 +170,14 @@ pub async fn create_product(
         LowStockThreshold::new(body.low_stock_threshold),
         &mut errors,
     );
-    let now = state.auth.now_text();
+    let at = state.auth.clock.now();
+    let now = ringup_store::time::to_db(at);
     let mut tx = state.db.begin_write().await?;
+    if let Started::Answered(replayed) =
+        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
+    {
+        return Ok(replayed);
+    }
     check_references(&mut tx, tax_class, category, &mut errors).await?;
     let (Some(sku), Some(name), Some(price), Some(cost), Some(tax_class), Some(threshold), true) = (
         sku,
@@ -207,8 +215,11 @@ pub async fn create_product(
             "cost": row.cost,
         }));
     audit::append(&mut tx, &event).await?;
+    let view = ProductView::from(row);
+    let response =
+        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
     ringup_store::commit(tx).await?;
-    Ok((StatusCode::CREATED, ApiJson(ProductView::from(row))))
+    Ok(response)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

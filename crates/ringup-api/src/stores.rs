@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +19,7 @@ use crate::auth::principal::Principal;
 use crate::authz::Capability;
 use crate::context::RequestMeta;
 use crate::error::ApiError;
+use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
@@ -85,8 +87,9 @@ pub async fn create_store(
     State(state): State<AppState>,
     principal: Principal,
     meta: RequestMeta,
-    ApiJson(body): ApiJson<NewStore>,
-) -> Result<(StatusCode, ApiJson<StoreView>), ApiError> {
+    key: IdempotencyKey,
+    HashedJson { value: body, hash }: HashedJson<NewStore>,
+) -> Result<Response, ApiError> {
     principal.require(Capability::ManageStores)?;
     let mut errors = Vec::new();
     let code = collect("code", StoreCode::parse(&body.code), &mut errors);
@@ -99,8 +102,14 @@ pub async fn create_store(
         return Err(ApiError::Validation(errors));
     };
     let id = StoreId::new();
-    let now = state.auth.now_text();
+    let at = state.auth.clock.now();
+    let now = ringup_store::time::to_db(at);
     let mut tx = state.db.begin_write().await?;
+    if let Started::Answered(replayed) =
+        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
+    {
+        return Ok(replayed);
+    }
     let inserted = stores::insert_store(
         &mut tx,
         &NewStoreRow {
@@ -133,8 +142,11 @@ pub async fn create_store(
     let row = stores::find_store(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    let view = StoreView::from(row);
+    let response =
+        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
     ringup_store::commit(tx).await?;
-    Ok((StatusCode::CREATED, ApiJson(StoreView::from(row))))
+    Ok(response)
 }
 
 /// Stores the caller may see (admins: all).

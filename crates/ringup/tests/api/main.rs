@@ -30,6 +30,7 @@ mod config;
 mod cors;
 mod errors;
 mod headers;
+mod idempotency;
 mod lifecycle;
 mod ops;
 mod products;
