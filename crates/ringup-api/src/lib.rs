@@ -17,9 +17,12 @@ pub mod middleware;
 pub mod ops;
 pub mod pagination;
 pub mod products;
+pub mod reservations;
 pub mod state;
+pub mod stock;
 pub mod stores;
 pub mod tax_classes;
+pub mod transfers;
 pub mod users;
 pub mod validation;
 
@@ -52,6 +55,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(products::router())
         .merge(tax_classes::router())
         .merge(categories::router())
+        .merge(stock::router())
+        .merge(transfers::router())
+        .merge(reservations::router())
         .split_for_parts()
 }
 

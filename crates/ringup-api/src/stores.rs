@@ -167,7 +167,7 @@ pub async fn list_stores(
 }
 
 /// The store in the path, if the caller may see it; 404 otherwise.
-async fn visible_store(
+pub(crate) async fn visible_store(
     state: &AppState,
     principal: &Principal,
     id: &str,

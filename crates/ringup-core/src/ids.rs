@@ -156,6 +156,10 @@ typed_id!(
     /// A stock reservation in a store.
     ReservationId
 );
+typed_id!(
+    /// An event in the transactional outbox.
+    OutboxEventId
+);
 
 #[cfg(test)]
 mod tests {

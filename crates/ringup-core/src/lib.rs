@@ -10,5 +10,6 @@ pub mod catalog;
 pub mod clock;
 pub mod ids;
 pub mod rate;
+pub mod stock;
 pub mod tokens;
 pub mod users;

@@ -17,13 +17,17 @@ pub mod error;
 pub mod idempotency;
 pub mod logins;
 pub mod meta;
+pub mod outbox;
 pub mod page;
 pub mod password_resets;
 pub mod products;
+pub mod reservations;
 pub mod sessions;
+pub mod stock;
 pub mod stores;
 pub mod tax_classes;
 pub mod time;
+pub mod transfers;
 pub mod users;
 
 pub use db::{DatabaseUrl, Db, DbOptions, Engine, PoolStats, commit};

@@ -172,6 +172,28 @@ pub async fn category_exists(conn: &mut AnyConnection, id: CategoryId) -> StoreR
     Ok(row.is_some())
 }
 
+/// Which of `ids` name existing products (archived ones included).
+pub async fn existing_products(
+    conn: &mut AnyConnection,
+    ids: &[ProductId],
+) -> StoreResult<Vec<ProductId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select id from products where id in ({})",
+        crate::db::placeholders(1, ids.len())
+    ));
+    let mut query = sqlx::query(sql);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| crate::stock::parse_id(row, "id", ProductId::parse))
+        .collect()
+}
+
 /// List filters; `None` does not filter.
 #[derive(Default)]
 pub struct ProductFilter<'a> {

@@ -88,6 +88,28 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 .into()),
             }
         }
+        Command::Check => {
+            let db = startup::open_database(&settings).await?;
+            let now = ringup_store::time::to_db(chrono::Utc::now());
+            let outcome = ringup_store::stock::check_ledger(&db, &now).await;
+            db.close().await;
+            let (checked, offences) = outcome?;
+            if offences.is_empty() {
+                println!("ok: {checked} stock levels match their movements");
+                return Ok(());
+            }
+            for offence in &offences {
+                println!(
+                    "store {} product {}: {}",
+                    offence.store_id, offence.product_id, offence.problem
+                );
+            }
+            Err(format!(
+                "stock ledger check failed: {} of {checked} stock levels are wrong",
+                offences.len()
+            )
+            .into())
+        }
         Command::Serve => {
             let public = settings.public_url.clone();
             let app = Application::build(settings).await?;

@@ -38,6 +38,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Check the stock ledger: every level equals the sum of its movements and no `available`
+    /// is negative where the store does not allow it; exit 1 listing offenders.
+    Check,
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]

@@ -104,14 +104,21 @@ enum Id {
     Product,
     /// A product made for this request (rows that archive it).
     FreshProduct,
+    /// A transfer from store A to store B, requested by the admin for this request.
+    FreshTransfer,
+    /// A transfer from store B to store A, approved for this request.
+    ApprovedTransfer,
+    /// Store A (`{id}`) and a reservation there made for this request (`{rid}`).
+    FreshReservation,
 }
 
 /// A row's request body.
 #[derive(Clone, Copy, Debug)]
 enum Body {
     None,
-    /// JSON text with `{store}` (store A's id), `{login}` (the login user's name) and `{n}` (a
-    /// number unique to the request) replaced.
+    /// JSON text with `{store}` (store A's id), `{store_b}`, `{product}`, `{expires}` (a day
+    /// ahead), `{login}` (the login user's name) and `{n}` (a number unique to the request)
+    /// replaced.
     Json(&'static str),
     /// `{"refresh_token"}` of a session opened for this request.
     FreshRefreshToken,
@@ -207,6 +214,28 @@ fn rows() -> Vec<Row> {
         row([200, 200, 403, 403, 401, 403], PATCH, "/api/v1/products/{id}", Id::Product,
             Json(r#"{"price":1500}"#)),
         row([204, 204, 403, 403, 401, 403], DELETE, "/api/v1/products/{id}", Id::FreshProduct, Body::None),
+        // Stock: everyone reads their stores' stock; admins and managers adjust for any reason,
+        // employees receive and count, cashiers never adjust.
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/stores/{id}/stock", Id::StoreA, Body::None),
+        row([201, 201, 403, 201, 401, 403], POST, "/api/v1/stores/{id}/stock/adjustments", Id::StoreA,
+            Json(r#"{"product_id":"{product}","delta":1,"reason":"receiving"}"#)),
+        row([200, 200, 200, 200, 401, 200], GET, "/api/v1/stock-movements", Id::None, Body::None),
+        // Transfers: stock staff and managers request; the source's managers approve and
+        // reject; the destination's staff receive; cashiers take no part.
+        row([200, 200, 403, 200, 401, 403], GET, "/api/v1/transfers", Id::None, Body::None),
+        row([201, 201, 403, 201, 401, 403], POST, "/api/v1/transfers", Id::None,
+            Json(r#"{"from_store_id":"{store_b}","to_store_id":"{store}","lines":[{"product_id":"{product}","quantity":1}]}"#)),
+        row([200, 200, 403, 200, 401, 403], GET, "/api/v1/transfers/{id}", Id::FreshTransfer, Body::None),
+        row([200, 200, 403, 403, 401, 403], POST, "/api/v1/transfers/{id}/approve", Id::FreshTransfer, Body::None),
+        row([200, 200, 403, 403, 401, 403], POST, "/api/v1/transfers/{id}/reject", Id::FreshTransfer,
+            Json(r#"{"reason":"not now"}"#)),
+        row([200, 200, 403, 200, 401, 403], POST, "/api/v1/transfers/{id}/receive", Id::ApprovedTransfer, Body::None),
+        row([200, 200, 403, 403, 401, 403], POST, "/api/v1/transfers/{id}/cancel", Id::FreshTransfer, Body::None),
+        // Reservations: a selling concern (admins, managers, cashiers), not stock staff's.
+        row([201, 201, 201, 403, 401, 201], POST, "/api/v1/stores/{id}/reservations", Id::StoreA,
+            Json(r#"{"lines":[{"product_id":"{product}","quantity":1}],"expires_at":"{expires}"}"#)),
+        row([204, 204, 204, 403, 401, 204], DELETE, "/api/v1/stores/{id}/reservations/{rid}",
+            Id::FreshReservation, Body::None),
     ];
     rows
 }
@@ -218,6 +247,8 @@ const UNDOCUMENTED: [&str; 1] = ["/api/v1/openapi.json"];
 struct World {
     app: TestApp,
     store: StoreId,
+    /// A second store no non-admin caller belongs to.
+    store_b: StoreId,
     admin: String,
     /// Tokens of the non-admin callers, by `Caller`.
     manager: String,
@@ -255,9 +286,30 @@ impl World {
         let reset_user = UserId::parse(&app.create_user("employee", &[store]).await.id).unwrap();
         let tax_class = insert_tax_class(&app).await;
         let product = insert_product(&app, &tax_class, "MATRIX-0").await;
+        let store_b = app.create_store("BBB1").await;
+        for s in [store, store_b] {
+            let response = app
+                .authed(
+                    Method::POST,
+                    &format!("/api/v1/stores/{s}/stock/adjustments"),
+                    &admin,
+                )
+                .header("idempotency-key", format!("matrix-stock-{s}"))
+                .json(&json!({"product_id": product, "delta": 1_000_000, "reason": "receiving"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status().as_u16(),
+                201,
+                "{}",
+                response.text().await.unwrap()
+            );
+        }
         World {
             app,
             store,
+            store_b,
             admin,
             manager,
             cashier,
@@ -307,6 +359,28 @@ impl World {
                 let id = insert_product(&self.app, &self.tax_class, &sku).await;
                 row.path.replace("{id}", &id)
             }
+            Id::FreshTransfer => {
+                let id = self.admin_transfer(self.store, self.store_b).await;
+                row.path.replace("{id}", &id)
+            }
+            Id::ApprovedTransfer => {
+                let id = self.admin_transfer(self.store_b, self.store).await;
+                self.admin_post(&format!("/api/v1/transfers/{id}/approve"), json!(null), 200)
+                    .await;
+                row.path.replace("{id}", &id)
+            }
+            Id::FreshReservation => {
+                let expires = self.app.clock.now() + chrono::Duration::days(1);
+                let body = json!({
+                    "lines": [{"product_id": self.product, "quantity": 1}],
+                    "expires_at": ringup_store::time::to_db(expires),
+                });
+                let path = format!("/api/v1/stores/{}/reservations", self.store);
+                let reservation = self.admin_post(&path, body, 201).await;
+                row.path
+                    .replace("{id}", &self.store.to_string())
+                    .replace("{rid}", reservation["id"].as_str().unwrap())
+            }
             Id::FreshApiKey => {
                 let key = self.app.create_api_key("cashier", &[self.store]).await;
                 row.path.replace("{id}", &key.id)
@@ -320,7 +394,15 @@ impl World {
             Body::None => None,
             Body::Json(text) => {
                 let text = text
+                    .replace("{store_b}", &self.store_b.to_string())
                     .replace("{store}", &self.store.to_string())
+                    .replace("{product}", &self.product)
+                    .replace(
+                        "{expires}",
+                        &ringup_store::time::to_db(
+                            self.app.clock.now() + chrono::Duration::days(1),
+                        ),
+                    )
                     .replace("{login}", &self.login_user)
                     .replace("{tax_class}", &self.tax_class)
                     .replace("{n}", &self.counter.to_string());
@@ -353,6 +435,30 @@ impl World {
         }
     }
 
+    /// POSTs `body` as the admin with a fresh idempotency key, expecting `status`.
+    async fn admin_post(&self, path: &str, body: Value, status: u16) -> Value {
+        let mut request = self
+            .app
+            .authed(Method::POST, path, &self.admin)
+            .header("idempotency-key", format!("matrix-setup-{}", uuid_suffix()));
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "setup {path}");
+        json_of(response).await
+    }
+
+    /// A transfer of one unit requested by the admin; returns its id.
+    async fn admin_transfer(&self, from: StoreId, to: StoreId) -> String {
+        let body = json!({
+            "from_store_id": from, "to_store_id": to,
+            "lines": [{"product_id": self.product, "quantity": 1}],
+        });
+        let transfer = self.admin_post("/api/v1/transfers", body, 201).await;
+        transfer["id"].as_str().unwrap().to_owned()
+    }
+
     /// Sends one row as one caller; returns the status and the body text.
     async fn call(&mut self, row: &Row, caller: Caller) -> (u16, String) {
         let token = match row.body {
@@ -372,6 +478,10 @@ impl World {
             .request(row.method.clone(), self.app.url(&path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        if row.method == Method::POST {
+            // Unique per request: routes that require a key get one, the rest ignore it.
+            request = request.header("idempotency-key", format!("matrix-{}", self.counter));
         }
         if let Some(body) = body {
             request = request.json(&body);

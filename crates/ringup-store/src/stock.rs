@@ -1,0 +1,448 @@
+//! Stock levels and the append-only movement ledger.
+//!
+//! Invariants: `stock_levels.on_hand` equals the sum of the level's `stock_movements.delta`,
+//! because [`move_stock`] is the only writer of both and writes them in the caller's
+//! transaction. A decrease is an atomic conditional update that refuses to take `available`
+//! below zero where the store does not allow negative stock.
+//!
+//! Concurrency: every change first locks the level row (an upsert that touches it), and only
+//! then reads what is reserved, so on PostgreSQL (read committed, a fresh snapshot per
+//! statement) the sum includes every reservation committed before the lock was granted;
+//! reservations take the same lock. On SQLite writes are already serialised. A transaction
+//! that changes several levels locks them in (store, product) order, so two of them cannot
+//! deadlock.
+
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use ringup_core::catalog::LowStockThreshold;
+use ringup_core::ids::{ProductId, StockMovementId, StoreId};
+use ringup_core::stock::{MovementKind, Shortfall, StockLevel, crosses_low};
+
+use crate::db::Db;
+use crate::error::{StoreError, StoreResult};
+use crate::outbox;
+use crate::page::{After, Page, page_of};
+
+/// One ledger entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MovementRow {
+    pub id: StockMovementId,
+    pub store_id: StoreId,
+    pub product_id: ProductId,
+    pub delta: i64,
+    pub kind: MovementKind,
+    pub ref_type: Option<String>,
+    pub ref_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub note: Option<String>,
+    pub created_at: String,
+}
+
+const MOVEMENT_COLUMNS: &str =
+    "id, store_id, product_id, delta, kind, ref_type, ref_id, actor_id, note, created_at";
+
+/// Reads an id column, reporting a malformed one as corrupt data.
+pub(crate) fn parse_id<T>(
+    row: &AnyRow,
+    column: &'static str,
+    parse: fn(&str) -> Result<T, ringup_core::ids::IdError>,
+) -> StoreResult<T> {
+    let text: String = row.try_get(column)?;
+    parse(&text).map_err(|e| StoreError::corrupt(column, e))
+}
+
+fn movement_from_row(row: &AnyRow) -> StoreResult<MovementRow> {
+    let kind: String = row.try_get("kind")?;
+    Ok(MovementRow {
+        id: parse_id(row, "id", StockMovementId::parse)?,
+        store_id: parse_id(row, "store_id", StoreId::parse)?,
+        product_id: parse_id(row, "product_id", ProductId::parse)?,
+        delta: row.try_get("delta")?,
+        kind: MovementKind::parse(&kind)
+            .ok_or_else(|| StoreError::corrupt("stock_movements.kind", kind))?,
+        ref_type: row.try_get("ref_type")?,
+        ref_id: row.try_get("ref_id")?,
+        actor_id: row.try_get("actor_id")?,
+        note: row.try_get("note")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// A level locked for change in the caller's transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockedLevel {
+    pub level: StockLevel,
+    pub threshold: LowStockThreshold,
+}
+
+/// Locks (creating it at zero if needed) the level of `product` in `store`, then reads what is
+/// reserved. Hold the lock until commit; see the module's notes on ordering.
+pub async fn lock_level(
+    conn: &mut AnyConnection,
+    store: StoreId,
+    product: ProductId,
+    now: &str,
+) -> StoreResult<LockedLevel> {
+    let row = sqlx::query(
+        "insert into stock_levels (store_id, product_id, on_hand, updated_at) \
+         values ($1, $2, 0, $3) \
+         on conflict (store_id, product_id) do update set on_hand = stock_levels.on_hand \
+         returning on_hand, \
+           (select low_stock_threshold from products where id = $2) as threshold",
+    )
+    .bind(store.to_string())
+    .bind(product.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let on_hand: i64 = row.try_get("on_hand")?;
+    let threshold: i64 = row.try_get("threshold")?;
+    let reserved = reserved_of(conn, store, product, now).await?;
+    Ok(LockedLevel {
+        level: StockLevel::new(on_hand, reserved),
+        threshold: LowStockThreshold::new(threshold)
+            .map_err(|e| StoreError::corrupt("products.low_stock_threshold", e))?,
+    })
+}
+
+/// Units of `product` held in `store` by reservations that are neither released nor expired
+/// at `now`.
+pub async fn reserved_of(
+    conn: &mut AnyConnection,
+    store: StoreId,
+    product: ProductId,
+    now: &str,
+) -> StoreResult<i64> {
+    let row = sqlx::query(
+        "select cast(coalesce(sum(quantity), 0) as bigint) as reserved from reservation_lines \
+         where store_id = $1 and product_id = $2 and expires_at > $3",
+    )
+    .bind(store.to_string())
+    .bind(product.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("reserved")?)
+}
+
+/// Writes a `stock.low` outbox event when a change took `available` across the threshold.
+pub async fn note_low_stock(
+    conn: &mut AnyConnection,
+    store: StoreId,
+    product: ProductId,
+    locked: LockedLevel,
+    after: StockLevel,
+    now: &str,
+) -> StoreResult<bool> {
+    if !crosses_low(locked.level, after, locked.threshold) {
+        return Ok(false);
+    }
+    let payload = serde_json::json!({
+        "store_id": store.to_string(),
+        "product_id": product.to_string(),
+        "on_hand": after.on_hand,
+        "reserved": after.reserved,
+        "available": after.available(),
+        "low_stock_threshold": locked.threshold.value(),
+    });
+    outbox::append(conn, "stock.low", &payload, now).await?;
+    Ok(true)
+}
+
+/// What a movement is and who made it; the delta is decided against the locked level.
+pub struct NewMovement<'a> {
+    pub store_id: StoreId,
+    pub product_id: ProductId,
+    pub kind: MovementKind,
+    pub ref_type: Option<&'a str>,
+    pub ref_id: Option<String>,
+    pub actor_id: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub allow_negative: bool,
+}
+
+/// A recorded movement with the level before and after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moved {
+    pub movement: MovementRow,
+    pub before: StockLevel,
+    pub after: StockLevel,
+}
+
+/// Records one movement: locks the level, asks `delta_of` for the delta against it (a count
+/// needs the level to know its difference), refuses a shortfall, then updates the level with
+/// an atomic conditional update and appends the movement, and the `stock.low` event if the
+/// change crossed the threshold. `Ok(Err(_))` is a refusal; nothing was written for it, but
+/// the caller must roll back if it wrote anything else.
+pub async fn move_stock(
+    conn: &mut AnyConnection,
+    movement: &NewMovement<'_>,
+    delta_of: impl FnOnce(StockLevel) -> i64,
+    now: &str,
+) -> StoreResult<Result<Moved, Shortfall>> {
+    let (store, product) = (movement.store_id, movement.product_id);
+    let locked = lock_level(conn, store, product, now).await?;
+    let delta = delta_of(locked.level);
+    let after = match locked.level.apply(delta, movement.allow_negative) {
+        Ok(after) => after,
+        Err(short) => return Ok(Err(short)),
+    };
+    // The condition repeats the rule in SQL, so the database itself never takes `available`
+    // below zero, whatever the code above concluded.
+    let updated = sqlx::query(
+        "update stock_levels set on_hand = on_hand + $3, updated_at = $4 \
+         where store_id = $1 and product_id = $2 \
+           and ($3 >= 0 or $5 = 1 or on_hand + $3 - $6 >= 0)",
+    )
+    .bind(store.to_string())
+    .bind(product.to_string())
+    .bind(delta)
+    .bind(now)
+    .bind(i64::from(movement.allow_negative))
+    .bind(locked.level.reserved)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated != 1 {
+        return Ok(Err(Shortfall {
+            available: locked.level.available(),
+            requested: delta.saturating_neg(),
+        }));
+    }
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into stock_movements ({MOVEMENT_COLUMNS}) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning {MOVEMENT_COLUMNS}"
+    ));
+    let row = sqlx::query(sql)
+        .bind(StockMovementId::new().to_string())
+        .bind(store.to_string())
+        .bind(product.to_string())
+        .bind(delta)
+        .bind(movement.kind.as_str())
+        .bind(movement.ref_type)
+        .bind(movement.ref_id.clone())
+        .bind(movement.actor_id)
+        .bind(movement.note)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    note_low_stock(conn, store, product, locked, after, now).await?;
+    Ok(Ok(Moved {
+        movement: movement_from_row(&row)?,
+        before: locked.level,
+        after,
+    }))
+}
+
+/// One row of a store's stock list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LevelRow {
+    pub product_id: ProductId,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub low_stock_threshold: i64,
+}
+
+impl LevelRow {
+    pub fn available(&self) -> i64 {
+        StockLevel::new(self.on_hand, self.reserved).available()
+    }
+}
+
+/// Filters of a store's stock list.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LevelFilter {
+    pub product_id: Option<ProductId>,
+    /// Only levels whose `available` is at or below the product's threshold.
+    pub below_threshold: bool,
+}
+
+/// The levels of a store, in product id order, with what is reserved at `now`.
+pub async fn list_levels(
+    db: &Db,
+    store: StoreId,
+    filter: LevelFilter,
+    now: &str,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<LevelRow>> {
+    // Constants chosen here, never text from the request.
+    let product = if filter.product_id.is_some() {
+        "and l.product_id = $5"
+    } else {
+        "and $5 = ''"
+    };
+    let low = if filter.below_threshold {
+        "where s.on_hand - s.reserved <= s.low_stock_threshold"
+    } else {
+        ""
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select * from ( \
+           select l.product_id, l.on_hand, p.low_stock_threshold, \
+             (select cast(coalesce(sum(r.quantity), 0) as bigint) from reservation_lines r \
+              where r.store_id = l.store_id and r.product_id = l.product_id \
+                and r.expires_at > $2) as reserved \
+           from stock_levels l join products p on p.id = l.product_id \
+           where l.store_id = $1 and l.product_id > $3 {product} \
+         ) s {low} order by s.product_id limit $4"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(store.to_string())
+        .bind(now)
+        .bind(after.map(|a| a.0.clone()).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
+        .bind(filter.product_id.map(|p| p.to_string()).unwrap_or_default())
+        .fetch_all(db.reader())
+        .await?;
+    let levels = rows
+        .iter()
+        .map(|row| {
+            Ok(LevelRow {
+                product_id: parse_id(row, "product_id", ProductId::parse)?,
+                on_hand: row.try_get("on_hand")?,
+                reserved: row.try_get("reserved")?,
+                low_stock_threshold: row.try_get("low_stock_threshold")?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(levels, limit, |l| l.product_id.to_string()))
+}
+
+/// Filters of the movement list; `stores: None` means every store.
+#[derive(Clone, Debug, Default)]
+pub struct MovementFilter {
+    pub stores: Option<Vec<StoreId>>,
+    pub product_id: Option<ProductId>,
+    pub kind: Option<MovementKind>,
+    /// Inclusive, database time text.
+    pub from: Option<String>,
+    /// Exclusive, database time text.
+    pub to: Option<String>,
+}
+
+/// Movements matching `filter`, oldest first.
+pub async fn list_movements(
+    db: &Db,
+    filter: &MovementFilter,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<MovementRow>> {
+    let mut conditions = vec!["id > $1".to_owned()];
+    let mut binds: Vec<String> = Vec::new();
+    let mut slot = |value: String| {
+        binds.push(value);
+        format!("${}", binds.len() + 2)
+    };
+    if let Some(stores) = &filter.stores {
+        if stores.is_empty() {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
+        }
+        let list: Vec<String> = stores.iter().map(|s| slot(s.to_string())).collect();
+        conditions.push(format!("store_id in ({})", list.join(", ")));
+    }
+    if let Some(product) = filter.product_id {
+        conditions.push(format!("product_id = {}", slot(product.to_string())));
+    }
+    if let Some(kind) = filter.kind {
+        conditions.push(format!("kind = {}", slot(kind.as_str().to_owned())));
+    }
+    if let Some(from) = &filter.from {
+        conditions.push(format!("created_at >= {}", slot(from.clone())));
+    }
+    if let Some(to) = &filter.to {
+        conditions.push(format!("created_at < {}", slot(to.clone())));
+    }
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select {MOVEMENT_COLUMNS} from stock_movements where {} order by id limit $2",
+        conditions.join(" and ")
+    ));
+    let mut query = sqlx::query(sql)
+        .bind(after.map(|a| a.0.clone()).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
+    for value in binds {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(db.reader()).await?;
+    let movements = rows
+        .iter()
+        .map(movement_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(movements, limit, |m| m.id.to_string()))
+}
+
+/// A level that breaks an invariant, as `ringup check` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offence {
+    pub store_id: String,
+    pub product_id: String,
+    pub problem: String,
+}
+
+/// Checks the ledger: every level equals the sum of its movements (and no movements exist
+/// without a level), and no `available` is negative where the store does not allow it.
+/// Returns the number of levels checked and the offences found.
+pub async fn check_ledger(db: &Db, now: &str) -> StoreResult<(u64, Vec<Offence>)> {
+    let mut conn = db.read_conn().await?;
+    let count: i64 = sqlx::query("select count(*) as n from stock_levels")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    let mut offences = Vec::new();
+    let mismatched = sqlx::query(
+        "select l.store_id, l.product_id, l.on_hand, \
+           cast(coalesce(m.total, 0) as bigint) as total \
+         from stock_levels l left join ( \
+           select store_id, product_id, sum(delta) as total from stock_movements \
+           group by store_id, product_id) m \
+         on m.store_id = l.store_id and m.product_id = l.product_id \
+         where l.on_hand <> coalesce(m.total, 0) \
+         union all \
+         select m.store_id, m.product_id, 0 as on_hand, cast(sum(m.delta) as bigint) as total \
+         from stock_movements m where not exists (select 1 from stock_levels l \
+           where l.store_id = m.store_id and l.product_id = m.product_id) \
+         group by m.store_id, m.product_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &mismatched {
+        let on_hand: i64 = row.try_get("on_hand")?;
+        let total: i64 = row.try_get("total")?;
+        offences.push(Offence {
+            store_id: row.try_get("store_id")?,
+            product_id: row.try_get("product_id")?,
+            problem: format!("on_hand is {on_hand} but its movements add up to {total}"),
+        });
+    }
+    let negative = sqlx::query(
+        "select l.store_id, l.product_id, l.on_hand, \
+           (select cast(coalesce(sum(r.quantity), 0) as bigint) from reservation_lines r \
+            where r.store_id = l.store_id and r.product_id = l.product_id \
+              and r.expires_at > $1) as reserved \
+         from stock_levels l join stores s on s.id = l.store_id \
+         where s.allow_negative_stock = 0",
+    )
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &negative {
+        let level = StockLevel::new(row.try_get("on_hand")?, row.try_get("reserved")?);
+        if level.available() < 0 {
+            offences.push(Offence {
+                store_id: row.try_get("store_id")?,
+                product_id: row.try_get("product_id")?,
+                problem: format!(
+                    "available is {} (on_hand {}, reserved {}) in a store that does not allow \
+                     negative stock",
+                    level.available(),
+                    level.on_hand,
+                    level.reserved
+                ),
+            });
+        }
+    }
+    Ok((u64::try_from(count).unwrap_or(0), offences))
+}
