@@ -171,19 +171,18 @@ async fn catalog_on(
         WARM_UP.as_secs(),
         db_connections
     );
-    println!(
-        "note: stock levels per store do not exist yet; the catalog is global (products are \
-         not per store), so the 20 stores only exist as rows"
-    );
 
     let token = login(&base, &admin_username).await?;
 
     let started = Instant::now();
-    let barcodes = seed(&db, products).await?;
+    let (barcodes, stores) = seed(&db, products).await?;
     println!(
-        "seeded {} stores, 1 tax class, {} products in {:.2} s ({} per transaction{})",
+        "seeded {} stores, 1 tax class, {} products, and every product stocked in every store \
+         ({} stock levels, each with its receiving movement) in {:.2} s ({} rows per \
+         transaction{})",
         STORES,
         barcodes.len(),
+        barcodes.len() * STORES,
         started.elapsed().as_secs_f64(),
         BATCH,
         if engine == Engine::Postgres {
@@ -243,6 +242,7 @@ async fn catalog_on(
     let cursors = Arc::new(cursors);
     let page = run_scenario(&client, concurrency, duration, {
         let base = base.clone();
+        let cursors = cursors.clone();
         move |client, rng| {
             let cursor = &cursors[rng.random_range(0..cursors.len())];
             let url = match cursor {
@@ -266,6 +266,37 @@ async fn catalog_on(
     .await;
     page.print("product page    GET /api/v1/products?limit=50&cursor=<random page start>");
 
+    let stores = Arc::new(stores);
+    let stock = run_scenario(&client, concurrency, duration, {
+        let base = base.clone();
+        let cursors = cursors.clone();
+        move |client, rng| {
+            let store = stores[rng.random_range(0..stores.len())];
+            // A product page's cursor is a product id, and so is a stock page's.
+            let cursor = &cursors[rng.random_range(0..cursors.len())];
+            let url = match cursor {
+                Some(c) => {
+                    format!("{base}/api/v1/stores/{store}/stock?limit={PAGE_SIZE}&cursor={c}")
+                }
+                None => format!("{base}/api/v1/stores/{store}/stock?limit={PAGE_SIZE}"),
+            };
+            async move {
+                let response = client.get(url).send().await?;
+                if response.status() != reqwest::StatusCode::OK {
+                    bail!("status {}", response.status());
+                }
+                let body: serde_json::Value = response.json().await?;
+                let items = body["items"].as_array().context("no items")?;
+                if items.len() != PAGE_SIZE {
+                    bail!("{} items on a stock page", items.len());
+                }
+                Ok(())
+            }
+        }
+    })
+    .await;
+    stock.print("stock page      GET /api/v1/stores/<random>/stock?limit=50&cursor=<random>");
+
     println!(
         "process memory: {} (peak {}) — the server runs in-process, so this includes the load \
          generator and the seeding",
@@ -277,12 +308,15 @@ async fn catalog_on(
     server.await??;
 
     println!(
-        "catalog {}: barcode p50 {:.2} ms p99 {:.2} ms, page p50 {:.2} ms p99 {:.2} ms",
+        "catalog {}: barcode p50 {:.2} ms p99 {:.2} ms, page p50 {:.2} ms p99 {:.2} ms, \
+         stock page p50 {:.2} ms p99 {:.2} ms",
         engine.name(),
         barcode.percentile(0.50),
         barcode.percentile(0.99),
         page.percentile(0.50),
-        page.percentile(0.99)
+        page.percentile(0.99),
+        stock.percentile(0.50),
+        stock.percentile(0.99)
     );
     Ok(())
 }
@@ -326,19 +360,22 @@ const NOUNS: [&str; 16] = [
     "Almonds",
 ];
 
-/// Seeds the stores, one tax class and the products; returns every product's barcode.
-async fn seed(db: &Db, products: usize) -> Result<Vec<String>> {
+/// Seeds the stores, one tax class, the products, and a receiving of every product in every
+/// store (a level and its movement, as the ledger requires); returns every product's barcode
+/// and the stores.
+async fn seed(db: &Db, products: usize) -> Result<(Vec<String>, Vec<StoreId>)> {
     let now = ringup_store::time::to_db(chrono::Utc::now());
     let tax_class = TaxClassId::new();
+    let stores: Vec<StoreId> = (0..STORES).map(|_| StoreId::new()).collect();
     {
         let mut tx = db.begin_write().await?;
-        for i in 0..STORES {
+        for (i, id) in stores.iter().enumerate() {
             let code = format!("S{i:02}");
             let name = format!("Store {i:02}");
             insert_store(
                 &mut tx,
                 &NewStoreRow {
-                    id: StoreId::new(),
+                    id: *id,
                     code: &code,
                     name: &name,
                     currency: "EUR",
@@ -362,10 +399,13 @@ async fn seed(db: &Db, products: usize) -> Result<Vec<String>> {
     }
 
     let mut barcodes = Vec::with_capacity(products);
+    let mut product_ids = Vec::with_capacity(products);
     let mut rng = StdRng::seed_from_u64(7);
     for start in (0..products).step_by(BATCH) {
         let mut tx = db.begin_write().await?;
         for n in start..(start + BATCH).min(products) {
+            let id = ProductId::new();
+            product_ids.push(id);
             let barcode = ean13(n);
             let sku = format!("SKU-{n:07}");
             let name = format!(
@@ -376,7 +416,7 @@ async fn seed(db: &Db, products: usize) -> Result<Vec<String>> {
             let price = rng.random_range(50..10_000);
             insert_product(
                 &mut tx,
-                ProductId::new(),
+                id,
                 &ProductValues {
                     sku: &sku,
                     barcode: Some(&barcode),
@@ -396,12 +436,62 @@ async fn seed(db: &Db, products: usize) -> Result<Vec<String>> {
         commit(tx).await?;
     }
 
+    for store in &stores {
+        seed_stock(db, *store, &product_ids, &now).await?;
+    }
+
     if db.engine() == Engine::Postgres {
         let mut tx = db.begin_write().await?;
         sqlx::query("analyze").execute(&mut *tx).await?;
         commit(tx).await?;
     }
-    Ok(barcodes)
+    Ok((barcodes, stores))
+}
+
+/// Units every product is received with in every store.
+const SEEDED_UNITS: i64 = 100;
+
+/// Receives `SEEDED_UNITS` of every product in `store`: the levels in one statement, the
+/// movements in multi-row statements of `BATCH` rows.
+async fn seed_stock(db: &Db, store: StoreId, products: &[ProductId], now: &str) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "insert into stock_levels (store_id, product_id, on_hand, updated_at) \
+         select $1, id, $2, $3 from products",
+    )
+    .bind(store.to_string())
+    .bind(SEEDED_UNITS)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for chunk in products.chunks(BATCH) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(${}, $1, ${}, $2, 'receiving', 'adjustment', $3)",
+                    4 + 2 * i,
+                    5 + 2 * i
+                )
+            })
+            .collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "insert into stock_movements (id, store_id, product_id, delta, kind, ref_type, \
+             created_at) values {}",
+            values.join(", ")
+        ));
+        let mut query = sqlx::query(sql)
+            .bind(store.to_string())
+            .bind(SEEDED_UNITS)
+            .bind(now.to_owned());
+        for product in chunk {
+            query = query
+                .bind(ringup_core::ids::StockMovementId::new().to_string())
+                .bind(product.to_string());
+        }
+        query.execute(&mut *tx).await?;
+    }
+    commit(tx).await?;
+    Ok(())
 }
 
 /// A valid EAN-13 for product `n`: the in-store prefix 20, ten digits of `n`, the check digit.

@@ -272,21 +272,31 @@ pub async fn list_levels(
     } else {
         "and $5 = ''"
     };
-    let low = if filter.below_threshold {
-        "where s.on_hand - s.reserved <= s.low_stock_threshold"
+    let reserved = "(select cast(coalesce(sum(r.quantity), 0) as bigint) from reservation_lines r \
+         where r.store_id = l.store_id and r.product_id = l.product_id \
+           and r.expires_at > $2) as reserved";
+    let sql = if filter.below_threshold {
+        // The threshold filter needs every level's availability, so it reads the store's
+        // levels in order until the page is full.
+        sqlx::AssertSqlSafe(format!(
+            "select * from ( \
+               select l.product_id, l.on_hand, p.low_stock_threshold, {reserved} \
+               from stock_levels l join products p on p.id = l.product_id \
+               where l.store_id = $1 and l.product_id > $3 {product} \
+             ) s where s.on_hand - s.reserved <= s.low_stock_threshold \
+             order by s.product_id limit $4"
+        ))
     } else {
-        ""
+        // The page of levels first (an index range on the primary key), then its products:
+        // joining first lets PostgreSQL plan a join over every level of the store.
+        sqlx::AssertSqlSafe(format!(
+            "select l.product_id, l.on_hand, p.low_stock_threshold, {reserved} \
+             from (select store_id, product_id, on_hand from stock_levels l \
+                   where l.store_id = $1 and l.product_id > $3 {product} \
+                   order by l.product_id limit $4) l \
+             join products p on p.id = l.product_id order by l.product_id"
+        ))
     };
-    let sql = sqlx::AssertSqlSafe(format!(
-        "select * from ( \
-           select l.product_id, l.on_hand, p.low_stock_threshold, \
-             (select cast(coalesce(sum(r.quantity), 0) as bigint) from reservation_lines r \
-              where r.store_id = l.store_id and r.product_id = l.product_id \
-                and r.expires_at > $2) as reserved \
-           from stock_levels l join products p on p.id = l.product_id \
-           where l.store_id = $1 and l.product_id > $3 {product} \
-         ) s {low} order by s.product_id limit $4"
-    ));
     let rows = sqlx::query(sql)
         .bind(store.to_string())
         .bind(now)

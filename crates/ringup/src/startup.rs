@@ -311,11 +311,15 @@ impl Application {
         .with_graceful_shutdown(signal);
         let grace = self.shutdown_grace;
         let auth = self.auth.clone();
+        let db = self.db.clone();
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
+            for minute in 0u64.. {
                 tick.tick().await;
                 auth.forget_idle_limits();
+                if minute % 60 == 0 {
+                    purge_idempotency_keys(&db, &auth.now_text()).await;
+                }
             }
         });
         let deadline = async move {
@@ -330,6 +334,21 @@ impl Application {
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Deletes idempotency keys past their retention (API.md: kept at least 24 h). A failure is
+/// logged and retried an hour later; an expired key left in place only replays longer.
+pub async fn purge_idempotency_keys(db: &Db, now: &str) {
+    let purged = async {
+        let mut tx = db.begin_write().await?;
+        let n = ringup_store::idempotency::purge_expired(&mut tx, now).await?;
+        ringup_store::commit(tx).await?;
+        Ok::<u64, ringup_store::StoreError>(n)
+    };
+    match purged.await {
+        Ok(n) => tracing::debug!(purged = n, "expired idempotency keys purged"),
+        Err(err) => tracing::warn!(error = %err, "purging expired idempotency keys failed"),
     }
 }
 

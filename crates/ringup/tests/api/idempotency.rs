@@ -207,3 +207,31 @@ async fn an_unusable_key_is_422() {
     assert_eq!(error_fields(&problem), ["Idempotency-Key"]);
     assert_eq!(count(&app, &admin, STORES).await, 0);
 }
+
+#[tokio::test]
+async fn keys_are_kept_a_day_and_then_purged() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let first = r#"{"code":"NRB1","name":"Nairobi","currency":"KES","timezone":"Africa/Nairobi"}"#;
+    let other = r#"{"code":"MSA1","name":"Mombasa","currency":"KES","timezone":"Africa/Nairobi"}"#;
+    let created = post_with_key(&app, &admin, STORES, "k-day", first).await;
+    assert_eq!(created.status().as_u16(), 201);
+    let start = ringup_core::clock::Clock::now(&app.clock);
+    let at = |hours| ringup_store::time::to_db(start + chrono::Duration::hours(hours));
+
+    // Act: a purge within the day keeps the key; one after it removes it.
+    ringup::startup::purge_idempotency_keys(&app.db, &at(23)).await;
+    let within_a_day = post_with_key(&app, &admin, STORES, "k-day", other).await;
+    ringup::startup::purge_idempotency_keys(&app.db, &at(25)).await;
+    let after_the_purge = post_with_key(&app, &admin, STORES, "k-day", other).await;
+
+    // Assert
+    assert_problem(within_a_day, 422, STORES).await;
+    assert_eq!(
+        after_the_purge.status().as_u16(),
+        201,
+        "the key is free again"
+    );
+    assert_eq!(count(&app, &admin, STORES).await, 2);
+}

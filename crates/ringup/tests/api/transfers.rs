@@ -738,10 +738,7 @@ async fn approval_needs_available_stock_even_where_the_source_may_go_negative() 
 
     // Assert
     let problem = conflict(approve, "insufficient-stock").await;
-    assert_eq!(
-        error_fields(&problem),
-        ["lines[0].quantity"]
-    );
+    assert_eq!(error_fields(&problem), ["lines[0].quantity"]);
     assert_eq!(w.qty(source, 0).await, Some(1));
     assert_eq!(w.status(&transfer).await, "requested");
 }
