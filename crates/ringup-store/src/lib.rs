@@ -14,6 +14,7 @@ pub mod audit;
 pub mod categories;
 pub mod db;
 pub mod error;
+mod filter;
 pub mod idempotency;
 pub mod logins;
 pub mod meta;

@@ -11,6 +11,7 @@ use ringup_core::ids::{CategoryId, ProductId, TaxClassId};
 
 use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
+use crate::filter::Conditions;
 use crate::page::{After, Page, page_of};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,25 +213,17 @@ pub async fn list_products(
     after: Option<&After>,
     limit: usize,
 ) -> StoreResult<Page<ProductRow>> {
-    let mut conditions = vec!["id > $1".to_owned()];
-    let mut binds: Vec<Option<String>> = Vec::new();
-    let mut next = 3;
-    let mut slot = |value: Option<String>, binds: &mut Vec<Option<String>>| {
-        binds.push(value);
-        let n = next;
-        next += 1;
-        format!("${n}")
-    };
+    let mut conditions = Conditions::after_cursor("id");
     if let Some(q) = filter.q {
         let lower = name_key(q);
         let upper = sku_key(q);
         let (n_lo, n_hi) = (
-            slot(Some(lower.clone()), &mut binds),
-            slot(Some(format!("{lower}\u{10FFFF}")), &mut binds),
+            conditions.param(lower.clone()),
+            conditions.param(format!("{lower}\u{10FFFF}")),
         );
         let (s_lo, s_hi) = (
-            slot(Some(upper.clone()), &mut binds),
-            slot(Some(format!("{upper}\u{10FFFF}")), &mut binds),
+            conditions.param(upper.clone()),
+            conditions.param(format!("{upper}\u{10FFFF}")),
         );
         conditions.push(format!(
             "((name_key >= {n_lo} and name_key < {n_hi}) \
@@ -238,29 +231,22 @@ pub async fn list_products(
         ));
     }
     if let Some(barcode) = filter.barcode {
-        let p = slot(Some(barcode.to_owned()), &mut binds);
+        let p = conditions.param(barcode);
         conditions.push(format!("barcode = {p}"));
     }
     if let Some(category) = filter.category_id {
-        let p = slot(Some(category.to_string()), &mut binds);
+        let p = conditions.param(category.to_string());
         conditions.push(format!("category_id = {p}"));
     }
-    let active = filter.active.map(|a| if a { "1" } else { "0" });
-    if let Some(active) = active {
+    if let Some(active) = filter.active {
         // A constant, not a value from the request.
-        conditions.push(format!("active = {active}"));
+        conditions.push(format!("active = {}", i64::from(active)));
     }
-    let sql = sqlx::AssertSqlSafe(format!(
-        "select {PRODUCT_COLUMNS} from products where {} order by id limit $2",
-        conditions.join(" and ")
-    ));
-    let mut query = sqlx::query(sql)
-        .bind(after.map(|a| a.0.clone()).unwrap_or_default())
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
-    for value in binds {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(db.reader()).await?;
+    let mut conn = db.read_conn().await?;
+    let select = format!("select {PRODUCT_COLUMNS} from products");
+    let rows = conditions
+        .fetch(&mut conn, &select, "order by id limit $2", after, limit)
+        .await?;
     let products = rows
         .iter()
         .map(product_from_row)

@@ -20,6 +20,7 @@ use ringup_core::stock::{MovementKind, Shortfall, StockLevel, crosses_low};
 
 use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
+use crate::filter::Conditions;
 use crate::outbox;
 use crate::page::{After, Page, page_of};
 
@@ -338,12 +339,7 @@ pub async fn list_movements(
     after: Option<&After>,
     limit: usize,
 ) -> StoreResult<Page<MovementRow>> {
-    let mut conditions = vec!["id > $1".to_owned()];
-    let mut binds: Vec<String> = Vec::new();
-    let mut slot = |value: String| {
-        binds.push(value);
-        format!("${}", binds.len() + 2)
-    };
+    let mut conditions = Conditions::after_cursor("id");
     if let Some(stores) = &filter.stores {
         if stores.is_empty() {
             return Ok(Page {
@@ -351,32 +347,29 @@ pub async fn list_movements(
                 next_cursor: None,
             });
         }
-        let list: Vec<String> = stores.iter().map(|s| slot(s.to_string())).collect();
-        conditions.push(format!("store_id in ({})", list.join(", ")));
+        conditions.push_in("store_id", stores.iter().map(ToString::to_string));
     }
     if let Some(product) = filter.product_id {
-        conditions.push(format!("product_id = {}", slot(product.to_string())));
+        let p = conditions.param(product.to_string());
+        conditions.push(format!("product_id = {p}"));
     }
     if let Some(kind) = filter.kind {
-        conditions.push(format!("kind = {}", slot(kind.as_str().to_owned())));
+        let p = conditions.param(kind.as_str());
+        conditions.push(format!("kind = {p}"));
     }
     if let Some(from) = &filter.from {
-        conditions.push(format!("created_at >= {}", slot(from.clone())));
+        let p = conditions.param(from.clone());
+        conditions.push(format!("created_at >= {p}"));
     }
     if let Some(to) = &filter.to {
-        conditions.push(format!("created_at < {}", slot(to.clone())));
+        let p = conditions.param(to.clone());
+        conditions.push(format!("created_at < {p}"));
     }
-    let sql = sqlx::AssertSqlSafe(format!(
-        "select {MOVEMENT_COLUMNS} from stock_movements where {} order by id limit $2",
-        conditions.join(" and ")
-    ));
-    let mut query = sqlx::query(sql)
-        .bind(after.map(|a| a.0.clone()).unwrap_or_default())
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
-    for value in binds {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(db.reader()).await?;
+    let mut conn = db.read_conn().await?;
+    let select = format!("select {MOVEMENT_COLUMNS} from stock_movements");
+    let rows = conditions
+        .fetch(&mut conn, &select, "order by id limit $2", after, limit)
+        .await?;
     let movements = rows
         .iter()
         .map(movement_from_row)

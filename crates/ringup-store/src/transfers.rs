@@ -13,6 +13,7 @@ use ringup_core::stock::TransferStatus;
 
 use crate::db::{Db, placeholders};
 use crate::error::{StoreError, StoreResult};
+use crate::filter::Conditions;
 use crate::page::{After, Page, page_of};
 use crate::stock::parse_id;
 
@@ -243,12 +244,7 @@ pub async fn list_transfers(
     after: Option<&After>,
     limit: usize,
 ) -> StoreResult<Page<TransferRow>> {
-    let mut conditions = vec!["id > $1".to_owned()];
-    let mut binds: Vec<String> = Vec::new();
-    let mut slot = |value: String| {
-        binds.push(value);
-        format!("${}", binds.len() + 2)
-    };
+    let mut conditions = Conditions::after_cursor("id");
     if let Some(stores) = &filter.stores {
         if stores.is_empty() {
             return Ok(Page {
@@ -256,8 +252,14 @@ pub async fn list_transfers(
                 next_cursor: None,
             });
         }
-        let a: Vec<String> = stores.iter().map(|s| slot(s.to_string())).collect();
-        let b: Vec<String> = stores.iter().map(|s| slot(s.to_string())).collect();
+        let a: Vec<String> = stores
+            .iter()
+            .map(|s| conditions.param(s.to_string()))
+            .collect();
+        let b: Vec<String> = stores
+            .iter()
+            .map(|s| conditions.param(s.to_string()))
+            .collect();
         conditions.push(format!(
             "(from_store_id in ({}) or to_store_id in ({}))",
             a.join(", "),
@@ -265,24 +267,21 @@ pub async fn list_transfers(
         ));
     }
     if let Some(store) = filter.store_id {
-        let (a, b) = (slot(store.to_string()), slot(store.to_string()));
+        let (a, b) = (
+            conditions.param(store.to_string()),
+            conditions.param(store.to_string()),
+        );
         conditions.push(format!("(from_store_id = {a} or to_store_id = {b})"));
     }
     if let Some(status) = filter.status {
-        conditions.push(format!("status = {}", slot(status.as_str().to_owned())));
-    }
-    let sql = sqlx::AssertSqlSafe(format!(
-        "select {TRANSFER_COLUMNS} from transfers where {} order by id limit $2",
-        conditions.join(" and ")
-    ));
-    let mut query = sqlx::query(sql)
-        .bind(after.map(|a| a.0.clone()).unwrap_or_default())
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
-    for value in binds {
-        query = query.bind(value);
+        let p = conditions.param(status.as_str());
+        conditions.push(format!("status = {p}"));
     }
     let mut conn = db.read_conn().await?;
-    let rows = query.fetch_all(&mut *conn).await?;
+    let select = format!("select {TRANSFER_COLUMNS} from transfers");
+    let rows = conditions
+        .fetch(&mut conn, &select, "order by id limit $2", after, limit)
+        .await?;
     let transfers = rows
         .iter()
         .map(transfer_from_row)

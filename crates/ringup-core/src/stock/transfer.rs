@@ -22,7 +22,9 @@ pub enum TransferAction {
 
 /// A transition the state machine does not allow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("a {from} transfer cannot be {verb}", from = from.as_str(), verb = action.past_tense())]
+#[error("{article} {from} transfer cannot be {verb}",
+    article = if from.as_str().starts_with('a') { "an" } else { "a" },
+    from = from.as_str(), verb = action.past_tense())]
 pub struct TransitionError {
     pub from: TransferStatus,
     pub action: TransferAction,
@@ -114,6 +116,10 @@ mod tests {
             .next(TransferAction::Cancel)
             .unwrap_err();
         assert_eq!(err.to_string(), "a received transfer cannot be cancelled");
+        let err = TransferStatus::Approved
+            .next(TransferAction::Approve)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "an approved transfer cannot be approved");
         for status in TransferStatus::ALL {
             assert_eq!(TransferStatus::parse(status.as_str()), Some(status));
         }
