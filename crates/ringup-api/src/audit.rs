@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
+use crate::validation::parse_time;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -71,15 +72,6 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-fn parse_time(field: &str, text: Option<&str>) -> Result<Option<String>, ApiError> {
-    text.map(|t| {
-        ringup_store::time::from_db(t)
-            .map(ringup_store::time::to_db)
-            .map_err(|_| ApiError::validation(field, "must be an RFC 3339 timestamp"))
-    })
-    .transpose()
-}
-
 /// Audit events, oldest first.
 #[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditQuery),
     security(("bearer" = [])),
@@ -95,11 +87,17 @@ pub async fn list_audit_events(
         cursor: query.cursor.clone(),
     }
     .parse()?;
+    let mut errors = Vec::new();
+    let from = parse_time("from", query.from.as_deref(), &mut errors);
+    let to = parse_time("to", query.to.as_deref(), &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
     let filter = AuditFilter {
         actor_id: query.actor_id.clone(),
         action: query.action.clone(),
-        from: parse_time("from", query.from.as_deref())?,
-        to: parse_time("to", query.to.as_deref())?,
+        from,
+        to,
         stores: principal.store_scope().map(<[_]>::to_vec),
     };
     let page = audit::list(&state.db, &filter, after.as_ref(), limit).await?;

@@ -20,6 +20,22 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// Like [`ListQuery::parse`], but adds a bad `limit` or `cursor` to `errors` (and returns
+    /// a placeholder) so a 422 can list it with the other fields' errors.
+    pub fn parse_collecting(
+        &self,
+        errors: &mut Vec<crate::error::FieldError>,
+    ) -> Result<(usize, Option<After>), ApiError> {
+        match self.parse() {
+            Ok(parsed) => Ok(parsed),
+            Err(ApiError::Validation(mut e)) => {
+                errors.append(&mut e);
+                Ok((1, None))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     pub fn parse(&self) -> Result<(usize, Option<After>), ApiError> {
         let limit = match self.limit.as_deref() {
             None => DEFAULT_LIMIT,

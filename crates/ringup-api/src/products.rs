@@ -25,7 +25,7 @@ use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
-use crate::validation::{collect, display_name, taken};
+use crate::validation::{collect, display_name, parse_flag, taken};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -245,14 +245,7 @@ pub async fn list_products(
     Query(filters): Query<ProductFilters>,
 ) -> Result<ApiJson<PageView<ProductView>>, ApiError> {
     let mut errors = Vec::new();
-    let (limit, after) = match query.parse() {
-        Ok(parsed) => (parsed.0, parsed.1),
-        Err(ApiError::Validation(mut e)) => {
-            errors.append(&mut e);
-            (0, None)
-        }
-        Err(err) => return Err(err),
-    };
+    let (limit, after) = query.parse_collecting(&mut errors)?;
     let q = filters.q.as_deref().map(str::trim);
     if q.is_some_and(|q| q.is_empty() || q.chars().count() > 200) {
         errors.push(FieldError::new("q", "must be 1 to 200 characters"));
@@ -266,15 +259,7 @@ pub async fn list_products(
             .map_err(|_| errors.push(FieldError::new("category_id", "is not a category id")))
             .ok()
     });
-    let active = match filters.active.as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            errors.push(FieldError::new("active", "must be true or false"));
-            None
-        }
-    };
+    let active = parse_flag("active", filters.active.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

@@ -19,10 +19,9 @@ use crate::auth::principal::Principal;
 use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::state::AppState;
-use crate::stock::{
-    LineBody, LineView, check_line_products, insufficient, optional_text, parse_lines,
-};
+use crate::stock::{LineBody, LineView, check_line_products, insufficient, parse_lines};
 use crate::stores::visible_store;
+use crate::validation::optional_text;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -18,7 +18,7 @@ use ringup_core::stock::{AdjustmentReason, AdjustmentRequest, MovementKind, Shor
 use ringup_core::users::Role;
 use ringup_store::stock::{LevelFilter, LevelRow, MovementFilter, MovementRow, NewMovement};
 use ringup_store::transfers::Line;
-use ringup_store::{Conn, audit, products, stock, stores};
+use ringup_store::{Conn, audit, products, stock};
 
 use crate::auth::principal::Principal;
 use crate::context::RequestMeta;
@@ -28,6 +28,7 @@ use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
 use crate::stores::visible_store;
+use crate::validation::{optional_text, parse_flag, parse_query_id, parse_time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -68,52 +69,6 @@ pub struct StockQuery {
     pub below_threshold: Option<String>,
 }
 
-/// Parses an optional `true`/`false` query value.
-pub(crate) fn parse_flag(
-    field: &str,
-    text: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) -> Option<bool> {
-    match text {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            errors.push(FieldError::new(field, "must be true or false"));
-            None
-        }
-    }
-}
-
-/// Parses an optional id from the query string.
-pub(crate) fn parse_query_id<T>(
-    field: &str,
-    text: Option<&str>,
-    parse: fn(&str) -> Result<T, ringup_core::ids::IdError>,
-    errors: &mut Vec<FieldError>,
-) -> Option<T> {
-    text.and_then(|t| {
-        parse(t)
-            .map_err(|e| errors.push(FieldError::new(field, e.to_string())))
-            .ok()
-    })
-}
-
-/// A list's `limit` and `cursor`, with their errors added to `errors`.
-pub(crate) fn parse_page(
-    query: &ListQuery,
-    errors: &mut Vec<FieldError>,
-) -> Result<(usize, Option<ringup_store::page::After>), ApiError> {
-    match query.parse() {
-        Ok(parsed) => Ok(parsed),
-        Err(ApiError::Validation(mut e)) => {
-            errors.append(&mut e);
-            Ok((1, None))
-        }
-        Err(err) => Err(err),
-    }
-}
-
 /// The stock of a store: one item per product that has ever had stock there.
 #[utoipa::path(get, path = "/api/v1/stores/{id}/stock", tag = "stock",
     params(("id" = String, Path, description = "Store id"), StockQuery, ListQuery),
@@ -128,7 +83,7 @@ pub async fn list_stock(
 ) -> Result<ApiJson<PageView<StockLevelView>>, ApiError> {
     let store = visible_store(&state, &principal, &id).await?;
     let mut errors = Vec::new();
-    let (limit, after) = parse_page(&page, &mut errors)?;
+    let (limit, after) = page.parse_collecting(&mut errors)?;
     let product_id = parse_query_id(
         "product_id",
         query.product_id.as_deref(),
@@ -217,24 +172,6 @@ pub struct NewAdjustment {
     pub note: Option<String>,
 }
 
-/// An optional free-text note, at most `max` characters (blank is none).
-pub(crate) fn optional_text(
-    field: &str,
-    text: Option<&str>,
-    max: usize,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
-    if text.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-        return None;
-    }
-    Some(text.to_owned())
-}
-
 /// 409 naming each short line (`field`, the shortfall).
 pub(crate) fn insufficient(shortfalls: Vec<(String, Shortfall)>) -> ApiError {
     let errors = shortfalls
@@ -319,9 +256,8 @@ pub async fn adjust_stock(
     let (Some(product), Some(request), true) = (product, request, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let store = stores::find_store(&mut tx, store.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    // The store row read for the 404 check above is used as is: re-reading it inside the
+    // transaction would cost a statement and lock nothing either.
     let actor = principal.actor_id();
     let movement = NewMovement {
         store_id: store.id,
@@ -376,20 +312,6 @@ pub struct MovementQuery {
     pub to: Option<String>,
 }
 
-/// An optional RFC 3339 time from the query, as database text.
-pub(crate) fn parse_time(
-    field: &str,
-    text: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    text.and_then(|t| {
-        ringup_store::time::from_db(t)
-            .map(ringup_store::time::to_db)
-            .map_err(|_| errors.push(FieldError::new(field, "must be an RFC 3339 timestamp")))
-            .ok()
-    })
-}
-
 /// The stock ledger, oldest first; non-admins see their stores' movements only.
 #[utoipa::path(get, path = "/api/v1/stock-movements", tag = "stock",
     params(MovementQuery, ListQuery), security(("bearer" = [])),
@@ -401,7 +323,7 @@ pub async fn list_movements(
     Query(page): Query<ListQuery>,
 ) -> Result<ApiJson<PageView<MovementView>>, ApiError> {
     let mut errors = Vec::new();
-    let (limit, after) = parse_page(&page, &mut errors)?;
+    let (limit, after) = page.parse_collecting(&mut errors)?;
     let store = parse_query_id(
         "store_id",
         query.store_id.as_deref(),

@@ -30,10 +30,8 @@ use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
-use crate::stock::{
-    LineBody, LineView, check_line_products, insufficient, optional_text, parse_lines, parse_page,
-    parse_query_id,
-};
+use crate::stock::{LineBody, LineView, check_line_products, insufficient, parse_lines};
+use crate::validation::{optional_text, parse_query_id};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -228,7 +226,7 @@ pub async fn list_transfers(
 ) -> Result<ApiJson<PageView<TransferView>>, ApiError> {
     require_stock_role(&principal)?;
     let mut errors = Vec::new();
-    let (limit, after) = parse_page(&page, &mut errors)?;
+    let (limit, after) = page.parse_collecting(&mut errors)?;
     let store_id = parse_query_id(
         "store_id",
         query.store_id.as_deref(),

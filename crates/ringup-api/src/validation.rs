@@ -1,5 +1,5 @@
-//! Helpers every handler uses to validate a body field by field, collecting every broken rule
-//! so a 422 lists them all at once, and the one shape of "already taken" conflicts.
+//! Helpers every handler uses to validate a body or query field by field, collecting every
+//! broken rule so a 422 lists them all at once, and the one shape of "already taken" conflicts.
 
 use crate::error::{ApiError, FieldError};
 
@@ -39,4 +39,59 @@ pub fn taken(field: &str) -> ApiError {
         detail: format!("this {field} is already taken"),
         errors: vec![FieldError::new(field, "is already taken")],
     }
+}
+
+/// Parses an optional `true`/`false` query value.
+pub fn parse_flag(field: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Option<bool> {
+    match text {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            errors.push(FieldError::new(field, "must be true or false"));
+            None
+        }
+    }
+}
+
+/// Parses an optional id from the query string.
+pub fn parse_query_id<T>(
+    field: &str,
+    text: Option<&str>,
+    parse: fn(&str) -> Result<T, ringup_core::ids::IdError>,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    text.and_then(|t| {
+        parse(t)
+            .map_err(|e| errors.push(FieldError::new(field, e.to_string())))
+            .ok()
+    })
+}
+
+/// An optional free-text note, at most `max` characters (blank is none).
+pub fn optional_text(
+    field: &str,
+    text: Option<&str>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    if text.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+        return None;
+    }
+    Some(text.to_owned())
+}
+
+/// An optional RFC 3339 time from the query, as database text.
+pub fn parse_time(field: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    text.and_then(|t| {
+        ringup_store::time::from_db(t)
+            .map(ringup_store::time::to_db)
+            .map_err(|_| errors.push(FieldError::new(field, "must be an RFC 3339 timestamp")))
+            .ok()
+    })
 }
