@@ -8,6 +8,7 @@ pub mod auth;
 pub mod authz;
 pub mod categories;
 pub mod context;
+pub mod customers;
 pub mod docs;
 pub mod error;
 pub mod idempotency;
@@ -17,6 +18,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pagination;
 pub mod products;
+pub mod receipt_pdf;
 pub mod reservations;
 pub mod state;
 pub mod stock;
@@ -58,6 +60,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(stock::router())
         .merge(transfers::router())
         .merge(reservations::router())
+        .merge(customers::router())
         .split_for_parts()
 }
 

@@ -161,6 +161,31 @@ typed_id!(
     OutboxEventId
 );
 
+typed_id!(
+    /// A cash-drawer shift on a register.
+    ShiftId
+);
+typed_id!(
+    /// A paid-in or paid-out of a shift.
+    CashMovementId
+);
+typed_id!(
+    /// A completed (or voided) sale.
+    SaleId
+);
+typed_id!(
+    /// One line of a sale.
+    SaleLineId
+);
+typed_id!(
+    /// A return against a sale.
+    ReturnId
+);
+typed_id!(
+    /// A customer of the chain.
+    CustomerId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

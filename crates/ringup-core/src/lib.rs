@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod checkout;
 pub mod clock;
 pub mod ids;
 pub mod rate;

@@ -1,0 +1,1 @@
+//! Receipts as PDF. (Being written.)
