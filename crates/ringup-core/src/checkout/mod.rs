@@ -10,6 +10,7 @@ pub mod pricing;
 pub mod receipt;
 pub mod refund;
 pub mod shift;
+pub mod totals;
 
 /// `round(numerator / denominator)` with halves rounded away from zero (half-up for the
 /// non-negative amounts checkout deals in). `None` on overflow or a zero denominator.
@@ -26,7 +27,11 @@ pub fn div_round_half_up(numerator: i128, denominator: i128) -> Option<i128> {
     let r = n % d;
     // |r| * 2 >= d  → round away from zero.
     if r.checked_abs()?.checked_mul(2)? >= d {
-        if n >= 0 { q.checked_add(1) } else { q.checked_sub(1) }
+        if n >= 0 {
+            q.checked_add(1)
+        } else {
+            q.checked_sub(1)
+        }
     } else {
         Some(q)
     }

@@ -1,4 +1,8 @@
-//! Tenders and change. CONTRACT: types fixed; helper implements `settle` and tests.
+//! Tenders and change.
+//!
+//! Invariants of a `Settlement` that `settle` returns: `paid` = Σ tenders ≥ total,
+//! `change = paid − total`, and `change ≤ cash_tendered` (only cash gives change, so a card
+//! or voucher can never be overpaid into cash).
 
 use std::fmt;
 
@@ -69,7 +73,170 @@ pub enum PaymentError {
 }
 
 /// Checks tenders against a total: paid ≥ total, change = paid − total ≤ cash tendered.
+///
+/// The caller guarantees each tender amount is > 0 (checked when parsing). No tenders at all
+/// settle a total of 0 and nothing else.
 pub fn settle(total: i64, tenders: &[Tender]) -> Result<Settlement, PaymentError> {
-    let _ = (total, tenders);
-    todo!("helper implements")
+    let sum = |cash_only: bool| {
+        tenders
+            .iter()
+            .filter(|t| !cash_only || t.method == TenderMethod::Cash)
+            .try_fold(0_i64, |acc, t| acc.checked_add(t.amount))
+            .ok_or(PaymentError::Overflow)
+    };
+    let paid = sum(false)?;
+    let cash_tendered = sum(true)?;
+    if paid < total {
+        return Err(PaymentError::Underpaid { paid, total });
+    }
+    let change = paid.checked_sub(total).ok_or(PaymentError::Overflow)?;
+    if change > cash_tendered {
+        return Err(PaymentError::ChangeExceedsCash {
+            change,
+            cash: cash_tendered,
+        });
+    }
+    Ok(Settlement {
+        paid,
+        change,
+        cash_tendered,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn t(method: TenderMethod, amount: i64) -> Tender {
+        Tender { method, amount }
+    }
+
+    #[test]
+    fn cash_over_the_total_gives_change() {
+        // API.md's body: 20000 cash + 5000 mobile money against a total of 24500.
+        let tenders = [
+            t(TenderMethod::Cash, 20_000),
+            t(TenderMethod::MobileMoney, 5_000),
+        ];
+        assert_eq!(
+            settle(24_500, &tenders),
+            Ok(Settlement {
+                paid: 25_000,
+                change: 500,
+                cash_tendered: 20_000
+            })
+        );
+        assert_eq!(
+            settle(25_000, &tenders),
+            Ok(Settlement {
+                paid: 25_000,
+                change: 0,
+                cash_tendered: 20_000
+            })
+        );
+    }
+
+    #[test]
+    fn paying_less_than_the_total_is_refused() {
+        let tenders = [t(TenderMethod::Card, 999)];
+        assert_eq!(
+            settle(1_000, &tenders),
+            Err(PaymentError::Underpaid {
+                paid: 999,
+                total: 1_000
+            })
+        );
+        assert_eq!(
+            settle(1, &[]),
+            Err(PaymentError::Underpaid { paid: 0, total: 1 })
+        );
+    }
+
+    #[test]
+    fn only_cash_may_exceed_the_total() {
+        assert_eq!(
+            settle(1_000, &[t(TenderMethod::Card, 1_500)]),
+            Err(PaymentError::ChangeExceedsCash {
+                change: 500,
+                cash: 0
+            })
+        );
+        // 300 cash cannot give 400 change, even though the sum is right.
+        let tenders = [t(TenderMethod::Cash, 300), t(TenderMethod::Voucher, 1_100)];
+        assert_eq!(
+            settle(1_000, &tenders),
+            Err(PaymentError::ChangeExceedsCash {
+                change: 400,
+                cash: 300
+            })
+        );
+        // Change of exactly the cash tendered is allowed.
+        let tenders = [t(TenderMethod::Cash, 300), t(TenderMethod::Voucher, 1_000)];
+        assert_eq!(settle(1_000, &tenders).map(|s| s.change), Ok(300));
+    }
+
+    #[test]
+    fn a_free_sale_needs_no_tender() {
+        assert_eq!(
+            settle(0, &[]),
+            Ok(Settlement {
+                paid: 0,
+                change: 0,
+                cash_tendered: 0
+            })
+        );
+    }
+
+    #[test]
+    fn sums_that_do_not_fit_are_overflow_errors() {
+        let tenders = [t(TenderMethod::Card, i64::MAX), t(TenderMethod::Cash, 1)];
+        assert_eq!(settle(1, &tenders), Err(PaymentError::Overflow));
+        assert_eq!(
+            settle(i64::MIN, &[t(TenderMethod::Cash, 1)]),
+            Err(PaymentError::Overflow)
+        );
+    }
+
+    #[test]
+    fn methods_round_trip_through_their_names() {
+        for m in TenderMethod::ALL {
+            assert_eq!(TenderMethod::parse(m.as_str()), Some(m));
+            assert_eq!(m.to_string(), m.as_str());
+        }
+        assert_eq!(TenderMethod::parse("Cash"), None);
+    }
+
+    fn method() -> impl Strategy<Value = TenderMethod> {
+        prop::sample::select(TenderMethod::ALL.to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn settlement_is_consistent_and_change_never_exceeds_cash(
+            tenders in prop::collection::vec((method(), 1..=10_000_000_i64), 0..6),
+            total in 0..=40_000_000_i64,
+        ) {
+            let tenders: Vec<Tender> = tenders.into_iter().map(|(m, a)| t(m, a)).collect();
+            let paid: i64 = tenders.iter().map(|t| t.amount).sum();
+            let cash: i64 =
+                tenders.iter().filter(|t| t.method == TenderMethod::Cash).map(|t| t.amount).sum();
+            match settle(total, &tenders) {
+                Ok(s) => {
+                    prop_assert_eq!(s, Settlement { paid, change: paid - total, cash_tendered: cash });
+                    prop_assert!(0 <= s.change && s.change <= s.cash_tendered);
+                }
+                Err(PaymentError::Underpaid { paid: p, total: tt }) => {
+                    prop_assert_eq!((p, tt), (paid, total));
+                    prop_assert!(paid < total);
+                }
+                Err(PaymentError::ChangeExceedsCash { change, cash: c }) => {
+                    prop_assert_eq!((change, c), (paid - total, cash));
+                    prop_assert!(paid >= total && change > cash);
+                }
+                Err(PaymentError::Overflow) => prop_assert!(false, "small sums overflowed"),
+            }
+        }
+    }
 }

@@ -1,7 +1,23 @@
-//! Pricing a cart exactly, to the minor unit (API.md "Checkout"). CONTRACT: types fixed; helper
-//! implements `price_cart` and its property tests.
+//! Pricing a cart exactly, to the minor unit (API.md "Checkout").
+//!
+//! Invariants of every `PricedCart` that `price_cart` returns (property-tested below):
+//! - per line: `discount = line_discount + cart_share`, `amount = gross − discount ≥ 0`,
+//!   `net + tax = total`;
+//! - the parts add up exactly: Σ gross = `subtotal`, Σ discount = `discount_total`,
+//!   `subtotal − discount_total` = Σ amount, Σ cart_share = `cart_discount`, Σ net =
+//!   `net_total`, Σ tax = `tax_total`, Σ total = `total`, and the tax breakdown sums to the same
+//!   net and tax;
+//! - every division rounds half-up exactly once, at the step API.md names: a percent line
+//!   discount, a percent cart discount, each line's tax. The cart discount is spread with
+//!   floors plus whole leftover units, so it is never rounded again.
 
+use std::cmp::Reverse;
+
+use super::div_round_half_up;
 use crate::ids::TaxClassId;
+
+/// Basis points in a whole (100 %).
+const BP_PER_WHOLE: i64 = 10_000;
 
 /// A line or cart discount as the client sends it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,13 +127,203 @@ pub enum PricingError {
 }
 
 /// Prices a cart per API.md. `prices_include_tax` is the store's setting.
+///
+/// The caller guarantees what `LineInput` documents (unit_price ≥ 0, quantity > 0, tax rate
+/// 0..=10000); the API checks these at the edge. A discount outside its range (a negative
+/// amount, a percent outside 0..=10000) is refused like one larger than what it applies to:
+/// `LineDiscountTooLarge` / `CartDiscountTooLarge`, since it is just as invalid for this cart.
+/// Errors are reported for the first failing line, in request order.
 pub fn price_cart(
     lines: &[LineInput],
     cart_discount: Option<Discount>,
     prices_include_tax: bool,
 ) -> Result<PricedCart, PricingError> {
-    let _ = (lines, cart_discount, prices_include_tax);
-    todo!("helper implements")
+    // Gross and own discount per line; "line amount" is what the cart discount is spread over.
+    let mut grosses = Vec::with_capacity(lines.len());
+    let mut line_discounts = Vec::with_capacity(lines.len());
+    let mut line_amounts = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        let gross = line
+            .unit_price
+            .checked_mul(line.quantity)
+            .ok_or(PricingError::Overflow)?;
+        let line_discount = match line.discount {
+            None => 0,
+            Some(discount) => discount_off(discount, gross)?
+                .ok_or(PricingError::LineDiscountTooLarge { index })?,
+        };
+        grosses.push(gross);
+        line_discounts.push(line_discount);
+        line_amounts.push(
+            gross
+                .checked_sub(line_discount)
+                .ok_or(PricingError::Overflow)?,
+        );
+    }
+
+    let amounts_sum = checked_sum(line_amounts.iter().copied())?;
+    let cart_discount = match cart_discount {
+        None => 0,
+        Some(discount) => {
+            discount_off(discount, amounts_sum)?.ok_or(PricingError::CartDiscountTooLarge)?
+        }
+    };
+    let cart_shares = allocate(cart_discount, &line_amounts, amounts_sum)?;
+
+    let mut priced = Vec::with_capacity(lines.len());
+    let parts = lines
+        .iter()
+        .zip(grosses)
+        .zip(line_discounts)
+        .zip(line_amounts)
+        .zip(cart_shares);
+    for ((((line, gross), line_discount), line_amount), cart_share) in parts {
+        let discount = line_discount
+            .checked_add(cart_share)
+            .ok_or(PricingError::Overflow)?;
+        let amount = line_amount
+            .checked_sub(cart_share)
+            .ok_or(PricingError::Overflow)?;
+        let (net, tax, total) = tax_line(amount, line.tax_rate_bp, prices_include_tax)?;
+        priced.push(PricedLine {
+            gross,
+            line_discount,
+            cart_share,
+            discount,
+            amount,
+            net,
+            tax,
+            total,
+            tax_class_id: line.tax_class_id,
+            tax_rate_bp: line.tax_rate_bp,
+        });
+    }
+
+    Ok(PricedCart {
+        subtotal: checked_sum(priced.iter().map(|l| l.gross))?,
+        cart_discount,
+        discount_total: checked_sum(priced.iter().map(|l| l.discount))?,
+        net_total: checked_sum(priced.iter().map(|l| l.net))?,
+        tax_total: checked_sum(priced.iter().map(|l| l.tax))?,
+        total: checked_sum(priced.iter().map(|l| l.total))?,
+        tax_breakdown: tax_breakdown(&priced)?,
+        lines: priced,
+    })
+}
+
+/// What `discount` takes off `base` (half-up for a percent), or `Ok(None)` when it is not a
+/// valid discount of `base`: more than `base`, negative, or a percent outside 0..=10000.
+fn discount_off(discount: Discount, base: i64) -> Result<Option<i64>, PricingError> {
+    let off = match discount {
+        Discount::PercentBp(bp) if (0..=BP_PER_WHOLE).contains(&bp) => {
+            mul_div_round(base, bp, i128::from(BP_PER_WHOLE))?
+        }
+        Discount::PercentBp(_) => return Ok(None),
+        Discount::Amount(minor) => minor,
+    };
+    Ok((0..=base).contains(&off).then_some(off))
+}
+
+/// Spreads `cart` over lines whose amounts are `amounts` (summing to `sum`, `0 ≤ cart ≤ sum`):
+/// each line gets `floor(cart × amount / sum)`, and the units those floors leave over go one
+/// each to the lines with the largest amounts, ties to the earlier line (API.md).
+///
+/// The leftover is Σ of the floors' fractional parts, so it is smaller than the number of lines
+/// with a fraction, and every line it reaches has a positive amount. Each share is within one
+/// unit of the exact proportional share (exactly one above it when API.md's largest-amount rule
+/// hands a unit to a line whose exact share was whole). A line never gets more than its amount:
+/// a leftover exists only when `cart < sum`, and then every exact share is below its amount.
+fn allocate(cart: i64, amounts: &[i64], sum: i64) -> Result<Vec<i64>, PricingError> {
+    if cart == 0 {
+        return Ok(vec![0; amounts.len()]);
+    }
+    if sum <= 0 {
+        // Nothing to spread a non-zero discount over (`discount_off` already refuses this).
+        return Err(PricingError::CartDiscountTooLarge);
+    }
+    let mut shares = amounts
+        .iter()
+        .map(|&amount| {
+            // i64 × i64 always fits in i128.
+            let floor = (i128::from(cart) * i128::from(amount)).div_euclid(i128::from(sum));
+            i64::try_from(floor).map_err(|_| PricingError::Overflow)
+        })
+        .collect::<Result<Vec<i64>, PricingError>>()?;
+    let leftover = cart
+        .checked_sub(checked_sum(shares.iter().copied())?)
+        .ok_or(PricingError::Overflow)?;
+    let leftover = usize::try_from(leftover).map_err(|_| PricingError::Overflow)?;
+
+    let mut by_size: Vec<(usize, i64)> = amounts.iter().copied().enumerate().collect();
+    // Stable sort: equal amounts keep request order, so ties go to the earlier line.
+    by_size.sort_by_key(|&(_, amount)| Reverse(amount));
+    for &(index, _) in by_size.iter().take(leftover) {
+        if let Some(share) = shares.get_mut(index) {
+            *share = share.checked_add(1).ok_or(PricingError::Overflow)?;
+        }
+    }
+    Ok(shares)
+}
+
+/// `(net, tax, total)` of a line whose amount after all discounts is `amount`.
+fn tax_line(
+    amount: i64,
+    rate_bp: i64,
+    prices_include_tax: bool,
+) -> Result<(i64, i64, i64), PricingError> {
+    let overflow = || PricingError::Overflow;
+    if prices_include_tax {
+        let divisor = i128::from(BP_PER_WHOLE) + i128::from(rate_bp);
+        let tax = mul_div_round(amount, rate_bp, divisor)?;
+        Ok((amount.checked_sub(tax).ok_or_else(overflow)?, tax, amount))
+    } else {
+        let tax = mul_div_round(amount, rate_bp, i128::from(BP_PER_WHOLE))?;
+        Ok((amount, tax, amount.checked_add(tax).ok_or_else(overflow)?))
+    }
+}
+
+/// One bucket per tax class in order of first appearance, carrying that first line's rate.
+fn tax_breakdown(lines: &[PricedLine]) -> Result<Vec<TaxBucket>, PricingError> {
+    let mut buckets: Vec<TaxBucket> = Vec::new();
+    for line in lines {
+        match buckets
+            .iter_mut()
+            .find(|b| b.tax_class_id == line.tax_class_id)
+        {
+            Some(bucket) => {
+                bucket.net = bucket
+                    .net
+                    .checked_add(line.net)
+                    .ok_or(PricingError::Overflow)?;
+                bucket.tax = bucket
+                    .tax
+                    .checked_add(line.tax)
+                    .ok_or(PricingError::Overflow)?;
+            }
+            None => buckets.push(TaxBucket {
+                tax_class_id: line.tax_class_id,
+                rate_bp: line.tax_rate_bp,
+                net: line.net,
+                tax: line.tax,
+            }),
+        }
+    }
+    Ok(buckets)
+}
+
+/// `round(a × b / divisor)`, half-up, back in i64.
+fn mul_div_round(a: i64, b: i64, divisor: i128) -> Result<i64, PricingError> {
+    // i64 × i64 always fits in i128.
+    div_round_half_up(i128::from(a) * i128::from(b), divisor)
+        .and_then(|v| i64::try_from(v).ok())
+        .ok_or(PricingError::Overflow)
+}
+
+fn checked_sum(values: impl IntoIterator<Item = i64>) -> Result<i64, PricingError> {
+    values
+        .into_iter()
+        .try_fold(0_i64, i64::checked_add)
+        .ok_or(PricingError::Overflow)
 }
 
 /// `round(net_total × rate_bp / 10000)`, half-up.
@@ -125,3 +331,6 @@ pub fn commission(net_total: i64, rate_bp: i64) -> Option<i64> {
     super::div_round_half_up(i128::from(net_total) * i128::from(rate_bp), 10_000)
         .and_then(|v| i64::try_from(v).ok())
 }
+
+#[cfg(test)]
+mod tests;

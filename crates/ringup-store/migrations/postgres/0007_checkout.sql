@@ -96,6 +96,8 @@ create table sales (
     change_given bigint not null,
     commission bigint not null,
     note text,
+    -- Returns made against the sale; a sale with returns cannot be voided.
+    returns_count bigint not null default 0,
     void_reason text,
     voided_by text,
     voided_at text,

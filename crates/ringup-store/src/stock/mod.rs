@@ -449,3 +449,6 @@ pub async fn check_ledger(db: &Db, now: &str) -> StoreResult<(u64, Vec<Offence>)
     }
     Ok((u64::try_from(count).unwrap_or(0), offences))
 }
+
+mod batch;
+pub use batch::{LineMove, MoveMany, move_many};

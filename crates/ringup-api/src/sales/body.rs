@@ -1,0 +1,274 @@
+//! The body of `POST /api/v1/sales` and `POST /api/v1/returns`, validated field by field into
+//! typed values; every broken rule becomes one `errors[]` entry naming its field.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use ringup_core::catalog::Quantity;
+use ringup_core::checkout::payment::{Tender, TenderMethod};
+use ringup_core::checkout::pricing::{Discount, PricingError};
+use ringup_core::ids::{CustomerId, ProductId, RegisterId, ShiftId, StoreId};
+use ringup_store::sales::PaymentRow;
+
+use crate::error::FieldError;
+use crate::validation::optional_text;
+
+/// `{"percent_bp"}` or `{"amount"}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscountBody {
+    /// 0–10000 basis points of what the discount applies to.
+    #[serde(default)]
+    pub percent_bp: Option<i64>,
+    /// Minor units, ≥ 0.
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaleLineBody {
+    pub product_id: String,
+    pub quantity: i64,
+    #[serde(default)]
+    pub discount: Option<DiscountBody>,
+    /// Overrides the catalog price; admins and managers only.
+    #[serde(default)]
+    pub unit_price: Option<i64>,
+}
+
+/// A tender (or a refund).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentBody {
+    /// `cash`, `card`, `mobile_money`, `voucher` or `other`.
+    pub method: String,
+    /// Minor units, > 0.
+    pub amount: i64,
+    /// Non-cash tenders only, e.g. a mobile-money transaction code.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSale {
+    pub store_id: String,
+    pub register_id: String,
+    pub shift_id: String,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    pub lines: Vec<SaleLineBody>,
+    /// A cart discount, spread over the lines.
+    #[serde(default)]
+    pub discount: Option<DiscountBody>,
+    #[serde(default)]
+    pub payments: Vec<PaymentBody>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One validated line; the product is not looked up yet.
+pub struct LineRequest {
+    pub product_id: ProductId,
+    pub quantity: i64,
+    pub discount: Option<Discount>,
+    pub unit_price: Option<i64>,
+}
+
+/// A sale request with every field that can be checked without the database checked.
+pub struct SaleRequest {
+    pub store_id: Option<StoreId>,
+    pub register_id: Option<RegisterId>,
+    pub shift_id: Option<ShiftId>,
+    pub customer_id: Option<CustomerId>,
+    pub lines: Vec<Option<LineRequest>>,
+    pub discount: Option<Discount>,
+    pub payments: Vec<PaymentRow>,
+    pub note: Option<String>,
+}
+
+impl SaleRequest {
+    pub fn overrides_price(&self) -> bool {
+        self.lines.iter().flatten().any(|l| l.unit_price.is_some())
+    }
+
+    pub fn tenders(&self) -> Vec<Tender> {
+        self.payments
+            .iter()
+            .map(|p| Tender {
+                method: p.method,
+                amount: p.amount,
+            })
+            .collect()
+    }
+}
+
+fn id<T>(
+    field: &str,
+    text: &str,
+    parse: fn(&str) -> Result<T, ringup_core::ids::IdError>,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    parse(text)
+        .map_err(|_| errors.push(FieldError::new(field, format!("is not a known {what}"))))
+        .ok()
+}
+
+pub fn parse_discount(
+    field: &str,
+    body: Option<&DiscountBody>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Discount> {
+    let body = body?;
+    match (body.percent_bp, body.amount) {
+        (Some(bp), None) => Discount::percent(bp)
+            .map_err(|e| {
+                errors.push(FieldError::new(
+                    format!("{field}.percent_bp"),
+                    e.to_string(),
+                ))
+            })
+            .ok(),
+        (None, Some(amount)) => Discount::amount(amount)
+            .map_err(|e| errors.push(FieldError::new(format!("{field}.amount"), e.to_string())))
+            .ok(),
+        _ => {
+            errors.push(FieldError::new(
+                field,
+                "must have exactly one of percent_bp and amount",
+            ));
+            None
+        }
+    }
+}
+
+/// Tenders or refunds: known methods, positive amounts, references on non-cash only.
+pub fn parse_payments(
+    field: &str,
+    payments: &[PaymentBody],
+    errors: &mut Vec<FieldError>,
+) -> Vec<PaymentRow> {
+    if payments.len() > 20 {
+        errors.push(FieldError::new(field, "must have at most 20 entries"));
+    }
+    let mut parsed = Vec::new();
+    for (i, p) in payments.iter().enumerate() {
+        let method = TenderMethod::parse(&p.method);
+        if method.is_none() {
+            errors.push(FieldError::new(
+                format!("{field}[{i}].method"),
+                "must be cash, card, mobile_money, voucher or other",
+            ));
+        }
+        if p.amount <= 0 {
+            errors.push(FieldError::new(
+                format!("{field}[{i}].amount"),
+                "must be positive",
+            ));
+        }
+        let reference = optional_text(
+            &format!("{field}[{i}].reference"),
+            p.reference.as_deref(),
+            100,
+            errors,
+        );
+        if method == Some(TenderMethod::Cash) && reference.is_some() {
+            errors.push(FieldError::new(
+                format!("{field}[{i}].reference"),
+                "only non-cash tenders carry a reference",
+            ));
+        }
+        if let Some(method) = method {
+            parsed.push(PaymentRow {
+                method,
+                amount: p.amount,
+                reference,
+            });
+        }
+    }
+    parsed
+}
+
+pub fn parse_sale(body: &NewSale, errors: &mut Vec<FieldError>) -> SaleRequest {
+    let store_id = id("store_id", &body.store_id, StoreId::parse, "store", errors);
+    let register_id = id(
+        "register_id",
+        &body.register_id,
+        RegisterId::parse,
+        "register",
+        errors,
+    );
+    let shift_id = id("shift_id", &body.shift_id, ShiftId::parse, "shift", errors);
+    let customer_id = body
+        .customer_id
+        .as_deref()
+        .and_then(|c| id("customer_id", c, CustomerId::parse, "customer", errors));
+    if body.lines.is_empty() || body.lines.len() > 100 {
+        errors.push(FieldError::new("lines", "must have 1 to 100 lines"));
+    }
+    let lines = body
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let product_id = id(
+                &format!("lines[{i}].product_id"),
+                &line.product_id,
+                ProductId::parse,
+                "product",
+                errors,
+            );
+            let quantity = Quantity::new(line.quantity)
+                .map_err(|e| {
+                    errors.push(FieldError::new(
+                        format!("lines[{i}].quantity"),
+                        e.to_string(),
+                    ))
+                })
+                .ok();
+            let discount = parse_discount(
+                &format!("lines[{i}].discount"),
+                line.discount.as_ref(),
+                errors,
+            );
+            if line.unit_price.is_some_and(|p| p < 0) {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].unit_price"),
+                    "must not be negative",
+                ));
+            }
+            Some(LineRequest {
+                product_id: product_id?,
+                quantity: quantity?.value(),
+                discount,
+                unit_price: line.unit_price,
+            })
+        })
+        .collect();
+    SaleRequest {
+        store_id,
+        register_id,
+        shift_id,
+        customer_id,
+        lines,
+        discount: parse_discount("discount", body.discount.as_ref(), errors),
+        payments: parse_payments("payments", &body.payments, errors),
+        note: optional_text("note", body.note.as_deref(), 500, errors),
+    }
+}
+
+/// The 422 entry for a pricing refusal.
+pub fn pricing_error(error: &PricingError) -> FieldError {
+    match error {
+        PricingError::LineDiscountTooLarge { index } => FieldError::new(
+            format!("lines[{index}].discount"),
+            "is larger than the line's amount",
+        ),
+        PricingError::CartDiscountTooLarge => {
+            FieldError::new("discount", "is larger than the sum of the line amounts")
+        }
+        PricingError::Overflow => FieldError::new("lines", "amounts are too large"),
+    }
+}
