@@ -29,6 +29,12 @@ pub enum Capability {
     ManageRegisters,
     /// Create tax classes and categories (everyone authenticated may list them).
     ManageCatalog,
+    /// Read, create and change customers (checkout staff: everyone but employees).
+    ManageCustomers,
+    /// Open shifts, ring up sales, take returns, read sales (everyone but employees).
+    Sell,
+    /// Void sales, override prices, act on other cashiers' shifts (admins and managers).
+    SuperviseSales,
 }
 
 impl Principal {
@@ -37,12 +43,14 @@ impl Principal {
             Capability::ManageUsers
             | Capability::ReadAudit
             | Capability::ManageRegisters
-            | Capability::ManageCatalog => {
+            | Capability::ManageCatalog
+            | Capability::SuperviseSales => {
                 matches!(self.role, Role::Admin | Role::Manager)
             }
             Capability::ManageApiKeys | Capability::VerifyAudit | Capability::ManageStores => {
                 self.role == Role::Admin
             }
+            Capability::ManageCustomers | Capability::Sell => self.role != Role::Employee,
         }
     }
 
@@ -154,5 +162,9 @@ mod tests {
         ] {
             assert!(!cashier.can(cap));
         }
+        let employee = principal(Role::Employee, &[]);
+        assert!(cashier.can(Capability::ManageCustomers));
+        assert!(manager.can(Capability::ManageCustomers));
+        assert!(!employee.can(Capability::ManageCustomers));
     }
 }

@@ -25,6 +25,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "products", description = "The catalog: products, SKUs and barcodes"),
         (name = "tax-classes", description = "Tax classes and their rates"),
         (name = "categories", description = "The product category tree"),
+        (name = "customers", description = "Customers, their contact details and sales"),
     )
 )]
 pub struct ApiDoc;

@@ -57,6 +57,9 @@ pub enum ApiError {
     CsrfFailed,
     #[error("not found")]
     NotFound,
+    /// None of the media types the `Accept` header allows can be served.
+    #[error("not acceptable")]
+    NotAcceptable,
     #[error("{detail}")]
     Conflict {
         slug: &'static str,
@@ -102,6 +105,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::CsrfFailed => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -131,6 +135,11 @@ impl ApiError {
                 vec![],
             ),
             ApiError::NotFound => ("not-found", "no such resource".to_owned(), vec![]),
+            ApiError::NotAcceptable => (
+                "not-acceptable",
+                "none of the media types in Accept can be served".to_owned(),
+                vec![],
+            ),
             ApiError::Conflict {
                 slug,
                 detail,

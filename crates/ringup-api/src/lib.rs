@@ -20,6 +20,9 @@ pub mod pagination;
 pub mod products;
 pub mod receipt_pdf;
 pub mod reservations;
+pub mod returns;
+pub mod sales;
+pub mod shifts;
 pub mod state;
 pub mod stock;
 pub mod stores;
@@ -61,6 +64,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(transfers::router())
         .merge(reservations::router())
         .merge(customers::router())
+        .merge(shifts::router())
+        .merge(sales::router())
+        .merge(returns::router())
         .split_for_parts()
 }
 

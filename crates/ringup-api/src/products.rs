@@ -337,7 +337,7 @@ pub async fn get_product(
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
-fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

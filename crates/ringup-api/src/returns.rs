@@ -18,7 +18,6 @@ use utoipa_axum::routes;
 use ringup_core::catalog::Quantity;
 use ringup_core::checkout::refund::refund_due;
 use ringup_core::ids::{RegisterId, ReturnId, SaleId, SaleLineId, ShiftId, StoreId};
-use ringup_core::users::Role;
 use ringup_store::returns::{
     self, ReturnDraft, ReturnFilter, ReturnLineRow, ReturnRefusal, ReturnRow,
 };
@@ -162,7 +161,12 @@ fn parse_lines(lines: &[ReturnLineBody], errors: &mut Vec<FieldError>) -> Vec<Li
             ));
         }
         let quantity = Quantity::new(line.quantity)
-            .map_err(|e| errors.push(FieldError::new(format!("lines[{i}].quantity"), e.to_string())))
+            .map_err(|e| {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].quantity"),
+                    e.to_string(),
+                ))
+            })
             .ok();
         if let (Some(sale_line_id), Some(quantity)) = (id, quantity) {
             parsed.push(LineRequest {
@@ -231,7 +235,11 @@ pub async fn create_return(
         for (i, line) in body.lines.iter().enumerate() {
             let known = SaleLineId::parse(&line.sale_line_id)
                 .is_ok_and(|id| sale.lines.iter().any(|l| l.id == id));
-            if !known && !errors.iter().any(|e| e.field == format!("lines[{i}].sale_line_id")) {
+            if !known
+                && !errors
+                    .iter()
+                    .any(|e| e.field == format!("lines[{i}].sale_line_id"))
+            {
                 errors.push(FieldError::new(
                     format!("lines[{i}].sale_line_id"),
                     "is not a line of this sale",
@@ -268,7 +276,7 @@ pub async fn create_return(
             vec![],
         ));
     };
-    if principal.role == Role::Cashier && principal.user_id() != Some(shift.cashier_id) {
+    if !crate::sales::may_sell_on(&principal, &shift) {
         return Err(ApiError::Forbidden);
     }
     if !returns::lock_sale_for_return(&mut tx, sale.id).await? {
@@ -286,7 +294,12 @@ pub async fn create_return(
             continue;
         };
         let returnable = sold.quantity.saturating_sub(sold.returned_quantity);
-        match refund_due(sold.total, sold.quantity, sold.returned_quantity, line.quantity) {
+        match refund_due(
+            sold.total,
+            sold.quantity,
+            sold.returned_quantity,
+            line.quantity,
+        ) {
             Some(refund) => {
                 rows.push(ReturnLineRow {
                     sale_line_id: sold.id,
@@ -310,8 +323,14 @@ pub async fn create_return(
             over,
         ));
     }
-    let due: i64 = rows.iter().map(|r| r.refund).fold(0i64, i64::saturating_add);
-    let given: i64 = refunds.iter().map(|r| r.amount).fold(0i64, i64::saturating_add);
+    let due: i64 = rows
+        .iter()
+        .map(|r| r.refund)
+        .fold(0i64, i64::saturating_add);
+    let given: i64 = refunds
+        .iter()
+        .map(|r| r.amount)
+        .fold(0i64, i64::saturating_add);
     if due != given {
         return Err(ApiError::validation(
             "refunds",
@@ -359,7 +378,7 @@ pub async fn create_return(
     let mut event = state
         .auth
         .event(&meta, "return.completed")
-        .by(&principal.actor_id())
+        .by(principal.actor_id())
         .on("return", ret.id)
         .with(serde_json::json!({
             "sale_id": ret.sale_id.to_string(), "total": ret.total,
@@ -406,7 +425,12 @@ pub async fn list_returns(
             Some(s) => Some(vec![s]),
             None => principal.store_scope().map(<[_]>::to_vec),
         },
-        sale_id: parse_query_id("sale_id", query.sale_id.as_deref(), SaleId::parse, &mut errors),
+        sale_id: parse_query_id(
+            "sale_id",
+            query.sale_id.as_deref(),
+            SaleId::parse,
+            &mut errors,
+        ),
         shift_id: parse_query_id(
             "shift_id",
             query.shift_id.as_deref(),

@@ -258,7 +258,7 @@ pub async fn open_shift(
     let mut event = state
         .auth
         .event(&meta, "shift.opened")
-        .by(&principal.actor_id())
+        .by(principal.actor_id())
         .on("shift", shift.id)
         .with(serde_json::json!({
             "register_id": register_id.to_string(), "opening_float": body.opening_float,

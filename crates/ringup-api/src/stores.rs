@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use ringup_core::catalog::{CurrencyCode, StoreCode, TimeZone};
+use ringup_core::checkout::customer::Country;
 use ringup_core::ids::{RegisterId, StoreId};
 use ringup_store::stores::{NewStoreRow, RegisterRow, StorePatchRow, StoreRow};
 use ringup_store::{StoreError, audit, stores};
@@ -41,6 +42,8 @@ pub struct StoreView {
     pub timezone: String,
     pub prices_include_tax: bool,
     pub allow_negative_stock: bool,
+    /// ISO 3166-1 alpha-2: national phone numbers of customers are read in this country.
+    pub country: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -55,6 +58,7 @@ impl From<StoreRow> for StoreView {
             timezone: row.timezone,
             prices_include_tax: row.prices_include_tax,
             allow_negative_stock: row.allow_negative_stock,
+            country: row.country,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -72,6 +76,9 @@ pub struct NewStore {
     pub prices_include_tax: bool,
     #[serde(default)]
     pub allow_negative_stock: bool,
+    /// Upper-case ISO 3166-1 alpha-2 (default `KE`), a country with phone numbering data.
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 fn yes() -> bool {
@@ -96,8 +103,12 @@ pub async fn create_store(
     let name = display_name("name", &body.name, 100, &mut errors);
     let currency = collect("currency", CurrencyCode::parse(&body.currency), &mut errors);
     let timezone = collect("timezone", TimeZone::parse(&body.timezone), &mut errors);
-    let (Some(code), Some(name), Some(currency), Some(timezone), true) =
-        (code, name, currency, timezone, errors.is_empty())
+    let country = match body.country.as_deref() {
+        None => Some(Country::default()),
+        Some(c) => collect("country", Country::parse(c), &mut errors),
+    };
+    let (Some(code), Some(name), Some(currency), Some(timezone), Some(country), true) =
+        (code, name, currency, timezone, country, errors.is_empty())
     else {
         return Err(ApiError::Validation(errors));
     };
@@ -120,6 +131,7 @@ pub async fn create_store(
             timezone: timezone.as_str(),
             prices_include_tax: body.prices_include_tax,
             allow_negative_stock: body.allow_negative_stock,
+            country: country.as_str(),
             now: &now,
         },
     )
@@ -136,7 +148,9 @@ pub async fn create_store(
         .event(&meta, "store.created")
         .by(principal.actor_id())
         .on("store", id)
-        .with(serde_json::json!({ "code": code.as_str(), "name": name }));
+        .with(serde_json::json!({
+            "code": code.as_str(), "name": name, "country": country.as_str(),
+        }));
     event.store_id = Some(id);
     audit::append(&mut tx, &event).await?;
     let row = stores::find_store(&mut tx, id)
@@ -204,6 +218,8 @@ pub struct StorePatch {
     pub timezone: Option<String>,
     pub prices_include_tax: Option<bool>,
     pub allow_negative_stock: Option<bool>,
+    /// Upper-case ISO 3166-1 alpha-2, a country with phone numbering data.
+    pub country: Option<String>,
 }
 
 /// Change a store's settings (admins). The code never changes: it is in every receipt number.
@@ -232,6 +248,10 @@ pub async fn update_store(
         .timezone
         .as_deref()
         .and_then(|t| collect("timezone", TimeZone::parse(t), &mut errors));
+    let country = body
+        .country
+        .as_deref()
+        .and_then(|c| collect("country", Country::parse(c), &mut errors));
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -243,6 +263,7 @@ pub async fn update_store(
         timezone: timezone.as_ref().map(TimeZone::as_str),
         prices_include_tax: body.prices_include_tax,
         allow_negative_stock: body.allow_negative_stock,
+        country: country.as_ref().map(Country::as_str),
     };
     stores::update_store(&mut tx, current.id, &patch, &now).await?;
     let mut event = state
@@ -253,7 +274,7 @@ pub async fn update_store(
         .with(serde_json::json!({
             "name": body.name, "currency": body.currency, "timezone": body.timezone,
             "prices_include_tax": body.prices_include_tax,
-            "allow_negative_stock": body.allow_negative_stock,
+            "allow_negative_stock": body.allow_negative_stock, "country": body.country,
         }));
     event.store_id = Some(current.id);
     audit::append(&mut tx, &event).await?;

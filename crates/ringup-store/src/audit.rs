@@ -60,20 +60,17 @@ pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreRes
         .store_id
         .map(|s| s.to_string())
         .unwrap_or_else(|| GLOBAL_CHAIN.to_owned());
-    sqlx::query(
+    // One statement takes the next link and locks the head until commit: a new chain starts
+    // at seq 1 after the genesis hash; an existing one advances and hands back its last hash.
+    let head = sqlx::query(
         "insert into audit_chain_heads (chain, last_seq, last_hash, created_at, updated_at) \
-         values ($1, 0, $2, $3, $3) on conflict (chain) do nothing",
+         values ($1, 1, $2, $3, $3) \
+         on conflict (chain) do update set last_seq = audit_chain_heads.last_seq + 1, \
+           updated_at = excluded.updated_at \
+         returning last_seq, last_hash",
     )
     .bind(&chain)
     .bind(GENESIS_HASH)
-    .bind(&event.at)
-    .execute(&mut *conn)
-    .await?;
-    let head = sqlx::query(
-        "update audit_chain_heads set last_seq = last_seq + 1, updated_at = $2 \
-         where chain = $1 returning last_seq, last_hash",
-    )
-    .bind(&chain)
     .bind(&event.at)
     .fetch_one(&mut *conn)
     .await?;

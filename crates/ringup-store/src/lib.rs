@@ -12,6 +12,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod categories;
+pub mod customers;
 pub mod db;
 pub mod error;
 mod filter;
@@ -23,7 +24,10 @@ pub mod page;
 pub mod password_resets;
 pub mod products;
 pub mod reservations;
+pub mod returns;
+pub mod sales;
 pub mod sessions;
+pub mod shifts;
 pub mod stock;
 pub mod stores;
 pub mod tax_classes;

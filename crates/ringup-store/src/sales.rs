@@ -656,3 +656,16 @@ pub async fn customer_exists(conn: &mut AnyConnection, id: CustomerId) -> StoreR
         .await?;
     Ok(row.is_some())
 }
+
+/// A customer's name, for receipts.
+pub async fn customer_name(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+) -> StoreResult<Option<String>> {
+    let row = sqlx::query("select name from customers where id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get("name").map_err(StoreError::from))
+        .transpose()
+}

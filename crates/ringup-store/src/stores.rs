@@ -1,6 +1,7 @@
 //! Stores and their registers: the scope of every role and every stock and sales figure.
 //!
-//! Invariants: a store's `code` is unique; a register's name is unique within its store.
+//! Invariants: a store's `code` is unique; a register's name is unique within its store; a
+//! store's `country` is an upper-case ISO 3166-1 alpha-2 code (checked by the caller).
 
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
@@ -19,12 +20,14 @@ pub struct StoreRow {
     pub timezone: String,
     pub prices_include_tax: bool,
     pub allow_negative_stock: bool,
+    /// ISO 3166-1 alpha-2: the country national phone numbers are read in.
+    pub country: String,
     pub created_at: String,
     pub updated_at: String,
 }
 
 const STORE_COLUMNS: &str = "id, code, name, currency, timezone, prices_include_tax, \
-     allow_negative_stock, created_at, updated_at";
+     allow_negative_stock, country, created_at, updated_at";
 
 fn store_from_row(row: &AnyRow) -> StoreResult<StoreRow> {
     let id: String = row.try_get("id")?;
@@ -36,6 +39,7 @@ fn store_from_row(row: &AnyRow) -> StoreResult<StoreRow> {
         timezone: row.try_get("timezone")?,
         prices_include_tax: row.try_get::<i64, _>("prices_include_tax")? != 0,
         allow_negative_stock: row.try_get::<i64, _>("allow_negative_stock")? != 0,
+        country: row.try_get("country")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -92,6 +96,7 @@ pub struct StorePatchRow<'a> {
     pub timezone: Option<&'a str>,
     pub prices_include_tax: Option<bool>,
     pub allow_negative_stock: Option<bool>,
+    pub country: Option<&'a str>,
 }
 
 /// Applies a patch; false when the store does not exist.
@@ -105,8 +110,8 @@ pub async fn update_store(
         "update stores set name = coalesce($2, name), currency = coalesce($3, currency), \
          timezone = coalesce($4, timezone), \
          prices_include_tax = coalesce($5, prices_include_tax), \
-         allow_negative_stock = coalesce($6, allow_negative_stock), updated_at = $7 \
-         where id = $1",
+         allow_negative_stock = coalesce($6, allow_negative_stock), \
+         country = coalesce($8, country), updated_at = $7 where id = $1",
     )
     .bind(id.to_string())
     .bind(patch.name)
@@ -115,6 +120,7 @@ pub async fn update_store(
     .bind(patch.prices_include_tax.map(i64::from))
     .bind(patch.allow_negative_stock.map(i64::from))
     .bind(now)
+    .bind(patch.country)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -200,13 +206,16 @@ pub struct NewStoreRow<'a> {
     pub timezone: &'a str,
     pub prices_include_tax: bool,
     pub allow_negative_stock: bool,
+    /// ISO 3166-1 alpha-2 (`KE` unless the caller says otherwise).
+    pub country: &'a str,
     pub now: &'a str,
 }
 
 pub async fn insert_store(conn: &mut AnyConnection, store: &NewStoreRow<'_>) -> StoreResult<()> {
     sqlx::query(
         "insert into stores (id, code, name, currency, timezone, prices_include_tax, \
-         allow_negative_stock, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+         allow_negative_stock, country, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8)",
     )
     .bind(store.id.to_string())
     .bind(store.code)
@@ -216,6 +225,7 @@ pub async fn insert_store(conn: &mut AnyConnection, store: &NewStoreRow<'_>) -> 
     .bind(i64::from(store.prices_include_tax))
     .bind(i64::from(store.allow_negative_stock))
     .bind(store.now)
+    .bind(store.country)
     .execute(&mut *conn)
     .await?;
     Ok(())

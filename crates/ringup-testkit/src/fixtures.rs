@@ -67,6 +67,7 @@ impl TestApp {
                 timezone: "Africa/Nairobi",
                 prices_include_tax: true,
                 allow_negative_stock: false,
+                country: "KE",
                 now: &now,
             },
         )

@@ -7,6 +7,7 @@
 //! for replays — all or nothing.
 
 pub mod body;
+pub mod receipt;
 pub mod view;
 
 use axum::extract::{Path, Query, State};
@@ -47,6 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_sale, list_sales))
         .routes(routes!(get_sale))
         .routes(routes!(void_sale))
+        .routes(routes!(receipt::get_receipt))
+        .routes(routes!(receipt::email_receipt))
 }
 
 fn shift_closed() -> ApiError {
@@ -55,6 +58,15 @@ fn shift_closed() -> ApiError {
         detail: "the shift is closed".to_owned(),
         errors: vec![],
     }
+}
+
+/// Cashiers sell (and take returns) only in their own shifts; supervisors in any shift of
+/// their stores; an API key (a terminal, no person) in any shift of its stores.
+pub(crate) fn may_sell_on(principal: &Principal, shift: &ShiftRow) -> bool {
+    principal.role != Role::Cashier
+        || principal
+            .user_id()
+            .is_none_or(|user| user == shift.cashier_id)
 }
 
 /// What the database says about a sale request's references.
@@ -282,7 +294,7 @@ pub async fn create_sale(
     let (Some(ctx), Some((cart, settlement)), true) = (&ctx, priced, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    if principal.role == Role::Cashier && principal.user_id() != Some(ctx.shift.cashier_id) {
+    if !may_sell_on(&principal, &ctx.shift) {
         return Err(ApiError::Forbidden);
     }
     if !ctx.shift.open {
@@ -307,7 +319,7 @@ pub async fn create_sale(
     let mut event = state
         .auth
         .event(&meta, "sale.completed")
-        .by(&principal.actor_id())
+        .by(principal.actor_id())
         .on("sale", sale.id)
         .with(serde_json::json!({
             "number": sale.number, "total": sale.total, "shift_id": sale.shift_id.to_string(),

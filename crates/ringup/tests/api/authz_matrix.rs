@@ -110,6 +110,16 @@ enum Id {
     ApprovedTransfer,
     /// Store A (`{id}`) and a reservation there made for this request (`{rid}`).
     FreshReservation,
+    /// A shift the matrix cashier opened on a fresh register of store A for this request.
+    FreshShift,
+    /// A sale on the matrix cashier's shared shift, made once.
+    Sale,
+    /// A sale made for this request (rows that void it).
+    FreshSale,
+    /// A return made once against `Sale`.
+    Return,
+    /// A customer made once.
+    Customer,
 }
 
 /// A row's request body.
@@ -127,6 +137,12 @@ enum Body {
     /// `{"current_password","new_password"}`. The caller is a user of the column's role made
     /// for this request, since a password change ends all of that user's sessions.
     OwnPasswordChange,
+    /// `{"register_id","opening_float"}` with a register made for this request.
+    FreshRegisterShift,
+    /// A one-line sale on the matrix cashier's shared shift.
+    SaleOnSharedShift,
+    /// A full return of a sale made for this request.
+    FreshReturn,
 }
 
 struct Row {
@@ -236,6 +252,37 @@ fn rows() -> Vec<Row> {
             Json(r#"{"lines":[{"product_id":"{product}","quantity":1}],"expires_at":"{expires}"}"#)),
         row([204, 204, 204, 403, 401, 204], DELETE, "/api/v1/stores/{id}/reservations/{rid}",
             Id::FreshReservation, Body::None),
+        // Checkout: everyone but stock staff sells. Shifts are a person's drawer: API keys
+        // neither open nor close them, and a cashier acts on their own shift only.
+        row([201, 201, 201, 403, 401, 403], POST, "/api/v1/shifts", Id::None, Body::FreshRegisterShift),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/shifts", Id::None, Body::None),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/shifts/{id}", Id::FreshShift, Body::None),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/shifts/{id}/report", Id::FreshShift, Body::None),
+        row([201, 201, 201, 403, 401, 403], POST, "/api/v1/shifts/{id}/cash-movements", Id::FreshShift,
+            Json(r#"{"kind":"paid_in","amount":100,"reason":"float top-up"}"#)),
+        row([200, 200, 200, 403, 401, 403], POST, "/api/v1/shifts/{id}/close", Id::FreshShift,
+            Json(r#"{"counted_cash":0}"#)),
+        // Sales: admins and managers sell on any shift of their stores, a cashier on their own,
+        // a terminal's API key on any; only admins and managers void.
+        row([201, 201, 201, 403, 401, 201], POST, "/api/v1/sales", Id::None, Body::SaleOnSharedShift),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/sales", Id::None, Body::None),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/sales/{id}", Id::Sale, Body::None),
+        row([200, 200, 403, 403, 401, 403], POST, "/api/v1/sales/{id}/void", Id::FreshSale,
+            Json(r#"{"reason":"rung up twice"}"#)),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/sales/{id}/receipt", Id::Sale, Body::None),
+        row([202, 202, 202, 403, 401, 202], POST, "/api/v1/sales/{id}/receipt/email", Id::Sale,
+            Json(r#"{"email":"receipt.{n}@example.com"}"#)),
+        row([201, 201, 201, 403, 401, 201], POST, "/api/v1/returns", Id::None, Body::FreshReturn),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/returns", Id::None, Body::None),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/returns/{id}", Id::Return, Body::None),
+        // Customers: checkout staff (everyone but stock staff).
+        row([201, 201, 201, 403, 401, 201], POST, "/api/v1/customers", Id::None,
+            Json(r#"{"name":"Matrix customer {n}"}"#)),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/customers", Id::None, Body::None),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/customers/{id}", Id::Customer, Body::None),
+        row([200, 200, 200, 403, 401, 200], PATCH, "/api/v1/customers/{id}", Id::Customer,
+            Json(r#"{"name":"Matrix customer {n}"}"#)),
+        row([200, 200, 200, 403, 401, 200], GET, "/api/v1/customers/{id}/sales", Id::Customer, Body::None),
     ];
     rows
 }
@@ -264,6 +311,12 @@ struct World {
     login_user: String,
     /// The user whose password the reset-confirm row sets.
     reset_user: UserId,
+    /// The matrix cashier's open shift on a register of store A, where sales are rung up.
+    register: String,
+    shift: String,
+    sale: String,
+    return_id: String,
+    customer: String,
     /// Makes `{n}` unique.
     counter: u32,
 }
@@ -306,7 +359,7 @@ impl World {
                 response.text().await.unwrap()
             );
         }
-        World {
+        let mut world = World {
             app,
             store,
             store_b,
@@ -320,8 +373,74 @@ impl World {
             product,
             login_user,
             reset_user,
+            register: String::new(),
+            shift: String::new(),
+            sale: String::new(),
+            return_id: String::new(),
+            customer: String::new(),
             counter: 0,
-        }
+        };
+        let (register, shift) = world.cashier_shift().await;
+        world.register = register;
+        world.shift = shift;
+        let sale = world.admin_sale().await;
+        world.sale = sale["id"].as_str().unwrap().to_owned();
+        let ret = world
+            .admin_post("/api/v1/returns", world.full_return(&sale), 201)
+            .await;
+        world.return_id = ret["id"].as_str().unwrap().to_owned();
+        let customer = world
+            .admin_post("/api/v1/customers", json!({"name": "Matrix customer"}), 201)
+            .await;
+        world.customer = customer["id"].as_str().unwrap().to_owned();
+        world
+    }
+
+    /// A fresh register of store A with a shift the matrix cashier opened on it.
+    async fn cashier_shift(&self) -> (String, String) {
+        let register = self
+            .admin_post(
+                &format!("/api/v1/stores/{}/registers", self.store),
+                json!({"name": format!("Till {}", uuid_suffix())}),
+                201,
+            )
+            .await;
+        let register = register["id"].as_str().unwrap().to_owned();
+        let response = self
+            .app
+            .authed(Method::POST, "/api/v1/shifts", &self.cashier)
+            .json(&json!({"register_id": register, "opening_float": 0}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201, "open a shift");
+        let shift = json_of(response).await["id"].as_str().unwrap().to_owned();
+        (register, shift)
+    }
+
+    fn sale_body(&self) -> Value {
+        json!({
+            "store_id": self.store, "register_id": self.register, "shift_id": self.shift,
+            "lines": [{"product_id": self.product, "quantity": 1}],
+            "payments": [{"method": "cash", "amount": 2000}],
+        })
+    }
+
+    /// A sale of one unit on the shared shift, rung up by the admin.
+    async fn admin_sale(&self) -> Value {
+        self.admin_post("/api/v1/sales", self.sale_body(), 201)
+            .await
+    }
+
+    /// A return of all of `sale`'s first line, refunded in cash.
+    fn full_return(&self, sale: &Value) -> Value {
+        let line = &sale["lines"][0];
+        json!({
+            "sale_id": sale["id"],
+            "lines": [{"sale_line_id": line["id"], "quantity": line["quantity"], "restock": true}],
+            "refunds": [{"method": "cash", "amount": line["total"]}],
+            "reason": "matrix",
+        })
     }
 
     fn token(&self, caller: Caller) -> Option<String> {
@@ -381,6 +500,17 @@ impl World {
                     .replace("{id}", &self.store.to_string())
                     .replace("{rid}", reservation["id"].as_str().unwrap())
             }
+            Id::FreshShift => {
+                let (_, shift) = self.cashier_shift().await;
+                row.path.replace("{id}", &shift)
+            }
+            Id::Sale => row.path.replace("{id}", &self.sale),
+            Id::FreshSale => {
+                let sale = self.admin_sale().await;
+                row.path.replace("{id}", sale["id"].as_str().unwrap())
+            }
+            Id::Return => row.path.replace("{id}", &self.return_id),
+            Id::Customer => row.path.replace("{id}", &self.customer),
             Id::FreshApiKey => {
                 let key = self.app.create_api_key("cashier", &[self.store]).await;
                 row.path.replace("{id}", &key.id)
@@ -427,6 +557,21 @@ impl World {
                 .unwrap();
                 tx.commit().await.unwrap();
                 Some(json!({"token": token, "new_password": NEW_PASSWORD}))
+            }
+            Body::FreshRegisterShift => {
+                let register = self
+                    .admin_post(
+                        &format!("/api/v1/stores/{}/registers", self.store),
+                        json!({"name": format!("Till {}", uuid_suffix())}),
+                        201,
+                    )
+                    .await;
+                Some(json!({"register_id": register["id"], "opening_float": 1000}))
+            }
+            Body::SaleOnSharedShift => Some(self.sale_body()),
+            Body::FreshReturn => {
+                let sale = self.admin_sale().await;
+                Some(self.full_return(&sale))
             }
             Body::OwnPasswordChange => Some(json!({
                 "current_password": USER_PASSWORD,

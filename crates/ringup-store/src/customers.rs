@@ -1,0 +1,234 @@
+//! Customers: the people sales are made to, shared by every store of the chain.
+//!
+//! Invariants: `phone` is E.164 (the caller normalises it through
+//! `ringup_core::checkout::customer::Phone`) and unique when present — a second customer with
+//! the same number fails on the `customers_phone` index, which [`is_phone_taken`] recognises;
+//! `name` is trimmed. A name search compares the first characters of the lower-cased name with
+//! the lower-cased query (`lower(substr(name, 1, n)) = q`), an equality that means the same
+//! under any collation on both engines; a phone search is an exact match on the unique index.
+//!
+//! SQLite's `lower()` folds only ASCII letters while PostgreSQL's folds every letter, so the
+//! query is compared in both foldings: ASCII case never matters, and on SQLite a non-ASCII
+//! letter must be typed in the case it was saved in (`Éd` finds `Édith`, `éd` finds it only on
+//! PostgreSQL). A `name_key` column written by Rust, as products have, would remove the
+//! difference and let an index serve the search.
+
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use ringup_core::ids::{CustomerId, SaleId, StoreId};
+
+use crate::db::Db;
+use crate::error::{StoreError, StoreResult};
+use crate::filter::Conditions;
+use crate::page::{After, Page, page_of};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerRow {
+    pub id: CustomerId,
+    pub name: String,
+    /// E.164.
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const CUSTOMER_COLUMNS: &str = "id, name, phone, email, created_at, updated_at";
+
+fn customer_from_row(row: &AnyRow) -> StoreResult<CustomerRow> {
+    let id: String = row.try_get("id")?;
+    Ok(CustomerRow {
+        id: CustomerId::parse(&id).map_err(|e| StoreError::corrupt("customers.id", e))?,
+        name: row.try_get("name")?,
+        phone: row.try_get("phone")?,
+        email: row.try_get("email")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// A customer's stored values, already validated and normalised.
+pub struct CustomerValues<'a> {
+    pub name: &'a str,
+    /// E.164.
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+/// True when `err` is a write that hit another customer's phone number. PostgreSQL names the
+/// index (`customers_phone`); SQLite names the column.
+pub fn is_phone_taken(err: &StoreError) -> bool {
+    match err {
+        StoreError::UniqueViolation { constraint, .. }
+            if constraint.as_deref() == Some("customers_phone") =>
+        {
+            true
+        }
+        _ => err.is_unique_on("customers", "phone"),
+    }
+}
+
+pub async fn insert_customer(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    values: &CustomerValues<'_>,
+    now: &str,
+) -> StoreResult<CustomerRow> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into customers (id, name, phone, email, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $5) returning {CUSTOMER_COLUMNS}"
+    ));
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .bind(values.name)
+        .bind(values.phone)
+        .bind(values.email)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    customer_from_row(&row)
+}
+
+/// Replaces a customer's values; false when it does not exist.
+pub async fn update_customer(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    values: &CustomerValues<'_>,
+    now: &str,
+) -> StoreResult<bool> {
+    let n = sqlx::query(
+        "update customers set name = $2, phone = $3, email = $4, updated_at = $5 where id = $1",
+    )
+    .bind(id.to_string())
+    .bind(values.name)
+    .bind(values.phone)
+    .bind(values.email)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// One customer, if it exists.
+pub async fn find_customer(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+) -> StoreResult<Option<CustomerRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select {CUSTOMER_COLUMNS} from customers where id = $1"
+    ));
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(customer_from_row).transpose()
+}
+
+/// What a customer list is filtered by: customers matching *any* of the given criteria; with
+/// neither, every customer.
+#[derive(Default)]
+pub struct CustomerSearch<'a> {
+    /// A prefix of the name, ignoring case (non-blank, trimmed by the caller).
+    pub name_prefix: Option<&'a str>,
+    /// A phone number in E.164, matched exactly.
+    pub phone: Option<&'a str>,
+}
+
+/// Customers matching `search`, in id (creation) order.
+pub async fn list_customers(
+    db: &Db,
+    search: &CustomerSearch<'_>,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<CustomerRow>> {
+    let mut conditions = Conditions::after_cursor("id");
+    let mut any_of = Vec::new();
+    if let Some(prefix) = search.name_prefix {
+        // The length is a number this code computed, not text from the request.
+        let chars = prefix.chars().count();
+        let full = conditions.param(prefix.to_lowercase());
+        let ascii = conditions.param(prefix.to_ascii_lowercase());
+        any_of.push(format!(
+            "lower(substr(name, 1, {chars})) in ({full}, {ascii})"
+        ));
+    }
+    if let Some(phone) = search.phone {
+        let p = conditions.param(phone);
+        any_of.push(format!("phone = {p}"));
+    }
+    if !any_of.is_empty() {
+        conditions.push(format!("({})", any_of.join(" or ")));
+    }
+    let mut conn = db.read_conn().await?;
+    let select = format!("select {CUSTOMER_COLUMNS} from customers");
+    let rows = conditions
+        .fetch(&mut conn, &select, "order by id limit $2", after, limit)
+        .await?;
+    let customers = rows
+        .iter()
+        .map(customer_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(customers, limit, |c| c.id.to_string()))
+}
+
+/// A sale of a customer, as much as the customer's history shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerSaleRow {
+    pub id: SaleId,
+    pub number: String,
+    pub store_id: StoreId,
+    /// `completed` or `voided`.
+    pub status: String,
+    pub total: i64,
+    pub created_at: String,
+}
+
+fn customer_sale_from_row(row: &AnyRow) -> StoreResult<CustomerSaleRow> {
+    let id: String = row.try_get("id")?;
+    let store: String = row.try_get("store_id")?;
+    Ok(CustomerSaleRow {
+        id: SaleId::parse(&id).map_err(|e| StoreError::corrupt("sales.id", e))?,
+        number: row.try_get("number")?,
+        store_id: StoreId::parse(&store).map_err(|e| StoreError::corrupt("sales.store_id", e))?,
+        status: row.try_get("status")?,
+        total: row.try_get("total")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The customer's sales in id (creation) order; with `scope`, only those made in these stores.
+pub async fn list_customer_sales(
+    db: &Db,
+    customer: CustomerId,
+    scope: Option<&[StoreId]>,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<CustomerSaleRow>> {
+    if scope.is_some_and(<[StoreId]>::is_empty) {
+        return Ok(page_of(Vec::new(), limit, |s: &CustomerSaleRow| {
+            s.id.to_string()
+        }));
+    }
+    let mut conditions = Conditions::after_cursor("id");
+    let p = conditions.param(customer.to_string());
+    conditions.push(format!("customer_id = {p}"));
+    if let Some(stores) = scope {
+        conditions.push_in("store_id", stores.iter().map(ToString::to_string));
+    }
+    let mut conn = db.read_conn().await?;
+    let rows = conditions
+        .fetch(
+            &mut conn,
+            "select id, number, store_id, status, total, created_at from sales",
+            "order by id limit $2",
+            after,
+            limit,
+        )
+        .await?;
+    let sales = rows
+        .iter()
+        .map(customer_sale_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(sales, limit, |s| s.id.to_string()))
+}
