@@ -3,15 +3,9 @@
 //! Invariants: `phone` is E.164 (the caller normalises it through
 //! `ringup_core::checkout::customer::Phone`) and unique when present — a second customer with
 //! the same number fails on the `customers_phone` index, which [`is_phone_taken`] recognises;
-//! `name` is trimmed. A name search compares the first characters of the lower-cased name with
-//! the lower-cased query (`lower(substr(name, 1, n)) = q`), an equality that means the same
-//! under any collation on both engines; a phone search is an exact match on the unique index.
-//!
-//! SQLite's `lower()` folds only ASCII letters while PostgreSQL's folds every letter, so the
-//! query is compared in both foldings: ASCII case never matters, and on SQLite a non-ASCII
-//! letter must be typed in the case it was saved in (`Éd` finds `Édith`, `éd` finds it only on
-//! PostgreSQL). A `name_key` column written by Rust, as products have, would remove the
-//! difference and let an index serve the search.
+//! `name` is trimmed and `name_key` is its lower-case form, folded in Rust (as products do) so
+//! both engines agree on every letter; a name search is a range on `name_key` that its index
+//! serves, and a phone search is an exact match on the unique index.
 
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
@@ -75,8 +69,8 @@ pub async fn insert_customer(
     now: &str,
 ) -> StoreResult<CustomerRow> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "insert into customers (id, name, phone, email, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $5) returning {CUSTOMER_COLUMNS}"
+        "insert into customers (id, name, name_key, phone, email, created_at, updated_at) \
+         values ($1, $2, $6, $3, $4, $5, $5) returning {CUSTOMER_COLUMNS}"
     ));
     let row = sqlx::query(sql)
         .bind(id.to_string())
@@ -84,6 +78,7 @@ pub async fn insert_customer(
         .bind(values.phone)
         .bind(values.email)
         .bind(now)
+        .bind(crate::products::name_key(values.name))
         .fetch_one(&mut *conn)
         .await?;
     customer_from_row(&row)
@@ -97,13 +92,15 @@ pub async fn update_customer(
     now: &str,
 ) -> StoreResult<bool> {
     let n = sqlx::query(
-        "update customers set name = $2, phone = $3, email = $4, updated_at = $5 where id = $1",
+        "update customers set name = $2, phone = $3, email = $4, updated_at = $5, name_key = $6 \
+         where id = $1",
     )
     .bind(id.to_string())
     .bind(values.name)
     .bind(values.phone)
     .bind(values.email)
     .bind(now)
+    .bind(crate::products::name_key(values.name))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -145,13 +142,10 @@ pub async fn list_customers(
     let mut conditions = Conditions::after_cursor("id");
     let mut any_of = Vec::new();
     if let Some(prefix) = search.name_prefix {
-        // The length is a number this code computed, not text from the request.
-        let chars = prefix.chars().count();
-        let full = conditions.param(prefix.to_lowercase());
-        let ascii = conditions.param(prefix.to_ascii_lowercase());
-        any_of.push(format!(
-            "lower(substr(name, 1, {chars})) in ({full}, {ascii})"
-        ));
+        let lower = crate::products::name_key(prefix);
+        let lo = conditions.param(lower.clone());
+        let hi = conditions.param(format!("{lower}\u{10FFFF}"));
+        any_of.push(format!("(name_key >= {lo} and name_key < {hi})"));
     }
     if let Some(phone) = search.phone {
         let p = conditions.param(phone);

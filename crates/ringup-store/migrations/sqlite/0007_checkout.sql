@@ -9,6 +9,8 @@ alter table stores add column country text not null default 'KE';
 create table customers (
     id text primary key not null,
     name text not null,
+    -- The lower-cased name (folded in Rust, so both engines agree), for prefix search.
+    name_key text not null,
     -- E.164, unique when present.
     phone text,
     email text,
@@ -16,7 +18,7 @@ create table customers (
     updated_at text not null
 );
 create unique index customers_phone on customers (phone);
-create index customers_name on customers (name, id);
+create index customers_name_key on customers (name_key, id);
 
 -- The last number handed out per store: the row is the per-store serial section, so it is
 -- taken right before commit.
