@@ -38,6 +38,7 @@ mod idempotency;
 mod lifecycle;
 mod ops;
 mod products;
+mod receipts;
 mod request_id;
 mod reservations;
 mod returns;
