@@ -669,3 +669,15 @@ pub async fn customer_name(
     row.map(|r| r.try_get("name").map_err(StoreError::from))
         .transpose()
 }
+
+/// The commission rate of a seller (0 for an unknown user).
+pub async fn commission_rate_of(conn: &mut AnyConnection, user: UserId) -> StoreResult<i64> {
+    let row = sqlx::query("select commission_rate_bp from users where id = $1")
+        .bind(user.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("commission_rate_bp")?,
+        None => 0,
+    })
+}

@@ -28,7 +28,7 @@ use ringup_store::sales::{
 };
 use ringup_store::shifts::{self, ShiftRow};
 use ringup_store::stores::{self, StoreRow};
-use ringup_store::{audit, outbox, users};
+use ringup_store::{audit, outbox};
 
 use crate::auth::principal::Principal;
 use crate::authz::Capability;
@@ -94,12 +94,19 @@ async fn load_context(
     if store.is_none() && request.store_id.is_some() {
         errors.push(FieldError::new("store_id", "is not a known store"));
     }
-    let register = match request.register_id {
-        Some(id) => shifts::find_register(&mut conn, id).await?,
+    let shift = match request.shift_id {
+        Some(id) => shifts::find_shift(&mut conn, id).await?,
         None => None,
     };
-    match (&store, register) {
-        (Some(store), Some((register_store, _))) if register_store != store.id => {
+    // A shift of the named register proves the register and its store; only otherwise is the
+    // register looked up, to say what is wrong with it.
+    let register_store = match (&shift, request.register_id) {
+        (Some(s), Some(r)) if s.register_id == r => Some(s.store_id),
+        (_, Some(r)) => shifts::find_register(&mut conn, r).await?.map(|(s, _)| s),
+        (_, None) => None,
+    };
+    match (&store, register_store) {
+        (Some(store), Some(register_store)) if register_store != store.id => {
             errors.push(FieldError::new(
                 "register_id",
                 "is not a register of this store",
@@ -110,10 +117,6 @@ async fn load_context(
         }
         _ => {}
     }
-    let shift = match request.shift_id {
-        Some(id) => shifts::find_shift(&mut conn, id).await?,
-        None => None,
-    };
     match &shift {
         Some(s) if Some(s.register_id) != request.register_id => {
             errors.push(FieldError::new(
@@ -157,9 +160,7 @@ async fn load_context(
     };
     // The seller: the signed-in user, or (for an API key) the shift's cashier.
     let cashier_id = principal.user_id().unwrap_or(shift.cashier_id);
-    let commission_rate_bp = users::find_user(&mut conn, cashier_id)
-        .await?
-        .map_or(0, |u| u.commission_rate_bp);
+    let commission_rate_bp = sales::commission_rate_of(&mut conn, cashier_id).await?;
     Ok(Some(Context {
         store,
         shift,
