@@ -336,6 +336,18 @@ impl Db {
     }
 
     /// Closes the pools, waiting for checked-out connections to come back.
+    /// Copies what the WAL holds into the SQLite database file without blocking the writer
+    /// (a passive checkpoint, run from a reader: `query_only` still allows checkpoints), so the
+    /// writer's commits never do it. Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        if self.engine == Engine::Sqlite {
+            sqlx::query("pragma wal_checkpoint(passive)")
+                .fetch_all(&self.read)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
@@ -373,6 +385,11 @@ fn sqlite_session(
         conn.execute(sqlx::AssertSqlSafe(busy)).await?;
         if read_only {
             conn.execute("pragma query_only = on").await?;
+        } else {
+            // Checkpoints run on a reader every second (`Db::checkpoint`), outside the
+            // writer's transactions; an automatic one inside a commit stalls every sale
+            // queued behind it. This far larger threshold is only the safety net.
+            conn.execute("pragma wal_autocheckpoint = 16384").await?;
         }
         Ok(())
     })

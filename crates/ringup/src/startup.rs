@@ -322,6 +322,16 @@ impl Application {
                 }
             }
         });
+        let checkpoint_db = self.db.clone();
+        let checkpointer = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(err) = checkpoint_db.checkpoint().await {
+                    tracing::warn!(error = %err, "WAL checkpoint failed; retrying in a second");
+                }
+            }
+        });
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -331,6 +341,7 @@ impl Application {
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; abandoning requests still in flight"),
         }
         housekeeping.abort();
+        checkpointer.abort();
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -1,0 +1,1052 @@
+//! `ringup-bench checkout`: the complete sale, over HTTP and straight to the store layer.
+//!
+//! Seeds one store (or `--stores`), two tax classes (16 % and 0 %), `--products` products with
+//! ten million units each (received, so the ledger adds up), `--registers` registers, and a
+//! cashier (created over HTTP by the admin, so the password gets the server's argon2 hash) with
+//! a 2.5 % commission, who opens one shift per register over HTTP.
+//!
+//! 1. HTTP: `--concurrency` clients (client `i` sells at register `i % registers`) each
+//!    `POST /api/v1/sales` back to back with a fresh `Idempotency-Key` and a random cart: 1–5
+//!    distinct products, 1–3 units each, sometimes a line percent discount, sometimes a cart
+//!    amount discount, paid in cash with change, by card exactly, or split cash + mobile money.
+//!    The client prices the cart itself with the domain's pricing, so it pays exactly what is
+//!    due, and checks the answer's total and change. Any answer but 201 is an error.
+//! 2. Direct: the HTTP shifts are closed (X report, then close with the expected cash) and
+//!    fresh ones opened; then as many tasks run the handler's transaction without HTTP —
+//!    claim the key, `record_sale`, the outbox event, the audit event, store the response,
+//!    commit — through the same `Db` the server uses (same pools). Products are read once.
+//! 3. Verification: one sale row per success, gapless numbers per store, shift totals and
+//!    outbox events that account for every sale, sold quantities equal to the stock taken,
+//!    `check_ledger` without offences, and the audit chains intact. Any failure exits non-zero.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use chrono::Utc;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use ringup_api::sales::view::SaleView;
+use ringup_core::checkout::payment::{Tender, TenderMethod, settle};
+use ringup_core::checkout::pricing::{Discount, LineInput, PricedCart, commission, price_cart};
+use ringup_core::checkout::totals::ShiftTotals;
+use ringup_core::ids::{
+    ProductId, RegisterId, SaleId, SaleLineId, ShiftId, StoreId, TaxClassId, UserId,
+};
+use ringup_core::rate::RateBp;
+use ringup_core::tokens::hash_token;
+use ringup_store::audit::{self, NewAuditEvent, Verification};
+use ringup_store::idempotency::{self, Claim};
+use ringup_store::products::{ProductValues, insert_product};
+use ringup_store::sales::{self, PaymentRow, SaleDraft, SaleLineRow, SaleProduct};
+use ringup_store::stores::{NewStoreRow, insert_register, insert_store};
+use ringup_store::{Db, commit, outbox, time};
+
+use crate::common::{
+    ADMIN_PASSWORD, BenchDatabase, Outcome, Server, WARM_UP, analyze, bearer_client, ean13, login,
+    proc_status_mib, reset_peak_rss, run_load, seed_stock,
+};
+
+const CASHIER: &str = "bench-cashier";
+const CASHIER_PASSWORD: &str = "Tulip-Harbor-Lantern-93";
+const COMMISSION_BP: i64 = 250;
+const STANDARD_RATE_BP: i64 = 1_600;
+/// Units of every product received in every store: no sale is ever short.
+const STOCK_UNITS: i64 = 10_000_000;
+const OPENING_FLOAT: i64 = 20_000;
+const SALES_PATH: &str = "/api/v1/sales";
+
+#[derive(clap::Args)]
+pub struct CheckoutArgs {
+    /// Measured seconds per phase (after a 2 s warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent closed-loop clients (HTTP) and tasks (direct).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Products in the catalog.
+    #[arg(long, default_value_t = 200)]
+    products: usize,
+    /// Stores; the registers are dealt out over them.
+    #[arg(long, default_value_t = 1)]
+    stores: usize,
+    /// Registers, one open shift each; client `i` uses register `i % registers`.
+    #[arg(long, default_value_t = 32)]
+    registers: usize,
+    /// The server's `db_max_connections` (its default when not given).
+    #[arg(long)]
+    db_connections: Option<u32>,
+}
+
+pub async fn run(args: CheckoutArgs) -> Result<()> {
+    let args = CheckoutArgs {
+        seconds: args.seconds.max(1),
+        concurrency: args.concurrency.max(1),
+        products: args.products.max(5),
+        stores: args.stores.max(1),
+        registers: args.registers.max(args.stores.max(1)),
+        db_connections: args.db_connections,
+    };
+    let dir = tempfile::tempdir().context("temporary directory")?;
+    let database = BenchDatabase::create(dir.path()).await?;
+    let result = run_on(&database, dir.path(), &args).await;
+    database.drop_now().await;
+    result
+}
+
+/// A store as checkout needs it.
+#[derive(Clone)]
+struct BenchStore {
+    id: StoreId,
+    code: String,
+    prices_include_tax: bool,
+    allow_negative: bool,
+}
+
+/// A register, its store (an index into the stores) and its current open shift.
+#[derive(Clone, Copy)]
+struct Till {
+    store: usize,
+    register: RegisterId,
+    shift: ShiftId,
+}
+
+/// Everything a sale is made of, shared by the load tasks.
+#[derive(Clone)]
+struct World {
+    stores: Vec<BenchStore>,
+    tills: Vec<Till>,
+    /// As `products_for_sale` reads them, in seeding order.
+    products: Vec<SaleProduct>,
+    cashier: UserId,
+}
+
+impl World {
+    fn till(&self, task: usize) -> Result<(&Till, &BenchStore)> {
+        let till = self
+            .tills
+            .get(task % self.tills.len().max(1))
+            .context("no registers")?;
+        let store = self.stores.get(till.store).context("no such store")?;
+        Ok((till, store))
+    }
+}
+
+async fn run_on(
+    database: &BenchDatabase,
+    dir: &std::path::Path,
+    args: &CheckoutArgs,
+) -> Result<()> {
+    let server = Server::start(database, dir, args.db_connections).await?;
+    let (base, db) = (server.base.clone(), server.db.clone());
+    let engine = db.engine();
+    println!(
+        "ringup-bench checkout: engine {}, {} store(s), {} products, {} registers, concurrency \
+         {}, {} s per phase after {} s warm-up, server db_max_connections {}",
+        engine.name(),
+        args.stores,
+        args.products,
+        args.registers,
+        args.concurrency,
+        args.seconds,
+        WARM_UP.as_secs(),
+        server.db_connections
+    );
+
+    let started = Instant::now();
+    let (stores, registers) = seed(&db, args).await?;
+    println!(
+        "seeded {} store(s), 2 tax classes (1600 and 0 bp, prices include tax), {} products \
+         with {} units each per store (levels plus receiving movements) and {} registers in \
+         {:.2} s{}",
+        stores.len(),
+        args.products,
+        STOCK_UNITS,
+        registers.len(),
+        started.elapsed().as_secs_f64(),
+        if engine == ringup_store::Engine::Postgres {
+            ", then analyze"
+        } else {
+            ""
+        }
+    );
+
+    // Resident memory along the setup: each password hashed or verified is an argon2id run
+    // (19 MiB of working memory).
+    let rss = || proc_status_mib("VmRSS:").unwrap_or(f64::NAN);
+    let mut resident = vec![format!("seeded {:.1}", rss())];
+    let started = Instant::now();
+    let admin = login(&base, &server.admin_username, ADMIN_PASSWORD).await?;
+    resident.push(format!("admin logged in {:.1}", rss()));
+    let admin = bearer_client(&admin, 1)?;
+    let cashier = create_cashier(&admin, &base, &stores).await?;
+    resident.push(format!("cashier created {:.1}", rss()));
+    let token = login(&base, CASHIER, CASHIER_PASSWORD).await?;
+    resident.push(format!("cashier logged in {:.1}", rss()));
+    let client = bearer_client(&token, args.concurrency)?;
+    let shifts = open_shifts(&client, &base, &registers).await?;
+    resident.push(format!("shifts opened {:.1}", rss()));
+    println!(
+        "cashier `{CASHIER}` ({COMMISSION_BP} bp commission) created and logged in, and {} \
+         shifts opened, over HTTP in {:.2} s",
+        shifts.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "resident memory (VmRSS, MiB) along the setup: server started (first admin hashed), {}",
+        resident.join(", ")
+    );
+
+    // The products, read once for both phases (in SKU order, as seeded).
+    let ids: Vec<ProductId> = {
+        let mut conn = db.read_conn().await?;
+        let rows = sqlx::query("select id from products order by sku")
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                ProductId::parse(&id).map_err(|e| anyhow!("product id {id}: {e}"))
+            })
+            .collect::<Result<_>>()?
+    };
+    let products = {
+        let mut conn = db.read_conn().await?;
+        let mut found = sales::products_for_sale(&mut conn, &ids).await?;
+        ids.iter()
+            .map(|id| found.remove(id).context("a seeded product is missing"))
+            .collect::<Result<Vec<_>>>()?
+    };
+    let tills: Vec<Till> = registers
+        .iter()
+        .zip(&shifts)
+        .map(|(&(store, register), &shift)| Till {
+            store,
+            register,
+            shift,
+        })
+        .collect();
+    let world = Arc::new(World {
+        stores,
+        tills,
+        products,
+        cashier,
+    });
+
+    // The setup's peak (seeding, and four argon2id hashes of 19 MiB each: the admin's and the
+    // cashier's passwords, set and verified) is not the load's: measure the load's own peak.
+    let setup_peak = proc_status_mib("VmHWM:").context("VmHWM in /proc/self/status")?;
+    let resting = proc_status_mib("VmRSS:").context("VmRSS in /proc/self/status")?;
+    let reset = reset_peak_rss();
+    let duration = Duration::from_secs(args.seconds);
+    let http = http_phase(&client, &base, &world, args.concurrency, duration).await?;
+    let rss = proc_status_mib("VmHWM:").context("VmHWM in /proc/self/status")?;
+    http.print_as(
+        "http    POST /api/v1/sales (1–5 lines, mixed tenders, a fresh Idempotency-Key each)",
+        "sales",
+        "sales/s",
+    );
+    println!(
+        "  whole run, warm-up and tail included: {} sales, {} errors",
+        http.ok_total, http.errors_total
+    );
+    if reset {
+        println!(
+            "server peak RSS under load {rss:.1} MiB (VmHWM, reset just before the HTTP phase; \
+             the server runs in-process, so this also counts the load generator and its HTTP \
+             client); {resting:.1} MiB resident when the load started, peak before it \
+             {setup_peak:.1} MiB (seeding, argon2 hashes)"
+        );
+    } else {
+        println!(
+            "server peak RSS {rss:.1} MiB (VmHWM since the process started: it could not be \
+             reset, so it includes the seeding and argon2 hashes; the server runs in-process, \
+             so this also counts the load generator and its HTTP client)"
+        );
+    }
+
+    let started = Instant::now();
+    let counted = close_shifts(&client, &base, &shifts).await?;
+    ensure!(
+        counted == http.ok_total,
+        "the Z reports count {counted} sales, but {} were answered 201",
+        http.ok_total
+    );
+    let fresh = open_shifts(&client, &base, &registers).await?;
+    let world = Arc::new(World {
+        tills: world
+            .tills
+            .iter()
+            .zip(&fresh)
+            .map(|(till, &shift)| Till { shift, ..*till })
+            .collect(),
+        ..World::clone(&world)
+    });
+    println!(
+        "closed the {} HTTP shifts over HTTP (X report, then counted = expected; the Z reports \
+         count all {counted} sales) and opened {} fresh ones in {:.2} s",
+        shifts.len(),
+        fresh.len(),
+        started.elapsed().as_secs_f64()
+    );
+    analyze(&db).await?;
+
+    let (direct, clock, elapsed) = direct_phase(&db, &world, args.concurrency, duration).await?;
+    direct.print_as(
+        "direct  the handler's transaction through ringup-store, no HTTP (same Db and pools)",
+        "sales",
+        "sales/s",
+    );
+    println!(
+        "  whole run, warm-up and tail included: {} sales, {} errors",
+        direct.ok_total, direct.errors_total
+    );
+    let (steps, held) = clock.summary();
+    let steps: Vec<String> = steps
+        .iter()
+        .map(|(name, mean, p50, p99)| format!("{name} {mean:.2} ({p50:.2}/{p99:.2})"))
+        .collect();
+    println!(
+        "  ms per sale, mean (p50/p99): {};\n  the transaction runs {held:.2} ms from begin to commit, \
+         {:.0} % of the {:.1} s phase summed over all sales{}",
+        steps.join(", "),
+        held * direct.ok_total as f64 / elapsed.as_secs_f64() / 10.0,
+        elapsed.as_secs_f64(),
+        if engine == ringup_store::Engine::Sqlite {
+            " (SQLite has one writer: 100 % means it never idles)"
+        } else {
+            ""
+        }
+    );
+
+    let started = Instant::now();
+    let verified = verify(&db, http.ok_total + direct.ok_total).await;
+    server.stop().await?;
+    let summary = verified?;
+    println!(
+        "verified in {:.2} s: {summary}",
+        started.elapsed().as_secs_f64()
+    );
+
+    ensure!(
+        http.errors_total == 0,
+        "{} HTTP sales failed (first: {})",
+        http.errors_total,
+        http.first_error.as_deref().unwrap_or("?")
+    );
+    ensure!(
+        direct.errors_total == 0,
+        "{} direct sales failed (first: {})",
+        direct.errors_total,
+        direct.first_error.as_deref().unwrap_or("?")
+    );
+    let (n, m) = (http.throughput(), direct.throughput());
+    println!(
+        "checkout {}: {:.0} sales/s http, {:.0} sales/s direct, ratio {:.2}, p50 {:.2} ms, p99 \
+         {:.2} ms, rss {:.0} MiB",
+        engine.name(),
+        n,
+        m,
+        if m > 0.0 { n / m } else { f64::NAN },
+        http.percentile(0.50),
+        http.percentile(0.99),
+        rss
+    );
+    Ok(())
+}
+
+/// Stores, tax classes, products, stock and registers, straight through ringup-store; returns
+/// the stores and every register with its store's index.
+async fn seed(db: &Db, args: &CheckoutArgs) -> Result<(Vec<BenchStore>, Vec<(usize, RegisterId)>)> {
+    let now = time::to_db(Utc::now());
+    let stores: Vec<BenchStore> = (0..args.stores)
+        .map(|i| BenchStore {
+            id: StoreId::new(),
+            code: if args.stores == 1 {
+                "BNCH".to_owned()
+            } else {
+                format!("BN{i:02}")
+            },
+            prices_include_tax: true,
+            allow_negative: false,
+        })
+        .collect();
+    let standard = TaxClassId::new();
+    let zero = TaxClassId::new();
+    let mut tx = db.begin_write().await?;
+    for (i, store) in stores.iter().enumerate() {
+        let name = format!("Bench store {i}");
+        insert_store(
+            &mut tx,
+            &NewStoreRow {
+                id: store.id,
+                code: &store.code,
+                name: &name,
+                currency: "KES",
+                timezone: "Africa/Nairobi",
+                prices_include_tax: store.prices_include_tax,
+                allow_negative_stock: store.allow_negative,
+                country: "KE",
+                now: &now,
+            },
+        )
+        .await?;
+    }
+    ringup_store::tax_classes::insert_tax_class(
+        &mut tx,
+        standard,
+        "VAT 16%",
+        RateBp::new(STANDARD_RATE_BP)?,
+        &now,
+    )
+    .await?;
+    ringup_store::tax_classes::insert_tax_class(&mut tx, zero, "Zero-rated", RateBp::new(0)?, &now)
+        .await?;
+
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut ids = Vec::with_capacity(args.products);
+    for n in 0..args.products {
+        let id = ProductId::new();
+        let sku = format!("BN-{n:05}");
+        let barcode = ean13(n);
+        let name = format!("Bench item {n:05}");
+        let price = rng.random_range(50..=25_000);
+        insert_product(
+            &mut tx,
+            id,
+            &ProductValues {
+                sku: &sku,
+                barcode: Some(&barcode),
+                name: &name,
+                category_id: None,
+                price,
+                cost: price / 2,
+                // One product in five is zero-rated.
+                tax_class_id: if n % 5 == 4 { zero } else { standard },
+                low_stock_threshold: 5,
+                active: true,
+            },
+            &now,
+        )
+        .await?;
+        ids.push(id);
+    }
+    let mut registers = Vec::with_capacity(args.registers);
+    for r in 0..args.registers {
+        let store = r % stores.len();
+        let store_id = stores.get(store).context("no store")?.id;
+        let row = insert_register(
+            &mut tx,
+            RegisterId::new(),
+            store_id,
+            &format!("Till {:02}", r + 1),
+            &now,
+        )
+        .await?;
+        registers.push((store, row.id));
+    }
+    commit(tx).await?;
+    for store in &stores {
+        seed_stock(db, store.id, &ids, STOCK_UNITS, &now).await?;
+    }
+    analyze(db).await?;
+    Ok((stores, registers))
+}
+
+/// Expects `status` and returns the JSON body.
+async fn expect_json(response: reqwest::Response, status: u16, what: &str) -> Result<Value> {
+    let actual = response.status();
+    let text = response.text().await?;
+    if actual.as_u16() != status {
+        bail!("{what} answered {actual}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{what} answered {text}"))
+}
+
+fn text_field<'a>(value: &'a Value, field: &str) -> Result<&'a str> {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .with_context(|| format!("no `{field}` in {value}"))
+}
+
+fn int_field(value: &Value, field: &str) -> Result<i64> {
+    value
+        .get(field)
+        .and_then(Value::as_i64)
+        .with_context(|| format!("no integer `{field}` in {value}"))
+}
+
+/// The cashier, created by the admin over HTTP (the server hashes the password).
+async fn create_cashier(
+    admin: &reqwest::Client,
+    base: &str,
+    stores: &[BenchStore],
+) -> Result<UserId> {
+    let store_ids: Vec<String> = stores.iter().map(|s| s.id.to_string()).collect();
+    let response = admin
+        .post(format!("{base}/api/v1/users"))
+        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+        .json(&json!({
+            "username": CASHIER,
+            "email": "cashier@bench.invalid",
+            "password": CASHIER_PASSWORD,
+            "role": "cashier",
+            "store_ids": store_ids,
+            "commission_rate_bp": COMMISSION_BP,
+        }))
+        .send()
+        .await?;
+    let user = expect_json(response, 201, "POST /api/v1/users").await?;
+    let id = text_field(&user, "id")?;
+    UserId::parse(id).map_err(|e| anyhow!("user id {id}: {e}"))
+}
+
+/// One shift per register, opened by the cashier over HTTP.
+async fn open_shifts(
+    client: &reqwest::Client,
+    base: &str,
+    registers: &[(usize, RegisterId)],
+) -> Result<Vec<ShiftId>> {
+    let mut shifts = Vec::with_capacity(registers.len());
+    for (_, register) in registers {
+        let response = client
+            .post(format!("{base}/api/v1/shifts"))
+            .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+            .json(&json!({ "register_id": register.to_string(), "opening_float": OPENING_FLOAT }))
+            .send()
+            .await?;
+        let shift = expect_json(response, 201, "POST /api/v1/shifts").await?;
+        let id = text_field(&shift, "id")?;
+        shifts.push(ShiftId::parse(id).map_err(|e| anyhow!("shift id {id}: {e}"))?);
+    }
+    Ok(shifts)
+}
+
+/// Closes the shifts over HTTP, counting exactly what the X report expects; returns the sum of
+/// the Z reports' sales counts.
+async fn close_shifts(client: &reqwest::Client, base: &str, shifts: &[ShiftId]) -> Result<u64> {
+    let mut sales = 0u64;
+    for shift in shifts {
+        let response = client
+            .get(format!("{base}/api/v1/shifts/{shift}/report"))
+            .send()
+            .await?;
+        let report = expect_json(response, 200, "GET /api/v1/shifts/{id}/report").await?;
+        let expected = int_field(&report, "expected_cash")?;
+        let response = client
+            .post(format!("{base}/api/v1/shifts/{shift}/close"))
+            .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+            .json(&json!({ "counted_cash": expected }))
+            .send()
+            .await?;
+        let closed = expect_json(response, 200, "POST /api/v1/shifts/{id}/close").await?;
+        ensure!(
+            int_field(&closed, "over_short")? == 0,
+            "shift {shift} closed over or short: {closed}"
+        );
+        let report = closed.get("report").context("no report")?;
+        ensure!(
+            text_field(report, "kind")? == "z",
+            "not a Z report: {report}"
+        );
+        sales += u64::try_from(int_field(report, "sales_count")?)?;
+    }
+    Ok(sales)
+}
+
+/// One cart line: a product (index into `World::products`), units, its own discount.
+struct CartLine {
+    product: usize,
+    quantity: i64,
+    discount: Option<Discount>,
+}
+
+/// A random, realistic cart, priced exactly as the server will price it, with its tenders.
+struct Cart {
+    lines: Vec<CartLine>,
+    discount: Option<Discount>,
+    priced: PricedCart,
+    payments: Vec<PaymentRow>,
+}
+
+impl Cart {
+    fn random(
+        rng: &mut StdRng,
+        products: &[SaleProduct],
+        prices_include_tax: bool,
+    ) -> Result<Cart> {
+        let n = rng.random_range(1..=5usize).min(products.len());
+        let picks = rand::seq::index::sample(rng, products.len(), n);
+        let mut lines = Vec::with_capacity(n);
+        let mut inputs = Vec::with_capacity(n);
+        for product in picks.iter() {
+            let p = products.get(product).context("no such product")?;
+            let quantity = rng.random_range(1..=3);
+            // One line in five: 5, 10, 15 or 20 % off.
+            let discount = rng
+                .random_bool(0.2)
+                .then(|| Discount::PercentBp(500 * rng.random_range(1..=4)));
+            inputs.push(LineInput {
+                unit_price: p.price,
+                quantity,
+                discount,
+                tax_class_id: p.tax_class_id,
+                tax_rate_bp: p.tax_rate_bp,
+            });
+            lines.push(CartLine {
+                product,
+                quantity,
+                discount,
+            });
+        }
+        let price = |discount| {
+            price_cart(&inputs, discount, prices_include_tax).map_err(|e| anyhow!("pricing: {e}"))
+        };
+        // One cart in six: a round amount off, at most a tenth of what the lines come to.
+        let discount = if rng.random_bool(1.0 / 6.0) {
+            let room = price(None)?.lines.iter().map(|l| l.amount).sum::<i64>() / 10;
+            (room >= 1).then(|| Discount::Amount(rng.random_range(1..=room.min(1_000))))
+        } else {
+            None
+        };
+        let priced = price(discount)?;
+        let total = priced.total;
+        ensure!(total > 0, "a cart priced at {total}");
+        let cash = |amount| PaymentRow {
+            method: TenderMethod::Cash,
+            amount,
+            reference: None,
+        };
+        let payments = match rng.random_range(0..100) {
+            // Cash, rounded up to the next 10.00 so there is change.
+            0..45 => vec![cash((total / 1_000 + 1) * 1_000)],
+            // Card, exactly.
+            45..80 => vec![PaymentRow {
+                method: TenderMethod::Card,
+                amount: total,
+                reference: Some(format!("AUTH{:06}", rng.random_range(0..1_000_000))),
+            }],
+            // Half by mobile money, the rest in cash rounded up to 5.00.
+            _ => {
+                let mobile = total / 2;
+                let rest = total - mobile;
+                let mut split = vec![cash((rest + 499) / 500 * 500)];
+                if mobile > 0 {
+                    split.push(PaymentRow {
+                        method: TenderMethod::MobileMoney,
+                        amount: mobile,
+                        reference: Some(format!("QK{:08X}", rng.random::<u32>())),
+                    });
+                }
+                split
+            }
+        };
+        Ok(Cart {
+            lines,
+            discount,
+            priced,
+            payments,
+        })
+    }
+
+    fn paid(&self) -> i64 {
+        self.payments.iter().map(|p| p.amount).sum()
+    }
+
+    fn tenders(&self) -> Vec<Tender> {
+        self.payments
+            .iter()
+            .map(|p| Tender {
+                method: p.method,
+                amount: p.amount,
+            })
+            .collect()
+    }
+
+    /// The `POST /api/v1/sales` body.
+    fn body(&self, world: &World, till: &Till, store: &BenchStore) -> Result<Value> {
+        let discount = |d: &Discount| match d {
+            Discount::PercentBp(bp) => json!({ "percent_bp": bp }),
+            Discount::Amount(amount) => json!({ "amount": amount }),
+        };
+        let lines = self
+            .lines
+            .iter()
+            .map(|l| {
+                let product = world.products.get(l.product).context("no such product")?;
+                let mut line = json!({
+                    "product_id": product.id.to_string(),
+                    "quantity": l.quantity,
+                });
+                if let (Some(d), Some(object)) = (&l.discount, line.as_object_mut()) {
+                    object.insert("discount".into(), discount(d));
+                }
+                Ok(line)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let payments: Vec<Value> = self
+            .payments
+            .iter()
+            .map(|p| match &p.reference {
+                Some(r) => {
+                    json!({ "method": p.method.as_str(), "amount": p.amount, "reference": r })
+                }
+                None => json!({ "method": p.method.as_str(), "amount": p.amount }),
+            })
+            .collect();
+        let mut body = json!({
+            "store_id": store.id.to_string(),
+            "register_id": till.register.to_string(),
+            "shift_id": till.shift.to_string(),
+            "lines": lines,
+            "payments": payments,
+        });
+        if let (Some(d), Some(object)) = (&self.discount, body.as_object_mut()) {
+            object.insert("discount".into(), discount(d));
+        }
+        Ok(body)
+    }
+}
+
+async fn http_phase(
+    client: &reqwest::Client,
+    base: &str,
+    world: &Arc<World>,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<Outcome> {
+    let client = client.clone();
+    let url = format!("{base}{SALES_PATH}");
+    let world = Arc::clone(world);
+    run_load(concurrency, duration, move |task, rng| {
+        let client = client.clone();
+        let url = url.clone();
+        let prepared = world.till(task).and_then(|(till, store)| {
+            let cart = Cart::random(rng, &world.products, store.prices_include_tax)?;
+            let body = cart.body(&world, till, store)?;
+            Ok((body, cart.priced.total, cart.paid() - cart.priced.total))
+        });
+        async move {
+            let (body, total, change) = prepared?;
+            let response = client
+                .post(url)
+                .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+                .json(&body)
+                .send()
+                .await?;
+            let status = response.status();
+            let text = response.text().await?;
+            if status != reqwest::StatusCode::CREATED {
+                let cut: String = text.chars().take(400).collect();
+                bail!("status {status}: {cut}");
+            }
+            let sale: Value = serde_json::from_str(&text)?;
+            if int_field(&sale, "total")? != total || int_field(&sale, "change")? != change {
+                bail!("expected total {total} and change {change}, got {text}");
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// The steps of a direct sale, timed: where the time of the serial section goes.
+const STEPS: [&str; 8] = [
+    "prepare",
+    "begin (wait for the writer)",
+    "claim key",
+    "record_sale",
+    "outbox",
+    "audit",
+    "complete key",
+    "commit",
+];
+
+/// How long each of `STEPS` took, per committed direct sale (microseconds).
+#[derive(Default)]
+struct StepClock {
+    micros: std::sync::Mutex<Vec<[u32; STEPS.len()]>>,
+}
+
+impl StepClock {
+    fn record(&self, marks: &[Instant; STEPS.len() + 1]) {
+        let mut sale = [0u32; STEPS.len()];
+        for (step, pair) in sale.iter_mut().zip(marks.windows(2)) {
+            if let [from, to] = pair {
+                *step = u32::try_from((*to - *from).as_micros()).unwrap_or(u32::MAX);
+            }
+        }
+        if let Ok(mut all) = self.micros.lock() {
+            all.push(sale);
+        }
+    }
+
+    /// Per step: its name, and its mean, p50 and p99 in milliseconds; then the mean time the
+    /// writer was held (from `begin` returning to `commit` returning).
+    fn summary(&self) -> (Vec<(&'static str, f64, f64, f64)>, f64) {
+        let all = self.micros.lock().map(|a| a.clone()).unwrap_or_default();
+        let n = all.len().max(1);
+        let mut steps = Vec::with_capacity(STEPS.len());
+        for (i, name) in STEPS.iter().enumerate() {
+            let mut column: Vec<u32> = all.iter().filter_map(|s| s.get(i).copied()).collect();
+            column.sort_unstable();
+            let at = |q: f64| {
+                let rank = ((q * column.len() as f64).ceil() as usize).clamp(1, n);
+                column
+                    .get(rank - 1)
+                    .map_or(f64::NAN, |&us| f64::from(us) / 1e3)
+            };
+            let mean = column.iter().map(|&us| f64::from(us)).sum::<f64>() / n as f64 / 1e3;
+            steps.push((*name, mean, at(0.50), at(0.99)));
+        }
+        let held = steps.iter().skip(2).map(|s| s.1).sum();
+        (steps, held)
+    }
+}
+
+async fn direct_phase(
+    db: &Db,
+    world: &Arc<World>,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<(Outcome, Arc<StepClock>, Duration)> {
+    let db = db.clone();
+    let world = Arc::clone(world);
+    let scope = world.cashier.to_string();
+    let clock = Arc::new(StepClock::default());
+    let timer = Arc::clone(&clock);
+    let started = Instant::now();
+    let outcome = run_load(concurrency, duration, move |task, rng| {
+        let (db, world, scope) = (db.clone(), Arc::clone(&world), scope.clone());
+        let clock = Arc::clone(&timer);
+        let start = Instant::now();
+        let cart = world
+            .till(task)
+            .and_then(|(_, store)| Cart::random(rng, &world.products, store.prices_include_tax));
+        async move { direct_sale(&db, &world, task, &scope, cart?, start, &clock).await }
+    })
+    .await?;
+    Ok((outcome, clock, started.elapsed()))
+}
+
+/// What `create_sale` does once the request is parsed and its references are loaded: hash the
+/// request, price and settle, build the draft, then in one transaction claim the key, record
+/// the sale, append the outbox and audit events, store the response, and commit.
+async fn direct_sale(
+    db: &Db,
+    world: &World,
+    task: usize,
+    scope: &str,
+    cart: Cart,
+    start: Instant,
+    clock: &StepClock,
+) -> Result<()> {
+    let mut marks = [start; STEPS.len() + 1];
+    let mut mark = |step: usize| {
+        if let Some(m) = marks.get_mut(step) {
+            *m = Instant::now();
+        }
+    };
+    let (till, store) = world.till(task)?;
+    let body = cart.body(world, till, store)?;
+    let hash = hash_token(&format!("POST {SALES_PATH}\n{body}"));
+    let key = uuid::Uuid::now_v7().to_string();
+
+    let tenders = cart.tenders();
+    let settlement = settle(cart.priced.total, &tenders).map_err(|e| anyhow!("settle: {e}"))?;
+    let mut lines = Vec::with_capacity(cart.lines.len());
+    for (line, priced) in cart.lines.iter().zip(&cart.priced.lines) {
+        let product = world
+            .products
+            .get(line.product)
+            .context("no such product")?;
+        lines.push(SaleLineRow {
+            id: SaleLineId::new(),
+            product_id: product.id,
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            quantity: line.quantity,
+            unit_price: product.price,
+            discount: priced.discount,
+            net: priced.net,
+            tax: priced.tax,
+            total: priced.total,
+            tax_rate_bp: priced.tax_rate_bp,
+            tax_class_id: priced.tax_class_id,
+            returned_quantity: 0,
+            low_stock_threshold: product.low_stock_threshold,
+        });
+    }
+    let draft = SaleDraft {
+        id: SaleId::new(),
+        store_id: store.id,
+        store_code: &store.code,
+        allow_negative: store.allow_negative,
+        register_id: till.register,
+        shift_id: till.shift,
+        cashier_id: world.cashier,
+        customer_id: None,
+        subtotal: cart.priced.subtotal,
+        discount_total: cart.priced.discount_total,
+        net_total: cart.priced.net_total,
+        tax_total: cart.priced.tax_total,
+        total: cart.priced.total,
+        paid: settlement.paid,
+        change: settlement.change,
+        commission: commission(cart.priced.net_total, COMMISSION_BP).context("commission")?,
+        note: None,
+        lines,
+        payments: cart.payments,
+        shift_delta: ShiftTotals::sale(&cart.priced, &settlement, &tenders)
+            .context("shift totals")?,
+    };
+
+    let at = Utc::now();
+    let now = time::to_db(at);
+    mark(1);
+    let mut tx = db.begin_write().await?;
+    mark(2);
+    match idempotency::claim(
+        &mut tx,
+        scope,
+        &key,
+        &hash,
+        &now,
+        &time::to_db(at + chrono::Duration::hours(24)),
+    )
+    .await?
+    {
+        Claim::Fresh => {}
+        other => bail!("idempotency key {key}: {other:?}"),
+    }
+    mark(3);
+    let sale = match sales::record_sale(&mut tx, draft, &now).await? {
+        Ok(sale) => sale,
+        Err(refusal) => bail!("sale refused: {refusal:?}"),
+    };
+    mark(4);
+    let view = SaleView::from(&sale);
+    let payload = serde_json::to_value(&view)?;
+    outbox::append(&mut tx, "sale.completed", &payload, &now).await?;
+    mark(5);
+    let mut event = NewAuditEvent {
+        at: time::to_db(Utc::now()),
+        action: "sale.completed".to_owned(),
+        ip: Some("127.0.0.1".to_owned()),
+        user_agent: Some("ringup-bench".to_owned()),
+        request_id: Some(uuid::Uuid::now_v7().to_string()),
+        ..NewAuditEvent::default()
+    }
+    .by(scope)
+    .on("sale", sale.id)
+    .with(json!({
+        "number": sale.number, "total": sale.total, "shift_id": sale.shift_id.to_string(),
+    }));
+    event.store_id = Some(sale.store_id);
+    audit::append(&mut tx, &event).await?;
+    mark(6);
+    let text = serde_json::to_string(&view)?;
+    idempotency::complete(&mut tx, scope, &key, 201, &text, &now).await?;
+    mark(7);
+    commit(tx).await?;
+    mark(8);
+    clock.record(&marks);
+    Ok(())
+}
+
+/// Checks what both phases left behind; returns a summary or what is wrong.
+async fn verify(db: &Db, succeeded: u64) -> Result<String> {
+    let mut conn = db.read_conn().await?;
+    let count = |sql: &'static str| sqlx::query(sql);
+    let sales_count: i64 = count("select count(*) as n from sales")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    ensure!(
+        u64::try_from(sales_count)? == succeeded,
+        "{sales_count} sales in the table, but {succeeded} were answered as made"
+    );
+
+    let per_store = sqlx::query(
+        "select s.code, count(*) as n, min(x.seq) as low, max(x.seq) as high, \
+           count(distinct x.seq) as distinct_seqs \
+         from sales x join stores s on s.id = x.store_id group by s.code order by s.code",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut numbers = Vec::new();
+    for row in &per_store {
+        let code: String = row.try_get("code")?;
+        let n: i64 = row.try_get("n")?;
+        let low: i64 = row.try_get("low")?;
+        let high: i64 = row.try_get("high")?;
+        let distinct: i64 = row.try_get("distinct_seqs")?;
+        ensure!(
+            low == 1 && high == n && distinct == n,
+            "store {code}: {n} sales numbered {low}..={high} ({distinct} distinct): not gapless"
+        );
+        numbers.push(format!("{code}-000001..{code}-{high:06}"));
+    }
+
+    let in_shifts: i64 =
+        count("select cast(coalesce(sum(sales_count), 0) as bigint) as n from shifts")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+    ensure!(
+        in_shifts == sales_count,
+        "the shifts' running totals count {in_shifts} sales, the table {sales_count}"
+    );
+    let events: i64 =
+        count("select count(*) as n from outbox_events where event_type = 'sale.completed'")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+    ensure!(
+        events == sales_count,
+        "{events} sale.completed outbox events for {sales_count} sales"
+    );
+    let sold: i64 = count("select cast(coalesce(sum(quantity), 0) as bigint) as n from sale_lines")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    let taken: i64 = count(
+        "select cast(coalesce(-sum(delta), 0) as bigint) as n from stock_movements \
+         where kind = 'sale'",
+    )
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?;
+    ensure!(
+        sold == taken,
+        "{sold} units sold but {taken} taken from stock"
+    );
+    drop(conn);
+
+    let (levels, offences) =
+        ringup_store::stock::check_ledger(db, &time::to_db(Utc::now())).await?;
+    if let Some(first) = offences.first() {
+        bail!(
+            "stock ledger: {} of {levels} levels are wrong (first: store {} product {}: {})",
+            offences.len(),
+            first.store_id,
+            first.product_id,
+            first.problem
+        );
+    }
+    let audited = match audit::verify(db).await? {
+        Verification::Ok { checked } => checked,
+        other => bail!("audit log: {other:?}"),
+    };
+    Ok(format!(
+        "{sales_count} sales = {succeeded} answered as made; numbers gapless ({}); shift totals \
+         count {in_shifts}; {events} sale.completed outbox events; {sold} units sold = {taken} \
+         taken from stock; ledger check: {levels} levels, no offences; audit chains intact \
+         ({audited} events)",
+        numbers.join(", ")
+    ))
+}
