@@ -357,9 +357,7 @@ pub async fn create_return(
     };
     let ret = match returns::record_return(&mut tx, draft, &now).await? {
         Ok(ret) => ret,
-        Err(ReturnRefusal::ShiftClosed) => {
-            return Err(conflict("shift-closed", "the shift is closed", vec![]));
-        }
+        Err(ReturnRefusal::ShiftClosed) => return Err(crate::shifts::shift_closed()),
         Err(ReturnRefusal::OverReturn(lines)) => {
             let errors = lines
                 .into_iter()

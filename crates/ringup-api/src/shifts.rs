@@ -384,7 +384,8 @@ impl From<CashMovementRow> for CashMovementView {
     }
 }
 
-fn shift_closed() -> ApiError {
+/// 409 for any change to a closed shift (cash movements, sales, voids, returns).
+pub(crate) fn shift_closed() -> ApiError {
     ApiError::Conflict {
         slug: "shift-closed",
         detail: "the shift is closed".to_owned(),

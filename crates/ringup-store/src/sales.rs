@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
 use ringup_core::catalog::LowStockThreshold;
-use ringup_core::checkout::payment::TenderMethod;
-use ringup_core::checkout::totals::ShiftTotals;
+use ringup_core::checkout::payment::{Tender, TenderMethod};
+use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{
     CustomerId, ProductId, RegisterId, SaleId, SaleLineId, ShiftId, StoreId, TaxClassId, UserId,
 };
@@ -132,16 +132,14 @@ pub struct SaleRow {
 impl SaleRow {
     /// What this sale added to its shift's totals (recomputed from its rows).
     pub fn shift_delta(&self) -> ShiftTotals {
-        let mut tenders = ringup_core::checkout::totals::PerTender::default();
-        for p in &self.payments {
-            let t = [ringup_core::checkout::payment::Tender {
+        let tenders: Vec<Tender> = self
+            .payments
+            .iter()
+            .map(|p| Tender {
                 method: p.method,
                 amount: p.amount,
-            }];
-            if let Some(one) = ringup_core::checkout::totals::PerTender::of(&t) {
-                tenders = add_tenders(tenders, one);
-            }
-        }
+            })
+            .collect();
         ShiftTotals {
             sales_count: 1,
             gross: self.subtotal,
@@ -149,23 +147,11 @@ impl SaleRow {
             tax: self.tax_total,
             net: self.net_total,
             total: self.total,
-            tenders,
+            // Stored payments were summed without overflow when the sale was made.
+            tenders: PerTender::of(&tenders).unwrap_or_default(),
             change_given: self.change,
             ..ShiftTotals::default()
         }
-    }
-}
-
-fn add_tenders(
-    a: ringup_core::checkout::totals::PerTender,
-    b: ringup_core::checkout::totals::PerTender,
-) -> ringup_core::checkout::totals::PerTender {
-    ringup_core::checkout::totals::PerTender {
-        cash: a.cash.saturating_add(b.cash),
-        card: a.card.saturating_add(b.card),
-        mobile_money: a.mobile_money.saturating_add(b.mobile_money),
-        voucher: a.voucher.saturating_add(b.voucher),
-        other: a.other.saturating_add(b.other),
     }
 }
 

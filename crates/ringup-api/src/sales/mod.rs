@@ -37,6 +37,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::shifts::shift_closed;
 use crate::state::AppState;
 use crate::stock::insufficient;
 use crate::validation::{display_name, parse_query_id, parse_time};
@@ -50,14 +51,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(void_sale))
         .routes(routes!(receipt::get_receipt))
         .routes(routes!(receipt::email_receipt))
-}
-
-fn shift_closed() -> ApiError {
-    ApiError::Conflict {
-        slug: "shift-closed",
-        detail: "the shift is closed".to_owned(),
-        errors: vec![],
-    }
 }
 
 /// Cashiers sell (and take returns) only in their own shifts; supervisors in any shift of
