@@ -70,6 +70,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// The database refused to store a total outside its range: input the checks before it
+    /// let through (the cause is logged).
+    #[error("a total would leave its range")]
+    OutOfRange(#[source] StoreError),
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
@@ -108,7 +112,7 @@ impl ApiError {
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::OutOfRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -155,6 +159,16 @@ impl ApiError {
                 "the request has invalid fields".to_owned(),
                 errors,
             ),
+            ApiError::OutOfRange(source) => {
+                tracing::warn!(error = %source, "a write was refused by a range guard");
+                (
+                    "out-of-range",
+                    "this change would store an amount outside 0 to 10^12 minor units or a \
+                     stock level beyond 10^9 units; nothing was changed"
+                        .to_owned(),
+                    vec![],
+                )
+            }
             ApiError::RateLimited { retry_after_secs } => (
                 "rate-limited",
                 format!("too many requests; retry in {retry_after_secs} s"),
@@ -217,6 +231,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => ApiError::NotFound,
+            err @ StoreError::OutOfRange { .. } => ApiError::OutOfRange(err),
             StoreError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
                 ApiError::Unavailable("the database is unavailable; try again shortly".to_owned())

@@ -357,7 +357,9 @@ pub async fn create_return(
     };
     let ret = match returns::record_return(&mut tx, draft, &now).await? {
         Ok(ret) => ret,
-        Err(ReturnRefusal::ShiftClosed) => return Err(crate::shifts::shift_closed()),
+        Err(ReturnRefusal::Shift(refusal)) => {
+            return Err(crate::shifts::shift_refused(refusal, "refunds"));
+        }
         Err(ReturnRefusal::OverReturn(lines)) => {
             let errors = lines
                 .into_iter()

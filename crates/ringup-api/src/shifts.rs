@@ -12,9 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_core::catalog::Money;
 use ringup_core::checkout::shift::over_short;
 use ringup_core::ids::{RegisterId, ShiftId, StoreId};
-use ringup_store::shifts::{self, CashMovementRow, NewShift, ShiftFilter, ShiftRow};
+use ringup_store::shifts::{self, CashMovementRow, NewShift, ShiftFilter, ShiftRefusal, ShiftRow};
 use ringup_store::{StoreError, audit};
 
 use crate::auth::principal::Principal;
@@ -25,7 +26,7 @@ use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
-use crate::validation::{display_name, parse_query_id};
+use crate::validation::{collect, display_name, parse_query_id};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -208,9 +209,7 @@ pub async fn open_shift(
         return Err(ApiError::Forbidden);
     };
     let mut errors = Vec::new();
-    if body.opening_float < 0 {
-        errors.push(FieldError::new("opening_float", "must not be negative"));
-    }
+    let opening_float = collect("opening_float", Money::new(body.opening_float), &mut errors);
     let register = RegisterId::parse(&body.register_id).ok();
     let found = match register {
         Some(r) => shifts::find_register(&mut *state.db.read_conn().await?, r).await?,
@@ -235,14 +234,16 @@ pub async fn open_shift(
     {
         return Ok(replayed);
     }
-    let (Some((register_id, store_id)), true) = (store, errors.is_empty()) else {
+    let (Some((register_id, store_id)), Some(opening_float), true) =
+        (store, opening_float, errors.is_empty())
+    else {
         return Err(ApiError::Validation(errors));
     };
     let new = NewShift {
         store_id,
         register_id,
         cashier_id: user,
-        opening_float: body.opening_float,
+        opening_float: opening_float.value(),
     };
     let shift = match shifts::open_shift(&mut tx, &new, &now).await {
         Ok(shift) => shift,
@@ -393,6 +394,22 @@ pub(crate) fn shift_closed() -> ApiError {
     }
 }
 
+/// The answer to a change its shift refused: 409 when the shift is closed; 422 on `field`
+/// when a running total of the shift would pass the amount range (API.md "Conventions").
+pub(crate) fn shift_refused(refusal: ShiftRefusal, field: &str) -> ApiError {
+    match refusal {
+        ShiftRefusal::Closed => shift_closed(),
+        ShiftRefusal::TotalsOutOfRange => ApiError::validation(
+            field,
+            format!(
+                "would take the shift's running totals past {} minor units; close the shift \
+                 and open a new one",
+                Money::MAX
+            ),
+        ),
+    }
+}
+
 /// Record a paid-in or paid-out on an open shift.
 #[utoipa::path(post, path = "/api/v1/shifts/{id}/cash-movements", tag = "checkout",
     request_body = CashMovementBody, params(("id" = String, Path, description = "Shift id")),
@@ -419,7 +436,8 @@ pub async fn add_cash_movement(
             None
         }
     };
-    if body.amount <= 0 {
+    let amount = collect("amount", Money::new(body.amount), &mut errors);
+    if amount == Some(Money::ZERO) {
         errors.push(FieldError::new("amount", "must be positive"));
     }
     let reason = display_name("reason", &body.reason, 200, &mut errors);
@@ -431,7 +449,9 @@ pub async fn add_cash_movement(
     {
         return Ok(replayed);
     }
-    let (Some(paid_in), Some(reason), true) = (paid_in, reason, errors.is_empty()) else {
+    let (Some(paid_in), Some(amount), Some(reason), true) =
+        (paid_in, amount, reason, errors.is_empty())
+    else {
         return Err(ApiError::Validation(errors));
     };
     let actor = principal.actor_id();
@@ -439,13 +459,13 @@ pub async fn add_cash_movement(
         &mut tx,
         shift.id,
         paid_in,
-        body.amount,
+        amount.value(),
         &reason,
         &actor,
         &now,
     )
     .await?
-    .ok_or_else(shift_closed)?;
+    .map_err(|refusal| shift_refused(refusal, "amount"))?;
     let view = CashMovementView::from(movement);
     let response =
         idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
@@ -510,9 +530,8 @@ pub async fn close_shift(
     {
         return Ok(replayed);
     }
-    if body.counted_cash < 0 {
-        return Err(ApiError::validation("counted_cash", "must not be negative"));
-    }
+    Money::new(body.counted_cash)
+        .map_err(|e| ApiError::validation("counted_cash", e.to_string()))?;
     let actor = principal.actor_id();
     let mut closed = shifts::close_shift(&mut tx, shift.id, &actor, &now)
         .await?

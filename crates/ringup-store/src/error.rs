@@ -15,6 +15,15 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The database refused a value outside its column's range (migration 0008; see
+    /// [`crate::bounds`]): a total that the checks above it should have refused. The write
+    /// is rolled back like any failed statement; `what` names the table or constraint.
+    #[error("value out of range: {what}")]
+    OutOfRange {
+        what: String,
+        #[source]
+        source: sqlx::Error,
+    },
     /// A row the caller asked for does not exist.
     #[error("not found")]
     NotFound,
@@ -31,6 +40,9 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
+        if let Some(what) = err.as_database_error().and_then(bound_refused) {
+            return StoreError::OutOfRange { what, source: err };
+        }
         match &err {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::PoolTimedOut
@@ -47,6 +59,18 @@ impl From<sqlx::Error> for StoreError {
             _ => StoreError::Database(err),
         }
     }
+}
+
+/// What a range guard of migration 0008 refused, if this error is one: on SQLite the trigger's
+/// message (`ringup-bounds: <table>`), on PostgreSQL a check violation (23514) of a constraint
+/// named `<table>_<column>_range`.
+fn bound_refused(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    if let Some(table) = db.message().strip_prefix("ringup-bounds: ") {
+        return Some(table.to_owned());
+    }
+    let constraint = db.constraint()?;
+    (db.code().as_deref() == Some("23514") && constraint.ends_with("_range"))
+        .then(|| constraint.to_owned())
 }
 
 /// PostgreSQL SQLSTATEs that mean "the database is not there right now" rather than "the query

@@ -11,6 +11,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod bounds;
 pub mod categories;
 pub mod customers;
 pub mod db;

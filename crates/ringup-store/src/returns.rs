@@ -21,7 +21,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::filter::Conditions;
 use crate::page::{After, Page, page_of};
 use crate::sales::PaymentRow;
-use crate::shifts::add_to_shift;
+use crate::shifts::{ShiftRefusal, add_to_shift};
 use crate::stock::{LineMove, MoveMany, move_many, parse_id};
 
 /// Locks a completed sale for a return (until commit); `false` if it is voided or missing.
@@ -70,7 +70,7 @@ pub struct ReturnDraft {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReturnRefusal {
-    ShiftClosed,
+    Shift(ShiftRefusal),
     /// Line indexes that would return more than was sold minus already returned.
     OverReturn(Vec<usize>),
 }
@@ -114,8 +114,8 @@ pub async fn record_return(
         .collect();
     let delta =
         ShiftTotals::refund(&tenders).ok_or_else(|| StoreError::corrupt("refunds", "overflow"))?;
-    if !add_to_shift(conn, row.shift_id, &delta).await? {
-        return Ok(Err(ReturnRefusal::ShiftClosed));
+    if let Err(refusal) = add_to_shift(conn, row.shift_id, &delta).await? {
+        return Ok(Err(ReturnRefusal::Shift(refusal)));
     }
     let moves: Vec<LineMove> = row
         .lines

@@ -22,7 +22,7 @@ use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
 use crate::filter::Conditions;
 use crate::page::{After, Page, page_of};
-use crate::shifts::add_to_shift;
+use crate::shifts::{ShiftRefusal, add_to_shift};
 use crate::stock::{LineMove, MoveMany, move_many, parse_id};
 
 /// What checkout needs of a product.
@@ -183,8 +183,8 @@ pub struct SaleDraft<'a> {
 /// Why a sale was refused; nothing it wrote survives (the caller rolls back).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SaleRefusal {
-    /// The shift was closed before the sale could be added to it.
-    ShiftClosed,
+    /// The shift was closed before the sale could be added to it, or its totals are full.
+    Shift(ShiftRefusal),
     /// `(line index, shortfall)` for every short line.
     Short(Vec<(usize, Shortfall)>),
 }
@@ -202,8 +202,8 @@ pub async fn record_sale(
     draft: SaleDraft<'_>,
     now: &str,
 ) -> StoreResult<Result<SaleRow, SaleRefusal>> {
-    if !add_to_shift(conn, draft.shift_id, &draft.shift_delta).await? {
-        return Ok(Err(SaleRefusal::ShiftClosed));
+    if let Err(refusal) = add_to_shift(conn, draft.shift_id, &draft.shift_delta).await? {
+        return Ok(Err(SaleRefusal::Shift(refusal)));
     }
     let moves: Vec<LineMove> = draft
         .lines
@@ -566,7 +566,7 @@ pub async fn list_sales(
 pub enum VoidRefusal {
     AlreadyVoided,
     HasReturns,
-    ShiftClosed,
+    Shift(ShiftRefusal),
 }
 
 /// Voids a sale in the caller's transaction: marks it (conditionally, so racing voids make
@@ -600,8 +600,8 @@ pub async fn void_sale(
         }));
     }
     let delta = ShiftTotals::void(&sale.shift_delta());
-    if !add_to_shift(conn, sale.shift_id, &delta).await? {
-        return Ok(Err(VoidRefusal::ShiftClosed));
+    if let Err(refusal) = add_to_shift(conn, sale.shift_id, &delta).await? {
+        return Ok(Err(VoidRefusal::Shift(refusal)));
     }
     let moves: Vec<LineMove> = sale
         .lines

@@ -4,10 +4,12 @@
 //! change only through [`add_to_shift`], in the transaction of the sale, void, return or cash
 //! movement that causes the change, and only while the shift is open — the same conditional
 //! update is what refuses a sale on a closed shift, so a sale racing a close either lands
-//! before it (and is in the Z report) or is refused.
+//! before it (and is in the Z report) or is refused. No running total ever passes
+//! `Money::MAX`: the update that would take it there is refused as a whole.
 
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
+use ringup_core::catalog::Money;
 use ringup_core::checkout::payment::TenderMethod;
 use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{CashMovementId, RegisterId, ShiftId, StoreId, UserId};
@@ -206,29 +208,41 @@ pub async fn open_shift_of(
     row.as_ref().map(shift_from_row).transpose()
 }
 
+/// Why a shift's running totals were not changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShiftRefusal {
+    /// The shift is closed (or gone).
+    Closed,
+    /// A running total would pass `Money::MAX` (API.md: a write whose running totals would
+    /// leave the amount range is 422): the shift must be closed and a new one opened.
+    TotalsOutOfRange,
+}
+
 /// Adds `delta` to an open shift's running totals (one statement, which also locks the shift
-/// row until commit). `false`: the shift is closed (or gone), nothing changed.
+/// row until commit). Refused, with nothing changed, when the shift is closed or when any
+/// total would pass `Money::MAX`; the same statement checks both, so the bound holds under
+/// any interleaving.
 pub async fn add_to_shift(
     conn: &mut AnyConnection,
     shift: ShiftId,
     delta: &ShiftTotals,
-) -> StoreResult<bool> {
-    let mut sets: Vec<String> = COUNTER_COLUMNS
-        .iter()
+) -> StoreResult<Result<(), ShiftRefusal>> {
+    let columns = COUNTER_COLUMNS.iter().chain(["paid_in", "paid_out"].iter());
+    let max = COUNTER_COLUMNS.len() + 4;
+    let (sets, bounds): (Vec<String>, Vec<String>) = columns
         .enumerate()
-        .map(|(i, column)| format!("{column} = {column} + ${}", i + 2))
-        .collect();
-    sets.push(format!(
-        "paid_in = paid_in + ${}",
-        COUNTER_COLUMNS.len() + 2
-    ));
-    sets.push(format!(
-        "paid_out = paid_out + ${}",
-        COUNTER_COLUMNS.len() + 3
-    ));
+        .map(|(i, column)| {
+            let p = i + 2;
+            (
+                format!("{column} = {column} + ${p}"),
+                format!("{column} + ${p} <= ${max}"),
+            )
+        })
+        .unzip();
     let sql = sqlx::AssertSqlSafe(format!(
-        "update shifts set {} where id = $1 and status = 'open'",
-        sets.join(", ")
+        "update shifts set {} where id = $1 and status = 'open' and {}",
+        sets.join(", "),
+        bounds.join(" and ")
     ));
     let mut query = sqlx::query(sql).bind(shift.to_string());
     for value in counters(delta) {
@@ -237,10 +251,22 @@ pub async fn add_to_shift(
     let updated = query
         .bind(delta.paid_in)
         .bind(delta.paid_out)
+        .bind(Money::MAX.value())
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    Ok(updated == 1)
+    if updated == 1 {
+        return Ok(Ok(()));
+    }
+    // Say why; the row is settled now (locked by this transaction's earlier writes, or not).
+    let open: Option<String> = sqlx::query_scalar("select status from shifts where id = $1")
+        .bind(shift.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(Err(match open.as_deref() {
+        Some("open") => ShiftRefusal::TotalsOutOfRange,
+        _ => ShiftRefusal::Closed,
+    }))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,7 +280,7 @@ pub struct CashMovementRow {
     pub created_at: String,
 }
 
-/// Records a paid-in or paid-out on an open shift; `None` when the shift is closed.
+/// Records a paid-in or paid-out on an open shift, unless [`add_to_shift`] refuses it.
 pub async fn add_cash_movement(
     conn: &mut AnyConnection,
     shift: ShiftId,
@@ -263,14 +289,14 @@ pub async fn add_cash_movement(
     reason: &str,
     actor: &str,
     now: &str,
-) -> StoreResult<Option<CashMovementRow>> {
+) -> StoreResult<Result<CashMovementRow, ShiftRefusal>> {
     let delta = if paid_in {
         ShiftTotals::paid_in(amount)
     } else {
         ShiftTotals::paid_out(amount)
     };
-    if !add_to_shift(conn, shift, &delta).await? {
-        return Ok(None);
+    if let Err(refusal) = add_to_shift(conn, shift, &delta).await? {
+        return Ok(Err(refusal));
     }
     let row = CashMovementRow {
         id: CashMovementId::new(),
@@ -294,7 +320,7 @@ pub async fn add_cash_movement(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(Some(row))
+    Ok(Ok(row))
 }
 
 /// Marks an open shift closed and returns it with its final totals (the update locks the row,

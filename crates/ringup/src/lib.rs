@@ -2,6 +2,7 @@
 //! the same server the binary does.
 
 pub mod bootstrap;
+pub mod check;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use ringup::check;
 use ringup::settings::AuditCommand;
 use ringup::settings::Settings;
 use ringup::startup::{self, Application};
@@ -90,25 +91,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         }
         Command::Check => {
             let db = startup::open_database(&settings).await?;
-            let now = ringup_store::time::to_db(chrono::Utc::now());
-            let outcome = ringup_store::stock::check_ledger(&db, &now).await;
+            let outcome = check::run(&db).await;
             db.close().await;
-            let (checked, offences) = outcome?;
-            if offences.is_empty() {
-                println!("ok: {checked} stock levels match their movements");
-                return Ok(());
-            }
-            for offence in &offences {
-                println!(
-                    "store {} product {}: {}",
-                    offence.store_id, offence.product_id, offence.problem
-                );
-            }
-            Err(format!(
-                "stock ledger check failed: {} of {checked} stock levels are wrong",
-                offences.len()
-            )
-            .into())
+            outcome
         }
         Command::Serve => {
             let public = settings.public_url.clone();

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use ringup_core::catalog::Quantity;
+use ringup_core::catalog::{Money, Quantity};
 use ringup_core::checkout::payment::{Tender, TenderMethod};
 use ringup_core::checkout::pricing::{Discount, PricingError};
 use ringup_core::ids::{CustomerId, ProductId, RegisterId, ShiftId, StoreId};
@@ -162,11 +162,11 @@ pub fn parse_payments(
                 "must be cash, card, mobile_money, voucher or other",
             ));
         }
-        if p.amount <= 0 {
-            errors.push(FieldError::new(
-                format!("{field}[{i}].amount"),
-                "must be positive",
-            ));
+        let amount_field = format!("{field}[{i}].amount");
+        match Money::new(p.amount) {
+            Ok(Money::ZERO) => errors.push(FieldError::new(amount_field, "must be positive")),
+            Ok(_) => {}
+            Err(e) => errors.push(FieldError::new(amount_field, e.to_string())),
         }
         let reference = optional_text(
             &format!("{field}[{i}].reference"),
@@ -233,10 +233,10 @@ pub fn parse_sale(body: &NewSale, errors: &mut Vec<FieldError>) -> SaleRequest {
                 line.discount.as_ref(),
                 errors,
             );
-            if line.unit_price.is_some_and(|p| p < 0) {
+            if let Some(Err(e)) = line.unit_price.map(Money::new) {
                 errors.push(FieldError::new(
                     format!("lines[{i}].unit_price"),
-                    "must not be negative",
+                    e.to_string(),
                 ));
             }
             Some(LineRequest {
@@ -269,6 +269,6 @@ pub fn pricing_error(error: &PricingError) -> FieldError {
         PricingError::CartDiscountTooLarge => {
             FieldError::new("discount", "is larger than the sum of the line amounts")
         }
-        PricingError::Overflow => FieldError::new("lines", "amounts are too large"),
+        PricingError::Overflow => FieldError::new("lines", error.to_string()),
     }
 }

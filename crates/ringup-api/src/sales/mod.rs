@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_core::checkout::payment::{PaymentError, settle};
+use ringup_core::checkout::payment::settle;
 use ringup_core::checkout::pricing::{LineInput, PricedCart, commission, price_cart};
 use ringup_core::checkout::totals::ShiftTotals;
 use ringup_core::ids::{CustomerId, RegisterId, SaleId, ShiftId, StoreId, UserId};
@@ -37,7 +37,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
-use crate::shifts::shift_closed;
+use crate::shifts::{shift_closed, shift_refused};
 use crate::state::AppState;
 use crate::stock::insufficient;
 use crate::validation::{display_name, parse_query_id, parse_time};
@@ -185,13 +185,7 @@ fn price(
         .map_err(|e| errors.push(pricing_error(&e)))
         .ok()?;
     let settlement = settle(cart.total, &request.tenders())
-        .map_err(|e| {
-            let message = match e {
-                PaymentError::Overflow => "amounts are too large".to_owned(),
-                other => other.to_string(),
-            };
-            errors.push(FieldError::new("payments", message));
-        })
+        .map_err(|e| errors.push(FieldError::new("payments", e.to_string())))
         .ok()?;
     Some((cart, settlement))
 }
@@ -297,7 +291,7 @@ pub async fn create_sale(
     let draft = draft(request, ctx, &cart, &settlement)?;
     let sale = match sales::record_sale(&mut tx, draft, &now).await? {
         Ok(sale) => sale,
-        Err(SaleRefusal::ShiftClosed) => return Err(shift_closed()),
+        Err(SaleRefusal::Shift(refusal)) => return Err(shift_refused(refusal, "payments")),
         Err(SaleRefusal::Short(short)) => {
             return Err(insufficient(
                 short
@@ -503,7 +497,7 @@ pub async fn void_sale(
         Err(VoidRefusal::HasReturns) => {
             return Err(conflict("a sale with returns cannot be voided"));
         }
-        Err(VoidRefusal::ShiftClosed) => return Err(shift_closed()),
+        Err(VoidRefusal::Shift(refusal)) => return Err(shift_refused(refusal, "id")),
     };
     let view = SaleView::from(&voided);
     let payload = serde_json::to_value(&view).map_err(ApiError::internal)?;

@@ -12,10 +12,10 @@
 //! - `CurrencyCode`: three upper-case ASCII letters (the shape of an ISO 4217 code); the number
 //!   of minor units comes from a table of well-known codes and is 2 for any other.
 //! - `TimeZone`: a zone of the IANA tz database, named as the database spells it.
-//! - `Money`: a non-negative whole number of minor units; arithmetic is checked and never
-//!   produces a negative amount.
+//! - `Money`: a whole number of minor units, 0..=10¹²; arithmetic is checked and never
+//!   produces a negative or oversized amount.
 //! - `Quantity` (a line's quantity): 1..=1_000_000. `SignedQuantity` (a stock delta): non-zero,
-//!   within ±1_000_000_000. `LowStockThreshold`: 0..=1_000_000_000.
+//!   within ±1_000_000. `LowStockThreshold` and a stock level: within `LEVEL_MAX` (10⁹).
 //!
 //! Every error's message completes a sentence whose subject is the field ("must be …"), so it
 //! fits a 422 `errors[].message` as it stands, and serde reports the same message because every
@@ -106,7 +106,7 @@ mod time_zone;
 pub use barcode::{Barcode, BarcodeError, BarcodeKind, gs1_check_digit};
 pub use currency::{CurrencyCode, CurrencyError};
 pub use money::{Money, MoneyError};
-pub use quantity::{LowStockThreshold, Quantity, QuantityError, SignedQuantity};
+pub use quantity::{LEVEL_MAX, LowStockThreshold, Quantity, QuantityError, SignedQuantity};
 pub use sku::{Sku, SkuError};
 pub use store_code::{StoreCode, StoreCodeError};
 pub use time_zone::{TimeZone, TimeZoneError};

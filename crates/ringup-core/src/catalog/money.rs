@@ -1,6 +1,9 @@
-//! Amounts of money. Invariant: a `Money` is a non-negative whole number of minor units (cents
-//! for KES or USD, shillings for UGX) in an `i64`. Every operation is checked: one that would
-//! overflow or go below zero gives `None`, never a wrapped or negative amount. The currency is
+//! Amounts of money. Invariant: a `Money` is a whole number of minor units (cents for KES or
+//! USD, shillings for UGX) between 0 and [`Money::MAX`] (10¹², API.md "Conventions"). Every
+//! operation is checked: one that would leave that range gives `None`, never a wrapped,
+//! negative or oversized amount. The bound keeps every sum the domain forms (a sale of 500
+//! lines, a shift's running totals, a drawer's expected cash) far inside `i64`, and it is the
+//! same bound the database enforces on every money column (migration 0008). The currency is
 //! not part of the value; it is the store's (`CurrencyCode`), and `minor_units()` says how to
 //! show it.
 
@@ -9,6 +12,11 @@
 pub enum MoneyError {
     #[error("must not be negative (a whole number of minor units such as cents), got {value}")]
     Negative { value: i64 },
+    #[error(
+        "must be at most {max} minor units, got {value}",
+        max = Money::MAX.0
+    )]
+    TooLarge { value: i64 },
 }
 
 /// A price, cost or total, in minor units.
@@ -30,23 +38,34 @@ pub struct Money(i64);
 
 impl Money {
     pub const ZERO: Money = Money(0);
+    /// The largest amount ringup accepts or stores anywhere: 10¹² minor units.
+    pub const MAX: Money = Money(1_000_000_000_000);
 
     pub fn new(minor_units: i64) -> Result<Money, MoneyError> {
-        if minor_units >= 0 {
-            Ok(Money(minor_units))
-        } else {
+        if minor_units < 0 {
             Err(MoneyError::Negative { value: minor_units })
+        } else if minor_units > Self::MAX.0 {
+            Err(MoneyError::TooLarge { value: minor_units })
+        } else {
+            Ok(Money(minor_units))
         }
     }
 
+    /// Whether `minor_units` is an amount (0..=`MAX`), for figures kept as bare `i64`.
+    pub fn fits(minor_units: i64) -> bool {
+        (0..=Self::MAX.0).contains(&minor_units)
+    }
+
     /// The amount in minor units.
-    pub fn value(self) -> i64 {
+    pub const fn value(self) -> i64 {
         self.0
     }
 
-    /// `None` on overflow.
+    /// `None` past `MAX`.
     pub fn checked_add(self, other: Money) -> Option<Money> {
-        self.0.checked_add(other.0).map(Money)
+        self.0
+            .checked_add(other.0)
+            .and_then(|sum| Money::new(sum).ok())
     }
 
     /// `None` when `other` is larger: an amount of money is never negative, so a caller that
@@ -57,7 +76,7 @@ impl Money {
             .and_then(|diff| Money::new(diff).ok())
     }
 
-    /// `None` on overflow or when `factor` is negative (so the product would be).
+    /// `None` past `MAX` or when `factor` is negative (so the product would be).
     pub fn checked_mul(self, factor: i64) -> Option<Money> {
         self.0
             .checked_mul(factor)
@@ -81,9 +100,21 @@ mod tests {
         assert_eq!(Money::new(0).unwrap(), Money::ZERO);
         assert_eq!(Money::default(), Money::ZERO);
         assert_eq!(money(1).value(), 1);
-        assert_eq!(money(i64::MAX).value(), i64::MAX);
+        assert_eq!(money(1_000_000_000_000), Money::MAX);
         assert_eq!(Money::new(-1), Err(MoneyError::Negative { value: -1 }));
         assert!(Money::new(i64::MIN).is_err());
+        assert_eq!(
+            Money::new(1_000_000_000_001),
+            Err(MoneyError::TooLarge {
+                value: 1_000_000_000_001
+            })
+        );
+        assert_eq!(
+            Money::new(i64::MAX),
+            Err(MoneyError::TooLarge { value: i64::MAX })
+        );
+        assert!(Money::fits(0) && Money::fits(Money::MAX.value()));
+        assert!(!Money::fits(-1) && !Money::fits(Money::MAX.value() + 1));
         assert_eq!(
             MoneyError::Negative { value: -5 }.to_string(),
             "must not be negative (a whole number of minor units such as cents), got -5"
@@ -94,11 +125,8 @@ mod tests {
     fn checked_add() {
         assert_eq!(money(150).checked_add(money(50)), Some(money(200)));
         assert_eq!(Money::ZERO.checked_add(Money::ZERO), Some(Money::ZERO));
-        assert_eq!(money(i64::MAX).checked_add(money(1)), None);
-        assert_eq!(
-            money(i64::MAX).checked_add(Money::ZERO),
-            Some(money(i64::MAX))
-        );
+        assert_eq!(Money::MAX.checked_add(money(1)), None);
+        assert_eq!(Money::MAX.checked_add(Money::ZERO), Some(Money::MAX));
     }
 
     #[test]
@@ -106,7 +134,7 @@ mod tests {
         assert_eq!(money(150).checked_sub(money(50)), Some(money(100)));
         assert_eq!(money(50).checked_sub(money(50)), Some(Money::ZERO));
         assert_eq!(money(50).checked_sub(money(51)), None);
-        assert_eq!(Money::ZERO.checked_sub(money(i64::MAX)), None);
+        assert_eq!(Money::ZERO.checked_sub(Money::MAX), None);
     }
 
     #[test]
@@ -115,8 +143,9 @@ mod tests {
         assert_eq!(money(250).checked_mul(0), Some(Money::ZERO));
         assert_eq!(Money::ZERO.checked_mul(-3), Some(Money::ZERO));
         assert_eq!(money(250).checked_mul(-1), None);
-        assert_eq!(money(i64::MAX).checked_mul(2), None);
-        assert_eq!(money(i64::MAX / 2 + 1).checked_mul(2), None);
+        assert_eq!(Money::MAX.checked_mul(2), None);
+        assert_eq!(money(500_000_000_001).checked_mul(2), None);
+        assert_eq!(money(1).checked_mul(i64::MAX), None);
     }
 
     #[test]
@@ -143,25 +172,40 @@ mod tests {
         assert!(serde_json::from_str::<Money>("1.5").is_err());
         assert!(serde_json::from_str::<Money>("\"100\"").is_err());
         assert!(serde_json::from_str::<Money>("9223372036854775808").is_err());
+        let err = serde_json::from_str::<Money>("9223372036854775807").unwrap_err();
+        assert!(err.to_string().contains("at most 1000000000000"), "{err}");
     }
 
     proptest! {
         #[test]
-        fn new_accepts_exactly_non_negative(value in any::<i64>()) {
-            prop_assert_eq!(Money::new(value).is_ok(), value >= 0);
+        fn new_accepts_exactly_the_range(value in any::<i64>()) {
+            prop_assert_eq!(Money::new(value).is_ok(), (0..=1_000_000_000_000).contains(&value));
         }
 
         #[test]
-        fn results_are_never_negative(a in 0i64.., b in 0i64.., k in any::<i64>()) {
+        fn results_stay_in_range_or_are_none(
+            a in 0i64..=Money::MAX.value(),
+            b in 0i64..=Money::MAX.value(),
+            k in any::<i64>(),
+        ) {
             let (a, b) = (money(a), money(b));
-            let results = [a.checked_add(b), a.checked_sub(b), a.checked_mul(k)];
-            for m in results.into_iter().flatten() {
-                prop_assert!(m.value() >= 0);
+            let wide = |m: Money| i128::from(m.value());
+            let exact = [
+                (a.checked_add(b), wide(a) + wide(b)),
+                (a.checked_sub(b), wide(a) - wide(b)),
+                (a.checked_mul(k), wide(a) * i128::from(k)),
+            ];
+            for (result, exact) in exact {
+                let in_range = (0..=wide(Money::MAX)).contains(&exact);
+                prop_assert_eq!(result.is_some(), in_range);
+                if let Some(m) = result {
+                    prop_assert_eq!(wide(m), exact);
+                }
             }
         }
 
         #[test]
-        fn add_then_sub_is_identity(a in 0i64..=i64::MAX / 2, b in 0i64..=i64::MAX / 2) {
+        fn add_then_sub_is_identity(a in 0i64..=Money::MAX.value() / 2, b in 0i64..=Money::MAX.value() / 2) {
             let (a, b) = (money(a), money(b));
             let sum = a.checked_add(b).unwrap();
             prop_assert_eq!(sum.checked_sub(b), Some(a));

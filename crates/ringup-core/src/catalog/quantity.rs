@@ -1,7 +1,13 @@
 //! Stock quantities, all whole units in an `i64`. Invariants: a `Quantity` (how many of a
 //! product a line, transfer or reservation moves) is 1..=1_000_000; a `SignedQuantity` (a stock
-//! delta) is non-zero and within ±1_000_000_000; a `LowStockThreshold` is 0..=1_000_000_000.
-//! The bounds keep every sum of a realistic number of them far from `i64` overflow.
+//! delta given in an adjustment) is non-zero and within ±1_000_000 (API.md "Conventions": stock
+//! deltas are bounded like quantities); a `LowStockThreshold` is 0..=[`LEVEL_MAX`], the range a
+//! stock level itself must stay in. The bounds keep every sum of them far from `i64` overflow.
+
+/// The largest number of units a stock level may hold, and the deepest it may go below zero
+/// in a store that allows negative stock: 10⁹. A change that would take a level past it is
+/// refused, and the database refuses such a level too (migration 0008).
+pub const LEVEL_MAX: i64 = 1_000_000_000;
 
 /// Why a number is not a quantity, delta or threshold.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +51,7 @@ impl Quantity {
         }
     }
 
-    pub fn value(self) -> i64 {
+    pub const fn value(self) -> i64 {
         self.0
     }
 }
@@ -61,8 +67,8 @@ integer_newtype_conversions!(Quantity, QuantityError);
 pub struct SignedQuantity(i64);
 
 impl SignedQuantity {
-    /// The largest size of a delta in either direction.
-    pub const MAX_ABS: i64 = 1_000_000_000;
+    /// The largest size of a delta in either direction: a quantity's bound.
+    pub const MAX_ABS: i64 = Quantity::MAX.0;
 
     pub fn new(value: i64) -> Result<SignedQuantity, QuantityError> {
         if value == 0 {
@@ -120,7 +126,7 @@ pub struct LowStockThreshold(i64);
 
 impl LowStockThreshold {
     pub const ZERO: LowStockThreshold = LowStockThreshold(0);
-    pub const MAX: LowStockThreshold = LowStockThreshold(1_000_000_000);
+    pub const MAX: LowStockThreshold = LowStockThreshold(LEVEL_MAX);
 
     pub fn new(value: i64) -> Result<LowStockThreshold, QuantityError> {
         if (Self::ZERO.0..=Self::MAX.0).contains(&value) {
@@ -168,16 +174,10 @@ mod tests {
     fn signed_quantity_bounds() {
         assert_eq!(SignedQuantity::new(1).unwrap().value(), 1);
         assert_eq!(SignedQuantity::new(-1).unwrap().value(), -1);
-        assert_eq!(
-            SignedQuantity::new(1_000_000_000).unwrap().value(),
-            1_000_000_000
-        );
-        assert_eq!(
-            SignedQuantity::new(-1_000_000_000).unwrap().value(),
-            -1_000_000_000
-        );
+        assert_eq!(SignedQuantity::new(1_000_000).unwrap().value(), 1_000_000);
+        assert_eq!(SignedQuantity::new(-1_000_000).unwrap().value(), -1_000_000);
         assert_eq!(SignedQuantity::new(0), Err(QuantityError::ZeroDelta));
-        for bad in [1_000_000_001, -1_000_000_001, i64::MIN, i64::MAX] {
+        for bad in [1_000_001, -1_000_001, i64::MIN, i64::MAX] {
             assert_eq!(
                 SignedQuantity::new(bad),
                 Err(QuantityError::DeltaOutOfRange { value: bad })
@@ -185,11 +185,8 @@ mod tests {
         }
         assert_eq!(QuantityError::ZeroDelta.to_string(), "must not be zero");
         assert_eq!(
-            QuantityError::DeltaOutOfRange {
-                value: -1_000_000_001
-            }
-            .to_string(),
-            "must be a whole number between -1000000000 and 1000000000, got -1000000001"
+            QuantityError::DeltaOutOfRange { value: -1_000_001 }.to_string(),
+            "must be a whole number between -1000000 and 1000000, got -1000001"
         );
     }
 
@@ -204,8 +201,8 @@ mod tests {
             SignedQuantity::decrease(five).reversed(),
             SignedQuantity::increase(five)
         );
-        let extreme = SignedQuantity::new(-1_000_000_000).unwrap();
-        assert_eq!(extreme.reversed().value(), 1_000_000_000);
+        let extreme = SignedQuantity::new(-1_000_000).unwrap();
+        assert_eq!(extreme.reversed().value(), 1_000_000);
     }
 
     #[test]
@@ -274,10 +271,9 @@ mod tests {
         );
         let err = serde_json::from_str::<SignedQuantity>("0").unwrap_err();
         assert!(err.to_string().contains("must not be zero"), "{err}");
-        let err = serde_json::from_str::<SignedQuantity>("2000000000").unwrap_err();
+        let err = serde_json::from_str::<SignedQuantity>("1000001").unwrap_err();
         assert!(
-            err.to_string()
-                .contains("between -1000000000 and 1000000000"),
+            err.to_string().contains("between -1000000 and 1000000"),
             "{err}"
         );
         let err = serde_json::from_str::<LowStockThreshold>("-1").unwrap_err();
@@ -298,7 +294,7 @@ mod tests {
             );
             prop_assert_eq!(
                 SignedQuantity::new(value).is_ok(),
-                value != 0 && (-1_000_000_000..=1_000_000_000).contains(&value)
+                value != 0 && (-1_000_000..=1_000_000).contains(&value)
             );
             prop_assert_eq!(
                 LowStockThreshold::new(value).is_ok(),

@@ -2,9 +2,11 @@
 //!
 //! Invariants of a `Settlement` that `settle` returns: `paid` = Σ tenders ≥ total,
 //! `change = paid − total`, and `change ≤ cash_tendered` (only cash gives change, so a card
-//! or voucher can never be overpaid into cash).
+//! or voucher can never be overpaid into cash), and `paid ≤ Money::MAX`.
 
 use std::fmt;
+
+use crate::catalog::Money;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TenderMethod {
@@ -68,11 +70,15 @@ pub enum PaymentError {
     Underpaid { paid: i64, total: i64 },
     #[error("change of {change} is more than the {cash} tendered in cash; only cash gives change")]
     ChangeExceedsCash { change: i64, cash: i64 },
-    #[error("is too large")]
+    #[error(
+        "are too large: payments may not add up to more than {} minor units",
+        Money::MAX
+    )]
     Overflow,
 }
 
-/// Checks tenders against a total: paid ≥ total, change = paid − total ≤ cash tendered.
+/// Checks tenders against a total: paid ≥ total, change = paid − total ≤ cash tendered, and
+/// paid at most `Money::MAX` (so `paid`, `change` and every tender sum fit the stored range).
 ///
 /// The caller guarantees each tender amount is > 0 (checked when parsing). No tenders at all
 /// settle a total of 0 and nothing else.
@@ -85,6 +91,9 @@ pub fn settle(total: i64, tenders: &[Tender]) -> Result<Settlement, PaymentError
             .ok_or(PaymentError::Overflow)
     };
     let paid = sum(false)?;
+    if !Money::fits(paid) {
+        return Err(PaymentError::Overflow);
+    }
     let cash_tendered = sum(true)?;
     if paid < total {
         return Err(PaymentError::Underpaid { paid, total });
@@ -197,6 +206,11 @@ mod tests {
             settle(i64::MIN, &[t(TenderMethod::Cash, 1)]),
             Err(PaymentError::Overflow)
         );
+        // In i64, but past what ringup stores.
+        let max = Money::MAX.value();
+        let over = [t(TenderMethod::Card, max), t(TenderMethod::Cash, 1)];
+        assert_eq!(settle(1, &over), Err(PaymentError::Overflow));
+        assert!(settle(max, &[t(TenderMethod::Card, max)]).is_ok());
     }
 
     #[test]

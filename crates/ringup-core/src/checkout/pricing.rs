@@ -7,6 +7,7 @@
 //!   `subtotal − discount_total` = Σ amount, Σ cart_share = `cart_discount`, Σ net =
 //!   `net_total`, Σ tax = `tax_total`, Σ total = `total`, and the tax breakdown sums to the same
 //!   net and tax;
+//! - `subtotal` and `total` (and so every other figure) are at most `Money::MAX`;
 //! - every division rounds half-up exactly once, at the step API.md names: a percent line
 //!   discount, a percent cart discount, each line's tax. The cart discount is spread with
 //!   floors plus whole leftover units, so it is never rounded again.
@@ -14,6 +15,7 @@
 use std::cmp::Reverse;
 
 use super::div_round_half_up;
+use crate::catalog::{Money, MoneyError};
 use crate::ids::TaxClassId;
 
 /// Basis points in a whole (100 %).
@@ -24,7 +26,7 @@ const BP_PER_WHOLE: i64 = 10_000;
 pub enum Discount {
     /// Basis points of what it applies to, 0..=10000 (checked by `Discount::percent`).
     PercentBp(i64),
-    /// Minor units, >= 0 (checked by `Discount::amount`).
+    /// Minor units, 0..=`Money::MAX` (checked by `Discount::amount`).
     Amount(i64),
 }
 
@@ -35,6 +37,8 @@ pub enum DiscountError {
     PercentOutOfRange,
     #[error("must not be negative")]
     NegativeAmount,
+    #[error("must be at most {} minor units", Money::MAX)]
+    AmountTooLarge,
 }
 
 impl Discount {
@@ -47,10 +51,10 @@ impl Discount {
     }
 
     pub fn amount(minor: i64) -> Result<Discount, DiscountError> {
-        if minor >= 0 {
-            Ok(Discount::Amount(minor))
-        } else {
-            Err(DiscountError::NegativeAmount)
+        match Money::new(minor) {
+            Ok(_) => Ok(Discount::Amount(minor)),
+            Err(MoneyError::Negative { .. }) => Err(DiscountError::NegativeAmount),
+            Err(MoneyError::TooLarge { .. }) => Err(DiscountError::AmountTooLarge),
         }
     }
 }
@@ -121,8 +125,12 @@ pub enum PricingError {
     /// The cart discount exceeds the sum of line amounts.
     #[error("is larger than the sum of the line amounts")]
     CartDiscountTooLarge,
-    /// Some amount does not fit in i64.
-    #[error("is too large")]
+    /// Some amount of the sale is beyond what ringup stores (`Money::MAX`, 10¹² minor units),
+    /// or an intermediate figure does not fit in i64.
+    #[error(
+        "is too large: a sale's amounts may not exceed {} minor units",
+        Money::MAX
+    )]
     Overflow,
 }
 
@@ -199,7 +207,7 @@ pub fn price_cart(
         });
     }
 
-    Ok(PricedCart {
+    let cart = PricedCart {
         subtotal: checked_sum(priced.iter().map(|l| l.gross))?,
         cart_discount,
         discount_total: checked_sum(priced.iter().map(|l| l.discount))?,
@@ -208,7 +216,14 @@ pub fn price_cart(
         total: checked_sum(priced.iter().map(|l| l.total))?,
         tax_breakdown: tax_breakdown(&priced)?,
         lines: priced,
-    })
+    };
+    // Every other figure of the cart is at most one of these two (a discount, net or amount at
+    // most the subtotal; a tax at most the total), so bounding both bounds them all.
+    if Money::fits(cart.subtotal) && Money::fits(cart.total) {
+        Ok(cart)
+    } else {
+        Err(PricingError::Overflow)
+    }
 }
 
 /// What `discount` takes off `base` (half-up for a percent), or `Ok(None)` when it is not a

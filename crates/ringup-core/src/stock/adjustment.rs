@@ -1,7 +1,7 @@
 //! Movement kinds and stock adjustments: which reasons exist, which roles may use them, and
 //! which deltas each reason accepts.
 
-use crate::catalog::{QuantityError, SignedQuantity};
+use crate::catalog::{LEVEL_MAX, QuantityError, SignedQuantity};
 use crate::users::Role;
 
 /// What caused a stock movement (API.md `kind`).
@@ -104,7 +104,7 @@ pub enum AdjustmentError {
     MustRemove(&'static str),
     #[error("{0}")]
     Quantity(#[from] QuantityError),
-    #[error("must be a whole number between 0 and {max}, got {value}", max = SignedQuantity::MAX_ABS)]
+    #[error("must be a whole number between 0 and {max}, got {value}", max = LEVEL_MAX)]
     CountOutOfRange { value: i64 },
 }
 
@@ -140,7 +140,7 @@ impl AdjustmentRequest {
             }
             match counted {
                 None => errors.push(("counted", AdjustmentError::Missing(name))),
-                Some(c) if !(0..=SignedQuantity::MAX_ABS).contains(&c) => {
+                Some(c) if !(0..=LEVEL_MAX).contains(&c) => {
                     errors.push(("counted", AdjustmentError::CountOutOfRange { value: c }));
                 }
                 Some(_) => {}

@@ -24,6 +24,8 @@ mod auth_reset_smtp;
 mod auth_sessions;
 mod auth_tokens;
 mod authz_matrix;
+mod bounds;
+mod bounds_fuzz;
 mod catalog_classes;
 mod checkout_day;
 mod checkout_model;

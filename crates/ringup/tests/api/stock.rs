@@ -284,7 +284,8 @@ async fn sign_and_shape_rules_are_422_naming_the_field_and_write_nothing() {
     let w = world().await;
     let p = w.product(0).await;
     w.receive(w.store, &p, 5).await;
-    let big = 1_000_000_001_i64;
+    // Past a given delta's range (10⁶), and past a level's (10⁹) for a count.
+    let (big, big_count) = (1_000_001_i64, 1_000_000_001_i64);
     let long = "n".repeat(501);
     // [field named, body without product_id]; "" when any field may be named.
     let cases = json!([
@@ -301,7 +302,7 @@ async fn sign_and_shape_rules_are_422_naming_the_field_and_write_nothing() {
         ["counted", {"reason": "receiving", "delta": 1, "counted": 3}],
         ["counted", {"reason": "count"}],
         ["counted", {"reason": "count", "counted": -1}],
-        ["counted", {"reason": "count", "counted": big}],
+        ["counted", {"reason": "count", "counted": big_count}],
         ["note", {"reason": "receiving", "delta": 1, "note": long}],
         ["reason", {"reason": "gift", "delta": 1}],
         ["", {"reason": "receiving", "delta": 1, "qty": 1}],
@@ -321,11 +322,15 @@ async fn sign_and_shape_rules_are_422_naming_the_field_and_write_nothing() {
     assert_eq!(deltas(&w.movements(&w.admin, &[]).await), [5]);
     assert_eq!(w.on_hand(w.store, &p).await, 5);
     // The limits themselves are accepted.
-    let (most, note) = (1_000_000_000, "n".repeat(500));
+    let (most, note) = (1_000_000, "n".repeat(500));
     let body = json!({"product_id": p, "reason": "receiving", "delta": most, "note": note});
     w.adjusted(&w.admin, w.store, &body).await;
     let m = w.adjusted(&w.admin, w.store, &count(&p, most)).await;
     assert_eq!(m["delta"], -5);
+    let m = w
+        .adjusted(&w.admin, w.store, &count(&p, 1_000_000_000))
+        .await;
+    assert_eq!(m["delta"], 999_000_000);
 }
 
 #[tokio::test]
@@ -449,7 +454,7 @@ async fn a_decrease_beyond_available_is_409_and_writes_nothing() {
     for body in [
         delta(&p, -4, "damage"),
         delta(&p, -4, "theft"),
-        delta(&p, -1_000_000_000, "correction"),
+        delta(&p, -1_000_000, "correction"),
     ] {
         // Act
         let response = w.adjust(a, s, &body).await;

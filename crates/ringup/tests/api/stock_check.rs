@@ -9,7 +9,7 @@ use ringup_testkit::TestApp;
 use crate::stock::world;
 
 /// `ringup check` against the test's database, with a clean environment.
-async fn cli_check(app: &TestApp) -> (bool, String) {
+pub(crate) async fn cli_check(app: &TestApp) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_ringup"))
         .current_dir(dir.path())

@@ -290,6 +290,17 @@ fn a_cart_worth_nothing_takes_only_a_zero_cart_discount() {
 #[test]
 fn amounts_that_do_not_fit_are_overflow_errors() {
     let overflow = Err(PricingError::Overflow);
+    // Within i64 but past the 10¹² ringup stores: a subtotal, and a total grown by its tax.
+    assert_eq!(
+        price_cart(&[line(500_000_000_001, 2, None, 0)], None, false),
+        overflow
+    );
+    assert!(price_cart(&[line(500_000_000_000, 2, None, 0)], None, true).is_ok());
+    assert_eq!(
+        price_cart(&[line(1_000_000_000_000, 1, None, 1_600)], None, false),
+        overflow
+    );
+    assert!(price_cart(&[line(1_000_000_000_000, 1, None, 1_600)], None, true).is_ok());
     assert_eq!(
         price_cart(&[line(i64::MAX, 2, None, 0)], None, false),
         overflow
@@ -301,14 +312,12 @@ fn amounts_that_do_not_fit_are_overflow_errors() {
         overflow
     );
     // Inclusive tax never exceeds the amount, so the largest amount still prices.
-    let cart = price_cart(&[line(i64::MAX, 1, None, 1_600)], None, true).unwrap();
-    assert_eq!(cart.total, i64::MAX);
+    let max = Money::MAX.value();
+    let cart = price_cart(&[line(max, 1, None, 1_600)], None, true).unwrap();
+    assert_eq!(cart.total, max);
     // Large but fitting values go through i128 without loss.
     let cart = price_cart(
-        &[
-            line(i64::MAX / 2, 1, None, 0),
-            line(i64::MAX / 2, 1, None, 0),
-        ],
+        &[line(max / 2, 1, None, 0), line(max / 2, 1, None, 0)],
         Some(Discount::Amount(3)),
         false,
     )

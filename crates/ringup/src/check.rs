@@ -1,0 +1,49 @@
+//! `ringup check`: the stock ledger (every level equals its movements, none negative where the
+//! store forbids it) and the stored ranges (every money, quantity and rate column holds an
+//! integer inside its range; see `ringup_store::bounds`). Prints every offence it finds and
+//! fails when there is one, so it can gate a deployment or a restore.
+
+use ringup_store::Db;
+
+type CheckResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Runs every check against `db`, printing what it finds.
+pub async fn run(db: &Db) -> CheckResult {
+    let now = ringup_store::time::to_db(chrono::Utc::now());
+    let (levels, offences) = ringup_store::stock::check_ledger(db, &now).await?;
+    for offence in &offences {
+        println!(
+            "store {} product {}: {}",
+            offence.store_id, offence.product_id, offence.problem
+        );
+    }
+    let (columns, bad, bad_count) = ringup_store::bounds::check_bounds(db).await?;
+    for value in &bad {
+        println!(
+            "{}.{} of {} is {}, outside {}..={}",
+            value.table, value.column, value.key, value.value, value.min, value.max
+        );
+    }
+    let mut failures = Vec::new();
+    if offences.is_empty() {
+        println!("ok: {levels} stock levels match their movements");
+    } else {
+        failures.push(format!(
+            "stock ledger check failed: {} of {levels} stock levels are wrong",
+            offences.len()
+        ));
+    }
+    if bad_count == 0 {
+        println!("ok: every value of {columns} money, quantity and rate columns is in range");
+    } else {
+        failures.push(format!(
+            "range check failed: {bad_count} stored values are not integers in their column's \
+             range (see docs/OPERATIONS.md, \"Repairing out-of-range values\")"
+        ));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; ").into())
+    }
+}
