@@ -87,10 +87,7 @@ pub async fn create_api_key(
 ) -> Result<(StatusCode, ApiJson<ApiKeyView>), ApiError> {
     principal.require(Capability::ManageApiKeys)?;
     let mut errors = Vec::new();
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
-    }
+    let name = crate::validation::display_name("name", &body.name, 100, &mut errors);
     if !TIERS.contains(&body.tier.as_str()) {
         errors.push(FieldError::new(
             "tier",
@@ -101,7 +98,7 @@ pub async fn create_api_key(
         .map_err(|e| errors.push(FieldError::new("role", e.to_string())))
         .ok();
     let store_ids = crate::users::parse_store_ids_for(&body.store_ids, &mut errors);
-    let Some(role) = role.filter(|_| errors.is_empty()) else {
+    let (Some(role), Some(name)) = (role.filter(|_| errors.is_empty()), name) else {
         return Err(ApiError::Validation(errors));
     };
     let key = new_api_key();
@@ -119,7 +116,7 @@ pub async fn create_api_key(
         &mut tx,
         &NewApiKeyRow {
             id,
-            name,
+            name: &name,
             key_hash: &hash_token(&key),
             key_prefix: key.get(..10).unwrap_or_default(),
             tier: &body.tier,

@@ -25,7 +25,7 @@ use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::state::AppState;
-use crate::validation::{display_name, parse_query_id};
+use crate::validation::{parse_query_id, required_text};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -422,7 +422,7 @@ pub async fn add_cash_movement(
     if body.amount <= 0 {
         errors.push(FieldError::new("amount", "must be positive"));
     }
-    let reason = display_name("reason", &body.reason, 200, &mut errors);
+    let reason = required_text("reason", &body.reason, 200, &mut errors);
     let at = state.auth.clock.now();
     let now = ringup_store::time::to_db(at);
     let mut tx = state.db.begin_write().await?;

@@ -343,7 +343,7 @@ async fn act(
     }
     let mut errors = Vec::new();
     let reason =
-        reason.and_then(|r| crate::validation::display_name("reason", r, 500, &mut errors));
+        reason.and_then(|r| crate::validation::required_text("reason", r, 500, &mut errors));
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

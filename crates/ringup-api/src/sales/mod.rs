@@ -40,7 +40,7 @@ use crate::pagination::{ListQuery, PageView};
 use crate::shifts::shift_closed;
 use crate::state::AppState;
 use crate::stock::insufficient;
-use crate::validation::{display_name, parse_query_id, parse_time};
+use crate::validation::{parse_query_id, parse_time, required_text};
 use body::{NewSale, SaleRequest, parse_sale, pricing_error};
 use view::SaleView;
 
@@ -467,7 +467,7 @@ pub async fn void_sale(
     let sale = visible_sale(&state, &principal, &id).await?;
     principal.require(Capability::SuperviseSales)?;
     let mut errors = Vec::new();
-    let reason = display_name("reason", &body.reason, 500, &mut errors);
+    let reason = required_text("reason", &body.reason, 500, &mut errors);
     let store = stores::find_store(&mut *state.db.read_conn().await?, sale.store_id)
         .await?
         .ok_or(ApiError::NotFound)?;
