@@ -1,7 +1,7 @@
 //! `/api/v1/api-keys`: admins issue keys for integrations. The key is shown once, in the
 //! creation response; only its hash is kept. Revocation takes effect on the next request.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,6 +20,7 @@ use crate::context::RequestMeta;
 use crate::error::{ApiError, FieldError};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -152,7 +153,7 @@ pub async fn create_api_key(
 pub async fn list_api_keys(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<ApiKeyView>>, ApiError> {
     principal.require(Capability::ManageApiKeys)?;
     let (limit, after) = query.parse()?;

@@ -4,7 +4,7 @@
 //! store, may move cash and close it. Reports read the shift's running totals (kept in each
 //! sale's transaction), never the sales themselves.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::{parse_query_id, required_text};
 
@@ -287,8 +288,8 @@ pub struct ShiftQuery {
 pub async fn list_shifts(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<ShiftQuery>,
-    Query(page): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ShiftQuery>,
+    ApiQuery(page): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<ShiftView>>, ApiError> {
     principal.require(Capability::Sell)?;
     let mut errors = Vec::new();

@@ -10,7 +10,7 @@ pub mod body;
 pub mod receipt;
 pub mod view;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -37,6 +37,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::shifts::shift_closed;
 use crate::state::AppState;
 use crate::stock::insufficient;
@@ -395,8 +396,8 @@ pub(crate) fn sale_filter(
 pub async fn list_sales(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<SaleQuery>,
-    Query(page): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<SaleQuery>,
+    ApiQuery(page): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<SaleView>>, ApiError> {
     principal.require(Capability::Sell)?;
     let mut errors = Vec::new();

@@ -138,6 +138,7 @@ async fn nesting_deeper_than_32_is_422_at_the_path_that_went_too_deep() {
 async fn every_refusal_of_hostile_input_carries_the_security_headers() {
     // Arrange
     let app = spawn_app().await;
+    let admin = app.admin_token().await;
     let big = format!(r#"{{"name":"{}","quantity":1}}"#, "x".repeat(1 << 20));
 
     // Act
@@ -157,6 +158,13 @@ async fn every_refusal_of_hostile_input_carries_the_security_headers() {
             .await,
         ),
         (422, post_raw(&app, ECHO, None, echo_nested(40)).await),
+        (
+            422,
+            app.authed(Method::GET, "/api/v1/products?q=%00", &admin)
+                .send()
+                .await
+                .unwrap(),
+        ),
         (
             401,
             app.authed(Method::GET, "/api/v1/me", "x.y.z")

@@ -1,6 +1,7 @@
-//! Hostile free text (API.md "Text"): a control character other than tab, line feed and
-//! carriage return in any string of a body is 422 naming its JSON path, before anything is
-//! written. Notes keep their tabs and line breaks (CRLF from Windows
+//! Hostile free text and query strings (API.md "Text"): a control character other than tab,
+//! line feed and carriage return in any string of a body is 422 naming its JSON path, before
+//! anything is written; a control character, invalid UTF-8 or a repeated parameter in a query
+//! string is 422 naming the parameter. Notes keep their tabs and line breaks (CRLF from Windows
 //! tills too), and a reason that shows nothing is 422.
 
 use chrono::{Duration, SecondsFormat};
@@ -182,4 +183,43 @@ async fn notes_keep_tabs_and_line_breaks_and_reasons_must_show_something() {
         assert_eq!(error_fields(&problem(response, 422).await), ["reason"]);
     }
     assert_eq!(expect(voided, 200).await["void_reason"], "till\r\nmistake");
+}
+
+#[tokio::test]
+async fn query_parameters_with_control_characters_or_given_twice_are_422_naming_them() {
+    // Arrange
+    let s = shop().await;
+    let cases = [
+        ("/api/v1/products?q=%00", "q"),
+        ("/api/v1/customers?q=%00", "q"),
+        ("/api/v1/audit-events?action=x%00y", "action"),
+        ("/api/v1/sales?store_id=%00", "store_id"),
+        ("/api/v1/stock-movements?kind=sale%0D%0A", "kind"),
+        ("/api/v1/products?q=milk%09bread", "q"),
+        ("/api/v1/products?q=%C2%9B", "q"),
+        ("/api/v1/products?q=%FF", "q"),
+        ("/api/v1/products?limit=1&limit=2", "limit"),
+        ("/api/v1/audit-events?limit=1&limit=2", "limit"),
+        ("/api/v1/products?q=milk&q=bread", "q"),
+        ("/api/v1/stores?cursor=&cursor=", "cursor"),
+    ];
+
+    for (path, field) in cases {
+        // Act
+        let response = s.get(&s.admin, path).await;
+
+        // Assert
+        let problem = problem(response, 422).await;
+        assert_eq!(error_fields(&problem), [field], "{path}");
+    }
+    // Controls: the same lists answer well-formed queries.
+    for path in [
+        "/api/v1/products?q=milk+bread&limit=1",
+        "/api/v1/customers?q=%C3%91and%C3%BA",
+        "/api/v1/audit-events?action=auth.login&limit=2",
+    ] {
+        expect(s.get(&s.admin, path).await, 200).await;
+    }
+    // NUL in a path segment is no id: 404, never a 500.
+    problem(s.get(&s.admin, "/api/v1/products/%00").await, 404).await;
 }
