@@ -18,7 +18,7 @@ use crate::auth::principal::Principal;
 use crate::authz::Capability;
 use crate::context::RequestMeta;
 use crate::error::{ApiError, FieldError};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, SecretJson};
 use crate::pagination::{ListQuery, PageView};
 use crate::query::ApiQuery;
 use crate::state::AppState;
@@ -85,7 +85,7 @@ pub async fn create_api_key(
     principal: Principal,
     meta: RequestMeta,
     ApiJson(body): ApiJson<NewApiKey>,
-) -> Result<(StatusCode, ApiJson<ApiKeyView>), ApiError> {
+) -> Result<(StatusCode, SecretJson<ApiKeyView>), ApiError> {
     principal.require(Capability::ManageApiKeys)?;
     let mut errors = Vec::new();
     let name = crate::validation::display_name("name", &body.name, 100, &mut errors);
@@ -143,7 +143,7 @@ pub async fn create_api_key(
     ringup_store::commit(tx).await?;
     let mut view = ApiKeyView::from(row);
     view.key = Some(key);
-    Ok((StatusCode::CREATED, ApiJson(view)))
+    Ok((StatusCode::CREATED, SecretJson(view)))
 }
 
 /// List API keys (never the keys themselves).

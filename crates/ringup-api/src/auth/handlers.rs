@@ -21,7 +21,7 @@ use super::principal::{Principal, PrincipalKind};
 use super::tokens::ACCESS_TTL_SECS;
 use crate::context::RequestMeta;
 use crate::error::ApiError;
-use crate::json::ApiJson;
+use crate::json::{ApiJson, SecretJson};
 use crate::state::AppState;
 use crate::users::UserView;
 
@@ -102,9 +102,9 @@ pub async fn login(
     match login_inner(&state, &meta, body).await {
         Ok((pair, session)) if wants_cookies => {
             let jar = with_session_cookies(&state, jar, &pair, session);
-            with_rate(&rate, (jar, ApiJson(pair)))
+            with_rate(&rate, (jar, SecretJson(pair)))
         }
-        Ok((pair, _)) => with_rate(&rate, ApiJson(pair)),
+        Ok((pair, _)) => with_rate(&rate, SecretJson(pair)),
         Err(err) => with_rate(&rate, err),
     }
 }
@@ -300,9 +300,9 @@ pub async fn refresh(
     let (pair, session) = rotate(&state, &meta, &presented).await?;
     Ok(if from_cookie {
         let jar = with_session_cookies(&state, jar, &pair, session);
-        (jar, ApiJson(pair)).into_response()
+        (jar, SecretJson(pair)).into_response()
     } else {
-        ApiJson(pair).into_response()
+        SecretJson(pair).into_response()
     })
 }
 

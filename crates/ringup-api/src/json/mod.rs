@@ -11,7 +11,7 @@ pub mod strict;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -142,6 +142,21 @@ fn data_message(err: &serde_json::Error) -> String {
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// A JSON response carrying a secret (access and refresh tokens, an API key shown once):
+/// `Cache-Control: no-store` so no browser, proxy or CDN keeps a copy (RFC 9111 §5.2.2.5;
+/// RFC 6749 §5.1 asks it of token responses), and `Pragma: no-cache` for HTTP/1.0 caches.
+pub struct SecretJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for SecretJson<T> {
+    fn into_response(self) -> Response {
+        let mut response = ApiJson(self.0).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
     }
 }
 

@@ -49,6 +49,7 @@ mod sales;
 mod sales_concurrency;
 mod sales_rules;
 mod sales_voids;
+mod secrets_no_store;
 mod shifts;
 mod stock;
 mod stock_check;
