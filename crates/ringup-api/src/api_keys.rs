@@ -1,7 +1,7 @@
 //! `/api/v1/api-keys`: admins issue keys for integrations. The key is shown once, in the
 //! creation response; only its hash is kept. Revocation takes effect on the next request.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,8 +18,9 @@ use crate::auth::principal::Principal;
 use crate::authz::Capability;
 use crate::context::RequestMeta;
 use crate::error::{ApiError, FieldError};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, SecretJson};
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -84,13 +85,10 @@ pub async fn create_api_key(
     principal: Principal,
     meta: RequestMeta,
     ApiJson(body): ApiJson<NewApiKey>,
-) -> Result<(StatusCode, ApiJson<ApiKeyView>), ApiError> {
+) -> Result<(StatusCode, SecretJson<ApiKeyView>), ApiError> {
     principal.require(Capability::ManageApiKeys)?;
     let mut errors = Vec::new();
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
-    }
+    let name = crate::validation::display_name("name", &body.name, 100, &mut errors);
     if !TIERS.contains(&body.tier.as_str()) {
         errors.push(FieldError::new(
             "tier",
@@ -101,7 +99,7 @@ pub async fn create_api_key(
         .map_err(|e| errors.push(FieldError::new("role", e.to_string())))
         .ok();
     let store_ids = crate::users::parse_store_ids_for(&body.store_ids, &mut errors);
-    let Some(role) = role.filter(|_| errors.is_empty()) else {
+    let (Some(role), Some(name)) = (role.filter(|_| errors.is_empty()), name) else {
         return Err(ApiError::Validation(errors));
     };
     let key = new_api_key();
@@ -119,7 +117,7 @@ pub async fn create_api_key(
         &mut tx,
         &NewApiKeyRow {
             id,
-            name,
+            name: &name,
             key_hash: &hash_token(&key),
             key_prefix: key.get(..10).unwrap_or_default(),
             tier: &body.tier,
@@ -145,7 +143,7 @@ pub async fn create_api_key(
     ringup_store::commit(tx).await?;
     let mut view = ApiKeyView::from(row);
     view.key = Some(key);
-    Ok((StatusCode::CREATED, ApiJson(view)))
+    Ok((StatusCode::CREATED, SecretJson(view)))
 }
 
 /// List API keys (never the keys themselves).
@@ -155,7 +153,7 @@ pub async fn create_api_key(
 pub async fn list_api_keys(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<ApiKeyView>>, ApiError> {
     principal.require(Capability::ManageApiKeys)?;
     let (limit, after) = query.parse()?;

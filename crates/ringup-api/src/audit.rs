@@ -1,7 +1,7 @@
 //! `/api/v1/audit-events`: read (admins everything, managers their stores' events) and verify
 //! the hash chains (admins).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,6 +15,7 @@ use crate::authz::Capability;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::parse_time;
 
@@ -79,7 +80,7 @@ pub struct AuditQuery {
 pub async fn list_audit_events(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<ApiJson<PageView<AuditEventView>>, ApiError> {
     principal.require(Capability::ReadAudit)?;
     let (limit, after) = ListQuery {

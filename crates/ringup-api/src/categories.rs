@@ -1,7 +1,7 @@
 //! `/api/v1/categories`: the product category tree. Every authenticated caller lists them;
 //! admins and managers create them. A `parent_id` that names no category is 422 on that field.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,6 +18,7 @@ use crate::context::RequestMeta;
 use crate::error::{ApiError, FieldError};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::display_name;
 
@@ -115,7 +116,7 @@ pub async fn create_category(
 pub async fn list_categories(
     State(state): State<AppState>,
     _principal: Principal,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<CategoryView>>, ApiError> {
     let (limit, after) = query.parse()?;
     let page = categories::list_categories(&state.db, after.as_ref(), limit).await?;

@@ -9,7 +9,7 @@
 //! The audit log is append-only and hash-chained, so it never holds a customer's name, phone or
 //! e-mail: `customer.created` and `customer.updated` record which fields were set or changed.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,7 @@ use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
 use crate::products::nullable;
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::{collect, taken};
 
@@ -211,8 +212,8 @@ pub struct CustomerFilters {
 pub async fn list_customers(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<ListQuery>,
-    Query(filters): Query<CustomerFilters>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(filters): ApiQuery<CustomerFilters>,
 ) -> Result<ApiJson<PageView<CustomerView>>, ApiError> {
     principal.require(Capability::ManageCustomers)?;
     let mut errors = Vec::new();
@@ -399,7 +400,7 @@ pub async fn list_customer_sales(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<CustomerSaleView>>, ApiError> {
     principal.require(Capability::ManageCustomers)?;
     let customer = existing_customer(&state, &id).await?;

@@ -18,6 +18,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pagination;
 pub mod products;
+pub mod query;
 pub mod receipt_pdf;
 pub mod reservations;
 pub mod returns;

@@ -3,7 +3,7 @@
 //! as sent (409 naming the field). DELETE archives (`active=false`): sales history keeps the
 //! product. A product read carries a strong `ETag`; `If-None-Match` with it answers 304.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -24,6 +24,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::{collect, display_name, parse_flag, taken};
 
@@ -241,8 +242,8 @@ pub struct ProductFilters {
 pub async fn list_products(
     State(state): State<AppState>,
     _principal: Principal,
-    Query(query): Query<ListQuery>,
-    Query(filters): Query<ProductFilters>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(filters): ApiQuery<ProductFilters>,
 ) -> Result<ApiJson<PageView<ProductView>>, ApiError> {
     let mut errors = Vec::new();
     let (limit, after) = query.parse_collecting(&mut errors)?;

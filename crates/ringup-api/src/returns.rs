@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::sales::body::{PaymentBody, parse_payments};
 use crate::sales::view::PaymentView;
 use crate::state::AppState;
@@ -405,8 +406,8 @@ pub struct ReturnQuery {
 pub async fn list_returns(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<ReturnQuery>,
-    Query(page): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ReturnQuery>,
+    ApiQuery(page): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<ReturnView>>, ApiError> {
     principal.require(Capability::Sell)?;
     let mut errors = Vec::new();

@@ -4,7 +4,7 @@
 //! store, may move cash and close it. Reports read the shift's running totals (kept in each
 //! sale's transaction), never the sales themselves.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -25,8 +25,9 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
-use crate::validation::{collect, display_name, parse_query_id};
+use crate::validation::{collect, parse_query_id, required_text};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -288,8 +289,8 @@ pub struct ShiftQuery {
 pub async fn list_shifts(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<ShiftQuery>,
-    Query(page): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ShiftQuery>,
+    ApiQuery(page): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<ShiftView>>, ApiError> {
     principal.require(Capability::Sell)?;
     let mut errors = Vec::new();
@@ -440,7 +441,7 @@ pub async fn add_cash_movement(
     if amount == Some(Money::ZERO) {
         errors.push(FieldError::new("amount", "must be positive"));
     }
-    let reason = display_name("reason", &body.reason, 200, &mut errors);
+    let reason = required_text("reason", &body.reason, 200, &mut errors);
     let at = state.auth.clock.now();
     let now = ringup_store::time::to_db(at);
     let mut tx = state.db.begin_write().await?;

@@ -5,7 +5,7 @@
 //! `count`, cashiers none (API.md "Roles"). A decrease that would take `available` below zero
 //! in a store without negative stock is 409 and writes nothing.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::stores::visible_store;
 use crate::validation::{optional_text, parse_flag, parse_query_id, parse_time};
@@ -78,8 +79,8 @@ pub async fn list_stock(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(query): Query<StockQuery>,
-    Query(page): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<StockQuery>,
+    ApiQuery(page): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<StockLevelView>>, ApiError> {
     let store = visible_store(&state, &principal, &id).await?;
     let mut errors = Vec::new();
@@ -319,8 +320,8 @@ pub struct MovementQuery {
 pub async fn list_movements(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<MovementQuery>,
-    Query(page): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<MovementQuery>,
+    ApiQuery(page): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<MovementView>>, ApiError> {
     let mut errors = Vec::new();
     let (limit, after) = page.parse_collecting(&mut errors)?;

@@ -2,7 +2,7 @@
 //! admin-only); everyone else sees only their own stores, and a store outside the caller's view
 //! is answered 404. Admins and the store's managers add registers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::{collect, display_name, taken};
 
@@ -169,7 +170,7 @@ pub async fn create_store(
 pub async fn list_stores(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<StoreView>>, ApiError> {
     let (limit, after) = query.parse()?;
     let page =
@@ -322,7 +323,7 @@ pub async fn list_registers(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<RegisterView>>, ApiError> {
     let store = visible_store(&state, &principal, &id).await?;
     let (limit, after) = query.parse()?;

@@ -1,7 +1,7 @@
 //! `/api/v1/tax-classes`: named rates in basis points. Every authenticated caller lists them
 //! (tills need them to price a sale); admins and managers create them.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,6 +19,7 @@ use crate::context::RequestMeta;
 use crate::error::{ApiError, FieldError};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::display_name;
 
@@ -107,7 +108,7 @@ pub async fn create_tax_class(
 pub async fn list_tax_classes(
     State(state): State<AppState>,
     _principal: Principal,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<TaxClassView>>, ApiError> {
     let (limit, after) = query.parse()?;
     let page = tax_classes::list_tax_classes(&state.db, after.as_ref(), limit).await?;

@@ -8,7 +8,7 @@
 //! cancels while it is still requested. Cashiers have no part in transfers. A transfer
 //! neither of whose stores the caller sees is 404. Every other transition is 409.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::stock::{LineBody, LineView, check_line_products, insufficient, parse_lines};
 use crate::validation::{optional_text, parse_query_id};
@@ -221,8 +222,8 @@ pub struct TransferQuery {
 pub async fn list_transfers(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<TransferQuery>,
-    Query(page): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<TransferQuery>,
+    ApiQuery(page): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<TransferView>>, ApiError> {
     require_stock_role(&principal)?;
     let mut errors = Vec::new();
@@ -343,7 +344,7 @@ async fn act(
     }
     let mut errors = Vec::new();
     let reason =
-        reason.and_then(|r| crate::validation::display_name("reason", r, 500, &mut errors));
+        reason.and_then(|r| crate::validation::required_text("reason", r, 500, &mut errors));
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

@@ -1,7 +1,7 @@
 //! `/api/v1/users`: admins manage everyone; managers manage cashiers and employees of their
 //! own stores. A user outside the caller's view is answered 404, as if it did not exist.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,6 +20,7 @@ use crate::context::RequestMeta;
 use crate::error::{ApiError, FieldError};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -265,7 +266,7 @@ fn unique_conflict(err: StoreError) -> ApiError {
 pub async fn list_users(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<UserView>>, ApiError> {
     principal.require(Capability::ManageUsers)?;
     let (limit, after) = query.parse()?;

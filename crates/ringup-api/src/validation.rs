@@ -1,6 +1,8 @@
 //! Helpers every handler uses to validate a body or query field by field, collecting every
 //! broken rule so a 422 lists them all at once, and the one shape of "already taken" conflicts.
 
+use ringup_core::text;
+
 use crate::error::{ApiError, FieldError};
 
 /// The value of `result`, or `None` after recording its error against `field`.
@@ -14,22 +16,45 @@ pub fn collect<T, E: std::fmt::Display>(
         .ok()
 }
 
-/// A display name: trimmed, 1 to `max_chars` characters.
+/// A display name (a product's, a store's, a register's, …): trimmed, 1 to `max_chars`
+/// characters, no control character and at least one visible one (`ringup_core::text`).
 pub fn display_name(
     field: &str,
     raw: &str,
     max_chars: usize,
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > max_chars {
+    bounded(field, raw, max_chars, text::check_name, errors)
+}
+
+/// Free text that must say something (a void reason, a cash movement's reason): trimmed, 1 to
+/// `max_chars` characters with a visible one; tab and line breaks allowed.
+pub fn required_text(
+    field: &str,
+    raw: &str,
+    max_chars: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    bounded(field, raw, max_chars, text::check_required_text, errors)
+}
+
+fn bounded(
+    field: &str,
+    raw: &str,
+    max_chars: usize,
+    rule: fn(&str) -> Result<(), text::TextError>,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let value = raw.trim();
+    if value.is_empty() || value.chars().count() > max_chars {
         errors.push(FieldError::new(
             field,
             format!("must be 1 to {max_chars} characters"),
         ));
         return None;
     }
-    Some(name.to_owned())
+    collect(field, rule(value), errors)?;
+    Some(value.to_owned())
 }
 
 /// 409: a unique value (`field`) is already used by another resource.
@@ -68,7 +93,9 @@ pub fn parse_query_id<T>(
     })
 }
 
-/// An optional free-text note, at most `max` characters (blank is none).
+/// An optional free-text note, at most `max` characters (blank is none), no control
+/// character but tab and line breaks (the JSON extractor refuses those already; this keeps the
+/// rule true for text that reaches a handler another way).
 pub fn optional_text(
     field: &str,
     text: Option<&str>,
@@ -76,6 +103,7 @@ pub fn optional_text(
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
     let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    collect(field, text::check_text(text), errors)?;
     if text.chars().count() > max {
         errors.push(FieldError::new(
             field,

@@ -12,5 +12,6 @@ pub mod clock;
 pub mod ids;
 pub mod rate;
 pub mod stock;
+pub mod text;
 pub mod tokens;
 pub mod users;

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Query;
 use axum::routing::{get, post};
 use ringup_api::AppState;
 use ringup_api::json::ApiJson;
+use ringup_api::query::ApiQuery;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -21,7 +21,7 @@ pub struct Echo {
 
 #[derive(Deserialize)]
 struct Sleep {
-    ms: u64,
+    ms: String,
 }
 
 pub fn probe_routes() -> Router<AppState> {
@@ -36,8 +36,8 @@ async fn echo(ApiJson(body): ApiJson<Echo>) -> ApiJson<Echo> {
     ApiJson(body)
 }
 
-async fn sleep(Query(q): Query<Sleep>) -> &'static str {
-    tokio::time::sleep(Duration::from_millis(q.ms)).await;
+async fn sleep(ApiQuery(q): ApiQuery<Sleep>) -> &'static str {
+    tokio::time::sleep(Duration::from_millis(q.ms.parse().unwrap_or_default())).await;
     "slept"
 }
 

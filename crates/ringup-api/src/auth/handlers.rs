@@ -21,7 +21,7 @@ use super::principal::{Principal, PrincipalKind};
 use super::tokens::ACCESS_TTL_SECS;
 use crate::context::RequestMeta;
 use crate::error::ApiError;
-use crate::json::ApiJson;
+use crate::json::{ApiJson, SecretJson};
 use crate::state::AppState;
 use crate::users::UserView;
 
@@ -100,23 +100,32 @@ pub async fn login(
     };
     let wants_cookies = body.cookie;
     match login_inner(&state, &meta, body).await {
-        Ok(pair) if wants_cookies => {
-            let jar = with_session_cookies(&state, jar, &pair);
-            with_rate(&rate, (jar, ApiJson(pair)))
+        Ok((pair, session)) if wants_cookies => {
+            let jar = with_session_cookies(&state, jar, &pair, session);
+            with_rate(&rate, (jar, SecretJson(pair)))
         }
-        Ok(pair) => with_rate(&rate, ApiJson(pair)),
+        Ok((pair, _)) => with_rate(&rate, SecretJson(pair)),
         Err(err) => with_rate(&rate, err),
     }
 }
 
-fn with_session_cookies(state: &AppState, jar: CookieJar, pair: &TokenPair) -> CookieJar {
+fn with_session_cookies(
+    state: &AppState,
+    jar: CookieJar,
+    pair: &TokenPair,
+    session: SessionId,
+) -> CookieJar {
     let auth = &state.auth;
     cookies::session_cookies(
         jar,
-        &pair.access_token,
-        &pair.refresh_token,
-        auth.policy.refresh_ttl.num_seconds(),
-        auth.secure_cookies,
+        &auth.csrf,
+        &cookies::SessionCookies {
+            access: &pair.access_token,
+            refresh: &pair.refresh_token,
+            session,
+            refresh_ttl_secs: auth.policy.refresh_ttl.num_seconds(),
+            secure: auth.secure_cookies,
+        },
     )
 }
 
@@ -130,11 +139,12 @@ fn presented_refresh(body: &RefreshRequest, jar: &CookieJar) -> Result<(String, 
     }
 }
 
+/// The new session's tokens, and its id (which the CSRF token of a cookie session is bound to).
 async fn login_inner(
     state: &AppState,
     meta: &RequestMeta,
     body: LoginRequest,
-) -> Result<TokenPair, ApiError> {
+) -> Result<(TokenPair, SessionId), ApiError> {
     let auth = &state.auth;
     let username_key = body.username.trim().to_lowercase();
     let now = auth.clock.now();
@@ -184,13 +194,14 @@ async fn login_inner(
         .keys
         .issue(user.id, session, role, now)
         .map_err(ApiError::internal)?;
-    Ok(TokenPair {
+    let pair = TokenPair {
         access_token,
         refresh_token: refresh,
         token_type: "Bearer",
         expires_in: ACCESS_TTL_SECS,
         user: UserView::from(user),
-    })
+    };
+    Ok((pair, session))
 }
 
 /// 429 until the lock ends, in whole seconds rounded up: a client that waits as long as told
@@ -286,12 +297,12 @@ pub async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Response, ApiError> {
     let (presented, from_cookie) = presented_refresh(&body, &jar)?;
-    let pair = rotate(&state, &meta, &presented).await?;
+    let (pair, session) = rotate(&state, &meta, &presented).await?;
     Ok(if from_cookie {
-        let jar = with_session_cookies(&state, jar, &pair);
-        (jar, ApiJson(pair)).into_response()
+        let jar = with_session_cookies(&state, jar, &pair, session);
+        (jar, SecretJson(pair)).into_response()
     } else {
-        ApiJson(pair).into_response()
+        SecretJson(pair).into_response()
     })
 }
 
@@ -299,7 +310,7 @@ async fn rotate(
     state: &AppState,
     meta: &RequestMeta,
     presented: &str,
-) -> Result<TokenPair, ApiError> {
+) -> Result<(TokenPair, SessionId), ApiError> {
     let auth = &state.auth;
     let now = auth.clock.now();
     let now_text = time::to_db(now);
@@ -338,13 +349,14 @@ async fn rotate(
                 .keys
                 .issue(user, session, role, now)
                 .map_err(ApiError::internal)?;
-            Ok(TokenPair {
+            let pair = TokenPair {
                 access_token,
                 refresh_token: next,
                 token_type: "Bearer",
                 expires_in: ACCESS_TTL_SECS,
                 user: UserView::from(row),
-            })
+            };
+            Ok((pair, session))
         }
     }
 }

@@ -57,6 +57,8 @@ impl Default for AuthPolicy {
 /// Everything authentication needs, shared by the handlers and the `Principal` extractor.
 pub struct Auth {
     pub keys: TokenKeys,
+    /// Signs the CSRF tokens of cookie sessions, binding each to its session.
+    pub csrf: cookies::CsrfKey,
     pub hasher: Hasher,
     pub clock: Arc<dyn Clock>,
     pub policy: AuthPolicy,
@@ -82,6 +84,7 @@ impl Auth {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Auth {
             keys: TokenKeys::new(secret),
+            csrf: cookies::CsrfKey::new(secret),
             hasher: Hasher::new(cores, Duration::from_secs(5))?,
             clock,
             cache: SessionCache::new(Duration::from_secs(300)),

@@ -1,5 +1,8 @@
 //! Who is calling: the `Principal` extractor.
 //!
+//! A cookie session's unsafe request is accepted only with the CSRF token bound to the very
+//! session its access cookie names (see `cookies`): equal cookie and header are not enough.
+//!
 //! `Authorization: Bearer <token>` is either an API key (`rk_…`) or a JWT access token. A JWT
 //! is accepted only while its session is live: not logged out, not revoked by a password
 //! change, deactivation or refresh-token reuse. Session state is cached in process so the
@@ -22,6 +25,7 @@ use ringup_core::tokens::{hash_token, looks_like_api_key};
 use ringup_core::users::Role;
 use ringup_store::{api_keys, sessions, time, users};
 
+use super::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -148,15 +152,17 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
-        let token = match bearer(parts) {
-            Some(token) => token,
+        // `csrf`: the token a cookie session's unsafe request sent, still to be checked
+        // against the session the access token names.
+        let (token, csrf) = match bearer(parts) {
+            Some(token) => (token, None),
             None if parts.headers.contains_key(header::AUTHORIZATION) => {
                 return Err(ApiError::Unauthorized);
             }
-            None => match super::cookies::access_from_cookies(&parts.method, &parts.headers) {
-                Ok(Some(token)) => token,
+            None => match cookies::access_from_cookies(&parts.method, &parts.headers) {
+                Ok(Some(cookie)) => (cookie.access, cookie.csrf),
                 Ok(None) => return Err(ApiError::Unauthorized),
-                Err(super::cookies::CsrfMismatch) => return Err(ApiError::CsrfFailed),
+                Err(cookies::CsrfMismatch) => return Err(ApiError::CsrfFailed),
             },
         };
         let principal = if looks_like_api_key(&token) {
@@ -164,6 +170,16 @@ impl FromRequestParts<AppState> for Principal {
         } else {
             user_principal(state, &token).await?
         };
+        if let Some(csrf) = csrf {
+            let bound = match &principal.kind {
+                PrincipalKind::User { session, .. } => state.auth.csrf.verify(*session, &csrf),
+                // Cookies carry sessions, never API keys: nothing to bind a token to.
+                PrincipalKind::ApiKey { .. } => false,
+            };
+            if !bound {
+                return Err(ApiError::CsrfFailed);
+            }
+        }
         parts.extensions.insert(principal.clone());
         Ok(principal)
     }

@@ -10,7 +10,7 @@ pub mod body;
 pub mod receipt;
 pub mod view;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -37,10 +37,11 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::query::ApiQuery;
 use crate::shifts::{shift_closed, shift_refused};
 use crate::state::AppState;
 use crate::stock::insufficient;
-use crate::validation::{display_name, parse_query_id, parse_time};
+use crate::validation::{parse_query_id, parse_time, required_text};
 use body::{NewSale, SaleRequest, parse_sale, pricing_error};
 use view::SaleView;
 
@@ -389,8 +390,8 @@ pub(crate) fn sale_filter(
 pub async fn list_sales(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<SaleQuery>,
-    Query(page): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<SaleQuery>,
+    ApiQuery(page): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<PageView<SaleView>>, ApiError> {
     principal.require(Capability::Sell)?;
     let mut errors = Vec::new();
@@ -461,7 +462,7 @@ pub async fn void_sale(
     let sale = visible_sale(&state, &principal, &id).await?;
     principal.require(Capability::SuperviseSales)?;
     let mut errors = Vec::new();
-    let reason = display_name("reason", &body.reason, 500, &mut errors);
+    let reason = required_text("reason", &body.reason, 500, &mut errors);
     let store = stores::find_store(&mut *state.db.read_conn().await?, sale.store_id)
         .await?
         .ok_or(ApiError::NotFound)?;

@@ -2,7 +2,8 @@
 //!
 //! Invariants (a value that exists is a valid one):
 //!
-//! - `CustomerName`: trimmed, 1–200 characters.
+//! - `CustomerName`: trimmed, 1–200 characters, a name by `text::check_name` (no control
+//!   character, at least one visible character).
 //! - `Country`: an ISO 3166-1 alpha-2 code in upper case (`KE`) that the phone-number metadata
 //!   (the `phonenumber` crate, Google's libphonenumber data) knows, so every store's country can
 //!   read national phone numbers. No case folding: `ke` is refused, so a code has one spelling.
@@ -30,6 +31,8 @@ pub enum CustomerError {
         max = CustomerName::MAX_CHARS
     )]
     NameLength,
+    #[error("{0}")]
+    NameText(crate::text::TextError),
     #[error("must be an upper-case ISO 3166-1 alpha-2 country code such as KE")]
     Country,
     #[error("may contain only digits, spaces, '-', '.', '(', ')' and a leading '+'")]
@@ -48,13 +51,14 @@ pub struct CustomerName(String);
 impl CustomerName {
     pub const MAX_CHARS: usize = 200;
 
-    /// Trims surrounding whitespace; 1–200 characters must remain.
+    /// Trims surrounding whitespace; 1–200 characters must remain, making a name.
     pub fn parse(s: &str) -> Result<CustomerName, CustomerError> {
         let name = s.trim();
         let len = name.chars().count();
         if len == 0 || len > Self::MAX_CHARS {
             return Err(CustomerError::NameLength);
         }
+        crate::text::check_name(name).map_err(CustomerError::NameText)?;
         Ok(CustomerName(name.to_owned()))
     }
 
@@ -248,6 +252,16 @@ mod tests {
             CustomerName::parse(&"é".repeat(201)),
             Err(CustomerError::NameLength)
         );
+        assert_eq!(
+            CustomerName::parse("\u{200d}\u{feff}"),
+            Err(CustomerError::NameText(crate::text::TextError::Invisible))
+        );
+        assert_eq!(
+            CustomerName::parse("Ann\0"),
+            Err(CustomerError::NameText(
+                crate::text::TextError::ControlInName
+            ))
+        );
     }
 
     #[test]
@@ -365,6 +379,8 @@ mod tests {
     fn messages_complete_a_sentence_about_the_field() {
         for err in [
             CustomerError::NameLength,
+            CustomerError::NameText(crate::text::TextError::Invisible),
+            CustomerError::NameText(crate::text::TextError::ControlInName),
             CustomerError::Country,
             CustomerError::PhoneCharacters,
             CustomerError::PhoneWithoutPlus,

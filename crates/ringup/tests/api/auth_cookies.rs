@@ -190,3 +190,95 @@ async fn cookie_logout_ends_the_session_and_clears_the_cookies() {
         .unwrap();
     assert_eq!(me.status(), 401);
 }
+
+/// POSTs a category with a cookie session's `jar` and `X-CSRF-Token: csrf`.
+async fn post_category(app: &TestApp, jar: &str, csrf: &str, name: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/categories"))
+        .header("cookie", jar)
+        .header("x-csrf-token", csrf)
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn categories(app: &TestApp) -> usize {
+    let admin = app.admin_token().await;
+    let list = app
+        .authed(Method::GET, "/api/v1/categories?limit=200", &admin)
+        .send()
+        .await
+        .unwrap();
+    ringup_testkit::json_of(list).await["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn a_csrf_token_not_bound_to_the_session_is_403_even_when_cookie_and_header_match() {
+    // Arrange: two cookie sessions of the same admin, and an attacker who can plant cookies.
+    let app = spawn_app().await;
+    let mine = cookie_login(&app).await;
+    let theirs = cookie_login(&app).await;
+    let access = value_of(&mine, "ringup_access");
+    let own = value_of(&mine, "csrf_token");
+    let other = value_of(&theirs, "csrf_token");
+    assert_ne!(own, other);
+    let (nonce, _) = own.split_once('.').expect("a signed token: nonce.mac");
+    let forged = [
+        "attacker".to_owned(),
+        other.clone(),
+        format!("{nonce}.{}", other.split_once('.').unwrap().1),
+        format!("{nonce}."),
+    ];
+    let before = categories(&app).await;
+
+    for token in &forged {
+        // Act: cookie and header agree, as a planted cookie makes them.
+        let jar = format!("ringup_access={access}; csrf_token={token}");
+        let response = post_category(&app, &jar, token, "Pwned").await;
+
+        // Assert
+        let problem = assert_problem(response, 403, "/api/v1/categories").await;
+        assert_eq!(problem["type"], "/problems/csrf-failed", "{token}");
+    }
+    assert_eq!(categories(&app).await, before, "nothing was created");
+
+    // Control: the session's own token is accepted, with the same cookie and request.
+    let jar = format!("ringup_access={access}; csrf_token={own}");
+    let created = post_category(&app, &jar, &own, "Mine").await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(categories(&app).await, before + 1);
+}
+
+#[tokio::test]
+async fn a_refreshed_cookie_session_gets_a_csrf_token_bound_to_it() {
+    // Arrange
+    let app = spawn_app().await;
+    let pairs = cookie_login(&app).await;
+    let refreshed = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header(
+            "cookie",
+            format!("ringup_refresh={}", value_of(&pairs, "ringup_refresh")),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    let (renewed, _) = set_cookies(&refreshed);
+    let access = value_of(&renewed, "ringup_access");
+    let csrf = value_of(&renewed, "csrf_token");
+    assert_ne!(csrf, value_of(&pairs, "csrf_token"));
+
+    // Act
+    let jar = format!("ringup_access={access}; csrf_token={csrf}");
+    let created = post_category(&app, &jar, &csrf, "After refresh").await;
+
+    // Assert
+    assert_eq!(created.status(), 201);
+}

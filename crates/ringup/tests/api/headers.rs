@@ -7,7 +7,7 @@ use crate::support::header;
 
 const API_CSP: &str = "default-src 'none'";
 
-fn assert_security_headers(response: &Response) {
+pub(crate) fn assert_security_headers(response: &Response) {
     let expect = [
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),

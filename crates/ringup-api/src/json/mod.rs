@@ -1,18 +1,23 @@
 //! `ApiJson<T>`: the JSON body extractor every handler uses.
 //!
 //! It answers with the problem statuses of the API contract rather than axum's defaults:
-//! a missing or wrong `Content-Type` and malformed JSON are 400; a well-formed body with an
-//! unknown field, a missing field or a value its type rejects is 422 with `errors[].field` set
-//! to the JSON path of the offending value; a body over the limit is 413.
+//! a missing or wrong `Content-Type`, malformed JSON and an object with a repeated key are 400;
+//! a well-formed body with an unknown field, a missing field, a value its type rejects, a
+//! string holding a control character or nesting deeper than 32 is 422 with `errors[].field`
+//! set to the JSON path of the offending value; a body over the limit is 413. The body is read
+//! by [`strict`], whose invariants every handler can rely on.
+
+pub mod strict;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
+use strict::Refusal;
 
 pub struct ApiJson<T>(pub T);
 
@@ -66,9 +71,33 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Syntax first, over the whole body (trailing data included), so a malformed body is 400
-/// whatever its prefix holds.
+/// whatever its prefix holds (unless it nests too deep: see [`strict`]).
 pub fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| malformed(&e))
+    strict::parse(bytes).map_err(|refusal| match refusal {
+        Refusal::Malformed(err) => malformed(&err),
+        Refusal::DuplicateKey { path, key } => {
+            let place = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" at `{path}`")
+            };
+            ApiError::BadRequest(format!(
+                "malformed JSON: the key `{key}` appears more than once in one object{place}"
+            ))
+        }
+        Refusal::TooDeep { path } => ApiError::validation(
+            path,
+            format!("nests deeper than {} levels", strict::MAX_DEPTH),
+        ),
+        Refusal::Control { paths } => ApiError::Validation(
+            paths
+                .into_iter()
+                .map(|path| {
+                    FieldError::new(path, ringup_core::text::TextError::Control.to_string())
+                })
+                .collect(),
+        ),
+    })
 }
 
 /// Then the shape, which is 422 with the path of the bad value.
@@ -113,6 +142,21 @@ fn data_message(err: &serde_json::Error) -> String {
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// A JSON response carrying a secret (access and refresh tokens, an API key shown once):
+/// `Cache-Control: no-store` so no browser, proxy or CDN keeps a copy (RFC 9111 §5.2.2.5;
+/// RFC 6749 §5.1 asks it of token responses), and `Pragma: no-cache` for HTTP/1.0 caches.
+pub struct SecretJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for SecretJson<T> {
+    fn into_response(self) -> Response {
+        let mut response = ApiJson(self.0).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
     }
 }
 
@@ -179,6 +223,27 @@ mod tests {
         assert_eq!(errors[0].field, "name");
         let (_, errors) = field_of(parse::<Body>(br#"{"name":"a","lines":[{}]}"#).unwrap_err());
         assert_eq!(errors[0].field, "lines[0].quantity");
+    }
+
+    #[test]
+    fn strict_refusals_map_to_400_and_422_with_the_path() {
+        let err = parse::<Body>(br#"{"name":"a","name":"b","lines":[]}"#).unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+        assert!(err.to_string().contains("`name`"), "{err}");
+
+        let (status, errors) =
+            field_of(parse::<Body>(br#"{"name":"a\u0000","lines":[{"quantity":1}]}"#).unwrap_err());
+        assert_eq!(status, 422);
+        assert_eq!(errors[0].field, "name");
+        assert!(
+            errors[0].message.contains("control"),
+            "{}",
+            errors[0].message
+        );
+
+        let deep = format!(r#"{{"name":"a","lines":{}}}"#, "[".repeat(40));
+        let (status, _) = field_of(parse::<Body>(deep.as_bytes()).unwrap_err());
+        assert_eq!(status, 422);
     }
 
     #[test]
