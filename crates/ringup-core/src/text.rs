@@ -11,6 +11,10 @@
 //!   the byte-order mark, bidi overrides), not unassigned (Cn) and not otherwise
 //!   Default_Ignorable (variation selectors, Hangul fillers). A name of `"\u{200d}\u{200d}"`
 //!   or a lone BOM looks empty on a receipt and in a list, so it is refused like `""`.
+//! - A name holds no bidirectional embedding, override or isolate control (U+202A–U+202E,
+//!   U+2066–U+2069), even beside visible characters: they reorder what follows them, so
+//!   `"Milk\u{202e}gk 01"` would print as another product on a receipt or in a list (the
+//!   "Trojan Source" trick). Scripts written right to left need none of them.
 //!
 //! The Unicode properties come from ICU4X's `icu_properties` (compiled Unicode data), not from
 //! a table kept here, so they follow the Unicode version of that crate.
@@ -27,6 +31,13 @@ pub enum TextError {
     ControlInName,
     #[error("must contain a visible character")]
     Invisible,
+    #[error("must not contain bidirectional override, embedding or isolate characters")]
+    BidiControl,
+}
+
+/// The explicit bidirectional formatting characters that reorder the text after them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Layout characters free text may hold: tab, line feed, carriage return.
@@ -81,6 +92,9 @@ pub fn check_name(name: &str) -> Result<(), TextError> {
     if !name.chars().any(is_visible) {
         return Err(TextError::Invisible);
     }
+    if name.chars().any(is_bidi_control) {
+        return Err(TextError::BidiControl);
+    }
     Ok(())
 }
 
@@ -133,6 +147,22 @@ mod tests {
             "\u{2028}",
         ] {
             assert_eq!(check_name(blank), Err(TextError::Invisible), "{blank:?}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_bidi_controls_beside_visible_text() {
+        for bad in [
+            "Milk\u{202e}gk 01",
+            "\u{202a}x",
+            "a\u{2066}b\u{2069}",
+            "\u{202d}9.99",
+        ] {
+            assert_eq!(check_name(bad), Err(TextError::BidiControl), "{bad:?}");
+        }
+        // Right-to-left scripts need no explicit controls; marks (LRM/RLM) stay allowed.
+        for good in ["חלב 1 ליטר", "حليب", "a\u{200f}b"] {
+            assert_eq!(check_name(good), Ok(()), "{good:?}");
         }
     }
 

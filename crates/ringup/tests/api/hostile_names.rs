@@ -1,5 +1,6 @@
 //! Hostile names (API.md "Text"): NUL and other control characters, and names that show
-//! nothing (zero-width joiners, a lone BOM, a bidi override, blanks) are 422 naming the field
+//! nothing (zero-width joiners, a lone BOM, a bidi override, blanks) or reorder what follows
+//! them (a bidi override beside visible text) are 422 naming the field
 //! for every named resource, on create and on rename, and nothing is stored. Before this,
 //! PostgreSQL answered NUL with a 500 (it cannot hold NUL in `text`) and SQLite stored it.
 //! Login's username is checked the same way before anything is counted or audited.
@@ -14,7 +15,7 @@ use crate::support::{assert_problem, error_fields};
 /// Names a client might send that must never be stored: control characters (NUL first, as
 /// the probe found it), layout characters (allowed in notes, not in names) and names that
 /// show nothing.
-const HOSTILE_NAMES: [&str; 11] = [
+const HOSTILE_NAMES: [&str; 12] = [
     "Milk\u{0}",
     "\u{0}",
     "Milk\u{1b}[2J",
@@ -26,6 +27,8 @@ const HOSTILE_NAMES: [&str; 11] = [
     "\u{feff}",
     "\u{202e}",
     " \u{3000} ",
+    // A bidi override beside visible text reorders what a receipt prints ("Trojan Source").
+    "Milk\u{202e}gk 01",
 ];
 
 /// A named resource: where it is created and listed, and a valid body around a name.
