@@ -214,6 +214,7 @@ impl Application {
             lockout_duration: minutes,
             login_per_ip_per_minute: settings.login_rate_per_minute,
             reset_per_hour: settings.password_reset_rate_per_hour,
+            api_key_rates: settings.limits.api_key_rates,
             ..AuthPolicy::default()
         };
         let auth = Arc::new(

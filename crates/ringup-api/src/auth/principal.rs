@@ -22,6 +22,7 @@ use ringup_core::tokens::{hash_token, looks_like_api_key};
 use ringup_core::users::Role;
 use ringup_store::{api_keys, sessions, time, users};
 
+use super::api_key_rate::Tier;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -36,8 +37,13 @@ pub struct Principal {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PrincipalKind {
     User { user: UserId, session: SessionId },
-    ApiKey { key: ApiKeyId, tier: String },
+    ApiKey { key: ApiKeyId, tier: Tier },
 }
+
+/// Left in a request by the API-key limiter when the key it presents was refused, so the
+/// handler's extractor answers 401 without looking the key up a second time.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Refused;
 
 impl Principal {
     /// The actor id recorded in the audit log.
@@ -148,6 +154,9 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
+        if parts.extensions.get::<Refused>().is_some() {
+            return Err(ApiError::Unauthorized);
+        }
         let token = match bearer(parts) {
             Some(token) => token,
             None if parts.headers.contains_key(header::AUTHORIZATION) => {
@@ -169,7 +178,7 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
+pub(super) fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
@@ -230,7 +239,7 @@ async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal, A
     let principal = Principal {
         kind: PrincipalKind::ApiKey {
             key: row.id,
-            tier: row.tier.clone(),
+            tier: Tier::parse(&row.tier).map_err(ApiError::internal)?,
         },
         role: Role::parse(&row.role).map_err(ApiError::internal)?,
         store_ids: row.store_ids.clone(),

@@ -13,6 +13,7 @@
     clippy::indexing_slicing
 )]
 
+mod api_key_limits;
 mod api_keys;
 mod audit;
 mod audit_verify;
