@@ -33,6 +33,7 @@ mod checkout_model;
 mod checkout_support;
 mod compression;
 mod config;
+mod connections;
 mod cors;
 mod customers;
 mod errors;
