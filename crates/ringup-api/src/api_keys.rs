@@ -14,6 +14,7 @@ use ringup_core::users::Role;
 use ringup_store::api_keys::{ApiKeyRow, NewApiKeyRow};
 use ringup_store::{api_keys, audit, stores};
 
+use crate::auth::api_key_rate::Tier;
 use crate::auth::principal::Principal;
 use crate::authz::Capability;
 use crate::context::RequestMeta;
@@ -28,8 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_api_keys, create_api_key))
         .routes(routes!(revoke_api_key))
 }
-
-pub const TIERS: [&str; 4] = ["free", "basic", "pro", "enterprise"];
 
 #[derive(Serialize, ToSchema)]
 pub struct ApiKeyView {
@@ -89,7 +88,7 @@ pub async fn create_api_key(
     principal.require(Capability::ManageApiKeys)?;
     let mut errors = Vec::new();
     let name = crate::validation::display_name("name", &body.name, 100, &mut errors);
-    if !TIERS.contains(&body.tier.as_str()) {
+    if Tier::parse(&body.tier).is_err() {
         errors.push(FieldError::new(
             "tier",
             "must be one of free, basic, pro, enterprise",

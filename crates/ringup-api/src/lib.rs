@@ -88,6 +88,10 @@ fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
     router
         .layer(RequestBodyLimitLayer::new(http.body_limit))
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::api_key_rate::limit_api_keys,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             http.request_timeout,

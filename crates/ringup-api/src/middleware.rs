@@ -6,7 +6,8 @@
 //!    route, status, latency and request id; Prometheus counters by route template.
 //! 3. [`finish_response`]: renders every error as problem+json (including the framework's own
 //!    404/405/408/413) and adds the security headers.
-//! 4. CORS, panic catching, the request timeout and the body limit (tower-http).
+//! 4. CORS, panic catching, the request timeout (tower-http), then the API-key rate limit
+//!    ([`crate::auth::api_key_rate::limit_api_keys`]) and the body limit.
 
 use std::time::Instant;
 

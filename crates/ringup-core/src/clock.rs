@@ -3,14 +3,25 @@
 //! Invariants: domain code never reads the system clock directly; it asks a `Clock`, so tests
 //! can freeze and move time (token expiry, lockout windows, reset links). All times are UTC.
 //! Clones of a `ManualClock` share one instant: moving one moves them all.
+//! [`Clock::monotonic`] never goes backwards on the real clock (the OS's monotonic clock, not
+//! the wall clock an NTP step can move), so rules that measure intervals (rate limits) use it.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
 /// Where "now" comes from.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Time elapsed since a fixed point of this clock, for measuring intervals. The real
+    /// clock reads the OS's monotonic clock (from the first reading in the process); a manual
+    /// clock its own instant, so a test that moves `now` moves this too.
+    fn monotonic(&self) -> std::time::Duration {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed()
+    }
 }
 
 /// The real wall clock.
@@ -60,17 +71,30 @@ impl Clock for ManualClock {
         // consistent value.
         *self.at.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The instant since the Unix epoch; zero before it.
+    fn monotonic(&self) -> std::time::Duration {
+        (self.now() - DateTime::UNIX_EPOCH)
+            .to_std()
+            .unwrap_or_default()
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> DateTime<Utc> {
         (**self).now()
     }
+    fn monotonic(&self) -> std::time::Duration {
+        (**self).monotonic()
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Box<C> {
     fn now(&self) -> DateTime<Utc> {
         (**self).now()
+    }
+    fn monotonic(&self) -> std::time::Duration {
+        (**self).monotonic()
     }
 }
 
@@ -102,6 +126,21 @@ mod tests {
         );
         clock.set(start());
         assert_eq!(clock.now(), start());
+    }
+
+    #[test]
+    fn monotonic_readings_follow_a_manual_clock_through_an_arc() {
+        let clock = ManualClock::new(start());
+        let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let before = shared.monotonic();
+        clock.advance(Duration::seconds(90));
+        assert_eq!(
+            shared.monotonic() - before,
+            std::time::Duration::from_secs(90)
+        );
+        let real = SystemClock;
+        let first = real.monotonic();
+        assert!(real.monotonic() >= first);
     }
 
     #[test]

@@ -14,6 +14,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ringup_store::DatabaseUrl;
 use url::Url;
 
+mod limits;
+pub use limits::{Limits, RawLimits};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ringup",
@@ -150,6 +153,8 @@ pub struct RawSettings {
     /// Send Strict-Transport-Security (set when ringup is served over TLS).
     #[arg(long, env = "RINGUP_HSTS", global = true, default_value = DEFAULT_HSTS)]
     pub hsts: String,
+    #[command(flatten)]
+    pub limits: RawLimits,
 }
 
 /// A secret string: compared and used, never printed.
@@ -198,6 +203,7 @@ pub struct Settings {
     pub password_reset_rate_per_hour: u32,
     pub lockout_failures: u32,
     pub lockout_minutes: u32,
+    pub limits: Limits,
 }
 
 /// A URL that may carry a password: shown with the password replaced by `***`.
@@ -431,7 +437,9 @@ impl Settings {
             "RINGUP_LOCKOUT_MINUTES",
             "lockout-minutes",
         )?;
+        let limits = Limits::from_raw(&raw.limits)?;
         Ok(Settings {
+            limits,
             admin_email,
             login_rate_per_minute,
             password_reset_rate_per_hour,
@@ -478,6 +486,7 @@ impl RawSettings {
             password_reset_rate_per_hour: DEFAULT_RESET_RATE.into(),
             lockout_failures: DEFAULT_LOCKOUT_FAILURES.into(),
             lockout_minutes: DEFAULT_LOCKOUT_MINUTES.into(),
+            limits: RawLimits::defaults(),
             ..RawSettings::default()
         }
     }

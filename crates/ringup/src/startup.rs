@@ -20,6 +20,7 @@ use ringup_store::{Db, DbOptions, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::serve::ConnectionLimits;
 use crate::settings::{MIN_SECRET_LEN, Secret, Settings, origin_text};
 
 /// Why ringup could not start.
@@ -183,6 +184,7 @@ pub struct Application {
     db: Db,
     address: SocketAddr,
     shutdown_grace: Duration,
+    connection_limits: ConnectionLimits,
     auth: Arc<Auth>,
     first_admin: Option<crate::bootstrap::FirstAdmin>,
 }
@@ -214,6 +216,7 @@ impl Application {
             lockout_duration: minutes,
             login_per_ip_per_minute: settings.login_rate_per_minute,
             reset_per_hour: settings.password_reset_rate_per_hour,
+            api_key_rates: settings.limits.api_key_rates,
             ..AuthPolicy::default()
         };
         let auth = Arc::new(
@@ -266,6 +269,10 @@ impl Application {
             db,
             address,
             shutdown_grace: settings.shutdown_grace,
+            connection_limits: ConnectionLimits {
+                header_read_timeout: settings.limits.header_read_timeout,
+                max_connections: settings.limits.max_connections,
+            },
             auth,
             first_admin,
         })
@@ -289,7 +296,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, gives requests in flight the
-    /// grace period to finish, closes the pool and returns.
+    /// grace period to finish, closes the pool and returns. Connections are bounded as
+    /// [`crate::serve`] says.
     pub async fn run_until<F>(self, shutdown: F) -> io::Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
@@ -303,12 +311,7 @@ impl Application {
                 stopping.notify_one();
             }
         };
-        let serve = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
+        let serve = crate::serve::serve(self.listener, self.router, self.connection_limits, signal);
         let grace = self.shutdown_grace;
         let auth = self.auth.clone();
         let db = self.db.clone();
@@ -337,7 +340,7 @@ impl Application {
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            served = serve => served?,
+            () = serve => {},
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; abandoning requests still in flight"),
         }
         housekeeping.abort();

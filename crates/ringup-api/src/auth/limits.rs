@@ -1,27 +1,48 @@
-//! Request-rate limits keyed by client IP or e-mail address (GCRA, via `governor`), with the
-//! `RateLimit-*` headers a client needs to pace itself. Limits live in process memory: one
-//! node's view. (With Redis configured they move there; that seam is this module.)
+//! Request-rate limits keyed by client IP, e-mail address or API key (GCRA, via `governor`),
+//! with the `RateLimit-*` headers a client needs to pace itself. Limits live in process memory:
+//! one node's view. (With Redis configured they move there; that seam is this module.)
+//!
+//! governor's state snapshot gives what the headers need: the burst capacity left after a
+//! request, and for a refusal the earliest time the next one is allowed. The time until the
+//! bucket is full again is the cells used times the refill period, so no hand-written GCRA.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use governor::clock::{Clock as _, DefaultClock};
+use governor::clock::{Clock as GovernorClock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use ringup_core::clock::Clock;
 
 use crate::error::ApiError;
 
-type Keyed =
-    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+type Keyed<C> = RateLimiter<String, DefaultKeyedStateStore<String>, C, StateInformationMiddleware>;
 
-/// One named limit: `burst` requests, refilled evenly over `period`.
-pub struct Limit {
-    limiter: Keyed,
+/// governor's view of the application's [`Clock`]: its monotonic reading, so a wall-clock step
+/// never moves a limit and a test that moves the clock moves the limit with it.
+#[derive(Clone)]
+pub struct AppClock(pub Arc<dyn Clock>);
+
+impl GovernorClock for AppClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.0.monotonic()
+    }
+}
+
+/// One named limit: at most `burst` requests at once, one more allowed every `per_cell`.
+pub struct Limit<C: GovernorClock = DefaultClock> {
+    limiter: Keyed<C>,
+    clock: C,
+    /// What `RateLimit-Limit` says.
+    quota: u32,
     burst: u32,
-    period: Duration,
+    per_cell: Duration,
 }
 
 /// The outcome of a check, as headers to add to the response.
@@ -46,43 +67,57 @@ impl RateHeaders {
 }
 
 impl Limit {
-    /// `burst` requests per `period` (at least one of each).
+    /// `burst` requests per `period` (at least one of each), on the process's clock; the
+    /// headers show `burst` as the limit.
     pub fn new(burst: u32, period: Duration) -> Limit {
-        let burst_nz = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let per_cell = period / burst.max(1);
-        let quota = Quota::with_period(per_cell.max(Duration::from_millis(1)))
+        let burst = burst.max(1);
+        Limit::with_clock(burst, burst, period / burst, DefaultClock::default())
+    }
+}
+
+impl<C: GovernorClock + Clone> Limit<C> {
+    /// `burst` requests at once (at least one), then one every `per_cell`; the headers show
+    /// `quota` as the limit.
+    pub fn with_clock(quota: u32, burst: u32, per_cell: Duration, clock: C) -> Limit<C> {
+        let burst = burst.max(1);
+        let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let per_cell = per_cell.max(Duration::from_micros(1));
+        let rule = Quota::with_period(per_cell)
             .unwrap_or_else(|| Quota::per_second(burst_nz))
             .allow_burst(burst_nz);
+        let state = DefaultKeyedStateStore::default();
         Limit {
-            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
-            burst: burst.max(1),
-            period,
+            limiter: Keyed::<C>::new(rule, state, clock.clone()),
+            clock,
+            quota,
+            burst,
+            per_cell,
         }
     }
 
     /// Counts one request for `key`: headers when allowed, 429 with `Retry-After` when not.
+    /// `RateLimit-Reset` is the time until the bucket is full again (rounded up to a second);
+    /// refused, it is the time until the next request is allowed, as `Retry-After`.
     pub fn check(&self, key: &str) -> Result<RateHeaders, (ApiError, RateHeaders)> {
         match self.limiter.check_key(&key.to_owned()) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = self.burst.saturating_sub(remaining);
-                let reset = self.period.as_secs() * u64::from(used) / u64::from(self.burst);
+                let refill = self.per_cell.checked_mul(used).unwrap_or(Duration::MAX);
                 Ok(RateHeaders {
-                    limit: self.burst,
+                    limit: self.quota,
                     remaining,
-                    reset_secs: reset,
+                    reset_secs: whole_seconds(refill),
                 })
             }
             Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                let secs = secs.max(1);
+                let secs = whole_seconds(not_until.wait_time_from(self.clock.now())).max(1);
                 Err((
                     ApiError::RateLimited {
                         retry_after_secs: secs,
                     },
                     RateHeaders {
-                        limit: self.burst,
+                        limit: self.quota,
                         remaining: 0,
                         reset_secs: secs,
                     },
@@ -96,6 +131,16 @@ impl Limit {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
     }
+
+    /// Keys with state kept (an estimate while requests run).
+    pub fn tracked_keys(&self) -> usize {
+        self.limiter.len()
+    }
+}
+
+/// Seconds, rounded up: a client that waits this long is not refused for being early.
+fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 /// The key for a client address: IPv6 clients are grouped by /64, which one household or

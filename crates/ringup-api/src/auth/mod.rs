@@ -1,6 +1,7 @@
 //! Identity and access over HTTP: login, token refresh with rotation and reuse detection,
 //! logout, password change and reset, and the caller's own profile.
 
+pub mod api_key_rate;
 pub mod cookies;
 pub mod handlers;
 pub mod hasher;
@@ -23,6 +24,7 @@ use ringup_store::time;
 
 use crate::context::RequestMeta;
 use crate::mail::Mailer;
+use api_key_rate::{ApiKeyLimits, TierQuotas};
 use hasher::Hasher;
 use limits::Limit;
 use principal::SessionCache;
@@ -38,6 +40,8 @@ pub struct AuthPolicy {
     pub reset_ttl: chrono::Duration,
     pub login_per_ip_per_minute: u32,
     pub reset_per_hour: u32,
+    /// Requests per minute of an API key, by tier.
+    pub api_key_rates: TierQuotas,
 }
 
 impl Default for AuthPolicy {
@@ -50,6 +54,7 @@ impl Default for AuthPolicy {
             reset_ttl: chrono::Duration::minutes(30),
             login_per_ip_per_minute: 30,
             reset_per_hour: 3,
+            api_key_rates: TierQuotas::default(),
         }
     }
 }
@@ -66,6 +71,7 @@ pub struct Auth {
     pub login_per_ip: Limit,
     pub reset_per_ip: Limit,
     pub reset_per_address: Limit,
+    pub api_key_limits: ApiKeyLimits,
     pub mailer: Mailer,
     /// Base of links in mail, without a trailing slash.
     pub public_url: String,
@@ -82,6 +88,7 @@ impl Auth {
         public_url: &str,
     ) -> Result<Auth, hasher::HashError> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let api_key_limits = ApiKeyLimits::new(policy.api_key_rates, clock.clone());
         Ok(Auth {
             keys: TokenKeys::new(secret),
             csrf: cookies::CsrfKey::new(secret),
@@ -91,6 +98,7 @@ impl Auth {
             login_per_ip: Limit::new(policy.login_per_ip_per_minute, Duration::from_secs(60)),
             reset_per_ip: Limit::new(policy.reset_per_hour, Duration::from_secs(3600)),
             reset_per_address: Limit::new(policy.reset_per_hour, Duration::from_secs(3600)),
+            api_key_limits,
             policy,
             mailer,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -103,6 +111,7 @@ impl Auth {
         self.login_per_ip.forget_idle();
         self.reset_per_ip.forget_idle();
         self.reset_per_address.forget_idle();
+        self.api_key_limits.forget_idle();
     }
 
     pub fn now_text(&self) -> String {

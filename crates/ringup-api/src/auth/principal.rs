@@ -25,6 +25,7 @@ use ringup_core::tokens::{hash_token, looks_like_api_key};
 use ringup_core::users::Role;
 use ringup_store::{api_keys, sessions, time, users};
 
+use super::api_key_rate::Tier;
 use super::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -40,8 +41,13 @@ pub struct Principal {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PrincipalKind {
     User { user: UserId, session: SessionId },
-    ApiKey { key: ApiKeyId, tier: String },
+    ApiKey { key: ApiKeyId, tier: Tier },
 }
+
+/// Left in a request by the API-key limiter when the key it presents was refused, so the
+/// handler's extractor answers 401 without looking the key up a second time.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Refused;
 
 impl Principal {
     /// The actor id recorded in the audit log.
@@ -152,6 +158,9 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
+        if parts.extensions.get::<Refused>().is_some() {
+            return Err(ApiError::Unauthorized);
+        }
         // `csrf`: the token a cookie session's unsafe request sent, still to be checked
         // against the session the access token names.
         let (token, csrf) = match bearer(parts) {
@@ -160,6 +169,11 @@ impl FromRequestParts<AppState> for Principal {
                 return Err(ApiError::Unauthorized);
             }
             None => match cookies::access_from_cookies(&parts.method, &parts.headers) {
+                // Cookies carry sessions, never API keys: a key sent as a cookie would
+                // otherwise be served outside its tier's rate limit, which reads bearers.
+                Ok(Some(cookie)) if looks_like_api_key(&cookie.access) => {
+                    return Err(ApiError::Unauthorized);
+                }
                 Ok(Some(cookie)) => (cookie.access, cookie.csrf),
                 Ok(None) => return Err(ApiError::Unauthorized),
                 Err(cookies::CsrfMismatch) => return Err(ApiError::CsrfFailed),
@@ -173,7 +187,7 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(csrf) = csrf {
             let bound = match &principal.kind {
                 PrincipalKind::User { session, .. } => state.auth.csrf.verify(*session, &csrf),
-                // Cookies carry sessions, never API keys: nothing to bind a token to.
+                // Refused above; kept so a future change cannot bind a token to a key.
                 PrincipalKind::ApiKey { .. } => false,
             };
             if !bound {
@@ -185,7 +199,7 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
+pub(super) fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
@@ -246,7 +260,7 @@ async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal, A
     let principal = Principal {
         kind: PrincipalKind::ApiKey {
             key: row.id,
-            tier: row.tier.clone(),
+            tier: Tier::parse(&row.tier).map_err(ApiError::internal)?,
         },
         role: Role::parse(&row.role).map_err(ApiError::internal)?,
         store_ids: row.store_ids.clone(),

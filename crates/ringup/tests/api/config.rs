@@ -127,6 +127,24 @@ async fn an_unknown_database_scheme_is_refused() {
 }
 
 #[tokio::test]
+async fn bad_client_limits_are_refused_naming_the_setting() {
+    for (variable, value) in [
+        ("RINGUP_HEADER_READ_TIMEOUT", "0"),
+        ("RINGUP_MAX_CONNECTIONS", "many"),
+        ("RINGUP_API_KEY_RATE_FREE", "0"),
+    ] {
+        // Arrange
+        let dir = TempDir::new().unwrap();
+
+        // Act
+        let run = run(dir.path(), &[ANY_PORT, (variable, value)], &[]).await;
+
+        // Assert
+        assert_refused(&run, variable);
+    }
+}
+
+#[tokio::test]
 async fn a_bad_bind_address_is_refused() {
     // Arrange
     let dir = TempDir::new().unwrap();

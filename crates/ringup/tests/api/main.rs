@@ -13,6 +13,7 @@
     clippy::indexing_slicing
 )]
 
+mod api_key_limits;
 mod api_keys;
 mod audit;
 mod audit_verify;
@@ -32,6 +33,7 @@ mod checkout_model;
 mod checkout_support;
 mod compression;
 mod config;
+mod connections;
 mod cors;
 mod customers;
 mod errors;
