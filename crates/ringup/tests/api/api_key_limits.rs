@@ -239,3 +239,29 @@ async fn an_unknown_key_is_refused_by_routes_that_need_one_and_ignored_by_others
     assert_eq!(health.status(), 200);
     assert!(header(&health, "ratelimit-limit").is_none());
 }
+
+#[tokio::test]
+async fn an_api_key_sent_as_a_cookie_is_refused_so_it_cannot_escape_its_tier() {
+    // Arrange: a free key with a one-request quota, spent by its bearer.
+    let app = spawn(|raw| raw.limits.api_key_rate_free = "1".into()).await;
+    let admin = app.admin_token().await;
+    let key = issue_key(&app, &admin, "free").await;
+    spend(&app, &key, 1).await;
+    assert_eq!(call(&app, &key).await.status(), 429);
+
+    // Act: the same key as the session cookie, where the tier's limiter does not look.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let response = app
+            .client
+            .get(app.url(ME))
+            .header("cookie", format!("ringup_access={key}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+
+    // Assert
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+}
