@@ -55,6 +55,7 @@ mod sales_rules;
 mod sales_voids;
 mod secrets_no_store;
 mod shifts;
+mod smuggling;
 mod stock;
 mod stock_check;
 mod stock_concurrency;
