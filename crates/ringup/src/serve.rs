@@ -98,7 +98,14 @@ async fn accept(
 ) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
     let slot = slots.clone().acquire_owned().await.ok()?;
     match listener.accept().await {
-        Ok((stream, peer)) => Some((stream, peer, slot)),
+        Ok((stream, peer)) => {
+            // Answers are small and written whole: send them at once rather than waiting for
+            // the client's ACK of the previous segment (Nagle), which can stall a response.
+            if let Err(err) = stream.set_nodelay(true) {
+                tracing::debug!(%peer, error = %err, "could not set TCP_NODELAY");
+            }
+            Some((stream, peer, slot))
+        }
         Err(err) if is_per_connection(&err) => None,
         Err(err) => {
             tracing::error!(error = %err, "accepting a connection failed; pausing a second");
