@@ -15,6 +15,7 @@
 
 mod api_key_limits;
 mod api_keys;
+mod api_reference;
 mod audit;
 mod audit_verify;
 mod auth_cookies;
