@@ -1,4 +1,4 @@
-//! The authorization matrix (STYLE.md "Tests"): one table of route × caller → expected status,
+//! The authorization matrix: one table of route × caller → expected status,
 //! driven against a real server. Every operation in the OpenAPI document must have a row, so a
 //! new route without a rule fails the suite; every row must name a documented route, so the
 //! table cannot go stale.
