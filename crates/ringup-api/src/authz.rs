@@ -2,7 +2,7 @@
 //! Every handler calls into here; the authorization matrix test drives every route through
 //! every role so a route without a rule fails the suite.
 //!
-//! Rules (API.md "Roles"): admins may do everything; managers everything inside their stores
+//! Rules (docs/API.md "Roles"): admins may do everything; managers everything inside their stores
 //! except users of other roles and settings; cashiers sell; employees handle stock. An API
 //! key acts with the role and stores it was given.
 

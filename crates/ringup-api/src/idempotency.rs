@@ -1,4 +1,4 @@
-//! `Idempotency-Key` over HTTP (API.md "Idempotency"), on top of the store's one mechanism.
+//! `Idempotency-Key` over HTTP (docs/API.md "Idempotency"), on top of the store's one mechanism.
 //!
 //! A handler that accepts a key reads its body with [`HashedJson`] (the request hash covers
 //! method, path and the body's canonical JSON, so whitespace and key order do not matter),

@@ -396,7 +396,7 @@ pub(crate) fn shift_closed() -> ApiError {
 }
 
 /// The answer to a change its shift refused: 409 when the shift is closed; 422 on `field`
-/// when a running total of the shift would pass the amount range (API.md "Conventions").
+/// when a running total of the shift would pass the amount range (docs/API.md "Conventions").
 pub(crate) fn shift_refused(refusal: ShiftRefusal, field: &str) -> ApiError {
     match refusal {
         ShiftRefusal::Closed => shift_closed(),

@@ -2,7 +2,7 @@
 //!
 //! Everyone who sees a store reads its stock. Adjustments need an `Idempotency-Key`; admins
 //! and the store's managers may record any reason, its employees only `receiving` and
-//! `count`, cashiers none (API.md "Roles"). A decrease that would take `available` below zero
+//! `count`, cashiers none (docs/API.md "Roles"). A decrease that would take `available` below zero
 //! in a store without negative stock is 409 and writes nothing.
 
 use axum::extract::{Path, State};

@@ -1,7 +1,7 @@
 //! Transfers over HTTP: stock moving between two stores through
 //! `requested → approved → received` (or `rejected`, or `cancelled`).
 //!
-//! Who may do what (API.md, DESIGN.md "Who uses it"): admins, managers and employees request
+//! Who may do what (docs/API.md "Roles"): admins, managers and employees request
 //! (they must belong to one of the two stores); the source store's managers approve (stock
 //! leaves as `transfer_out`, 409 if short) or reject; the destination's managers and employees
 //! receive (stock enters as `transfer_in`); the requester or a manager of either store
@@ -405,7 +405,7 @@ async fn act(
                 ref_id: Some(transfer.id.to_string()),
                 actor_id: Some(&actor),
                 note: None,
-                // API.md: approval is 409 when the source's `available` is short, whatever
+                // docs/API.md: approval is 409 when the source's `available` is short, whatever
                 // the store allows; only its own sales and adjustments may go negative.
                 allow_negative: store.allow_negative_stock && kind != MovementKind::TransferOut,
             };

@@ -141,7 +141,7 @@ pub fn parse_store_ids_for(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<
     ids
 }
 
-/// 422 naming each store id that does not exist or that the caller may not see (API.md: an id
+/// 422 naming each store id that does not exist or that the caller may not see (docs/API.md: an id
 /// in a body the caller may not see is answered as if it did not exist).
 async fn require_stores_exist(
     conn: &mut ringup_store::Conn,

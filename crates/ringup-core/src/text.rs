@@ -1,4 +1,4 @@
-//! What text ringup accepts from a client (API.md "Text").
+//! What text ringup accepts from a client (docs/API.md "Text").
 //!
 //! Invariants:
 //!

@@ -1,7 +1,6 @@
-//! The transactional outbox (DESIGN.md "Workers never lose events"): an event is a row written
-//! in the same transaction as the change it reports, so it exists exactly when the change does.
-//! Delivery (webhooks) reads pending rows in id order and marks them delivered; that worker
-//! comes with the events capability.
+//! The transactional outbox: an event is a row written in the same transaction as the change it
+//! reports, so it exists exactly when the change does. Delivery (webhooks) reads pending rows
+//! in id order and marks them delivered; that worker comes with the events capability.
 
 use sqlx::{AnyConnection, Row, any::AnyRow};
 

@@ -4,7 +4,8 @@
 //! totals and number do (all written in the caller's transaction by [`record_sale`]); numbers
 //! are gapless per store because the counter row is bumped in that same transaction, so a
 //! refused or rolled-back sale takes none. The counter row is the store's serial section:
-//! every sale of the store queues on it until commit, so it is taken last (PERFORMANCE.md).
+//! every sale of the store queues on it until commit, so it is taken last (README, "What the
+//! machine allows").
 
 use std::collections::HashMap;
 

@@ -213,7 +213,7 @@ pub async fn open_shift_of(
 pub enum ShiftRefusal {
     /// The shift is closed (or gone).
     Closed,
-    /// A running total would pass `Money::MAX` (API.md: a write whose running totals would
+    /// A running total would pass `Money::MAX` (docs/API.md: a write whose running totals would
     /// leave the amount range is 422): the shift must be closed and a new one opened.
     TotalsOutOfRange,
 }

@@ -28,6 +28,14 @@ pub struct TestApiKey {
 /// A password that satisfies the policy and contains no test username.
 pub const USER_PASSWORD: &str = "Quartz-Lantern-Orbit-77";
 
+/// The string `field` of a JSON object; fails the test, showing the body, when there is none.
+fn text_field(body: &Value, field: &str) -> String {
+    body.get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string `{field}` in {body}"))
+        .to_owned()
+}
+
 impl TestApp {
     /// Logs in; panics unless the answer is 200. Returns the whole body.
     pub async fn login(&self, username: &str, password: &str) -> Value {
@@ -46,10 +54,7 @@ impl TestApp {
     /// An access token of the first admin.
     pub async fn admin_token(&self) -> String {
         let body = self.login(ADMIN_USERNAME, ADMIN_PASSWORD).await;
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+        text_field(&body, "access_token")
     }
 
     /// A store, written through the store layer.
@@ -103,12 +108,12 @@ impl TestApp {
         assert_eq!(status, 201, "create {role} failed: {body}");
         let login = self.login(&username, USER_PASSWORD).await;
         TestUser {
-            id: body["id"].as_str().expect("id").to_owned(),
+            id: text_field(&body, "id"),
             username,
             password: USER_PASSWORD.to_owned(),
             role: role.to_owned(),
-            token: login["access_token"].as_str().expect("token").to_owned(),
-            refresh_token: login["refresh_token"].as_str().expect("refresh").to_owned(),
+            token: text_field(&login, "access_token"),
+            refresh_token: text_field(&login, "refresh_token"),
         }
     }
 
@@ -130,8 +135,8 @@ impl TestApp {
         let body = json_of(response).await;
         assert_eq!(status, 201, "create {role} API key failed: {body}");
         TestApiKey {
-            id: body["id"].as_str().expect("id").to_owned(),
-            key: body["key"].as_str().expect("key").to_owned(),
+            id: text_field(&body, "id"),
+            key: text_field(&body, "key"),
         }
     }
 

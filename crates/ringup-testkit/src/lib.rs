@@ -5,6 +5,10 @@
 //! `RINGUP_TEST_DATABASE_URL` is set to a PostgreSQL server — a new database on that server,
 //! created for the test and dropped after it, so tests run in parallel on either engine.
 
+// Test support: a setup step that fails fails the test with a message naming the step, and a
+// probe route panics on purpose to exercise the panic catcher.
+#![allow(clippy::expect_used, clippy::panic)]
+
 mod fixtures;
 mod pg;
 mod probes;

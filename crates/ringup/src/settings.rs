@@ -120,7 +120,8 @@ pub struct RawSettings {
     /// The address people reach ringup at, for links in mail (default: http://<bind>).
     #[arg(long, env = "RINGUP_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
-    /// Redis for shared rate limits, revocations and cache across nodes.
+    /// Redis URL (redis:// or rediss://), checked but not used yet: shared limits and
+    /// revocations across nodes come later; until then each node keeps its own.
     #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Database connections (read connections on SQLite).

@@ -351,7 +351,7 @@ impl Application {
     }
 }
 
-/// Deletes idempotency keys past their retention (API.md: kept at least 24 h). A failure is
+/// Deletes idempotency keys past their retention (docs/API.md: kept at least 24 h). A failure is
 /// logged and retried an hour later; an expired key left in place only replays longer.
 pub async fn purge_idempotency_keys(db: &Db, now: &str) {
     let purged = async {

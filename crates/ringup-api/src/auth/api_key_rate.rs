@@ -1,4 +1,4 @@
-//! API keys are limited per key by tier (API.md "Security"): per minute `free` 60, `basic`
+//! API keys are limited per key by tier (docs/API.md "Rate limits"): per minute `free` 60, `basic`
 //! 600, `pro` 6,000, `enterprise` 60,000 (each a setting), with a burst of a tenth of that,
 //! at least 10 — but never more than the quota itself, so a tiny quota is still a quota.
 //!

@@ -1,4 +1,4 @@
-//! Browser sessions by cookie (API.md "Auth"): login sets them only when its body says
+//! Browser sessions by cookie (docs/API.md "Auth"): login sets them only when its body says
 //! `"cookie": true`. The access and refresh tokens travel in `HttpOnly`, `SameSite=Strict`
 //! cookies (`Secure` when ringup is reached over https); `csrf_token` is readable by the page,
 //! which echoes it in `X-CSRF-Token` on every unsafe request (double-submit). A request with an

@@ -1,6 +1,7 @@
 //! Request-rate limits keyed by client IP, e-mail address or API key (GCRA, via `governor`),
 //! with the `RateLimit-*` headers a client needs to pace itself. Limits live in process memory:
-//! one node's view. (With Redis configured they move there; that seam is this module.)
+//! one node's view. (Shared limits through Redis are later work — `REDIS_URL` is accepted but
+//! not read yet — and this module is their seam.)
 //!
 //! governor's state snapshot gives what the headers need: the burst capacity left after a
 //! request, and for a refusal the earliest time the next one is allowed. The time until the

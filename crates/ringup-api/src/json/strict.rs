@@ -25,7 +25,7 @@ use serde_json::{Map, Number, Value};
 
 use ringup_core::text::is_forbidden_control;
 
-/// The deepest nesting a body may have (API.md "Input limits").
+/// The deepest nesting a body may have (docs/API.md "Input limits").
 pub const MAX_DEPTH: usize = 32;
 
 /// How many fields with control characters one answer lists at most.

@@ -1,4 +1,4 @@
-//! Sales over HTTP: ring up (one transaction, API.md "Checkout"), read, void.
+//! Sales over HTTP: ring up (one transaction, docs/API.md "Checkout"), read, void.
 //!
 //! A sale is validated and priced before its transaction starts (reads on the read pool; the
 //! pure rules of `ringup_core::checkout`); the transaction then claims the idempotency key,

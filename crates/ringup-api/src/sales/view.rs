@@ -1,4 +1,4 @@
-//! How a sale reads over HTTP (API.md "Checkout", the 201 body of `POST /api/v1/sales`).
+//! How a sale reads over HTTP (docs/API.md "Checkout", the 201 body of `POST /api/v1/sales`).
 
 use serde::Serialize;
 use utoipa::ToSchema;

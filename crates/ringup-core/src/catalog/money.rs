@@ -1,5 +1,5 @@
 //! Amounts of money. Invariant: a `Money` is a whole number of minor units (cents for KES or
-//! USD, shillings for UGX) between 0 and [`Money::MAX`] (10¹², API.md "Conventions"). Every
+//! USD, shillings for UGX) between 0 and [`Money::MAX`] (10¹², docs/API.md "Conventions"). Every
 //! operation is checked: one that would leave that range gives `None`, never a wrapped,
 //! negative or oversized amount. The bound keeps every sum the domain forms (a sale of 500
 //! lines, a shift's running totals, a drawer's expected cash) far inside `i64`, and it is the

@@ -1,8 +1,9 @@
 //! Stock quantities, all whole units in an `i64`. Invariants: a `Quantity` (how many of a
 //! product a line, transfer or reservation moves) is 1..=1_000_000; a `SignedQuantity` (a stock
-//! delta given in an adjustment) is non-zero and within ±1_000_000 (API.md "Conventions": stock
-//! deltas are bounded like quantities); a `LowStockThreshold` is 0..=[`LEVEL_MAX`], the range a
-//! stock level itself must stay in. The bounds keep every sum of them far from `i64` overflow.
+//! delta given in an adjustment) is non-zero and within ±1_000_000 (docs/API.md "Conventions":
+//! stock deltas are bounded like quantities); a `LowStockThreshold` is 0..=[`LEVEL_MAX`], the
+//! range a stock level itself must stay in. The bounds keep every sum of them far from `i64`
+//! overflow.
 
 /// The largest number of units a stock level may hold, and the deepest it may go below zero
 /// in a store that allows negative stock: 10⁹. A change that would take a level past it is
@@ -140,7 +141,7 @@ impl LowStockThreshold {
         self.0
     }
 
-    /// Whether `available` units count as low stock (API.md: `available ≤ threshold`).
+    /// Whether `available` units count as low stock (docs/API.md: `available ≤ threshold`).
     pub fn is_low(self, available: i64) -> bool {
         available <= self.0
     }

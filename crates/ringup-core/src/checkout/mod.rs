@@ -1,8 +1,8 @@
-//! Checkout rules: exact pricing of a cart (API.md "Checkout"), tenders and change, refunds
+//! Checkout rules: exact pricing of a cart (docs/API.md "Checkout"), tenders and change, refunds
 //! due on returns, a shift's expected cash, customers' contact details and the printed receipt.
 //!
 //! Invariants: money is `i64` minor units and rates basis points; every division rounds
-//! half-up, explicitly, once, where API.md says; nothing here does I/O.
+//! half-up, explicitly, once, where docs/API.md says; nothing here does I/O.
 
 pub mod customer;
 pub mod payment;

@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn cash_over_the_total_gives_change() {
-        // API.md's body: 20000 cash + 5000 mobile money against a total of 24500.
+        // docs/API.md's body: 20000 cash + 5000 mobile money against a total of 24500.
         let tenders = [
             t(TenderMethod::Cash, 20_000),
             t(TenderMethod::MobileMoney, 5_000),

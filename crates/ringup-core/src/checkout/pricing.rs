@@ -1,4 +1,4 @@
-//! Pricing a cart exactly, to the minor unit (API.md "Checkout").
+//! Pricing a cart exactly, to the minor unit (docs/API.md "Checkout").
 //!
 //! Invariants of every `PricedCart` that `price_cart` returns (property-tested below):
 //! - per line: `discount = line_discount + cart_share`, `amount = gross − discount ≥ 0`,
@@ -8,7 +8,7 @@
 //!   `net_total`, Σ tax = `tax_total`, Σ total = `total`, and the tax breakdown sums to the same
 //!   net and tax;
 //! - `subtotal` and `total` (and so every other figure) are at most `Money::MAX`;
-//! - every division rounds half-up exactly once, at the step API.md names: a percent line
+//! - every division rounds half-up exactly once, at the step docs/API.md names: a percent line
 //!   discount, a percent cart discount, each line's tax. The cart discount is spread with
 //!   floors plus whole leftover units, so it is never rounded again.
 
@@ -134,7 +134,7 @@ pub enum PricingError {
     Overflow,
 }
 
-/// Prices a cart per API.md. `prices_include_tax` is the store's setting.
+/// Prices a cart per docs/API.md. `prices_include_tax` is the store's setting.
 ///
 /// The caller guarantees what `LineInput` documents (unit_price ≥ 0, quantity > 0, tax rate
 /// 0..=10000); the API checks these at the edge. A discount outside its range (a negative
@@ -241,13 +241,14 @@ fn discount_off(discount: Discount, base: i64) -> Result<Option<i64>, PricingErr
 
 /// Spreads `cart` over lines whose amounts are `amounts` (summing to `sum`, `0 ≤ cart ≤ sum`):
 /// each line gets `floor(cart × amount / sum)`, and the units those floors leave over go one
-/// each to the lines with the largest amounts, ties to the earlier line (API.md).
+/// each to the lines with the largest amounts, ties to the earlier line (docs/API.md).
 ///
 /// The leftover is Σ of the floors' fractional parts, so it is smaller than the number of lines
 /// with a fraction, and every line it reaches has a positive amount. Each share is within one
-/// unit of the exact proportional share (exactly one above it when API.md's largest-amount rule
-/// hands a unit to a line whose exact share was whole). A line never gets more than its amount:
-/// a leftover exists only when `cart < sum`, and then every exact share is below its amount.
+/// unit of the exact proportional share (exactly one above it when the largest-amount rule of
+/// docs/API.md hands a unit to a line whose exact share was whole). A line never gets more than
+/// its amount: a leftover exists only when `cart < sum`, and then every exact share is below
+/// its amount.
 fn allocate(cart: i64, amounts: &[i64], sum: i64) -> Result<Vec<i64>, PricingError> {
     if cart == 0 {
         return Ok(vec![0; amounts.len()]);

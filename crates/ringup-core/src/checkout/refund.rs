@@ -7,7 +7,7 @@
 /// The refund due for returning `returning` more units of a line that sold `sold` units for
 /// `line_total`, of which `already_returned` were returned before. Cumulative rounding:
 /// `round(total × (already + returning) / sold) − round(total × already / sold)`, half-up —
-/// for a first return this is exactly API.md's `total × returned / sold`, and any sequence of
+/// for a first return this is exactly docs/API.md's `total × returned / sold`, and any sequence of
 /// partial returns of a whole line refunds exactly its total, never more.
 /// `None` if `already + returning > sold`, a count is not positive, or on overflow.
 pub fn refund_due(
@@ -101,7 +101,7 @@ mod tests {
                 let due = refund_due(total, sold, already, q).unwrap();
                 prop_assert!(0 <= due && due <= total);
                 if n == 0 {
-                    // The first return is API.md's total × returned / sold, half-up, written
+                    // The first return is docs/API.md's total × returned / sold, half-up, written
                     // as floor((2·total·q + sold) / (2·sold)).
                     let exact = (2 * i128::from(total) * i128::from(q) + i128::from(sold))
                         / (2 * i128::from(sold));

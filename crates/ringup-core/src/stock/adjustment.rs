@@ -4,7 +4,7 @@
 use crate::catalog::{LEVEL_MAX, QuantityError, SignedQuantity};
 use crate::users::Role;
 
-/// What caused a stock movement (API.md `kind`).
+/// What caused a stock movement (docs/API.md `kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MovementKind {
     Receiving,
@@ -80,7 +80,7 @@ impl AdjustmentReason {
         }
     }
 
-    /// Whether a role may record this reason (API.md "Roles"): admins and managers any;
+    /// Whether a role may record this reason (docs/API.md "Roles"): admins and managers any;
     /// employees (stock staff) receiving and counts; cashiers none.
     pub fn allowed_for(self, role: Role) -> bool {
         match role {

@@ -1,7 +1,7 @@
 //! Stock rules: what kinds of movement exist, who may adjust stock and how, how a level moves,
 //! when stock counts as low, and the transfer state machine.
 //!
-//! Invariants the store layer relies on (DESIGN.md "Stock is a ledger"):
+//! Invariants the store layer relies on (docs/ARCHITECTURE.md "Stock ledger"):
 //!
 //! - A level's `on_hand` is the sum of its movements' deltas; every change to a level is a
 //!   movement, written in the same transaction.

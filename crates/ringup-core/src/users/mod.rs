@@ -4,7 +4,7 @@
 //! that differ only in case name the same account (compare `normalized()`). An `Email` is one
 //! trimmed address of at most 254 characters with no display name; `normalized()` is what
 //! uniqueness and look-ups compare. A `Password` built by `Password::new` meets the whole
-//! policy of API.md ("Auth and users") and its text is never printed by `Debug`, `Display` or
+//! policy of docs/API.md ("Auth and users") and its text is never printed by `Debug`, `Display` or
 //! serde. Roles are exactly `admin`, `manager`, `cashier` and `employee`.
 
 mod email;

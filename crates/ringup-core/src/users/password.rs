@@ -1,5 +1,6 @@
 //! Passwords. Invariant: a `Password` from `Password::new` meets every rule of the policy in
-//! API.md ("Auth and users"); one from `Password::unchecked` is only a login attempt to verify.
+//! docs/API.md ("Auth and users"); one from `Password::unchecked` is only a login attempt to
+//! verify.
 //! The text leaves the type only through `expose()`: no `Display`, no `Serialize`, and
 //! `Debug` prints `Password(***)`.
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use super::UserError;
 
-/// What a user or API key may do; API.md ("Roles") has the full matrix.
+/// What a user or API key may do; docs/API.md ("Roles") has the full matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

@@ -1,5 +1,6 @@
 //! Several movements of one store in a handful of statements, for checkout (a sale, its void,
-//! a return): PERFORMANCE.md measured a statement per line as the cost that dominates.
+//! a return): a statement per line is the cost that dominates (README, "What the machine
+//! allows").
 //!
 //! The same rules as [`super::move_stock`], for many lines at once: lock every level touched
 //! (one multi-row upsert, in product order so two such transactions cannot deadlock), *then*

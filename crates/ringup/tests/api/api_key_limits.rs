@@ -1,6 +1,6 @@
-//! API keys are rate-limited by tier (API.md "Security"): a key gets its burst, then 429 with
-//! `Retry-After`; every API-key response carries `RateLimit-*`; keys are limited apart; the
-//! quotas are settings; a user's own session is never throttled.
+//! API keys are rate-limited by tier (docs/API.md "Rate limits"): a key gets its burst, then
+//! 429 with `Retry-After`; every API-key response carries `RateLimit-*`; keys are limited
+//! apart; the quotas are settings; a user's own session is never throttled.
 //!
 //! The server's clock stands still unless a test moves it, so a bucket refills only when the
 //! test says so and the counts below are exact.

@@ -1,4 +1,4 @@
-//! The authorization matrix (STYLE.md "Tests"): one table of route × caller → expected status,
+//! The authorization matrix: one table of route × caller → expected status,
 //! driven against a real server. Every operation in the OpenAPI document must have a row, so a
 //! new route without a rule fails the suite; every row must name a documented route, so the
 //! table cannot go stale.
@@ -18,6 +18,8 @@ use ringup_core::clock::Clock;
 use ringup_core::ids::{StoreId, UserId};
 use ringup_core::tokens::hash_token;
 use ringup_testkit::{TestApp, USER_PASSWORD, json_of, spawn_app_with};
+
+use crate::support::documented_operations;
 use serde_json::{Value, json};
 
 /// A random suffix for unique SKUs.
@@ -637,22 +639,6 @@ impl World {
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())
     }
-}
-
-/// `(METHOD, path)` of every operation in the OpenAPI document.
-async fn documented_operations(app: &TestApp) -> BTreeSet<(String, String)> {
-    let doc = json_of(app.get("/api/v1/openapi.json").await).await;
-    let mut operations = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for method in [
-            "get", "put", "post", "delete", "options", "head", "patch", "trace",
-        ] {
-            if item.get(method).is_some() {
-                operations.insert((method.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    operations
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Bounds on amounts, quantities and running totals (API.md "Conventions"; issue: a cashier
+//! Bounds on amounts, quantities and running totals (docs/API.md "Conventions"; issue: a cashier
 //! could brick a register with amounts near `i64::MAX`). Every repro of the hostile probe is
 //! here, answering 422 with nothing stored; the database's own range guards (migration 0008)
 //! refuse every listed column on both engines; `ringup check` names a row stored before the

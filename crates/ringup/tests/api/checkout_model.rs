@@ -1,4 +1,4 @@
-//! An independent model of the rules of API.md "Checkout" and checkout-contract.md — cart
+//! An independent model of the rules of docs/API.md "Checkout" and docs/CHECKOUT.md — cart
 //! pricing, the cart-discount spread and its tie rule, tax included or added, commission,
 //! refunds due on returns, a shift's figures and expected cash — written here from the text,
 //! not imported from `ringup-core`, so that the server's answers are checked against a second
@@ -16,8 +16,8 @@ pub(crate) fn half_up(n: i128, d: i128) -> i64 {
     i64::try_from((2 * n + d) / (2 * d)).unwrap()
 }
 
-/// API.md "Checkout" / contract "Returns": what returning `q` more of `sold` units of a line
-/// worth `total`, `already` of them returned before, refunds.
+/// docs/API.md "Checkout" / docs/CHECKOUT.md "Returns": what returning `q` more of `sold`
+/// units of a line worth `total`, `already` of them returned before, refunds.
 pub(crate) fn refund_due(total: i64, sold: i64, already: i64, q: i64) -> i64 {
     let (t, s) = (i128::from(total), i128::from(sold));
     half_up(t * i128::from(already + q), s) - half_up(t * i128::from(already), s)
@@ -127,7 +127,7 @@ pub(crate) struct Priced {
     pub total: i64,
 }
 
-/// Prices `lines` with an optional cart discount per API.md, in a store whose prices include
+/// Prices `lines` with an optional cart discount per docs/API.md, in a store whose prices include
 /// tax or not.
 pub(crate) fn price(lines: &[CartLine], cart: Option<Disc>, inclusive: bool) -> Priced {
     let gross: Vec<i64> = lines.iter().map(|l| l.item.price * l.quantity).collect();
@@ -201,7 +201,7 @@ fn breakdown(lines: &[CartLine], priced: &Priced) -> Vec<Value> {
     buckets.into_iter().map(entry).collect()
 }
 
-/// `tax_breakdown` of a view, sorted by class id (API.md fixes no order).
+/// `tax_breakdown` of a view, sorted by class id (docs/API.md fixes no order).
 pub(crate) fn sorted_breakdown(sale: &Value) -> Vec<Value> {
     let mut entries = sale["tax_breakdown"].as_array().unwrap().clone();
     entries.sort_by_key(|e| e["tax_class_id"].as_str().unwrap().to_owned());

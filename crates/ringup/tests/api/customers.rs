@@ -1,4 +1,4 @@
-//! Customers (checkout-contract.md "Customers"): phone numbers normalised to E.164 in the
+//! Customers (docs/CHECKOUT.md "Customers"): phone numbers normalised to E.164 in the
 //! store's country and unique across customers, validated e-mails, searches by name prefix or
 //! phone in any form, pages, PATCH with `null` clearing, employees refused everywhere, audit
 //! events without personal data, a customer's sales limited to the caller's stores; and the

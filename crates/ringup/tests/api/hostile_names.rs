@@ -1,4 +1,4 @@
-//! Hostile names (API.md "Text"): NUL and other control characters, and names that show
+//! Hostile names (docs/API.md "Text"): NUL and other control characters, and names that show
 //! nothing (zero-width joiners, a lone BOM, a bidi override, blanks) or reorder what follows
 //! them (a bidi override beside visible text) are 422 naming the field
 //! for every named resource, on create and on rename, and nothing is stored. Before this,

@@ -1,4 +1,4 @@
-//! Hostile free text and query strings (API.md "Text"): a control character other than tab,
+//! Hostile free text and query strings (docs/API.md "Text"): a control character other than tab,
 //! line feed and carriage return in any string of a body is 422 naming its JSON path, before
 //! anything is written; a control character, invalid UTF-8 or a repeated parameter in a query
 //! string is 422 naming the parameter. Notes keep their tabs and line breaks (CRLF from Windows

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` (API.md "Idempotency"): same key and request → the original response,
+//! `Idempotency-Key` (docs/API.md "Idempotency"): same key and request → the original response,
 //! replayed, with one effect; same key and another request → 422; keys scoped to the caller;
 //! racing duplicates make exactly one effect.
 

@@ -1,6 +1,22 @@
-//! HTTP integration tests of the server foundation: error rendering, request ids, security
-//! headers, CORS, compression, operations endpoints, graceful shutdown, and the binary's
-//! command line and configuration.
+//! ringup's HTTP integration suite: the real server, started per test, spoken to over HTTP.
+//!
+//! What it covers, by module family:
+//!
+//! - the server itself: error rendering (`errors`), request ids, security headers, CORS,
+//!   compression, operations endpoints (`ops`), connection limits, request smuggling,
+//!   graceful shutdown (`lifecycle`), and the binary's command line and configuration
+//!   (`config`);
+//! - hostile input and bounds: JSON, names, free text and query strings (`hostile_*`), amounts
+//!   and quantities at and past their limits (`bounds`, `bounds_fuzz`);
+//! - identity and access: login, tokens, sessions, cookies and CSRF, password reset (with a
+//!   real SMTP server), lockouts, API keys and their rate limits, users and their scoping, the
+//!   route × role authorization matrix (`authz_matrix`), the audit log and its verification;
+//! - catalog and inventory: stores, tax classes, categories, products, stock levels and
+//!   adjustments, the ledger check (`stock_check`), transfers, reservations, races on one level;
+//! - checkout: shifts, sales and their rules, voids, returns, receipts, customers, idempotency,
+//!   racing sales and returns, and a whole day in a store checked against an independent model;
+//! - the documentation: `docs/API.md` lists exactly the routes the server serves
+//!   (`api_reference`).
 //!
 //! Every test starts its own server with `ringup_testkit::spawn_app()` (or runs the real
 //! binary), so they run in parallel and pass on SQLite (default) and on PostgreSQL when
@@ -15,6 +31,7 @@
 
 mod api_key_limits;
 mod api_keys;
+mod api_reference;
 mod audit;
 mod audit_verify;
 mod auth_cookies;

@@ -1,9 +1,9 @@
-//! Receipts (API.md "Checkout", CHECKOUT.md "Receipts"): `GET /sales/{id}/receipt` by `Accept`
-//! — JSON (absent, `*/*`, `application/json`) with the sale's values and the printed text,
-//! the 42-column `text/plain` layout (store time zone, amounts in major units with thousands
-//! separators and the currency's decimals, wrapped names, tax breakdown, tenders, change,
-//! VOID), `application/pdf` whose extracted text (`pdftotext -layout`) shows the same lines,
-//! 406 for anything else; 404 outside the caller's stores, 403 for employees; and
+//! Receipts (docs/API.md "Checkout", docs/CHECKOUT.md "Receipts"): `GET /sales/{id}/receipt` by
+//! `Accept` — JSON (absent, `*/*`, `application/json`) with the sale's values and the printed
+//! text, the 42-column `text/plain` layout (store time zone, amounts in major units with
+//! thousands separators and the currency's decimals, wrapped names, tax breakdown, tenders,
+//! change, VOID), `application/pdf` whose extracted text (`pdftotext -layout`) shows the same
+//! lines, 406 for anything else; 404 outside the caller's stores, 403 for employees; and
 //! `POST /sales/{id}/receipt/email`, 202 and then a mail (the file mailer's `.eml`) whose
 //! subject is `Receipt <number>` and whose body is the text receipt.
 

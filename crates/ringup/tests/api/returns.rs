@@ -1,4 +1,4 @@
-//! Returns (API.md "Checkout", checkout-contract.md "Returns"): partial returns refund the
+//! Returns (docs/API.md "Checkout", docs/CHECKOUT.md "Returns"): partial returns refund the
 //! cumulative rounded share of a line's total and never more than was sold; the refunds must
 //! add up to exactly what is due; restocked lines are `return` movements, others none; a
 //! voided sale takes no return and a returned sale no void; a return belongs to the open shift

@@ -1,10 +1,10 @@
-//! Sales (API.md "Checkout", checkout-contract.md "Sales"): pricing to the minor unit in stores
-//! whose prices include tax or not, line and cart discounts with the spread and its tie rule,
-//! the tax breakdown and commission; the whole 201 body, with lines and payments in request
-//! order; one `sale` movement per line; insufficient stock is 409 naming every short line and
-//! writes nothing (not even a number); negative stock where the store allows it; numbers
-//! gapless per store; `Idempotency-Key` replays; one `sale.completed` audit event per sale;
-//! the list's filters and store scoping.
+//! Sales (docs/API.md "Checkout", docs/CHECKOUT.md "Sales"): pricing to the minor unit in
+//! stores whose prices include tax or not, line and cart discounts with the spread and its tie
+//! rule, the tax breakdown and commission; the whole 201 body, with lines and payments in
+//! request order; one `sale` movement per line; insufficient stock is 409 naming every short
+//! line and writes nothing (not even a number); negative stock where the store allows it;
+//! numbers gapless per store; `Idempotency-Key` replays; one `sale.completed` audit event per
+//! sale; the list's filters and store scoping.
 
 use chrono::{Duration, SecondsFormat};
 use ringup_core::clock::Clock;
@@ -17,7 +17,7 @@ use crate::checkout_support::{
 };
 use crate::support::{error_fields, header, is_uuid_v7};
 
-/// Every field API.md's 201 body names, and the contract's additions.
+/// Every field of a sale as docs/API.md "Checkout" lists it.
 const SALE_FIELDS: [&str; 24] = [
     "id",
     "number",

@@ -1,4 +1,4 @@
-//! Refused sales (checkout-contract.md "Sales"): tender rules (split tenders, change only from
+//! Refused sales (docs/CHECKOUT.md "Sales"): tender rules (split tenders, change only from
 //! cash, never more change than cash, no underpaying, known methods, no reference on cash),
 //! line and cart discount rules, unknown ids named by field, the `unit_price` override for
 //! managers only, the required `Idempotency-Key`, employees' 403. Every refused sale writes

@@ -1,4 +1,4 @@
-//! Voids (checkout-contract.md "Sales"): managers and admins only, while the sale's shift is
+//! Voids (docs/CHECKOUT.md "Sales"): managers and admins only, while the sale's shift is
 //! open, once; stock comes back as `void` movements; the sale leaves its shift's figures and
 //! counts as a void; audited `sale.voided`.
 

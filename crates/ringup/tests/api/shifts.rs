@@ -1,4 +1,4 @@
-//! Shifts (checkout-contract.md "Shifts"): one open shift per register, cash movements by the
+//! Shifts (docs/CHECKOUT.md "Shifts"): one open shift per register, cash movements by the
 //! shift's cashier or a manager, the X report while open, closing into the Z report with
 //! `expected_cash` and `over_short` per the formula, and nothing more on a closed shift.
 

@@ -1,4 +1,4 @@
-//! `ringup check` (DESIGN.md "Stock is a ledger"): the real binary against the test's
+//! `ringup check` (docs/ARCHITECTURE.md "Stock ledger"): the real binary against the test's
 //! database passes on a consistent ledger, and after the ledger is tampered with exits
 //! non-zero naming every offending level.
 

@@ -1,6 +1,9 @@
 //! Assertions shared by the test modules.
 
+use std::collections::BTreeSet;
+
 use reqwest::Response;
+use ringup_testkit::{TestApp, json_of};
 use serde_json::Value;
 
 /// The value of a response header as text, if present.
@@ -64,6 +67,32 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// The methods an OpenAPI path item may hold, lower case as the document spells them.
+const OPENAPI_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// `(METHOD, path)` of every operation in an OpenAPI document.
+pub fn operations_of(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"]
+        .as_object()
+        .unwrap_or_else(|| panic!("the OpenAPI document has no `paths` object"));
+    let mut operations = BTreeSet::new();
+    for (path, item) in paths {
+        for method in OPENAPI_METHODS {
+            if item.get(method).is_some() {
+                operations.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+/// `(METHOD, path)` of every operation in the OpenAPI document the server serves.
+pub async fn documented_operations(app: &TestApp) -> BTreeSet<(String, String)> {
+    operations_of(&json_of(app.get("/api/v1/openapi.json").await).await)
 }
 
 /// A UUID of version 7 in canonical lower-case text form.

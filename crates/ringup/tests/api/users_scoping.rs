@@ -56,7 +56,7 @@ async fn a_manager_may_not_create_a_cashier_in_another_store() {
     // Act
     let response = post_user(&s.app, &s.manager, &new_user("till.b", "cashier", &[s.b])).await;
 
-    // Assert: a store the manager may not see is answered as if it did not exist (API.md).
+    // Assert: a store the manager may not see is answered as if it did not exist (docs/API.md).
     let problem = assert_problem(response, 422, USERS).await;
     assert_eq!(problem["errors"][0]["field"], "store_ids[0]");
 }
@@ -164,7 +164,7 @@ async fn a_manager_may_not_move_their_cashier_to_another_store() {
     )
     .await;
 
-    // Assert: a store the manager may not see is answered as if it did not exist (API.md).
+    // Assert: a store the manager may not see is answered as if it did not exist (docs/API.md).
     let problem = assert_problem(response, 422, &path).await;
     assert_eq!(problem["errors"][0]["field"], "store_ids[0]");
     let user = json_of(get(&s.app, &path, &s.admin).await).await;

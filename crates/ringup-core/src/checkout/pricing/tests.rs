@@ -1,4 +1,4 @@
-//! Worked examples from API.md "Checkout"; `properties` holds the property tests and the
+//! Worked examples from docs/API.md "Checkout"; `properties` holds the property tests and the
 //! reference model.
 
 use uuid::Uuid;
@@ -59,7 +59,7 @@ fn exclusive_vat_is_added_to_the_amount() {
 
 #[test]
 fn the_request_example_prices_line_then_cart_then_tax() {
-    // API.md's body: quantity 2, 10 % off the line, 500 off the cart.
+    // docs/API.md's body: quantity 2, 10 % off the line, 500 off the cart.
     let lines = [line(5_000, 2, Some(Discount::PercentBp(1_000)), 1_600)];
     let cart = price_cart(&lines, Some(Discount::Amount(500)), false).unwrap();
     let l = &cart.lines[0];

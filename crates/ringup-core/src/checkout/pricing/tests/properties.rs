@@ -40,7 +40,7 @@ struct RefLine {
     total: i128,
 }
 
-/// API.md's rules read literally, written without any code of `pricing.rs`.
+/// docs/API.md's rules read literally, written without any code of `pricing.rs`.
 fn reference(
     lines: &[LineInput],
     cart: Option<Discount>,
