@@ -393,6 +393,7 @@ pub async fn create_return(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReturnQuery {
     pub store_id: Option<String>,
     pub sale_id: Option<String>,

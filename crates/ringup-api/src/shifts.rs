@@ -275,6 +275,7 @@ pub async fn open_shift(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShiftQuery {
     pub store_id: Option<String>,
     pub register_id: Option<String>,

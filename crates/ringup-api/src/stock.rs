@@ -63,6 +63,7 @@ impl From<LevelRow> for StockLevelView {
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StockQuery {
     /// Only this product.
     pub product_id: Option<String>,
@@ -302,6 +303,7 @@ pub async fn adjust_stock(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MovementQuery {
     pub store_id: Option<String>,
     pub product_id: Option<String>,

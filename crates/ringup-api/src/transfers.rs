@@ -208,6 +208,7 @@ pub async fn create_transfer(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TransferQuery {
     /// `requested`, `approved`, `received`, `rejected` or `cancelled`.
     pub status: Option<String>,

@@ -322,6 +322,7 @@ pub async fn create_sale(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SaleQuery {
     pub store_id: Option<String>,
     pub register_id: Option<String>,
