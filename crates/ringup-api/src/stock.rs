@@ -26,6 +26,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::problem_type::ProblemType;
 use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::stores::visible_store;
@@ -181,7 +182,7 @@ pub(crate) fn insufficient(shortfalls: Vec<(String, Shortfall)>) -> ApiError {
         .map(|(field, s)| FieldError::new(field, s.to_string()))
         .collect();
     ApiError::Conflict {
-        slug: "insufficient-stock",
+        kind: ProblemType::InsufficientStock,
         detail: "not enough stock is available".to_owned(),
         errors,
     }
