@@ -53,7 +53,7 @@ use crate::error::PendingProblem;
 
 /// The API's routes and their OpenAPI document, before middleware.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(ops::router())
         .merge(auth::router())
         .merge(users::router())
@@ -70,7 +70,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(shifts::router())
         .merge(sales::router())
         .merge(returns::router())
-        .split_for_parts()
+        .split_for_parts();
+    docs::complete(&mut doc);
+    (router, doc)
 }
 
 /// The complete application: routes, docs and every middleware. `extra` is merged in before

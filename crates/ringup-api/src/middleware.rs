@@ -23,7 +23,8 @@ use crate::problem_type::ProblemType;
 use crate::state::HttpConfig;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const PROBLEM_JSON: &str = "application/problem+json";
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The id of the request being served, as logged and as sent back.
 #[derive(Clone, Debug)]
