@@ -60,6 +60,7 @@ impl From<AuditRecord> for AuditEventView {
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub actor_id: Option<String>,
     pub action: Option<String>,

@@ -199,6 +199,7 @@ pub async fn create_customer(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerFilters {
     /// A prefix of the name (ignoring case), or a phone number in any common form (national
     /// forms read in the caller's only store's country, else `KE`).

@@ -13,10 +13,15 @@ use utoipa::ToSchema;
 
 use ringup_store::StoreError;
 
+use crate::problem_type::ProblemType;
+
 /// One broken rule of a request: which field and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
+    /// Where the rule broke: a JSON path into the body (`lines[2].quantity`), a query
+    /// parameter, a header (`Idempotency-Key`) or, for `not-ready`, a dependency.
     pub field: String,
+    /// What is wrong, in plain English.
     pub message: String,
 }
 
@@ -29,16 +34,25 @@ impl FieldError {
     }
 }
 
-/// An RFC 9457 problem, as sent. `type` is a stable slug (`/problems/<slug>`) clients can match.
+/// An RFC 9457 problem (`application/problem+json`): the body of every 4xx and 5xx answer.
+/// `type` is a stable URI reference (`/problems/<slug>`) clients can match on; 5xx bodies never
+/// carry the cause.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::problem_type::type_schema)]
     pub kind: String,
+    /// The status's reason phrase (`Conflict`): the same for every problem with that status.
     pub title: String,
+    /// The HTTP status, repeated.
     pub status: u16,
+    /// What went wrong on this occasion, for people.
     pub detail: String,
+    /// The path of the request that failed.
     pub instance: String,
+    /// The request's id, as in the `X-Request-Id` header and the server's log.
     pub request_id: String,
+    /// Each broken rule, when there are several or a field to name (omitted when empty).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
@@ -62,7 +76,7 @@ pub enum ApiError {
     NotAcceptable,
     #[error("{detail}")]
     Conflict {
-        slug: &'static str,
+        kind: ProblemType,
         detail: String,
         errors: Vec<FieldError>,
     },
@@ -88,7 +102,7 @@ pub enum ApiError {
 /// The problem attached to an error response until the middleware renders it.
 #[derive(Clone, Debug)]
 pub struct PendingProblem {
-    pub slug: &'static str,
+    pub kind: ProblemType,
     pub title: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
@@ -121,48 +135,48 @@ impl ApiError {
 
     fn pending(self) -> PendingProblem {
         let status = self.status();
-        let (slug, detail, errors) = match self {
-            ApiError::BadRequest(detail) => ("bad-request", detail, vec![]),
+        let (kind, detail, errors) = match self {
+            ApiError::BadRequest(detail) => (ProblemType::BadRequest, detail, vec![]),
             ApiError::Unauthorized => (
-                "unauthorized",
+                ProblemType::Unauthorized,
                 "valid credentials are required".to_owned(),
                 vec![],
             ),
             ApiError::Forbidden => (
-                "forbidden",
+                ProblemType::Forbidden,
                 "you are not allowed to do this".to_owned(),
                 vec![],
             ),
             ApiError::CsrfFailed => (
-                "csrf-failed",
+                ProblemType::CsrfFailed,
                 "send the csrf_token cookie's value in X-CSRF-Token".to_owned(),
                 vec![],
             ),
-            ApiError::NotFound => ("not-found", "no such resource".to_owned(), vec![]),
+            ApiError::NotFound => (ProblemType::NotFound, "no such resource".to_owned(), vec![]),
             ApiError::NotAcceptable => (
-                "not-acceptable",
+                ProblemType::NotAcceptable,
                 "none of the media types in Accept can be served".to_owned(),
                 vec![],
             ),
             ApiError::Conflict {
-                slug,
+                kind,
                 detail,
                 errors,
-            } => (slug, detail, errors),
+            } => (kind, detail, errors),
             ApiError::PayloadTooLarge => (
-                "payload-too-large",
+                ProblemType::PayloadTooLarge,
                 "the request body is larger than allowed".to_owned(),
                 vec![],
             ),
             ApiError::Validation(errors) => (
-                "validation-failed",
+                ProblemType::ValidationFailed,
                 "the request has invalid fields".to_owned(),
                 errors,
             ),
             ApiError::OutOfRange(source) => {
                 tracing::warn!(error = %source, "a write was refused by a range guard");
                 (
-                    "out-of-range",
+                    ProblemType::OutOfRange,
                     "this change would store an amount outside 0 to 10^12 minor units or a \
                      stock level beyond 10^9 units; nothing was changed"
                         .to_owned(),
@@ -170,27 +184,27 @@ impl ApiError {
                 )
             }
             ApiError::RateLimited { retry_after_secs } => (
-                "rate-limited",
+                ProblemType::RateLimited,
                 format!("too many requests; retry in {retry_after_secs} s"),
                 vec![],
             ),
-            ApiError::Unavailable(detail) => ("unavailable", detail, vec![]),
+            ApiError::Unavailable(detail) => (ProblemType::Unavailable, detail, vec![]),
             ApiError::NotReady(errors) => (
-                "not-ready",
+                ProblemType::NotReady,
                 "a dependency of ringup is not answering".to_owned(),
                 errors,
             ),
             ApiError::Internal(source) => {
                 tracing::error!(error = %source, cause = ?source, "internal error");
                 (
-                    "internal",
+                    ProblemType::Internal,
                     "an internal error occurred; quote the request id when reporting it".to_owned(),
                     vec![],
                 )
             }
         };
         PendingProblem {
-            slug,
+            kind,
             title: title_of(status),
             detail,
             errors,
@@ -265,7 +279,7 @@ mod tests {
         ];
         for (err, status, slug) in cases {
             assert_eq!(err.status().as_u16(), status);
-            assert_eq!(err.pending().slug, slug);
+            assert_eq!(err.pending().kind.slug(), slug);
         }
     }
 
@@ -273,7 +287,7 @@ mod tests {
     fn internal_detail_hides_the_cause() {
         let err = ApiError::internal(std::io::Error::other("select * from secrets failed"));
         let pending = err.pending();
-        assert_eq!(pending.slug, "internal");
+        assert_eq!(pending.kind, ProblemType::Internal);
         assert!(!pending.detail.contains("select"));
     }
 

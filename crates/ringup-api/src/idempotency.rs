@@ -21,6 +21,7 @@ use ringup_store::{Conn, idempotency, time};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, FieldError};
 use crate::json::{from_value, json_bytes, parse_value};
+use crate::problem_type::ProblemType;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -126,7 +127,7 @@ pub async fn start(
             "was already used with a different request; use a new key",
         )),
         idempotency::Claim::InFlight => Err(ApiError::Conflict {
-            slug: "idempotency-key-in-flight",
+            kind: ProblemType::IdempotencyKeyInFlight,
             detail: "a request with this Idempotency-Key is still being processed".to_owned(),
             errors: vec![],
         }),

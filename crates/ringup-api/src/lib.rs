@@ -17,6 +17,7 @@ pub mod mail;
 pub mod middleware;
 pub mod ops;
 pub mod pagination;
+pub mod problem_type;
 pub mod products;
 pub mod query;
 pub mod receipt_pdf;
@@ -45,13 +46,14 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use error::{ApiError, FieldError, Problem};
+pub use problem_type::ProblemType;
 pub use state::{AppState, HttpConfig};
 
 use crate::error::PendingProblem;
 
 /// The API's routes and their OpenAPI document, before middleware.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(ops::router())
         .merge(auth::router())
         .merge(users::router())
@@ -68,7 +70,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(shifts::router())
         .merge(sales::router())
         .merge(returns::router())
-        .split_for_parts()
+        .split_for_parts();
+    docs::complete(&mut doc);
+    (router, doc)
 }
 
 /// The complete application: routes, docs and every middleware. `extra` is merged in before
@@ -153,7 +157,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let mut response = Response::new(axum::body::Body::empty());
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response.extensions_mut().insert(PendingProblem {
-        slug: "internal",
+        kind: ProblemType::Internal,
         title: error::title_of(StatusCode::INTERNAL_SERVER_ERROR),
         detail: "an internal error occurred; quote the request id when reporting it".to_owned(),
         errors: vec![],

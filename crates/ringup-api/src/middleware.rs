@@ -19,10 +19,12 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use crate::error::{PendingProblem, Problem, title_of};
+use crate::problem_type::ProblemType;
 use crate::state::HttpConfig;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const PROBLEM_JSON: &str = "application/problem+json";
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The id of the request being served, as logged and as sent back.
 #[derive(Clone, Debug)]
@@ -132,31 +134,32 @@ fn is_bare_error(response: &Response) -> bool {
 }
 
 fn framework_problem(status: StatusCode) -> PendingProblem {
-    let (slug, detail) = match status {
-        StatusCode::NOT_FOUND => ("not-found", "no such resource"),
+    let (kind, detail) = match status {
+        StatusCode::NOT_FOUND => (ProblemType::NotFound, "no such resource"),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method-not-allowed",
+            ProblemType::MethodNotAllowed,
             "this method is not allowed on this resource",
         ),
         StatusCode::REQUEST_TIMEOUT => (
-            "request-timeout",
+            ProblemType::RequestTimeout,
             "the request took too long and was abandoned",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload-too-large",
+            ProblemType::PayloadTooLarge,
             "the request body is larger than allowed",
         ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => {
-            ("bad-request", "the request could not be understood")
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => (
+            ProblemType::BadRequest,
+            "the request could not be understood",
+        ),
         s if s.is_server_error() => (
-            "internal",
+            ProblemType::Internal,
             "an internal error occurred; quote the request id when reporting it",
         ),
-        _ => ("error", "the request failed"),
+        _ => (ProblemType::Error, "the request failed"),
     };
     PendingProblem {
-        slug,
+        kind,
         title: title_of(status),
         detail: detail.to_owned(),
         errors: vec![],
@@ -166,7 +169,7 @@ fn framework_problem(status: StatusCode) -> PendingProblem {
 fn render(response: Response, pending: PendingProblem, path: &str, request_id: &str) -> Response {
     let (mut parts, _) = response.into_parts();
     let problem = Problem {
-        kind: format!("/problems/{}", pending.slug),
+        kind: pending.kind.uri(),
         title: pending.title.to_owned(),
         status: parts.status.as_u16(),
         detail: pending.detail,

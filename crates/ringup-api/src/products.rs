@@ -224,6 +224,7 @@ pub async fn create_product(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductFilters {
     /// A prefix of the name or of the SKU, ignoring case.
     pub q: Option<String>,

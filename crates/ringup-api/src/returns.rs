@@ -30,6 +30,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::problem_type::ProblemType;
 use crate::query::ApiQuery;
 use crate::sales::body::{PaymentBody, parse_payments};
 use crate::sales::view::PaymentView;
@@ -124,9 +125,9 @@ impl From<&ReturnRow> for ReturnView {
     }
 }
 
-fn conflict(slug: &'static str, detail: &str, errors: Vec<FieldError>) -> ApiError {
+fn conflict(kind: ProblemType, detail: &str, errors: Vec<FieldError>) -> ApiError {
     ApiError::Conflict {
-        slug,
+        kind,
         detail: detail.to_owned(),
         errors,
     }
@@ -268,11 +269,15 @@ pub async fn create_return(
         return Err(ApiError::Validation(errors));
     };
     if sale.voided {
-        return Err(conflict("sale-voided", "the sale was voided", vec![]));
+        return Err(conflict(
+            ProblemType::SaleVoided,
+            "the sale was voided",
+            vec![],
+        ));
     }
     let Some(shift) = shift.filter(|s| s.open) else {
         return Err(conflict(
-            "shift-closed",
+            ProblemType::ShiftClosed,
             "the register has no open shift to take the return",
             vec![],
         ));
@@ -281,7 +286,11 @@ pub async fn create_return(
         return Err(ApiError::Forbidden);
     }
     if !returns::lock_sale_for_return(&mut tx, sale.id).await? {
-        return Err(conflict("sale-voided", "the sale was voided", vec![]));
+        return Err(conflict(
+            ProblemType::SaleVoided,
+            "the sale was voided",
+            vec![],
+        ));
     }
     // Line counts read after the lock: no other return of this sale can change them now.
     let current = sales::find_sale(&mut tx, sale.id)
@@ -319,7 +328,7 @@ pub async fn create_return(
     }
     if !over.is_empty() {
         return Err(conflict(
-            "over-return",
+            ProblemType::OverReturn,
             "more than was sold minus what was already returned",
             over,
         ));
@@ -367,7 +376,7 @@ pub async fn create_return(
                 .map(|i| FieldError::new(format!("lines[{i}].quantity"), "is more than returnable"))
                 .collect();
             return Err(conflict(
-                "over-return",
+                ProblemType::OverReturn,
                 "more than was sold minus what was already returned",
                 errors,
             ));
@@ -393,6 +402,7 @@ pub async fn create_return(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReturnQuery {
     pub store_id: Option<String>,
     pub sale_id: Option<String>,

@@ -25,6 +25,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::problem_type::ProblemType;
 use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::{collect, parse_query_id, required_text};
@@ -250,7 +251,7 @@ pub async fn open_shift(
         Ok(shift) => shift,
         Err(StoreError::UniqueViolation { .. }) => {
             return Err(ApiError::Conflict {
-                slug: "shift-open",
+                kind: ProblemType::ShiftOpen,
                 detail: "this register already has an open shift".to_owned(),
                 errors: vec![FieldError::new("register_id", "already has an open shift")],
             });
@@ -275,6 +276,7 @@ pub async fn open_shift(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShiftQuery {
     pub store_id: Option<String>,
     pub register_id: Option<String>,
@@ -389,7 +391,7 @@ impl From<CashMovementRow> for CashMovementView {
 /// 409 for any change to a closed shift (cash movements, sales, voids, returns).
 pub(crate) fn shift_closed() -> ApiError {
     ApiError::Conflict {
-        slug: "shift-closed",
+        kind: ProblemType::ShiftClosed,
         detail: "the shift is closed".to_owned(),
         errors: vec![],
     }
@@ -537,7 +539,7 @@ pub async fn close_shift(
     let mut closed = shifts::close_shift(&mut tx, shift.id, &actor, &now)
         .await?
         .ok_or_else(|| ApiError::Conflict {
-            slug: "shift-closed",
+            kind: ProblemType::ShiftClosed,
             detail: "the shift is already closed".to_owned(),
             errors: vec![],
         })?;

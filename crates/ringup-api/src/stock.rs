@@ -26,6 +26,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::problem_type::ProblemType;
 use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::stores::visible_store;
@@ -63,6 +64,7 @@ impl From<LevelRow> for StockLevelView {
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StockQuery {
     /// Only this product.
     pub product_id: Option<String>,
@@ -180,7 +182,7 @@ pub(crate) fn insufficient(shortfalls: Vec<(String, Shortfall)>) -> ApiError {
         .map(|(field, s)| FieldError::new(field, s.to_string()))
         .collect();
     ApiError::Conflict {
-        slug: "insufficient-stock",
+        kind: ProblemType::InsufficientStock,
         detail: "not enough stock is available".to_owned(),
         errors,
     }
@@ -302,6 +304,7 @@ pub async fn adjust_stock(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MovementQuery {
     pub store_id: Option<String>,
     pub product_id: Option<String>,

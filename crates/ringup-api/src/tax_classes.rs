@@ -19,6 +19,7 @@ use crate::context::RequestMeta;
 use crate::error::{ApiError, FieldError};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::problem_type::ProblemType;
 use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::validation::display_name;
@@ -84,7 +85,7 @@ pub async fn create_tax_class(
         Ok(row) => row,
         Err(err) if err.is_unique_on("tax_classes", "name") => {
             return Err(ApiError::Conflict {
-                slug: "already-taken",
+                kind: ProblemType::AlreadyTaken,
                 detail: "this name is already taken".to_owned(),
                 errors: vec![FieldError::new("name", "is already taken")],
             });

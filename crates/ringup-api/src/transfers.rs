@@ -29,6 +29,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::problem_type::ProblemType;
 use crate::query::ApiQuery;
 use crate::state::AppState;
 use crate::stock::{LineBody, LineView, check_line_products, insufficient, parse_lines};
@@ -208,6 +209,7 @@ pub async fn create_transfer(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TransferQuery {
     /// `requested`, `approved`, `received`, `rejected` or `cancelled`.
     pub status: Option<String>,
@@ -307,7 +309,7 @@ fn may_act(principal: &Principal, transfer: &TransferRow, action: TransferAction
 
 fn invalid_transition(err: ringup_core::stock::TransitionError) -> ApiError {
     ApiError::Conflict {
-        slug: "invalid-transition",
+        kind: ProblemType::InvalidTransition,
         detail: err.to_string(),
         errors: vec![],
     }
@@ -373,7 +375,7 @@ async fn act(
             .ok_or(ApiError::NotFound)?;
         return Err(current.status.next(action).err().map_or_else(
             || ApiError::Conflict {
-                slug: "invalid-transition",
+                kind: ProblemType::InvalidTransition,
                 detail: "the transfer changed while this request ran; try again".to_owned(),
                 errors: vec![],
             },

@@ -4,6 +4,7 @@
 use ringup_core::text;
 
 use crate::error::{ApiError, FieldError};
+use crate::problem_type::ProblemType;
 
 /// The value of `result`, or `None` after recording its error against `field`.
 pub fn collect<T, E: std::fmt::Display>(
@@ -60,7 +61,7 @@ fn bounded(
 /// 409: a unique value (`field`) is already used by another resource.
 pub fn taken(field: &str) -> ApiError {
     ApiError::Conflict {
-        slug: "already-taken",
+        kind: ProblemType::AlreadyTaken,
         detail: format!("this {field} is already taken"),
         errors: vec![FieldError::new(field, "is already taken")],
     }

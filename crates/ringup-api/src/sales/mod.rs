@@ -37,6 +37,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, HashedJson, IdempotencyKey, Started};
 use crate::json::ApiJson;
 use crate::pagination::{ListQuery, PageView};
+use crate::problem_type::ProblemType;
 use crate::query::ApiQuery;
 use crate::shifts::{shift_closed, shift_refused};
 use crate::state::AppState;
@@ -322,6 +323,7 @@ pub async fn create_sale(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SaleQuery {
     pub store_id: Option<String>,
     pub register_id: Option<String>,
@@ -479,7 +481,7 @@ pub async fn void_sale(
     };
     let actor = principal.actor_id();
     let conflict = |detail: &str| ApiError::Conflict {
-        slug: "sale-not-voidable",
+        kind: ProblemType::SaleNotVoidable,
         detail: detail.to_owned(),
         errors: vec![],
     };

@@ -60,6 +60,7 @@ mod hostile_names;
 mod hostile_texts;
 mod idempotency;
 mod lifecycle;
+mod openapi;
 mod ops;
 mod products;
 mod receipts;
