@@ -29,46 +29,8 @@ fn free_port() -> u16 {
 const AIOSMTPD_HINT: &str =
     "the SMTP tests need Python 3 with aiosmtpd: `python3 -m pip install aiosmtpd`";
 
-/// Makes sure aiosmtpd is importable, installing it from PyPI once per test run if not, so the
-/// README's test command works on a fresh machine too.
-fn ensure_aiosmtpd() {
-    static READY: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let importable = || {
-            std::process::Command::new("python3")
-                .args(["-c", "import aiosmtpd"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if importable() {
-            return Ok(());
-        }
-        let installed = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "aiosmtpd",
-            ])
-            .status()
-            .map_err(|e| e.to_string())?;
-        if installed.success() && importable() {
-            Ok(())
-        } else {
-            Err(format!("pip install aiosmtpd failed ({installed})"))
-        }
-    });
-    if let Err(err) = ready {
-        panic!("{err}; {AIOSMTPD_HINT}");
-    }
-}
-
 async fn start_smtp_server() -> SmtpServer {
-    ensure_aiosmtpd();
+    crate::support::ensure_python_packages("aiosmtpd", &["aiosmtpd"]);
     let dir = TempDir::new().unwrap();
     let maildir = dir.path().join("maildir");
     let port = free_port();

@@ -1,8 +1,8 @@
 //! The served OpenAPI document, checked by the tools an integrator would use: the
 //! `openapi-spec-validator` must accept it as OpenAPI 3.1 and `openapi-python-client` must
 //! generate a client from it. Both are Python packages run as subprocesses; when they are
-//! missing the test fails and says what to install (`.ci/run` installs them), because a check
-//! that skips itself proves nothing.
+//! missing the test installs them with pip (`.ci/run` installs them up front), and fails
+//! naming them if it cannot, because a check that skips itself proves nothing.
 //!
 //! Also pinned here: the problem types the API answers, each documented in the document.
 
@@ -16,17 +16,13 @@ use tokio::process::Command;
 const TOOLS_HINT: &str = "the OpenAPI tests need Python 3 with openapi-spec-validator and \
      openapi-python-client: `python3 -m pip install openapi-spec-validator openapi-python-client`";
 
-/// Fails the test, naming what to install, unless both Python tools can be imported.
-async fn require_openapi_tools() {
-    let probe = Command::new("python3")
-        .args(["-c", "import openapi_spec_validator, openapi_python_client"])
-        .output()
-        .await;
-    match probe {
-        Ok(output) if output.status.success() => {}
-        Ok(output) => panic!("{TOOLS_HINT}\n{}", String::from_utf8_lossy(&output.stderr)),
-        Err(err) => panic!("python3 could not be run ({err}); {TOOLS_HINT}"),
-    }
+/// Installs both Python tools once per test run if they are missing (as the SMTP test does
+/// with its server), or fails naming them.
+fn require_openapi_tools() {
+    crate::support::ensure_python_packages(
+        "openapi_spec_validator, openapi_python_client",
+        &["openapi-spec-validator", "openapi-python-client"],
+    );
 }
 
 /// The document exactly as served, written to `dir/openapi.json`.
@@ -69,7 +65,7 @@ fn printed(output: &Output) -> String {
 #[tokio::test]
 async fn the_served_document_passes_a_validator_and_generates_a_client() {
     // Arrange
-    require_openapi_tools().await;
+    require_openapi_tools();
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
     let document = served_document(&app, dir.path()).await;

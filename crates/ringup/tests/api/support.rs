@@ -125,3 +125,55 @@ fn uuid_v7_check_accepts_only_version_7() {
     assert!(!is_uuid_v7("01964f4e8a3b7c2d9e4f0123456789ab"));
     assert!(!is_uuid_v7("till-42.abc"));
 }
+
+/// Makes sure `python3` can import `modules` (comma-separated, as in an `import` statement),
+/// installing `packages` from PyPI once per test run if it cannot, so the README's test command
+/// works on a fresh machine too. Fails the test naming what to install when that fails: a check
+/// that skips itself proves nothing.
+pub fn ensure_python_packages(modules: &str, packages: &[&str]) {
+    static READY: std::sync::Mutex<Vec<(String, Result<(), String>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut ready = READY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let known = ready
+        .iter()
+        .find(|(m, _)| m == modules)
+        .map(|(_, r)| r.clone());
+    let outcome = known.unwrap_or_else(|| {
+        let importable = || {
+            std::process::Command::new("python3")
+                .args(["-c", &format!("import {modules}")])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let outcome = if importable() {
+            Ok(())
+        } else {
+            let mut args = vec![
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ];
+            args.extend_from_slice(packages);
+            match std::process::Command::new("python3").args(&args).status() {
+                Ok(status) if status.success() && importable() => Ok(()),
+                Ok(status) => Err(format!("pip install failed ({status})")),
+                Err(err) => Err(format!("python3 could not be run ({err})")),
+            }
+        };
+        ready.push((modules.to_owned(), outcome.clone()));
+        outcome
+    });
+    if let Err(err) = outcome {
+        panic!(
+            "{err}; these tests need Python 3 with {}: `python3 -m pip install {}`",
+            packages.join(" and "),
+            packages.join(" ")
+        );
+    }
+}
