@@ -533,8 +533,9 @@ pub async fn close_shift(
     {
         return Ok(replayed);
     }
-    Money::new(body.counted_cash)
-        .map_err(|e| ApiError::validation("counted_cash", e.to_string()))?;
+    let counted = Money::new(body.counted_cash)
+        .map_err(|e| ApiError::validation("counted_cash", e.to_string()))?
+        .value();
     let actor = principal.actor_id();
     let mut closed = shifts::close_shift(&mut tx, shift.id, &actor, &now)
         .await?
@@ -548,10 +549,10 @@ pub async fn close_shift(
         .drawer(closed.opening_float)
         .expected_cash()
         .ok_or_else(|| ApiError::internal(StoreError::corrupt("shift totals", "overflow")))?;
-    let difference = over_short(body.counted_cash, expected)
+    let difference = over_short(counted, expected)
         .ok_or_else(|| ApiError::validation("counted_cash", "is too large"))?;
-    shifts::record_count(&mut tx, closed.id, body.counted_cash, expected, difference).await?;
-    closed.counted_cash = Some(body.counted_cash);
+    shifts::record_count(&mut tx, closed.id, counted, expected, difference).await?;
+    closed.counted_cash = Some(counted);
     closed.expected_cash = Some(expected);
     closed.over_short = Some(difference);
     let mut event = state
@@ -560,7 +561,7 @@ pub async fn close_shift(
         .by(&actor)
         .on("shift", closed.id)
         .with(serde_json::json!({
-            "expected_cash": expected, "counted_cash": body.counted_cash,
+            "expected_cash": expected, "counted_cash": counted,
             "over_short": difference, "sales_count": closed.totals.sales_count,
         }));
     event.store_id = Some(closed.store_id);
@@ -569,7 +570,7 @@ pub async fn close_shift(
         id: closed.id.to_string(),
         status: "closed",
         expected_cash: expected,
-        counted_cash: body.counted_cash,
+        counted_cash: counted,
         over_short: difference,
         report: report_of(&closed)?,
     };
