@@ -2,36 +2,16 @@
 //! authorize, call the domain, map errors), and every error is rendered as problem+json by one
 //! middleware.
 
-pub mod api_keys;
 pub mod audit;
 pub mod auth;
-pub mod authz;
-pub mod categories;
-pub mod context;
-pub mod customers;
-pub mod docs;
-pub mod error;
-pub mod idempotency;
-pub mod json;
+pub mod catalog;
+pub mod checkout;
+pub mod http;
 pub mod mail;
-pub mod middleware;
 pub mod ops;
-pub mod pagination;
-pub mod problem_type;
-pub mod products;
-pub mod query;
-pub mod receipt_pdf;
-pub mod reservations;
-pub mod returns;
-pub mod sales;
-pub mod shifts;
 pub mod state;
 pub mod stock;
-pub mod stores;
-pub mod tax_classes;
-pub mod transfers;
 pub mod users;
-pub mod validation;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -45,33 +25,33 @@ use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use error::{ApiError, FieldError, Problem};
-pub use problem_type::ProblemType;
+pub use http::error::{ApiError, FieldError, Problem};
+pub use http::problem_type::ProblemType;
 pub use state::{AppState, HttpConfig};
 
-use crate::error::PendingProblem;
+use crate::http::error::PendingProblem;
 
 /// The API's routes and their OpenAPI document, before middleware.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut doc) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(http::docs::ApiDoc::openapi())
         .merge(ops::router())
         .merge(auth::router())
         .merge(users::router())
-        .merge(api_keys::router())
+        .merge(users::api_keys::router())
         .merge(audit::router())
-        .merge(stores::router())
-        .merge(products::router())
-        .merge(tax_classes::router())
-        .merge(categories::router())
+        .merge(catalog::stores::router())
+        .merge(catalog::products::router())
+        .merge(catalog::tax_classes::router())
+        .merge(catalog::categories::router())
         .merge(stock::router())
-        .merge(transfers::router())
-        .merge(reservations::router())
-        .merge(customers::router())
-        .merge(shifts::router())
-        .merge(sales::router())
-        .merge(returns::router())
+        .merge(stock::transfers::router())
+        .merge(stock::reservations::router())
+        .merge(checkout::customers::router())
+        .merge(checkout::shifts::router())
+        .merge(checkout::sales::router())
+        .merge(checkout::returns::router())
         .split_for_parts();
-    docs::complete(&mut doc);
+    http::docs::complete(&mut doc);
     (router, doc)
 }
 
@@ -82,7 +62,7 @@ pub fn app(state: AppState, extra: Option<Router<AppState>>) -> Router {
     if let Some(extra) = extra {
         router = router.merge(extra);
     }
-    let router = router.merge(docs::ui(doc));
+    let router = router.merge(http::docs::ui(doc));
     with_middleware(router, state)
 }
 
@@ -104,13 +84,13 @@ fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
         .layer(tower::util::option_layer(cors))
         .layer(axum::middleware::from_fn_with_state(
             http.clone(),
-            middleware::finish_response,
+            http::middleware::finish_response,
         ))
-        .layer(axum::middleware::from_fn(middleware::observe))
+        .layer(axum::middleware::from_fn(http::middleware::observe))
         // Brotli's default quality (11) costs milliseconds of CPU per response; level 4 keeps
         // most of the size gain (gzip 4 likewise) at a small fraction of the cost.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
-        .layer(axum::middleware::from_fn(middleware::request_id))
+        .layer(axum::middleware::from_fn(http::middleware::request_id))
         .with_state(state)
 }
 
@@ -158,7 +138,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response.extensions_mut().insert(PendingProblem {
         kind: ProblemType::Internal,
-        title: error::title_of(StatusCode::INTERNAL_SERVER_ERROR),
+        title: http::error::title_of(StatusCode::INTERNAL_SERVER_ERROR),
         detail: "an internal error occurred; quote the request id when reporting it".to_owned(),
         errors: vec![],
     });

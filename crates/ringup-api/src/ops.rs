@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, FieldError};
-use crate::json::ApiJson;
+use crate::http::error::{ApiError, FieldError};
+use crate::http::json::ApiJson;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,7 +52,7 @@ pub async fn healthz() -> ApiJson<Health> {
     responses(
         (status = 200, description = "Every dependency answers", body = Readiness),
         (status = 503, description = "A dependency does not answer; `errors[].field` names it",
-            body = crate::error::Problem, content_type = "application/problem+json"),
+            body = crate::http::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, ApiError> {
     let mut failed = Vec::new();

@@ -29,7 +29,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use ringup_api::sales::view::SaleView;
+use ringup_api::checkout::sales::view::SaleView;
 use ringup_core::checkout::payment::{Tender, TenderMethod, settle};
 use ringup_core::checkout::pricing::{Discount, LineInput, PricedCart, commission, price_cart};
 use ringup_core::checkout::totals::ShiftTotals;
@@ -39,11 +39,11 @@ use ringup_core::ids::{
 use ringup_core::rate::RateBp;
 use ringup_core::tokens::hash_token;
 use ringup_store::audit::{self, NewAuditEvent, Verification};
-use ringup_store::idempotency::{self, Claim};
-use ringup_store::products::{ProductValues, insert_product};
-use ringup_store::sales::{self, PaymentRow, SaleDraft, SaleLineRow, SaleProduct};
-use ringup_store::stores::{NewStoreRow, insert_register, insert_store};
-use ringup_store::{Db, commit, outbox, time};
+use ringup_store::catalog::products::{ProductValues, insert_product};
+use ringup_store::catalog::stores::{NewStoreRow, insert_register, insert_store};
+use ringup_store::checkout::sales::{self, PaymentRow, SaleDraft, SaleLineRow, SaleProduct};
+use ringup_store::platform::idempotency::{self, Claim};
+use ringup_store::{Db, commit, platform::outbox, platform::time};
 
 use crate::common::{
     ADMIN_PASSWORD, BenchDatabase, Outcome, Server, WARM_UP, analyze, bearer_client, ean13, login,
@@ -395,7 +395,7 @@ async fn seed(db: &Db, args: &CheckoutArgs) -> Result<(Vec<BenchStore>, Vec<(usi
         )
         .await?;
     }
-    ringup_store::tax_classes::insert_tax_class(
+    ringup_store::catalog::tax_classes::insert_tax_class(
         &mut tx,
         standard,
         "VAT 16%",
@@ -403,8 +403,14 @@ async fn seed(db: &Db, args: &CheckoutArgs) -> Result<(Vec<BenchStore>, Vec<(usi
         &now,
     )
     .await?;
-    ringup_store::tax_classes::insert_tax_class(&mut tx, zero, "Zero-rated", RateBp::new(0)?, &now)
-        .await?;
+    ringup_store::catalog::tax_classes::insert_tax_class(
+        &mut tx,
+        zero,
+        "Zero-rated",
+        RateBp::new(0)?,
+        &now,
+    )
+    .await?;
 
     let mut rng = StdRng::seed_from_u64(11);
     let mut ids = Vec::with_capacity(args.products);

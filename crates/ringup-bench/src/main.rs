@@ -22,8 +22,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ringup_core::ids::{ProductId, StoreId, TaxClassId};
 use ringup_core::rate::RateBp;
-use ringup_store::products::{ProductValues, insert_product};
-use ringup_store::stores::{NewStoreRow, insert_store};
+use ringup_store::catalog::products::{ProductValues, insert_product};
+use ringup_store::catalog::stores::{NewStoreRow, insert_store};
 use ringup_store::{Db, Engine, commit};
 
 use common::{
@@ -271,7 +271,7 @@ const NOUNS: [&str; 16] = [
 /// store (a level and its movement, as the ledger requires); returns every product's barcode
 /// and the stores.
 async fn seed(db: &Db, products: usize) -> Result<(Vec<String>, Vec<StoreId>)> {
-    let now = ringup_store::time::to_db(chrono::Utc::now());
+    let now = ringup_store::platform::time::to_db(chrono::Utc::now());
     let tax_class = TaxClassId::new();
     let stores: Vec<StoreId> = (0..STORES).map(|_| StoreId::new()).collect();
     {
@@ -295,7 +295,7 @@ async fn seed(db: &Db, products: usize) -> Result<(Vec<String>, Vec<StoreId>)> {
             )
             .await?;
         }
-        ringup_store::tax_classes::insert_tax_class(
+        ringup_store::catalog::tax_classes::insert_tax_class(
             &mut tx,
             tax_class,
             "Standard",

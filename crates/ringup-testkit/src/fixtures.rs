@@ -2,7 +2,7 @@
 //! log in, create stores and users, with credentials a test can reuse.
 
 use ringup_core::ids::StoreId;
-use ringup_store::stores::{NewStoreRow, insert_store};
+use ringup_store::catalog::stores::{NewStoreRow, insert_store};
 use serde_json::{Value, json};
 
 use crate::{ADMIN_PASSWORD, ADMIN_USERNAME, TestApp, json_of};
@@ -60,7 +60,7 @@ impl TestApp {
     /// A store, written through the store layer.
     pub async fn create_store(&self, code: &str) -> StoreId {
         let id = StoreId::new();
-        let now = ringup_store::time::to_db(chrono::Utc::now());
+        let now = ringup_store::platform::time::to_db(chrono::Utc::now());
         let mut tx = self.db.begin_write().await.expect("transaction");
         insert_store(
             &mut tx,

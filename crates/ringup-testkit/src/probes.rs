@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use ringup_api::AppState;
-use ringup_api::json::ApiJson;
-use ringup_api::query::ApiQuery;
+use ringup_api::http::json::ApiJson;
+use ringup_api::http::query::ApiQuery;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, Serialize)]

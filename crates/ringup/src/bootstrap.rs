@@ -8,7 +8,7 @@ use ringup_core::tokens::random_token;
 use ringup_core::users::{Email, Password, Role, Username};
 use ringup_store::audit::NewAuditEvent;
 use ringup_store::users::NewUserRow;
-use ringup_store::{Db, StoreError, audit, time, users};
+use ringup_store::{Db, StoreError, audit, platform::time, users};
 
 use crate::settings::Settings;
 

@@ -1,6 +1,6 @@
 //! `ringup check`: the stock ledger (every level equals its movements, none negative where the
 //! store forbids it) and the stored ranges (every money, quantity and rate column holds an
-//! integer inside its range; see `ringup_store::bounds`). Prints every offence it finds and
+//! integer inside its range; see `ringup_store::platform::bounds`). Prints every offence it finds and
 //! fails when there is one, so it can gate a deployment or a restore.
 
 use ringup_store::Db;
@@ -9,7 +9,7 @@ type CheckResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Runs every check against `db`, printing what it finds.
 pub async fn run(db: &Db) -> CheckResult {
-    let now = ringup_store::time::to_db(chrono::Utc::now());
+    let now = ringup_store::platform::time::to_db(chrono::Utc::now());
     let (levels, offences) = ringup_store::stock::check_ledger(db, &now).await?;
     for offence in &offences {
         println!(
@@ -17,7 +17,7 @@ pub async fn run(db: &Db) -> CheckResult {
             offence.store_id, offence.product_id, offence.problem
         );
     }
-    let (columns, bad, bad_count) = ringup_store::bounds::check_bounds(db).await?;
+    let (columns, bad, bad_count) = ringup_store::platform::bounds::check_bounds(db).await?;
     for value in &bad {
         println!(
             "{}.{} of {} is {}, outside {}..={}",

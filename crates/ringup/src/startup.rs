@@ -154,7 +154,7 @@ pub async fn open_database(settings: &Settings) -> Result<Db, StartupError> {
             source,
         })?;
     db.migrate().await.map_err(StartupError::Migrate)?;
-    ringup_store::meta::record_initialised(&db)
+    ringup_store::platform::meta::record_initialised(&db)
         .await
         .map_err(StartupError::Migrate)?;
     Ok(db)
@@ -356,7 +356,7 @@ impl Application {
 pub async fn purge_idempotency_keys(db: &Db, now: &str) {
     let purged = async {
         let mut tx = db.begin_write().await?;
-        let n = ringup_store::idempotency::purge_expired(&mut tx, now).await?;
+        let n = ringup_store::platform::idempotency::purge_expired(&mut tx, now).await?;
         ringup_store::commit(tx).await?;
         Ok::<u64, ringup_store::StoreError>(n)
     };

@@ -87,8 +87,12 @@ async fn migrating_twice_is_a_no_op() {
     let dir = tempfile::tempdir().unwrap();
     let (_database, db) = fresh_db(dir.path()).await;
     db.migrate().await.unwrap();
-    let first = ringup_store::meta::record_initialised(&db).await.unwrap();
-    let again = ringup_store::meta::record_initialised(&db).await.unwrap();
+    let first = ringup_store::platform::meta::record_initialised(&db)
+        .await
+        .unwrap();
+    let again = ringup_store::platform::meta::record_initialised(&db)
+        .await
+        .unwrap();
     assert_eq!(first, again, "the first start is recorded once");
 }
 
@@ -98,7 +102,9 @@ async fn migrating_twice_is_a_no_op() {
 async fn concurrent_writers_all_succeed_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (_database, db) = fresh_db(dir.path()).await;
-    ringup_store::meta::put(&db, "counter", "0").await.unwrap();
+    ringup_store::platform::meta::put(&db, "counter", "0")
+        .await
+        .unwrap();
     const TASKS: usize = 32;
     const ROUNDS: usize = 10;
     let mut handles = Vec::new();
@@ -129,7 +135,9 @@ async fn concurrent_writers_all_succeed_and_lose_nothing() {
     for handle in handles {
         handle.await.unwrap();
     }
-    let value = ringup_store::meta::get(&db, "counter").await.unwrap();
+    let value = ringup_store::platform::meta::get(&db, "counter")
+        .await
+        .unwrap();
     assert_eq!(
         value.as_deref(),
         Some((TASKS * ROUNDS).to_string().as_str())

@@ -28,7 +28,7 @@ use ringup_core::tokens::looks_like_api_key;
 
 use super::limits::{AppClock, Limit, RateHeaders};
 use super::principal::{Principal, PrincipalKind, Refused, bearer};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// What an API key may spend, chosen when it is issued.

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use ringup_core::ids::SessionId;
 use ringup_core::tokens::{hash_token, random_token};
 use ringup_core::users::Role;
-use ringup_store::{audit, logins, sessions, time, users};
+use ringup_store::{audit, platform::time, users, users::logins, users::sessions};
 
 use axum_extra::extract::cookie::CookieJar;
 
@@ -19,9 +19,9 @@ use super::cookies;
 use super::limits::{RateHeaders, ip_key};
 use super::principal::{Principal, PrincipalKind};
 use super::tokens::ACCESS_TTL_SECS;
-use crate::context::RequestMeta;
-use crate::error::ApiError;
-use crate::json::{ApiJson, SecretJson};
+use crate::http::context::RequestMeta;
+use crate::http::error::ApiError;
+use crate::http::json::{ApiJson, SecretJson};
 use crate::state::AppState;
 use crate::users::UserView;
 
@@ -433,7 +433,7 @@ pub async fn me(
         }
         PrincipalKind::ApiKey { key, .. } => {
             let mut conn = state.db.read_conn().await?;
-            let row = ringup_store::api_keys::find_api_key(&mut conn, *key)
+            let row = ringup_store::users::api_keys::find_api_key(&mut conn, *key)
                 .await?
                 .ok_or(ApiError::Unauthorized)?;
             Me {

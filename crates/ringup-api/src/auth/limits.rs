@@ -19,7 +19,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use ringup_core::clock::Clock;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 type Keyed<C> = RateLimiter<String, DefaultKeyedStateStore<String>, C, StateInformationMiddleware>;
 

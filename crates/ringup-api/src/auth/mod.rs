@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use ringup_core::clock::Clock;
 use ringup_store::audit::NewAuditEvent;
-use ringup_store::time;
+use ringup_store::platform::time;
 
-use crate::context::RequestMeta;
+use crate::http::context::RequestMeta;
 use crate::mail::Mailer;
 use api_key_rate::{ApiKeyLimits, TierQuotas};
 use hasher::Hasher;

@@ -12,13 +12,13 @@ use utoipa_axum::routes;
 use ringup_core::ids::UserId;
 use ringup_core::tokens::{hash_token, random_token};
 use ringup_core::users::{Email, Password};
-use ringup_store::{audit, password_resets, sessions, time, users};
+use ringup_store::{audit, platform::time, users, users::password_resets, users::sessions};
 
 use super::handlers::{hash_error, limited_body, rate_limited, with_rate};
 use super::principal::{Principal, PrincipalKind};
-use crate::context::RequestMeta;
-use crate::error::{ApiError, FieldError};
-use crate::json::ApiJson;
+use crate::http::context::RequestMeta;
+use crate::http::error::{ApiError, FieldError};
+use crate::http::json::ApiJson;
 use crate::state::AppState;
 use crate::users::password_errors;
 

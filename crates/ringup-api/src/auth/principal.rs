@@ -23,19 +23,29 @@ use moka::future::Cache;
 use ringup_core::ids::{ApiKeyId, SessionId, StoreId, UserId};
 use ringup_core::tokens::{hash_token, looks_like_api_key};
 use ringup_core::users::Role;
-use ringup_store::{api_keys, sessions, time, users};
+use ringup_store::{platform::time, users, users::api_keys, users::sessions};
 
 use super::api_key_rate::Tier;
 use super::cookies;
-use crate::error::ApiError;
+use ringup_app::{Actor, ActorKind, Capability};
+
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
-/// An authenticated caller.
+/// An authenticated caller: the [`Actor`] the use cases see (role, stores, who), and how it
+/// authenticated. Derefs to its actor, so `principal.sees_store(s)` asks the one set of rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
     pub kind: PrincipalKind,
-    pub role: Role,
-    pub store_ids: Vec<StoreId>,
+    pub actor: Actor,
+}
+
+impl std::ops::Deref for Principal {
+    type Target = Actor;
+
+    fn deref(&self) -> &Actor {
+        &self.actor
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,18 +60,12 @@ pub enum PrincipalKind {
 pub(super) struct Refused;
 
 impl Principal {
-    /// The actor id recorded in the audit log.
-    pub fn actor_id(&self) -> String {
-        match &self.kind {
-            PrincipalKind::User { user, .. } => user.to_string(),
-            PrincipalKind::ApiKey { key, .. } => format!("api_key:{key}"),
-        }
-    }
-
-    pub fn user_id(&self) -> Option<UserId> {
-        match &self.kind {
-            PrincipalKind::User { user, .. } => Some(*user),
-            PrincipalKind::ApiKey { .. } => None,
+    /// 403 unless the principal has the capability.
+    pub fn require(&self, capability: Capability) -> Result<(), ApiError> {
+        if self.can(capability) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
         }
     }
 }
@@ -242,8 +246,11 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
             user: entry.user,
             session: access.session,
         },
-        role: entry.role,
-        store_ids: entry.store_ids,
+        actor: Actor {
+            kind: ActorKind::User(entry.user),
+            role: entry.role,
+            store_ids: entry.store_ids,
+        },
     })
 }
 
@@ -262,8 +269,11 @@ async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal, A
             key: row.id,
             tier: Tier::parse(&row.tier).map_err(ApiError::internal)?,
         },
-        role: Role::parse(&row.role).map_err(ApiError::internal)?,
-        store_ids: row.store_ids.clone(),
+        actor: Actor {
+            kind: ActorKind::ApiKey(row.id),
+            role: Role::parse(&row.role).map_err(ApiError::internal)?,
+            store_ids: row.store_ids.clone(),
+        },
     };
     auth.cache
         .remember_api_key(seen, hash, principal.clone())

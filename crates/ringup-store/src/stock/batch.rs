@@ -18,7 +18,7 @@ use ringup_core::ids::{ProductId, StockMovementId, StoreId};
 use ringup_core::stock::{MovementKind, Shortfall, StockLevel};
 
 use super::{LockedLevel, note_low_stock, parse_id};
-use crate::error::{StoreError, StoreResult};
+use crate::platform::error::{StoreError, StoreResult};
 
 /// What the movements are and who made them.
 pub struct MoveMany<'a> {

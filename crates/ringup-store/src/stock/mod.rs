@@ -18,11 +18,11 @@ use ringup_core::catalog::LowStockThreshold;
 use ringup_core::ids::{ProductId, StockMovementId, StoreId};
 use ringup_core::stock::{MovementKind, Shortfall, StockLevel, crosses_low};
 
-use crate::db::Db;
-use crate::error::{StoreError, StoreResult};
-use crate::filter::Conditions;
-use crate::outbox;
-use crate::page::{After, Page, page_of};
+use crate::platform::db::Db;
+use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::filter::Conditions;
+use crate::platform::outbox;
+use crate::platform::page::{After, Page, page_of};
 
 /// One ledger entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -451,4 +451,6 @@ pub async fn check_ledger(db: &Db, now: &str) -> StoreResult<(u64, Vec<Offence>)
 }
 
 mod batch;
+pub mod reservations;
+pub mod transfers;
 pub use batch::{LineMove, MoveMany, move_many};

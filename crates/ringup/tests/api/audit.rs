@@ -111,7 +111,7 @@ pub(crate) async fn store_event(app: &TestApp, store: StoreId, action: &str) -> 
     let record = append(
         &mut tx,
         &NewAuditEvent {
-            at: ringup_store::time::to_db(app.clock.now()),
+            at: ringup_store::platform::time::to_db(app.clock.now()),
             action: action.to_owned(),
             store_id: Some(store),
             details: json!({"note": "written by the test"}),

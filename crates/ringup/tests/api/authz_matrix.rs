@@ -30,7 +30,7 @@ fn uuid_suffix() -> String {
 /// A tax class written through SQL (the matrix needs one before any caller acts).
 async fn insert_tax_class(app: &TestApp) -> String {
     let id = ringup_core::ids::TaxClassId::new().to_string();
-    let now = ringup_store::time::to_db(app.clock.now());
+    let now = ringup_store::platform::time::to_db(app.clock.now());
     let mut tx = app.db.begin_write().await.unwrap();
     sqlx::query(
         "insert into tax_classes (id, name, rate_bp, created_at, updated_at) \
@@ -49,7 +49,7 @@ async fn insert_tax_class(app: &TestApp) -> String {
 /// A product written through SQL, so rows that archive one get their own.
 async fn insert_product(app: &TestApp, tax_class: &str, sku: &str) -> String {
     let id = ringup_core::ids::ProductId::new().to_string();
-    let now = ringup_store::time::to_db(app.clock.now());
+    let now = ringup_store::platform::time::to_db(app.clock.now());
     let mut tx = app.db.begin_write().await.unwrap();
     sqlx::query(
         "insert into products (id, sku, sku_key, barcode, name, name_key, category_id, price, \
@@ -496,7 +496,7 @@ impl World {
                 let expires = self.app.clock.now() + chrono::Duration::days(1);
                 let body = json!({
                     "lines": [{"product_id": self.product, "quantity": 1}],
-                    "expires_at": ringup_store::time::to_db(expires),
+                    "expires_at": ringup_store::platform::time::to_db(expires),
                 });
                 let path = format!("/api/v1/stores/{}/reservations", self.store);
                 let reservation = self.admin_post(&path, body, 201).await;
@@ -533,7 +533,7 @@ impl World {
                     .replace("{product}", &self.product)
                     .replace(
                         "{expires}",
-                        &ringup_store::time::to_db(
+                        &ringup_store::platform::time::to_db(
                             self.app.clock.now() + chrono::Duration::days(1),
                         ),
                     )
@@ -550,12 +550,12 @@ impl World {
                 let token = format!("matrix-reset-token-{}-{}", self.counter, StoreId::new());
                 let now = self.app.clock.now();
                 let mut tx = self.app.db.begin_write().await.unwrap();
-                ringup_store::password_resets::insert_reset(
+                ringup_store::users::password_resets::insert_reset(
                     &mut tx,
                     self.reset_user,
                     &hash_token(&token),
-                    &ringup_store::time::to_db(now + chrono::Duration::minutes(30)),
-                    &ringup_store::time::to_db(now),
+                    &ringup_store::platform::time::to_db(now + chrono::Duration::minutes(30)),
+                    &ringup_store::platform::time::to_db(now),
                 )
                 .await
                 .unwrap();

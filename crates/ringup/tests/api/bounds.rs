@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use ringup_store::StoreError;
-use ringup_store::bounds::COLUMN_BOUNDS;
+use ringup_store::platform::bounds::COLUMN_BOUNDS;
 
 use crate::checkout_support::{
     Shop, expect, id, int, key, line, pay, problem, return_body, sale_body, send, shop,

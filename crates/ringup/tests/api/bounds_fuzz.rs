@@ -234,7 +234,7 @@ async fn extreme_values_at_every_money_route_never_5xx_and_never_store_out_of_ra
     }
 
     // Assert: nothing stored out of range, the ledger adds up, every shift reads back.
-    let (_, bad, count) = ringup_store::bounds::check_bounds(&f.s.app.db)
+    let (_, bad, count) = ringup_store::platform::bounds::check_bounds(&f.s.app.db)
         .await
         .unwrap();
     assert_eq!(count, 0, "seed {seed}: out-of-range values stored: {bad:?}");

@@ -643,7 +643,7 @@ async fn insert_sale(
     total: i64,
 ) -> String {
     use ringup_core::ids::{RegisterId, SaleId, ShiftId};
-    let now = ringup_store::time::to_db(chrono::Utc::now());
+    let now = ringup_store::platform::time::to_db(chrono::Utc::now());
     let (register, shift, sale) = (RegisterId::new(), ShiftId::new(), SaleId::new());
     let mut tx = app.db.begin_write().await.unwrap();
     sqlx::query(

@@ -40,7 +40,7 @@ async fn insert(app: &TestApp, sql: &'static str, binds: &[String]) {
 
 fn now(app: &TestApp) -> String {
     use ringup_core::clock::Clock;
-    ringup_store::time::to_db(app.clock.now())
+    ringup_store::platform::time::to_db(app.clock.now())
 }
 
 async fn tax_class(app: &TestApp) -> String {

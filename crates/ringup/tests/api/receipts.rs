@@ -19,7 +19,7 @@ use ringup_testkit::{TestApp, TestUser};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::auth_reset::{decode_message, files_in, mail_dir};
+use crate::auth::reset::{decode_message, files_in, mail_dir};
 use crate::checkout_support::{
     CODE, Item, SALES, Shop, Tax, at, expect, id, int, line, number, pay, problem, register_in,
     sale_body, send, shop,

@@ -195,7 +195,7 @@ impl World {
     }
 
     async fn assert_ledger(&self) {
-        let now = ringup_store::time::to_db(self.app.clock.now());
+        let now = ringup_store::platform::time::to_db(self.app.clock.now());
         let checked = ringup_store::stock::check_ledger(&self.app.db, &now).await;
         let (_, offences) = checked.unwrap();
         assert!(offences.is_empty(), "{offences:?}");
@@ -583,7 +583,7 @@ async fn reserving_down_to_the_threshold_writes_one_stock_low_event() {
     let product = w.product(3).await;
     w.receive(w.s, &product, 5).await;
     let low = || async {
-        let page = ringup_store::outbox::list(&w.app.db, None, 200).await;
+        let page = ringup_store::platform::outbox::list(&w.app.db, None, 200).await;
         let events = page.unwrap().items.into_iter();
         events
             .filter(|e| e.event_type == "stock.low")

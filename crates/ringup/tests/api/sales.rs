@@ -489,7 +489,7 @@ async fn a_replay_answers_the_same_sale_once_and_each_sale_is_audited_once() {
         assert_eq!(e["store_id"], s.store.to_string(), "{e}");
         assert_eq!(e["actor_id"], cashier.id.as_str(), "{e}");
     }
-    let outbox = ringup_store::outbox::list(&s.app.db, None, 200)
+    let outbox = ringup_store::platform::outbox::list(&s.app.db, None, 200)
         .await
         .unwrap();
     let completed: Vec<&Value> = outbox

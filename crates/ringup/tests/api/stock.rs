@@ -197,7 +197,7 @@ impl World {
 
     /// `stock.low` outbox payloads about `product`, oldest first.
     async fn low_events(&self, product: &str) -> Vec<Value> {
-        let page = ringup_store::outbox::list(&self.app.db, None, 200).await;
+        let page = ringup_store::platform::outbox::list(&self.app.db, None, 200).await;
         let events = page.unwrap().items.into_iter();
         let low = events.filter(|e| e.event_type == "stock.low");
         low.map(|e| e.payload)
@@ -207,7 +207,7 @@ impl World {
 
     /// No level differs from the sum of its movements, none is negative where not allowed.
     pub(crate) async fn assert_ledger(&self) {
-        let now = ringup_store::time::to_db(self.app.clock.now());
+        let now = ringup_store::platform::time::to_db(self.app.clock.now());
         let checked = ringup_store::stock::check_ledger(&self.app.db, &now).await;
         let (_, offences) = checked.unwrap();
         assert!(offences.is_empty(), "{offences:?}");

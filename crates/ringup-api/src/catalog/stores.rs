@@ -1,0 +1,362 @@
+//! `/api/v1/stores` and their registers. Admins create and change stores (store settings are
+//! admin-only); everyone else sees only their own stores, and a store outside the caller's view
+//! is answered 404. Admins and the store's managers add registers.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use ringup_core::catalog::{CurrencyCode, StoreCode, TimeZone};
+use ringup_core::checkout::customer::Country;
+use ringup_core::ids::{RegisterId, StoreId};
+use ringup_store::catalog::stores::{NewStoreRow, RegisterRow, StorePatchRow, StoreRow};
+use ringup_store::{audit, catalog::stores};
+
+use crate::auth::principal::Principal;
+use crate::http::context::RequestMeta;
+use crate::http::error::ApiError;
+use crate::http::idempotency::{self, HashedJson, IdempotencyKey, Started};
+use crate::http::json::ApiJson;
+use crate::http::pagination::{ListQuery, PageView};
+use crate::http::query::ApiQuery;
+use crate::http::validation::{collect, display_name};
+use crate::state::AppState;
+use ringup_app::Capability;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_stores, create_store))
+        .routes(routes!(get_store, update_store))
+        .routes(routes!(list_registers, create_register))
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StoreView {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub currency: String,
+    pub timezone: String,
+    pub prices_include_tax: bool,
+    pub allow_negative_stock: bool,
+    /// ISO 3166-1 alpha-2: national phone numbers of customers are read in this country.
+    pub country: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<StoreRow> for StoreView {
+    fn from(row: StoreRow) -> Self {
+        StoreView {
+            id: row.id.to_string(),
+            code: row.code,
+            name: row.name,
+            currency: row.currency,
+            timezone: row.timezone,
+            prices_include_tax: row.prices_include_tax,
+            allow_negative_stock: row.allow_negative_stock,
+            country: row.country,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStore {
+    pub code: String,
+    pub name: String,
+    pub currency: String,
+    pub timezone: String,
+    #[serde(default = "yes")]
+    pub prices_include_tax: bool,
+    #[serde(default)]
+    pub allow_negative_stock: bool,
+    /// Upper-case ISO 3166-1 alpha-2 (default `KE`), a country with phone numbering data.
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Create a store (admins).
+#[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = NewStore,
+    security(("bearer" = [])),
+    responses((status = 201, body = StoreView), (status = 403), (status = 409, description = "Code taken"),
+        (status = 422)))]
+pub async fn create_store(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    key: IdempotencyKey,
+    HashedJson { value: body, hash }: HashedJson<NewStore>,
+) -> Result<Response, ApiError> {
+    principal.require(Capability::ManageStores)?;
+    let mut errors = Vec::new();
+    let code = collect("code", StoreCode::parse(&body.code), &mut errors);
+    let name = display_name("name", &body.name, 100, &mut errors);
+    let currency = collect("currency", CurrencyCode::parse(&body.currency), &mut errors);
+    let timezone = collect("timezone", TimeZone::parse(&body.timezone), &mut errors);
+    let country = match body.country.as_deref() {
+        None => Some(Country::default()),
+        Some(c) => collect("country", Country::parse(c), &mut errors),
+    };
+    let (Some(code), Some(name), Some(currency), Some(timezone), Some(country), true) =
+        (code, name, currency, timezone, country, errors.is_empty())
+    else {
+        return Err(ApiError::Validation(errors));
+    };
+    let id = StoreId::new();
+    let at = state.auth.clock.now();
+    let now = ringup_store::platform::time::to_db(at);
+    let mut tx = state.db.begin_write().await?;
+    if let Started::Answered(replayed) =
+        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
+    {
+        return Ok(replayed);
+    }
+    stores::insert_store(
+        &mut tx,
+        &NewStoreRow {
+            id,
+            code: code.as_str(),
+            name: &name,
+            currency: currency.as_str(),
+            timezone: timezone.as_str(),
+            prices_include_tax: body.prices_include_tax,
+            allow_negative_stock: body.allow_negative_stock,
+            country: country.as_str(),
+            now: &now,
+        },
+    )
+    .await?;
+    let mut event = state
+        .auth
+        .event(&meta, "store.created")
+        .by(principal.actor_id())
+        .on("store", id)
+        .with(serde_json::json!({
+            "code": code.as_str(), "name": name, "country": country.as_str(),
+        }));
+    event.store_id = Some(id);
+    audit::append(&mut tx, &event).await?;
+    let row = stores::find_store(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let view = StoreView::from(row);
+    let response =
+        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
+    ringup_store::commit(tx).await?;
+    Ok(response)
+}
+
+/// Stores the caller may see (admins: all).
+#[utoipa::path(get, path = "/api/v1/stores", tag = "stores", params(ListQuery),
+    security(("bearer" = [])), responses((status = 200, body = PageView<StoreView>)))]
+pub async fn list_stores(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<ApiJson<PageView<StoreView>>, ApiError> {
+    let (limit, after) = query.parse()?;
+    let page =
+        stores::list_stores(&state.db, principal.store_scope(), after.as_ref(), limit).await?;
+    Ok(ApiJson(PageView {
+        items: page.items.into_iter().map(StoreView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// The store in the path, if the caller may see it; 404 otherwise.
+pub(crate) async fn visible_store(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<StoreRow, ApiError> {
+    let id = StoreId::parse(id).map_err(|_| ApiError::NotFound)?;
+    if !principal.sees_store(id) {
+        return Err(ApiError::NotFound);
+    }
+    let mut conn = state.db.read_conn().await?;
+    stores::find_store(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// One store.
+#[utoipa::path(get, path = "/api/v1/stores/{id}", tag = "stores", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Store id")),
+    responses((status = 200, body = StoreView), (status = 404)))]
+pub async fn get_store(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<ApiJson<StoreView>, ApiError> {
+    Ok(ApiJson(StoreView::from(
+        visible_store(&state, &principal, &id).await?,
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorePatch {
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub timezone: Option<String>,
+    pub prices_include_tax: Option<bool>,
+    pub allow_negative_stock: Option<bool>,
+    /// Upper-case ISO 3166-1 alpha-2, a country with phone numbering data.
+    pub country: Option<String>,
+}
+
+/// Change a store's settings (admins). The code never changes: it is in every receipt number.
+#[utoipa::path(patch, path = "/api/v1/stores/{id}", tag = "stores", request_body = StorePatch,
+    security(("bearer" = [])), params(("id" = String, Path, description = "Store id")),
+    responses((status = 200, body = StoreView), (status = 403), (status = 404), (status = 422)))]
+pub async fn update_store(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StorePatch>,
+) -> Result<ApiJson<StoreView>, ApiError> {
+    let current = visible_store(&state, &principal, &id).await?;
+    principal.require(Capability::ManageStores)?;
+    let mut errors = Vec::new();
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|n| display_name("name", n, 100, &mut errors));
+    let currency = body
+        .currency
+        .as_deref()
+        .and_then(|c| collect("currency", CurrencyCode::parse(c), &mut errors));
+    let timezone = body
+        .timezone
+        .as_deref()
+        .and_then(|t| collect("timezone", TimeZone::parse(t), &mut errors));
+    let country = body
+        .country
+        .as_deref()
+        .and_then(|c| collect("country", Country::parse(c), &mut errors));
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = state.auth.now_text();
+    let mut tx = state.db.begin_write().await?;
+    let patch = StorePatchRow {
+        name: name.as_deref(),
+        currency: currency.as_ref().map(CurrencyCode::as_str),
+        timezone: timezone.as_ref().map(TimeZone::as_str),
+        prices_include_tax: body.prices_include_tax,
+        allow_negative_stock: body.allow_negative_stock,
+        country: country.as_ref().map(Country::as_str),
+    };
+    stores::update_store(&mut tx, current.id, &patch, &now).await?;
+    let mut event = state
+        .auth
+        .event(&meta, "store.updated")
+        .by(principal.actor_id())
+        .on("store", current.id)
+        .with(serde_json::json!({
+            "name": body.name, "currency": body.currency, "timezone": body.timezone,
+            "prices_include_tax": body.prices_include_tax,
+            "allow_negative_stock": body.allow_negative_stock, "country": body.country,
+        }));
+    event.store_id = Some(current.id);
+    audit::append(&mut tx, &event).await?;
+    let row = stores::find_store(&mut tx, current.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ringup_store::commit(tx).await?;
+    Ok(ApiJson(StoreView::from(row)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegisterView {
+    pub id: String,
+    pub store_id: String,
+    pub name: String,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<RegisterRow> for RegisterView {
+    fn from(row: RegisterRow) -> Self {
+        RegisterView {
+            id: row.id.to_string(),
+            store_id: row.store_id.to_string(),
+            name: row.name,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegister {
+    pub name: String,
+}
+
+/// A store's registers.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/registers", tag = "stores", params(ListQuery,
+    ("id" = String, Path, description = "Store id")), security(("bearer" = [])),
+    responses((status = 200, body = PageView<RegisterView>), (status = 404)))]
+pub async fn list_registers(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<ApiJson<PageView<RegisterView>>, ApiError> {
+    let store = visible_store(&state, &principal, &id).await?;
+    let (limit, after) = query.parse()?;
+    let page = stores::list_registers(&state.db, store.id, after.as_ref(), limit).await?;
+    Ok(ApiJson(PageView {
+        items: page.items.into_iter().map(RegisterView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Add a register to a store (admins and the store's managers).
+#[utoipa::path(post, path = "/api/v1/stores/{id}/registers", tag = "stores", request_body = NewRegister,
+    params(("id" = String, Path, description = "Store id")), security(("bearer" = [])),
+    responses((status = 201, body = RegisterView), (status = 403), (status = 404),
+        (status = 409, description = "Name taken in this store"), (status = 422)))]
+pub async fn create_register(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewRegister>,
+) -> Result<(StatusCode, ApiJson<RegisterView>), ApiError> {
+    let store = visible_store(&state, &principal, &id).await?;
+    principal.require(Capability::ManageRegisters)?;
+    let mut errors = Vec::new();
+    let Some(name) = display_name("name", &body.name, 100, &mut errors) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let register = RegisterId::new();
+    let now = state.auth.now_text();
+    let mut tx = state.db.begin_write().await?;
+    let row = stores::insert_register(&mut tx, register, store.id, &name, &now).await?;
+    let mut event = state
+        .auth
+        .event(&meta, "register.created")
+        .by(principal.actor_id())
+        .on("register", register)
+        .with(serde_json::json!({ "name": name }));
+    event.store_id = Some(store.id);
+    audit::append(&mut tx, &event).await?;
+    ringup_store::commit(tx).await?;
+    Ok((StatusCode::CREATED, ApiJson(RegisterView::from(row))))
+}

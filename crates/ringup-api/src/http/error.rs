@@ -1,0 +1,364 @@
+//! The one API error type and its RFC 9457 `application/problem+json` rendering.
+//!
+//! Handlers return `Result<_, ApiError>`. `ApiError::into_response` does not write the body: it
+//! attaches a [`Problem`] to the response, and the `finish_response` middleware renders it with
+//! the request's id and path. The same middleware turns the framework's own error responses
+//! (unknown route, wrong method, timeout, oversized body) into problems, so every error a client
+//! sees has one shape. Internal causes go to the log, never into a body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use ringup_app::WriteError;
+use ringup_app::checkout::CheckoutError;
+use ringup_core::catalog::Money;
+use ringup_store::StoreError;
+use ringup_store::checkout::shifts::ShiftRefusal;
+
+use crate::http::problem_type::ProblemType;
+
+pub use ringup_app::FieldError;
+
+/// An RFC 9457 problem (`application/problem+json`): the body of every 4xx and 5xx answer.
+/// `type` is a stable URI reference (`/problems/<slug>`) clients can match on; 5xx bodies never
+/// carry the cause.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    #[schema(schema_with = crate::http::problem_type::type_schema)]
+    pub kind: String,
+    /// The status's reason phrase (`Conflict`): the same for every problem with that status.
+    pub title: String,
+    /// The HTTP status, repeated.
+    pub status: u16,
+    /// What went wrong on this occasion, for people.
+    pub detail: String,
+    /// The path of the request that failed.
+    pub instance: String,
+    /// The request's id, as in the `X-Request-Id` header and the server's log.
+    pub request_id: String,
+    /// Each broken rule, when there are several or a field to name (omitted when empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// What a handler or extractor says went wrong. Rendered by the `finish_response` middleware.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("not allowed")]
+    Forbidden,
+    /// A cookie session's unsafe request without the matching `X-CSRF-Token`.
+    #[error("CSRF token missing or wrong")]
+    CsrfFailed,
+    #[error("not found")]
+    NotFound,
+    /// None of the media types the `Accept` header allows can be served.
+    #[error("not acceptable")]
+    NotAcceptable,
+    #[error("{detail}")]
+    Conflict {
+        kind: ProblemType,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// The database refused to store a total outside its range: input the checks before it
+    /// let through (the cause is logged).
+    #[error("a total would leave its range")]
+    OutOfRange(#[source] StoreError),
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A readiness check failed; each entry names the check (`database`, `redis`).
+    #[error("not ready")]
+    NotReady(Vec<FieldError>),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The problem attached to an error response until the middleware renders it.
+#[derive(Clone, Debug)]
+pub struct PendingProblem {
+    pub kind: ProblemType,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(err))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden | ApiError::CsrfFailed => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation(_) | ApiError::OutOfRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn pending(self) -> PendingProblem {
+        let status = self.status();
+        let (kind, detail, errors) = match self {
+            ApiError::BadRequest(detail) => (ProblemType::BadRequest, detail, vec![]),
+            ApiError::Unauthorized => (
+                ProblemType::Unauthorized,
+                "valid credentials are required".to_owned(),
+                vec![],
+            ),
+            ApiError::Forbidden => (
+                ProblemType::Forbidden,
+                "you are not allowed to do this".to_owned(),
+                vec![],
+            ),
+            ApiError::CsrfFailed => (
+                ProblemType::CsrfFailed,
+                "send the csrf_token cookie's value in X-CSRF-Token".to_owned(),
+                vec![],
+            ),
+            ApiError::NotFound => (ProblemType::NotFound, "no such resource".to_owned(), vec![]),
+            ApiError::NotAcceptable => (
+                ProblemType::NotAcceptable,
+                "none of the media types in Accept can be served".to_owned(),
+                vec![],
+            ),
+            ApiError::Conflict {
+                kind,
+                detail,
+                errors,
+            } => (kind, detail, errors),
+            ApiError::PayloadTooLarge => (
+                ProblemType::PayloadTooLarge,
+                "the request body is larger than allowed".to_owned(),
+                vec![],
+            ),
+            ApiError::Validation(errors) => (
+                ProblemType::ValidationFailed,
+                "the request has invalid fields".to_owned(),
+                errors,
+            ),
+            ApiError::OutOfRange(source) => {
+                tracing::warn!(error = %source, "a write was refused by a range guard");
+                (
+                    ProblemType::OutOfRange,
+                    "this change would store an amount outside 0 to 10^12 minor units or a \
+                     stock level beyond 10^9 units; nothing was changed"
+                        .to_owned(),
+                    vec![],
+                )
+            }
+            ApiError::RateLimited { retry_after_secs } => (
+                ProblemType::RateLimited,
+                format!("too many requests; retry in {retry_after_secs} s"),
+                vec![],
+            ),
+            ApiError::Unavailable(detail) => (ProblemType::Unavailable, detail, vec![]),
+            ApiError::NotReady(errors) => (
+                ProblemType::NotReady,
+                "a dependency of ringup is not answering".to_owned(),
+                errors,
+            ),
+            ApiError::Internal(source) => {
+                tracing::error!(error = %source, cause = ?source, "internal error");
+                (
+                    ProblemType::Internal,
+                    "an internal error occurred; quote the request id when reporting it".to_owned(),
+                    vec![],
+                )
+            }
+        };
+        PendingProblem {
+            kind,
+            title: title_of(status),
+            detail,
+            errors,
+        }
+    }
+}
+
+/// The title of a problem is the status's reason phrase: stable for a given status.
+pub fn title_of(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or("Error")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut response = status.into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ringup\""),
+            );
+        }
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response.extensions_mut().insert(self.pending());
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        if let Some(field) = err.taken_field() {
+            return taken(field);
+        }
+        match err {
+            StoreError::NotFound => ApiError::NotFound,
+            err @ StoreError::OutOfRange { .. } => ApiError::OutOfRange(err),
+            StoreError::Unavailable(source) => {
+                tracing::error!(error = %source, "database unavailable");
+                ApiError::Unavailable("the database is unavailable; try again shortly".to_owned())
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// 409 `already-taken` naming the field whose value another resource has.
+pub fn taken(field: &str) -> ApiError {
+    ApiError::Conflict {
+        kind: ProblemType::AlreadyTaken,
+        detail: format!("this {field} is already taken"),
+        errors: vec![FieldError::new(field, "is already taken")],
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::KeyReused => ApiError::validation(
+                "Idempotency-Key",
+                "was already used with a different request; use a new key",
+            ),
+            WriteError::KeyInFlight => ApiError::Conflict {
+                kind: ProblemType::IdempotencyKeyInFlight,
+                detail: "a request with this Idempotency-Key is still being processed".to_owned(),
+                errors: vec![],
+            },
+            err @ WriteError::Encode(_) => ApiError::internal(err),
+            WriteError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// The answer to a change its shift refused: 409 when the shift is closed; 422 on `field`
+/// when a running total of the shift would pass the amount range (docs/API.md "Conventions").
+pub fn shift_refused(refusal: ShiftRefusal, field: &str) -> ApiError {
+    match refusal {
+        ShiftRefusal::Closed => ApiError::Conflict {
+            kind: ProblemType::ShiftClosed,
+            detail: "the shift is closed".to_owned(),
+            errors: vec![],
+        },
+        ShiftRefusal::TotalsOutOfRange => ApiError::validation(
+            field,
+            format!(
+                "would take the shift's running totals past {} minor units; close the shift \
+                 and open a new one",
+                Money::MAX
+            ),
+        ),
+    }
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(err: CheckoutError) -> Self {
+        match err {
+            CheckoutError::Invalid(errors) => ApiError::Validation(errors),
+            CheckoutError::Forbidden => ApiError::Forbidden,
+            CheckoutError::NotFound => ApiError::NotFound,
+            CheckoutError::Shift { refusal, field } => shift_refused(refusal, field),
+            CheckoutError::InsufficientStock(short) => ApiError::Conflict {
+                kind: ProblemType::InsufficientStock,
+                detail: "not enough stock is available".to_owned(),
+                errors: short
+                    .into_iter()
+                    .map(|(field, s)| FieldError::new(field, s.to_string()))
+                    .collect(),
+            },
+            CheckoutError::NotVoidable(detail) => ApiError::Conflict {
+                kind: ProblemType::SaleNotVoidable,
+                detail: detail.to_owned(),
+                errors: vec![],
+            },
+            CheckoutError::Write(err) => err.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_stable_slug_and_status() {
+        let cases = [
+            (ApiError::BadRequest("x".into()), 400, "bad-request"),
+            (ApiError::Unauthorized, 401, "unauthorized"),
+            (ApiError::Forbidden, 403, "forbidden"),
+            (ApiError::NotFound, 404, "not-found"),
+            (ApiError::PayloadTooLarge, 413, "payload-too-large"),
+            (ApiError::validation("a", "b"), 422, "validation-failed"),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                429,
+                "rate-limited",
+            ),
+            (ApiError::Unavailable("db".into()), 503, "unavailable"),
+        ];
+        for (err, status, slug) in cases {
+            assert_eq!(err.status().as_u16(), status);
+            assert_eq!(err.pending().kind.slug(), slug);
+        }
+    }
+
+    #[test]
+    fn internal_detail_hides_the_cause() {
+        let err = ApiError::internal(std::io::Error::other("select * from secrets failed"));
+        let pending = err.pending();
+        assert_eq!(pending.kind, ProblemType::Internal);
+        assert!(!pending.detail.contains("select"));
+    }
+
+    #[test]
+    fn rate_limited_sets_retry_after() {
+        let response = ApiError::RateLimited {
+            retry_after_secs: 42,
+        }
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+    }
+}

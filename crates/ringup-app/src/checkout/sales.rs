@@ -1,0 +1,405 @@
+//! Ringing up a sale and voiding one (docs/CHECKOUT.md).
+//!
+//! A sale is checked and priced before its transaction starts (reads on the read pool; the
+//! pure rules of `ringup_core::checkout`); the transaction then claims the idempotency key,
+//! adds to the shift (refusing a closed one), moves the stock (refusing shortfalls), takes the
+//! store's next number, writes the rows, the outbox and audit events, and keeps the reply for
+//! replays — all or nothing.
+
+use std::collections::HashMap;
+
+use ringup_core::catalog::{Money, Quantity};
+use ringup_core::checkout::payment::{Settlement, Tender, settle};
+use ringup_core::checkout::pricing::{Discount, LineInput, PricedCart, PricingError};
+use ringup_core::checkout::pricing::{commission, price_cart};
+use ringup_core::checkout::totals::ShiftTotals;
+use ringup_core::ids::UserId;
+use ringup_core::ids::{CustomerId, ProductId, RegisterId, SaleId, SaleLineId, ShiftId, StoreId};
+use ringup_store::Db;
+use ringup_store::catalog::stores::{self, StoreRow};
+use ringup_store::checkout::customers;
+use ringup_store::checkout::sales::{
+    self, PaymentRow, SaleDraft, SaleLineRow, SaleProduct, SaleRefusal, SaleRow, VoidRefusal,
+};
+use ringup_store::checkout::shifts::{self, ShiftRefusal, ShiftRow};
+use ringup_store::users;
+
+use super::CheckoutError;
+use crate::authz::Capability;
+use crate::problem::FieldError;
+use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+
+/// One line as the caller asked for it; the product is not looked up yet.
+pub struct LineRequest {
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+    pub discount: Option<Discount>,
+    /// Overrides the catalog price; supervisors only.
+    pub unit_price: Option<Money>,
+}
+
+/// A sale as the caller asked for it, with every rule that needs no database already checked:
+/// what failed is in `problems` (and the field left `None`), so one answer can list those
+/// together with what the database says (unknown store, archived product, …).
+pub struct NewSale {
+    pub store_id: Option<StoreId>,
+    pub register_id: Option<RegisterId>,
+    pub shift_id: Option<ShiftId>,
+    pub customer_id: Option<CustomerId>,
+    pub lines: Vec<Option<LineRequest>>,
+    pub discount: Option<Discount>,
+    pub payments: Vec<PaymentRow>,
+    pub note: Option<String>,
+    pub problems: Vec<FieldError>,
+}
+
+impl NewSale {
+    pub fn overrides_price(&self) -> bool {
+        self.lines.iter().flatten().any(|l| l.unit_price.is_some())
+    }
+
+    pub fn tenders(&self) -> Vec<Tender> {
+        self.payments
+            .iter()
+            .map(|p| Tender {
+                method: p.method,
+                amount: p.amount,
+            })
+            .collect()
+    }
+}
+
+/// Rings up a sale: one transaction, idempotent under its key.
+pub async fn create_sale(
+    db: &Db,
+    request: WriteRequest<'_>,
+    mut sale: NewSale,
+    view: View<SaleRow>,
+) -> Result<Written<SaleRow>, CheckoutError> {
+    let actor = request.actor;
+    if sale.overrides_price() && !actor.can(Capability::SuperviseSales) {
+        return Err(CheckoutError::Forbidden);
+    }
+    let mut problems = std::mem::take(&mut sale.problems);
+    let ctx = load_context(db, request, &sale, &mut problems).await?;
+    let priced = match &ctx {
+        Some(ctx) if problems.is_empty() => price(&sale, ctx, &mut problems),
+        _ => None,
+    };
+
+    let mut write = match Write::begin(db, request).await? {
+        Begun::Fresh(write) => write,
+        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
+    };
+    let (Some(ctx), Some((cart, settlement)), true) = (&ctx, priced, problems.is_empty()) else {
+        return Err(CheckoutError::Invalid(problems));
+    };
+    if !actor.may_sell_on(&ctx.shift) {
+        return Err(CheckoutError::Forbidden);
+    }
+    if !ctx.shift.open {
+        return Err(CheckoutError::Shift {
+            refusal: ShiftRefusal::Closed,
+            field: "shift_id",
+        });
+    }
+    let draft = draft(sale, ctx, &cart, &settlement)?;
+    let now = write.now().to_owned();
+    let recorded = match sales::record_sale(write.tx(), draft, &now).await? {
+        Ok(recorded) => recorded,
+        Err(SaleRefusal::Shift(refusal)) => {
+            return Err(CheckoutError::Shift {
+                refusal,
+                field: "payments",
+            });
+        }
+        Err(SaleRefusal::Short(short)) => {
+            return Err(CheckoutError::InsufficientStock(
+                short
+                    .into_iter()
+                    .map(|(i, s)| (format!("lines[{i}].quantity"), s))
+                    .collect(),
+            ));
+        }
+    };
+    let shown = view(&recorded).map_err(WriteError::Encode)?;
+    let audit = write
+        .audit_event("sale.completed", Some(recorded.store_id))
+        .on("sale", recorded.id)
+        .with(serde_json::json!({
+            "number": recorded.number, "total": recorded.total,
+            "shift_id": recorded.shift_id.to_string(),
+        }));
+    let effects = Effects::new()
+        .event("sale.completed", shown.clone())
+        .audit(audit);
+    Ok(write.finish(recorded, effects, 201, &shown).await?)
+}
+
+/// What the database says about a sale request's references.
+struct Context {
+    store: StoreRow,
+    shift: ShiftRow,
+    products: HashMap<ProductId, SaleProduct>,
+    commission_rate_bp: i64,
+    cashier_id: UserId,
+}
+
+/// Looks up everything the request names, adding a problem for each reference that does not
+/// exist or that the actor may not see.
+async fn load_context(
+    db: &Db,
+    request: WriteRequest<'_>,
+    sale: &NewSale,
+    problems: &mut Vec<FieldError>,
+) -> Result<Option<Context>, CheckoutError> {
+    let actor = request.actor;
+    let mut conn = db.read_conn().await?;
+    let store = match sale.store_id {
+        Some(id) if actor.sees_store(id) => stores::find_store(&mut conn, id).await?,
+        _ => None,
+    };
+    if store.is_none() && sale.store_id.is_some() {
+        problems.push(FieldError::new("store_id", "is not a known store"));
+    }
+    let shift = match sale.shift_id {
+        Some(id) => shifts::find_shift(&mut conn, id).await?,
+        None => None,
+    };
+    // A shift of the named register proves the register and its store; only otherwise is the
+    // register looked up, to say what is wrong with it.
+    let register_store = match (&shift, sale.register_id) {
+        (Some(s), Some(r)) if s.register_id == r => Some(s.store_id),
+        (_, Some(r)) => shifts::find_register(&mut conn, r).await?.map(|(s, _)| s),
+        (_, None) => None,
+    };
+    match (&store, register_store) {
+        (Some(store), Some(register_store)) if register_store != store.id => {
+            problems.push(FieldError::new(
+                "register_id",
+                "is not a register of this store",
+            ));
+        }
+        (_, None) if sale.register_id.is_some() => {
+            problems.push(FieldError::new("register_id", "is not a known register"));
+        }
+        _ => {}
+    }
+    match &shift {
+        Some(s) if Some(s.register_id) != sale.register_id => {
+            problems.push(FieldError::new(
+                "shift_id",
+                "is not a shift of this register",
+            ));
+        }
+        None if sale.shift_id.is_some() => {
+            problems.push(FieldError::new("shift_id", "is not a known shift"));
+        }
+        _ => {}
+    }
+    if let Some(customer) = sale.customer_id
+        && !customers::customer_exists(&mut conn, customer).await?
+    {
+        problems.push(FieldError::new("customer_id", "is not a known customer"));
+    }
+    let ids: Vec<_> = sale.lines.iter().flatten().map(|l| l.product_id).collect();
+    let products = sales::products_for_sale(&mut conn, &ids).await?;
+    for (i, line) in sale.lines.iter().enumerate() {
+        let Some(line) = line else { continue };
+        match products.get(&line.product_id) {
+            None => problems.push(FieldError::new(
+                format!("lines[{i}].product_id"),
+                "is not a known product",
+            )),
+            Some(p) if !p.active => problems.push(FieldError::new(
+                format!("lines[{i}].product_id"),
+                "is archived and cannot be sold",
+            )),
+            Some(_) => {}
+        }
+    }
+    let (Some(store), Some(shift)) = (store, shift) else {
+        return Ok(None);
+    };
+    // The seller: the signed-in user, or (for an API key) the shift's cashier.
+    let cashier_id = actor.user_id().unwrap_or(shift.cashier_id);
+    let commission_rate_bp = users::commission_rate_of(&mut conn, cashier_id).await?;
+    Ok(Some(Context {
+        store,
+        shift,
+        products,
+        commission_rate_bp,
+        cashier_id,
+    }))
+}
+
+/// The problem for a pricing refusal.
+pub fn pricing_problem(error: &PricingError) -> FieldError {
+    match error {
+        PricingError::LineDiscountTooLarge { index } => FieldError::new(
+            format!("lines[{index}].discount"),
+            "is larger than the line's amount",
+        ),
+        PricingError::CartDiscountTooLarge => {
+            FieldError::new("discount", "is larger than the sum of the line amounts")
+        }
+        PricingError::Overflow => FieldError::new("lines", error.to_string()),
+    }
+}
+
+fn unit_price(line: &LineRequest, product: &SaleProduct) -> i64 {
+    line.unit_price.map_or(product.price, Money::value)
+}
+
+/// Prices the cart and checks the tenders; `None` after recording problems.
+fn price(
+    sale: &NewSale,
+    ctx: &Context,
+    problems: &mut Vec<FieldError>,
+) -> Option<(PricedCart, Settlement)> {
+    let mut inputs = Vec::new();
+    for line in &sale.lines {
+        let line = line.as_ref()?;
+        let product = ctx.products.get(&line.product_id)?;
+        inputs.push(LineInput {
+            unit_price: unit_price(line, product),
+            quantity: line.quantity.value(),
+            discount: line.discount,
+            tax_class_id: product.tax_class_id,
+            tax_rate_bp: product.tax_rate_bp,
+        });
+    }
+    let cart = price_cart(&inputs, sale.discount, ctx.store.prices_include_tax)
+        .map_err(|e| problems.push(pricing_problem(&e)))
+        .ok()?;
+    let settlement = settle(cart.total, &sale.tenders())
+        .map_err(|e| problems.push(FieldError::new("payments", e.to_string())))
+        .ok()?;
+    Some((cart, settlement))
+}
+
+fn draft<'a>(
+    sale: NewSale,
+    ctx: &'a Context,
+    cart: &PricedCart,
+    settlement: &Settlement,
+) -> Result<SaleDraft<'a>, CheckoutError> {
+    let overflow = || CheckoutError::invalid("lines", "amounts are too large");
+    let tenders = sale.tenders();
+    let mut lines = Vec::new();
+    for (line, priced) in sale.lines.iter().flatten().zip(&cart.lines) {
+        let product = ctx.products.get(&line.product_id).ok_or_else(overflow)?;
+        lines.push(SaleLineRow {
+            id: SaleLineId::new(),
+            product_id: product.id,
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            quantity: line.quantity.value(),
+            unit_price: unit_price(line, product),
+            discount: priced.discount,
+            net: priced.net,
+            tax: priced.tax,
+            total: priced.total,
+            tax_rate_bp: priced.tax_rate_bp,
+            tax_class_id: priced.tax_class_id,
+            returned_quantity: 0,
+            low_stock_threshold: product.low_stock_threshold,
+        });
+    }
+    Ok(SaleDraft {
+        id: SaleId::new(),
+        store_id: ctx.store.id,
+        store_code: &ctx.store.code,
+        allow_negative: ctx.store.allow_negative_stock,
+        register_id: ctx.shift.register_id,
+        shift_id: ctx.shift.id,
+        cashier_id: ctx.cashier_id,
+        customer_id: sale.customer_id,
+        subtotal: cart.subtotal,
+        discount_total: cart.discount_total,
+        net_total: cart.net_total,
+        tax_total: cart.tax_total,
+        total: cart.total,
+        paid: settlement.paid,
+        change: settlement.change,
+        commission: commission(cart.net_total, ctx.commission_rate_bp).ok_or_else(overflow)?,
+        note: sale.note,
+        lines,
+        payments: sale.payments,
+        shift_delta: ShiftTotals::sale(cart, settlement, &tenders).ok_or_else(overflow)?,
+    })
+}
+
+/// A void as the caller asked for it: the sale and a reason (`None` when it broke a rule,
+/// listed in `problems`).
+pub struct VoidSale {
+    pub sale: SaleRow,
+    pub reason: Option<String>,
+    pub problems: Vec<FieldError>,
+}
+
+/// Voids a sale while its shift is open: stock goes back, the shift's totals come off.
+pub async fn void_sale(
+    db: &Db,
+    request: WriteRequest<'_>,
+    void: VoidSale,
+    view: View<SaleRow>,
+) -> Result<Written<SaleRow>, CheckoutError> {
+    if !request.actor.can(Capability::SuperviseSales) {
+        return Err(CheckoutError::Forbidden);
+    }
+    let VoidSale {
+        sale,
+        reason,
+        problems,
+    } = void;
+    let store = stores::find_store(&mut *db.read_conn().await?, sale.store_id)
+        .await?
+        .ok_or(CheckoutError::NotFound)?;
+    let mut write = match Write::begin(db, request).await? {
+        Begun::Fresh(write) => write,
+        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
+    };
+    let Some(reason) = reason else {
+        return Err(CheckoutError::Invalid(problems));
+    };
+    let actor_id = request.actor.actor_id();
+    let now = write.now().to_owned();
+    let voided = match sales::void_sale(
+        write.tx(),
+        &sale,
+        store.allow_negative_stock,
+        &actor_id,
+        &reason,
+        &now,
+    )
+    .await?
+    {
+        Ok(voided) => voided,
+        Err(VoidRefusal::AlreadyVoided) => {
+            return Err(CheckoutError::NotVoidable("the sale is already voided"));
+        }
+        Err(VoidRefusal::HasReturns) => {
+            return Err(CheckoutError::NotVoidable(
+                "a sale with returns cannot be voided",
+            ));
+        }
+        Err(VoidRefusal::Shift(refusal)) => {
+            return Err(CheckoutError::Shift {
+                refusal,
+                field: "id",
+            });
+        }
+    };
+    let shown = view(&voided).map_err(WriteError::Encode)?;
+    let audit = write
+        .audit_event("sale.voided", Some(voided.store_id))
+        .on("sale", voided.id)
+        .with(serde_json::json!({
+            "number": voided.number, "total": voided.total, "reason": reason,
+        }));
+    let effects = Effects::new()
+        .event("sale.voided", shown.clone())
+        .audit(audit);
+    Ok(write.finish(voided, effects, 200, &shown).await?)
+}

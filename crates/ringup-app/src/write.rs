@@ -1,0 +1,227 @@
+//! The tail every business write shares, written once: claim the idempotency key → do the work
+//! → append the outbox events → link the audit events → keep the response for replays →
+//! commit. An operation opens a [`Write`] with [`Write::begin`] (which claims the key and
+//! answers a replay before anything else runs), does its work on [`Write::tx`], and ends with
+//! [`Write::finish`], which writes the effects and commits; dropping a `Write` instead rolls
+//! everything back, the key included. No operation touches a transaction's start or end.
+//!
+//! Which connection runs the transaction, and how, is decided here (today: the store's one
+//! write connection, `BEGIN IMMEDIATE` on SQLite); callers only see [`Written`].
+
+use chrono::{DateTime, Utc};
+use ringup_core::ids::StoreId;
+use ringup_store::audit::{self, NewAuditEvent};
+use ringup_store::platform::idempotency::{self, Claim};
+use ringup_store::platform::{outbox, time};
+use ringup_store::{Conn, Db, StoreError, WriteTx};
+use serde::Serialize;
+
+use crate::authz::Actor;
+
+/// How long an idempotency key is remembered.
+pub fn retention() -> chrono::Duration {
+    chrono::Duration::hours(24)
+}
+
+/// Where a request came from, as the audit log records it.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// An idempotency key and the hash of the request it came with.
+#[derive(Clone, Copy, Debug)]
+pub struct Idempotency<'a> {
+    pub key: &'a str,
+    pub request_hash: &'a str,
+}
+
+/// Everything a write needs besides its command: who acts, when, from where, and the
+/// request's idempotency key (keys are scoped to the actor).
+#[derive(Clone, Copy, Debug)]
+pub struct WriteRequest<'a> {
+    pub actor: &'a Actor,
+    pub at: DateTime<Utc>,
+    pub origin: &'a Origin,
+    pub idempotency: Option<Idempotency<'a>>,
+}
+
+/// The answer kept for a key and sent again on a replay: status and JSON body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+/// How a caller shows an outcome to clients: the JSON of the resource, used for the response
+/// (and so for replays) and as the payload of the operation's outbox event.
+pub type View<T> = fn(&T) -> Result<serde_json::Value, serde_json::Error>;
+
+/// What a write did: its outcome and the reply it stored, or the reply of the request that
+/// used the key first.
+#[derive(Debug)]
+pub enum Written<T> {
+    Fresh { outcome: T, reply: Reply },
+    Replayed(Reply),
+}
+
+impl<T> Written<T> {
+    /// The outcome of a fresh write (`None` for a replay).
+    pub fn outcome(&self) -> Option<&T> {
+        match self {
+            Written::Fresh { outcome, .. } => Some(outcome),
+            Written::Replayed(_) => None,
+        }
+    }
+}
+
+/// Why a write's shared tail refused: the key's rules, or storage.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The key was used before with a different request.
+    #[error("the Idempotency-Key was already used with a different request")]
+    KeyReused,
+    /// The key's first request has not finished.
+    #[error("a request with this Idempotency-Key is still being processed")]
+    KeyInFlight,
+    /// The reply could not be encoded as JSON (a bug: views are plain data).
+    #[error("could not encode the reply")]
+    Encode(#[source] serde_json::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An open business write: its transaction holds the idempotency key (if any) until
+/// [`Write::finish`] commits or the `Write` is dropped.
+pub struct Write<'r> {
+    tx: WriteTx,
+    request: WriteRequest<'r>,
+    now: String,
+}
+
+/// What [`Write::begin`] found.
+pub enum Begun<'r> {
+    Fresh(Write<'r>),
+    /// The key's request was answered before: send this again and do nothing else.
+    Replayed(Reply),
+}
+
+/// The effects a write leaves besides its own rows: outbox events and audit events.
+#[derive(Default)]
+pub struct Effects {
+    outbox: Vec<(&'static str, serde_json::Value)>,
+    audit: Vec<NewAuditEvent>,
+}
+
+impl Effects {
+    pub fn new() -> Effects {
+        Effects::default()
+    }
+
+    /// An event for the outbox (delivered to webhooks and the event stream).
+    pub fn event(mut self, event_type: &'static str, payload: serde_json::Value) -> Effects {
+        self.outbox.push((event_type, payload));
+        self
+    }
+
+    /// A link of the audit chain.
+    pub fn audit(mut self, event: NewAuditEvent) -> Effects {
+        self.audit.push(event);
+        self
+    }
+}
+
+impl<'r> Write<'r> {
+    /// Starts the write's transaction and claims its key. A replay answers here, before the
+    /// operation checks anything again: the original answer stands.
+    pub async fn begin(db: &Db, request: WriteRequest<'r>) -> Result<Begun<'r>, WriteError> {
+        let mut tx = db.begin_write().await?;
+        let now = time::to_db(request.at);
+        if let Some(key) = request.idempotency {
+            let claim = idempotency::claim(
+                &mut tx,
+                &request.actor.actor_id(),
+                key.key,
+                key.request_hash,
+                &now,
+                &time::to_db(request.at + retention()),
+            )
+            .await?;
+            match claim {
+                Claim::Fresh => {}
+                Claim::Replay { status, body } => {
+                    return Ok(Begun::Replayed(Reply { status, body }));
+                }
+                Claim::Mismatch => return Err(WriteError::KeyReused),
+                Claim::InFlight => return Err(WriteError::KeyInFlight),
+            }
+        }
+        Ok(Begun::Fresh(Write { tx, request, now }))
+    }
+
+    /// The transaction, for the operation's own statements.
+    pub fn tx(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+
+    /// The write's time, as stored.
+    pub fn now(&self) -> &str {
+        &self.now
+    }
+
+    pub fn actor(&self) -> &'r Actor {
+        self.request.actor
+    }
+
+    /// An audit event by this write's actor, from its origin, in `store` (or the global chain).
+    pub fn audit_event(&self, action: &str, store: Option<StoreId>) -> NewAuditEvent {
+        let origin = self.request.origin;
+        let mut event = NewAuditEvent {
+            at: self.now.clone(),
+            action: action.to_owned(),
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            request_id: origin.request_id.clone(),
+            details: serde_json::json!({}),
+            ..NewAuditEvent::default()
+        }
+        .by(self.request.actor.actor_id());
+        event.store_id = store;
+        event
+    }
+
+    /// Writes the effects, keeps `status` and `body` as the key's reply, and commits.
+    pub async fn finish<T, B: Serialize>(
+        mut self,
+        outcome: T,
+        effects: Effects,
+        status: u16,
+        body: &B,
+    ) -> Result<Written<T>, WriteError> {
+        for (event_type, payload) in &effects.outbox {
+            outbox::append(&mut self.tx, event_type, payload, &self.now).await?;
+        }
+        for event in &effects.audit {
+            audit::append(&mut self.tx, event).await?;
+        }
+        let body = serde_json::to_string(body).map_err(WriteError::Encode)?;
+        if let Some(key) = self.request.idempotency {
+            idempotency::complete(
+                &mut self.tx,
+                &self.request.actor.actor_id(),
+                key.key,
+                status,
+                &body,
+                &self.now,
+            )
+            .await?;
+        }
+        ringup_store::commit(self.tx).await?;
+        Ok(Written::Fresh {
+            outcome,
+            reply: Reply { status, body },
+        })
+    }
+}

@@ -1,0 +1,280 @@
+//! The audit log: append-only, hash-chained, one chain per store plus a `global` chain, so
+//! writes in different stores never queue on one lock.
+//!
+//! Appending takes the chain's head row with an `update … returning` (a row lock on
+//! PostgreSQL, the single writer on SQLite), links the new event to the head's hash, and moves
+//! the head — all in the caller's transaction, so an event exists exactly when its effect does.
+
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use ringup_core::audit::{
+    AuditRecord, ChainBreak, GENESIS_HASH, chain_hash, verify_chain, verify_continuation,
+};
+use ringup_core::ids::{AuditEventId, StoreId};
+
+use crate::platform::db::Db;
+use crate::platform::error::StoreResult;
+use crate::platform::page::{After, Page, page_of};
+
+pub const GLOBAL_CHAIN: &str = "global";
+
+/// An event to record. `details` is a JSON object; it never holds a secret.
+#[derive(Clone, Debug, Default)]
+pub struct NewAuditEvent {
+    pub at: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub store_id: Option<StoreId>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub details: serde_json::Value,
+}
+
+impl NewAuditEvent {
+    /// Who did it.
+    pub fn by(mut self, actor_id: impl Into<String>) -> Self {
+        self.actor_id = Some(actor_id.into());
+        self
+    }
+
+    /// What it was done to.
+    pub fn on(mut self, target_type: &str, target_id: impl ToString) -> Self {
+        self.target_type = Some(target_type.to_owned());
+        self.target_id = Some(target_id.to_string());
+        self
+    }
+
+    /// What else to record (never a secret).
+    pub fn with(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// Appends one event to its chain (the store's, or the global one).
+pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreResult<AuditRecord> {
+    let chain = event
+        .store_id
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| GLOBAL_CHAIN.to_owned());
+    // One statement takes the next link and locks the head until commit: a new chain starts
+    // at seq 1 after the genesis hash; an existing one advances and hands back its last hash.
+    let head = sqlx::query(
+        "insert into audit_chain_heads (chain, last_seq, last_hash, created_at, updated_at) \
+         values ($1, 1, $2, $3, $3) \
+         on conflict (chain) do update set last_seq = audit_chain_heads.last_seq + 1, \
+           updated_at = excluded.updated_at \
+         returning last_seq, last_hash",
+    )
+    .bind(&chain)
+    .bind(GENESIS_HASH)
+    .bind(&event.at)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut record = AuditRecord {
+        id: AuditEventId::new().to_string(),
+        chain: chain.clone(),
+        seq: head.try_get("last_seq")?,
+        at: event.at.clone(),
+        actor_id: event.actor_id.clone(),
+        action: event.action.clone(),
+        target_type: event.target_type.clone(),
+        target_id: event.target_id.clone(),
+        store_id: event.store_id.map(|s| s.to_string()),
+        ip: event.ip.clone(),
+        user_agent: event.user_agent.clone(),
+        request_id: event.request_id.clone(),
+        details: event.details.to_string(),
+        prev_hash: head.try_get("last_hash")?,
+        hash: String::new(),
+    };
+    record.hash = chain_hash(&record);
+    sqlx::query("update audit_chain_heads set last_hash = $2 where chain = $1")
+        .bind(&chain)
+        .bind(&record.hash)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into audit_events (id, chain, seq, at, actor_id, action, target_type, target_id, \
+         store_id, ip, user_agent, request_id, details, prev_hash, hash, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $4, $4)",
+    )
+    .bind(&record.id)
+    .bind(&record.chain)
+    .bind(record.seq)
+    .bind(&record.at)
+    .bind(&record.actor_id)
+    .bind(&record.action)
+    .bind(&record.target_type)
+    .bind(&record.target_id)
+    .bind(&record.store_id)
+    .bind(&record.ip)
+    .bind(&record.user_agent)
+    .bind(&record.request_id)
+    .bind(&record.details)
+    .bind(&record.prev_hash)
+    .bind(&record.hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(record)
+}
+
+const COLUMNS: &str = "id, chain, seq, at, actor_id, action, target_type, target_id, store_id, \
+     ip, user_agent, request_id, details, prev_hash, hash";
+
+fn from_row(row: &AnyRow) -> StoreResult<AuditRecord> {
+    Ok(AuditRecord {
+        id: row.try_get("id")?,
+        chain: row.try_get("chain")?,
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        actor_id: row.try_get("actor_id")?,
+        action: row.try_get("action")?,
+        target_type: row.try_get("target_type")?,
+        target_id: row.try_get("target_id")?,
+        store_id: row.try_get("store_id")?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        request_id: row.try_get("request_id")?,
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Filters for listing; `stores` limits to events of those stores (managers).
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub stores: Option<Vec<StoreId>>,
+}
+
+pub async fn list(
+    db: &Db,
+    filter: &AuditFilter,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<AuditRecord>> {
+    let store_list = filter
+        .stores
+        .as_ref()
+        .map(|s| s.iter().map(ToString::to_string).collect::<Vec<_>>());
+    let store_clause = match &store_list {
+        Some(list) if !list.is_empty() => format!(
+            "and store_id in ({})",
+            crate::platform::db::placeholders(7, list.len())
+        ),
+        Some(_) => "and 1 = 0".to_owned(),
+        None => String::new(),
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from audit_events where id > $1 \
+         and ($2 is null or actor_id = $2) and ($3 is null or action = $3) \
+         and ($4 is null or at >= $4) and ($5 is null or at < $5) {store_clause} \
+         order by id limit $6"
+    ));
+    let mut query = sqlx::query(sql)
+        .bind(after.map(|a| a.0.clone()).unwrap_or_default())
+        .bind(filter.actor_id.clone())
+        .bind(filter.action.clone())
+        .bind(filter.from.clone())
+        .bind(filter.to.clone())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
+    for store in store_list.iter().flatten() {
+        query = query.bind(store.clone());
+    }
+    let rows = query.fetch_all(db.reader()).await?;
+    let records = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(records, limit, |r| r.id.clone()))
+}
+
+/// The outcome of verifying every chain.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verification {
+    Ok {
+        checked: usize,
+    },
+    Broken {
+        chain: String,
+        checked: usize,
+        at: ChainBreak,
+    },
+    /// The chain's events end before its head says they should (events were deleted).
+    Truncated {
+        chain: String,
+        checked: usize,
+        expected_seq: i64,
+        found_seq: i64,
+    },
+}
+
+/// Re-computes every chain from its first event, reading each chain in pages of 1,000 so
+/// memory stays flat however long the log is.
+pub async fn verify(db: &Db) -> StoreResult<Verification> {
+    let heads: Vec<(String, i64, String)> =
+        sqlx::query("select chain, last_seq, last_hash from audit_chain_heads order by chain")
+            .fetch_all(db.reader())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("chain")?,
+                    r.try_get("last_seq")?,
+                    r.try_get("last_hash")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+    let sql = format!(
+        "select {COLUMNS} from audit_events where chain = $1 and seq > $2 order by seq limit 1000"
+    );
+    let mut checked = 0;
+    for (chain, head_seq, head_hash) in heads {
+        // The last record of the previous page anchors the next one, so links across page
+        // boundaries are checked too.
+        let mut anchor: Option<AuditRecord> = None;
+        loop {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(&chain)
+                .bind(anchor.as_ref().map_or(0, |r| r.seq))
+                .fetch_all(db.reader())
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let page = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+            let verified = match &anchor {
+                None => verify_chain(&page),
+                Some(anchor) => verify_continuation(std::iter::once(anchor).chain(&page)),
+            };
+            if let Err(at) = verified {
+                // The records of this page before the break verified.
+                let good = page.iter().take_while(|r| r.id != at.id).count();
+                return Ok(Verification::Broken {
+                    chain,
+                    checked: checked + good,
+                    at,
+                });
+            }
+            checked += page.len();
+            anchor = page.into_iter().last();
+        }
+        // Events cut off the end leave a valid-looking chain; the head remembers the end.
+        let (last_seq, last_hash) =
+            anchor.map_or((0, GENESIS_HASH.to_owned()), |r| (r.seq, r.hash));
+        if last_seq != head_seq || last_hash != head_hash {
+            return Ok(Verification::Truncated {
+                chain,
+                checked,
+                expected_seq: head_seq,
+                found_seq: last_seq,
+            });
+        }
+    }
+    Ok(Verification::Ok { checked })
+}

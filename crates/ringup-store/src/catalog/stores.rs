@@ -1,0 +1,261 @@
+//! Stores and their registers: the scope of every role and every stock and sales figure.
+//!
+//! Invariants: a store's `code` is unique; a register's name is unique within its store; a
+//! store's `country` is an upper-case ISO 3166-1 alpha-2 code (checked by the caller).
+
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use ringup_core::ids::{RegisterId, StoreId};
+
+use crate::platform::db::{Db, placeholders};
+use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::page::{After, Page, page_of};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreRow {
+    pub id: StoreId,
+    pub code: String,
+    pub name: String,
+    pub currency: String,
+    pub timezone: String,
+    pub prices_include_tax: bool,
+    pub allow_negative_stock: bool,
+    /// ISO 3166-1 alpha-2: the country national phone numbers are read in.
+    pub country: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const STORE_COLUMNS: &str = "id, code, name, currency, timezone, prices_include_tax, \
+     allow_negative_stock, country, created_at, updated_at";
+
+fn store_from_row(row: &AnyRow) -> StoreResult<StoreRow> {
+    let id: String = row.try_get("id")?;
+    Ok(StoreRow {
+        id: StoreId::parse(&id).map_err(|e| StoreError::corrupt("stores.id", e))?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        currency: row.try_get("currency")?,
+        timezone: row.try_get("timezone")?,
+        prices_include_tax: row.try_get::<i64, _>("prices_include_tax")? != 0,
+        allow_negative_stock: row.try_get::<i64, _>("allow_negative_stock")? != 0,
+        country: row.try_get("country")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// One store, if it exists.
+pub async fn find_store(conn: &mut AnyConnection, id: StoreId) -> StoreResult<Option<StoreRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("select {STORE_COLUMNS} from stores where id = $1"));
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(store_from_row).transpose()
+}
+
+/// Stores in id order; with `scope`, only those stores.
+pub async fn list_stores(
+    db: &Db,
+    scope: Option<&[StoreId]>,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<StoreRow>> {
+    let in_scope = match scope {
+        None => String::new(),
+        Some(ids) => format!("and id in ({})", placeholders(3, ids.len().max(1))),
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select {STORE_COLUMNS} from stores where id > $1 {in_scope} order by id limit $2"
+    ));
+    let mut query = sqlx::query(sql)
+        .bind(after.map(|a| a.0.clone()).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
+    if let Some(ids) = scope {
+        if ids.is_empty() {
+            query = query.bind(String::new());
+        }
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+    }
+    let rows = query.fetch_all(db.reader()).await?;
+    let stores = rows
+        .iter()
+        .map(store_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(stores, limit, |s| s.id.to_string()))
+}
+
+/// Changes to a store; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct StorePatchRow<'a> {
+    pub name: Option<&'a str>,
+    pub currency: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+    pub prices_include_tax: Option<bool>,
+    pub allow_negative_stock: Option<bool>,
+    pub country: Option<&'a str>,
+}
+
+/// Applies a patch; false when the store does not exist.
+pub async fn update_store(
+    conn: &mut AnyConnection,
+    id: StoreId,
+    patch: &StorePatchRow<'_>,
+    now: &str,
+) -> StoreResult<bool> {
+    let n = sqlx::query(
+        "update stores set name = coalesce($2, name), currency = coalesce($3, currency), \
+         timezone = coalesce($4, timezone), \
+         prices_include_tax = coalesce($5, prices_include_tax), \
+         allow_negative_stock = coalesce($6, allow_negative_stock), \
+         country = coalesce($8, country), updated_at = $7 where id = $1",
+    )
+    .bind(id.to_string())
+    .bind(patch.name)
+    .bind(patch.currency)
+    .bind(patch.timezone)
+    .bind(patch.prices_include_tax.map(i64::from))
+    .bind(patch.allow_negative_stock.map(i64::from))
+    .bind(now)
+    .bind(patch.country)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisterRow {
+    pub id: RegisterId,
+    pub store_id: StoreId,
+    pub name: String,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn register_from_row(row: &AnyRow) -> StoreResult<RegisterRow> {
+    let id: String = row.try_get("id")?;
+    let store: String = row.try_get("store_id")?;
+    Ok(RegisterRow {
+        id: RegisterId::parse(&id).map_err(|e| StoreError::corrupt("registers.id", e))?,
+        store_id: StoreId::parse(&store)
+            .map_err(|e| StoreError::corrupt("registers.store_id", e))?,
+        name: row.try_get("name")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const REGISTER_COLUMNS: &str = "id, store_id, name, active, created_at, updated_at";
+
+pub async fn insert_register(
+    conn: &mut AnyConnection,
+    id: RegisterId,
+    store: StoreId,
+    name: &str,
+    now: &str,
+) -> StoreResult<RegisterRow> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into registers (id, store_id, name, active, created_at, updated_at) \
+         values ($1, $2, $3, 1, $4, $4) returning {REGISTER_COLUMNS}"
+    ));
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .bind(store.to_string())
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    register_from_row(&row)
+}
+
+/// A store's registers in id order.
+pub async fn list_registers(
+    db: &Db,
+    store: StoreId,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<RegisterRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select {REGISTER_COLUMNS} from registers where store_id = $1 and id > $2 \
+         order by id limit $3"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(store.to_string())
+        .bind(after.map(|a| a.0.clone()).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
+        .fetch_all(db.reader())
+        .await?;
+    let registers = rows
+        .iter()
+        .map(register_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(registers, limit, |r| r.id.to_string()))
+}
+
+pub struct NewStoreRow<'a> {
+    pub id: StoreId,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub currency: &'a str,
+    pub timezone: &'a str,
+    pub prices_include_tax: bool,
+    pub allow_negative_stock: bool,
+    /// ISO 3166-1 alpha-2 (`KE` unless the caller says otherwise).
+    pub country: &'a str,
+    pub now: &'a str,
+}
+
+pub async fn insert_store(conn: &mut AnyConnection, store: &NewStoreRow<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "insert into stores (id, code, name, currency, timezone, prices_include_tax, \
+         allow_negative_stock, country, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8)",
+    )
+    .bind(store.id.to_string())
+    .bind(store.code)
+    .bind(store.name)
+    .bind(store.currency)
+    .bind(store.timezone)
+    .bind(i64::from(store.prices_include_tax))
+    .bind(i64::from(store.allow_negative_stock))
+    .bind(store.now)
+    .bind(store.country)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The ids among `ids` that name no store, in the order given.
+pub async fn missing_stores(
+    conn: &mut AnyConnection,
+    ids: &[StoreId],
+) -> StoreResult<Vec<StoreId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select id from stores where id in ({})",
+        placeholders(1, ids.len())
+    ));
+    let mut query = sqlx::query(sql);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    let found: Vec<String> = query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<Result<_, _>>()?;
+    Ok(ids
+        .iter()
+        .filter(|id| !found.contains(&id.to_string()))
+        .copied()
+        .collect())
+}

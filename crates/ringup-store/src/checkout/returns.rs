@@ -1,0 +1,318 @@
+//! Returns against sales.
+//!
+//! Invariants: a sale line's `returned_quantity` never exceeds its `quantity` (a check
+//! constraint, and the conditional update in [`record_return`]); returns of one sale are
+//! serialised by [`lock_sale_for_return`], which bumps the sale's `returns_count` only while
+//! the sale is completed — so a void and a return of the same sale cannot both succeed, and the
+//! refund due is computed from line counts no concurrent return can change.
+
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use ringup_core::catalog::LowStockThreshold;
+use ringup_core::checkout::payment::{Tender, TenderMethod};
+use ringup_core::checkout::totals::ShiftTotals;
+use ringup_core::ids::{
+    ProductId, RegisterId, ReturnId, SaleId, SaleLineId, ShiftId, StoreId, UserId,
+};
+use ringup_core::stock::MovementKind;
+
+use crate::checkout::sales::PaymentRow;
+use crate::checkout::shifts::{ShiftRefusal, add_to_shift};
+use crate::platform::db::Db;
+use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::filter::Conditions;
+use crate::platform::page::{After, Page, page_of};
+use crate::stock::{LineMove, MoveMany, move_many, parse_id};
+
+/// Locks a completed sale for a return (until commit); `false` if it is voided or missing.
+pub async fn lock_sale_for_return(conn: &mut AnyConnection, sale: SaleId) -> StoreResult<bool> {
+    let updated = sqlx::query(
+        "update sales set returns_count = returns_count + 1 \
+         where id = $1 and status = 'completed'",
+    )
+    .bind(sale.to_string())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReturnLineRow {
+    pub sale_line_id: SaleLineId,
+    pub product_id: ProductId,
+    pub quantity: i64,
+    pub restock: bool,
+    pub refund: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReturnRow {
+    pub id: ReturnId,
+    pub sale_id: SaleId,
+    pub store_id: StoreId,
+    pub register_id: RegisterId,
+    pub shift_id: ShiftId,
+    pub cashier_id: UserId,
+    pub reason: Option<String>,
+    pub lines: Vec<ReturnLineRow>,
+    pub refunds: Vec<PaymentRow>,
+    pub total: i64,
+    pub created_at: String,
+}
+
+/// A checked return ready to write; `thresholds[i]` belongs to `row.lines[i]`.
+pub struct ReturnDraft {
+    pub row: ReturnRow,
+    pub thresholds: Vec<LowStockThreshold>,
+    pub allow_negative: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReturnRefusal {
+    Shift(ShiftRefusal),
+    /// Line indexes that would return more than was sold minus already returned.
+    OverReturn(Vec<usize>),
+}
+
+/// Writes a return in the caller's transaction (after [`lock_sale_for_return`]): the lines'
+/// returned counts, the shift's totals, `return` movements for restocked lines, and the rows.
+pub async fn record_return(
+    conn: &mut AnyConnection,
+    draft: ReturnDraft,
+    now: &str,
+) -> StoreResult<Result<ReturnRow, ReturnRefusal>> {
+    let row = draft.row;
+    let mut over = Vec::new();
+    for (i, line) in row.lines.iter().enumerate() {
+        let updated = sqlx::query(
+            "update sale_lines set returned_quantity = returned_quantity + $3, \
+               refunded = refunded + $4 \
+             where id = $1 and sale_id = $2 and returned_quantity + $3 <= quantity",
+        )
+        .bind(line.sale_line_id.to_string())
+        .bind(row.sale_id.to_string())
+        .bind(line.quantity)
+        .bind(line.refund)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            over.push(i);
+        }
+    }
+    if !over.is_empty() {
+        return Ok(Err(ReturnRefusal::OverReturn(over)));
+    }
+    let tenders: Vec<Tender> = row
+        .refunds
+        .iter()
+        .map(|r| Tender {
+            method: r.method,
+            amount: r.amount,
+        })
+        .collect();
+    let delta =
+        ShiftTotals::refund(&tenders).ok_or_else(|| StoreError::corrupt("refunds", "overflow"))?;
+    if let Err(refusal) = add_to_shift(conn, row.shift_id, &delta).await? {
+        return Ok(Err(ReturnRefusal::Shift(refusal)));
+    }
+    let moves: Vec<LineMove> = row
+        .lines
+        .iter()
+        .zip(&draft.thresholds)
+        .filter(|(l, _)| l.restock)
+        .map(|(l, threshold)| LineMove {
+            product_id: l.product_id,
+            delta: l.quantity,
+            threshold: *threshold,
+        })
+        .collect();
+    let actor = row.cashier_id.to_string();
+    let what = MoveMany {
+        store_id: row.store_id,
+        kind: MovementKind::Return,
+        ref_type: "return",
+        ref_id: row.id.to_string(),
+        actor_id: &actor,
+        allow_negative: draft.allow_negative,
+    };
+    if move_many(conn, &what, &moves, now).await?.is_err() {
+        return Err(StoreError::corrupt(
+            "stock",
+            "a restock cannot be short of stock",
+        ));
+    }
+    insert_return(conn, &row).await?;
+    Ok(Ok(row))
+}
+
+async fn insert_return(conn: &mut AnyConnection, row: &ReturnRow) -> StoreResult<()> {
+    sqlx::query(
+        "insert into returns (id, sale_id, store_id, register_id, shift_id, cashier_id, reason, \
+         total, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(row.id.to_string())
+    .bind(row.sale_id.to_string())
+    .bind(row.store_id.to_string())
+    .bind(row.register_id.to_string())
+    .bind(row.shift_id.to_string())
+    .bind(row.cashier_id.to_string())
+    .bind(&row.reason)
+    .bind(row.total)
+    .bind(&row.created_at)
+    .execute(&mut *conn)
+    .await?;
+    for (no, line) in (1i64..).zip(&row.lines) {
+        sqlx::query(
+            "insert into return_lines (return_id, line_no, sale_line_id, product_id, quantity, \
+             restock, refund) values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(row.id.to_string())
+        .bind(no)
+        .bind(line.sale_line_id.to_string())
+        .bind(line.product_id.to_string())
+        .bind(line.quantity)
+        .bind(i64::from(line.restock))
+        .bind(line.refund)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (no, refund) in (1i64..).zip(&row.refunds) {
+        sqlx::query(
+            "insert into return_refunds (return_id, line_no, method, amount, reference) \
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(row.id.to_string())
+        .bind(no)
+        .bind(refund.method.as_str())
+        .bind(refund.amount)
+        .bind(&refund.reference)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+const RETURN_COLUMNS: &str =
+    "id, sale_id, store_id, register_id, shift_id, cashier_id, reason, total, created_at";
+
+fn return_from_row(row: &AnyRow) -> StoreResult<ReturnRow> {
+    Ok(ReturnRow {
+        id: parse_id(row, "id", ReturnId::parse)?,
+        sale_id: parse_id(row, "sale_id", SaleId::parse)?,
+        store_id: parse_id(row, "store_id", StoreId::parse)?,
+        register_id: parse_id(row, "register_id", RegisterId::parse)?,
+        shift_id: parse_id(row, "shift_id", ShiftId::parse)?,
+        cashier_id: parse_id(row, "cashier_id", UserId::parse)?,
+        reason: row.try_get("reason")?,
+        lines: Vec::new(),
+        refunds: Vec::new(),
+        total: row.try_get("total")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+async fn attach_details(conn: &mut AnyConnection, ret: &mut ReturnRow) -> StoreResult<()> {
+    let rows = sqlx::query(
+        "select sale_line_id, product_id, quantity, restock, refund from return_lines \
+         where return_id = $1 order by line_no",
+    )
+    .bind(ret.id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        ret.lines.push(ReturnLineRow {
+            sale_line_id: parse_id(&row, "sale_line_id", SaleLineId::parse)?,
+            product_id: parse_id(&row, "product_id", ProductId::parse)?,
+            quantity: row.try_get("quantity")?,
+            restock: row.try_get::<i64, _>("restock")? != 0,
+            refund: row.try_get("refund")?,
+        });
+    }
+    let rows = sqlx::query(
+        "select method, amount, reference from return_refunds where return_id = $1 \
+         order by line_no",
+    )
+    .bind(ret.id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let method: String = row.try_get("method")?;
+        ret.refunds.push(PaymentRow {
+            method: TenderMethod::parse(&method)
+                .ok_or_else(|| StoreError::corrupt("return_refunds.method", method))?,
+            amount: row.try_get("amount")?,
+            reference: row.try_get("reference")?,
+        });
+    }
+    Ok(())
+}
+
+pub async fn find_return(conn: &mut AnyConnection, id: ReturnId) -> StoreResult<Option<ReturnRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select {RETURN_COLUMNS} from returns where id = $1"
+    ));
+    let Some(row) = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut ret = return_from_row(&row)?;
+    attach_details(conn, &mut ret).await?;
+    Ok(Some(ret))
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReturnFilter {
+    pub stores: Option<Vec<StoreId>>,
+    pub sale_id: Option<SaleId>,
+    pub shift_id: Option<ShiftId>,
+}
+
+pub async fn list_returns(
+    db: &Db,
+    filter: &ReturnFilter,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<ReturnRow>> {
+    let mut conditions = Conditions::after_cursor("id");
+    if let Some(stores) = &filter.stores {
+        if stores.is_empty() {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
+        }
+        conditions.push_in("store_id", stores.iter().map(ToString::to_string));
+    }
+    if let Some(sale) = filter.sale_id {
+        let p = conditions.param(sale.to_string());
+        conditions.push(format!("sale_id = {p}"));
+    }
+    if let Some(shift) = filter.shift_id {
+        let p = conditions.param(shift.to_string());
+        conditions.push(format!("shift_id = {p}"));
+    }
+    let mut conn = db.read_conn().await?;
+    let rows = conditions
+        .fetch(
+            &mut conn,
+            &format!("select {RETURN_COLUMNS} from returns"),
+            "order by id limit $2",
+            after,
+            limit,
+        )
+        .await?;
+    let returns = rows
+        .iter()
+        .map(return_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut page = page_of(returns, limit, |r| r.id.to_string());
+    for ret in &mut page.items {
+        attach_details(&mut conn, ret).await?;
+    }
+    Ok(page)
+}

@@ -1,0 +1,636 @@
+//! Sales: the one transaction of a checkout, reads of sales, and voids.
+//!
+//! Invariants: a sale row exists exactly when its lines, payments, stock movements, shift
+//! totals and number do (all written in the caller's transaction by [`record_sale`]); numbers
+//! are gapless per store because the counter row is bumped in that same transaction, so a
+//! refused or rolled-back sale takes none. The counter row is the store's serial section:
+//! every sale of the store queues on it until commit, so it is taken last (README, "What the
+//! machine allows").
+
+use std::collections::HashMap;
+
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use ringup_core::catalog::LowStockThreshold;
+use ringup_core::checkout::payment::{Tender, TenderMethod};
+use ringup_core::checkout::totals::{PerTender, ShiftTotals};
+use ringup_core::ids::{
+    CustomerId, ProductId, RegisterId, SaleId, SaleLineId, ShiftId, StoreId, TaxClassId, UserId,
+};
+use ringup_core::stock::{MovementKind, Shortfall};
+
+use crate::checkout::shifts::{ShiftRefusal, add_to_shift};
+use crate::platform::db::Db;
+use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::filter::Conditions;
+use crate::platform::page::{After, Page, page_of};
+use crate::stock::{LineMove, MoveMany, move_many, parse_id};
+
+/// What checkout needs of a product.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleProduct {
+    pub id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub price: i64,
+    pub tax_class_id: TaxClassId,
+    pub tax_rate_bp: i64,
+    pub active: bool,
+    pub low_stock_threshold: LowStockThreshold,
+}
+
+/// The products among `ids` that exist, with their tax rates.
+pub async fn products_for_sale(
+    conn: &mut AnyConnection,
+    ids: &[ProductId],
+) -> StoreResult<HashMap<ProductId, SaleProduct>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select p.id, p.sku, p.name, p.price, p.tax_class_id, t.rate_bp, p.active, \
+           p.low_stock_threshold \
+         from products p join tax_classes t on t.id = p.tax_class_id where p.id in ({})",
+        list.join(", ")
+    ));
+    let mut query = sqlx::query(sql);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    let mut found = HashMap::new();
+    for row in query.fetch_all(&mut *conn).await? {
+        let threshold: i64 = row.try_get("low_stock_threshold")?;
+        let product = SaleProduct {
+            id: parse_id(&row, "id", ProductId::parse)?,
+            sku: row.try_get("sku")?,
+            name: row.try_get("name")?,
+            price: row.try_get("price")?,
+            tax_class_id: parse_id(&row, "tax_class_id", TaxClassId::parse)?,
+            tax_rate_bp: row.try_get("rate_bp")?,
+            active: row.try_get::<i64, _>("active")? != 0,
+            low_stock_threshold: LowStockThreshold::new(threshold)
+                .map_err(|e| StoreError::corrupt("products.low_stock_threshold", e))?,
+        };
+        found.insert(product.id, product);
+    }
+    Ok(found)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleLineRow {
+    pub id: SaleLineId,
+    pub product_id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub discount: i64,
+    pub net: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub tax_rate_bp: i64,
+    pub tax_class_id: TaxClassId,
+    pub returned_quantity: i64,
+    pub low_stock_threshold: LowStockThreshold,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentRow {
+    pub method: TenderMethod,
+    pub amount: i64,
+    pub reference: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleRow {
+    pub id: SaleId,
+    pub number: String,
+    pub store_id: StoreId,
+    pub register_id: RegisterId,
+    pub shift_id: ShiftId,
+    pub cashier_id: UserId,
+    pub customer_id: Option<CustomerId>,
+    pub voided: bool,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub net_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub paid: i64,
+    pub change: i64,
+    pub commission: i64,
+    pub note: Option<String>,
+    pub returns_count: i64,
+    pub void_reason: Option<String>,
+    pub voided_by: Option<String>,
+    pub voided_at: Option<String>,
+    pub created_at: String,
+    pub lines: Vec<SaleLineRow>,
+    pub payments: Vec<PaymentRow>,
+}
+
+impl SaleRow {
+    /// What this sale added to its shift's totals (recomputed from its rows).
+    pub fn shift_delta(&self) -> ShiftTotals {
+        let tenders: Vec<Tender> = self
+            .payments
+            .iter()
+            .map(|p| Tender {
+                method: p.method,
+                amount: p.amount,
+            })
+            .collect();
+        ShiftTotals {
+            sales_count: 1,
+            gross: self.subtotal,
+            discounts: self.discount_total,
+            tax: self.tax_total,
+            net: self.net_total,
+            total: self.total,
+            // Stored payments were summed without overflow when the sale was made.
+            tenders: PerTender::of(&tenders).unwrap_or_default(),
+            change_given: self.change,
+            ..ShiftTotals::default()
+        }
+    }
+}
+
+/// A priced, validated sale ready to write.
+pub struct SaleDraft<'a> {
+    pub id: SaleId,
+    pub store_id: StoreId,
+    pub store_code: &'a str,
+    pub allow_negative: bool,
+    pub register_id: RegisterId,
+    pub shift_id: ShiftId,
+    pub cashier_id: UserId,
+    pub customer_id: Option<CustomerId>,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub net_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub paid: i64,
+    pub change: i64,
+    pub commission: i64,
+    pub note: Option<String>,
+    /// Lines in request order; `id` and `returned_quantity` are ignored.
+    pub lines: Vec<SaleLineRow>,
+    pub payments: Vec<PaymentRow>,
+    pub shift_delta: ShiftTotals,
+}
+
+/// Why a sale was refused; nothing it wrote survives (the caller rolls back).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SaleRefusal {
+    /// The shift was closed before the sale could be added to it, or its totals are full.
+    Shift(ShiftRefusal),
+    /// `(line index, shortfall)` for every short line.
+    Short(Vec<(usize, Shortfall)>),
+}
+
+/// `NRB1-000042`.
+pub fn sale_number(store_code: &str, seq: i64) -> String {
+    format!("{store_code}-{seq:06}")
+}
+
+/// Writes a sale in the caller's transaction: shift totals (refusing a closed shift), stock
+/// movements (refusing shortfalls), then the store's next number, the sale, its lines and its
+/// payments. The caller appends the audit and outbox events and commits.
+pub async fn record_sale(
+    conn: &mut AnyConnection,
+    draft: SaleDraft<'_>,
+    now: &str,
+) -> StoreResult<Result<SaleRow, SaleRefusal>> {
+    if let Err(refusal) = add_to_shift(conn, draft.shift_id, &draft.shift_delta).await? {
+        return Ok(Err(SaleRefusal::Shift(refusal)));
+    }
+    let moves: Vec<LineMove> = draft
+        .lines
+        .iter()
+        .map(|l| LineMove {
+            product_id: l.product_id,
+            delta: l.quantity.saturating_neg(),
+            threshold: l.low_stock_threshold,
+        })
+        .collect();
+    let cashier = draft.cashier_id.to_string();
+    let what = MoveMany {
+        store_id: draft.store_id,
+        kind: MovementKind::Sale,
+        ref_type: "sale",
+        ref_id: draft.id.to_string(),
+        actor_id: &cashier,
+        allow_negative: draft.allow_negative,
+    };
+    if let Err(short) = move_many(conn, &what, &moves, now).await? {
+        return Ok(Err(SaleRefusal::Short(short)));
+    }
+    // The serial section starts here: the counter row stays locked until commit.
+    let seq: i64 = sqlx::query(
+        "insert into sale_counters (store_id, last_number) values ($1, 1) \
+         on conflict (store_id) do update set last_number = sale_counters.last_number + 1 \
+         returning last_number",
+    )
+    .bind(draft.store_id.to_string())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("last_number")?;
+    let mut sale = SaleRow {
+        id: draft.id,
+        number: sale_number(draft.store_code, seq),
+        store_id: draft.store_id,
+        register_id: draft.register_id,
+        shift_id: draft.shift_id,
+        cashier_id: draft.cashier_id,
+        customer_id: draft.customer_id,
+        voided: false,
+        subtotal: draft.subtotal,
+        discount_total: draft.discount_total,
+        net_total: draft.net_total,
+        tax_total: draft.tax_total,
+        total: draft.total,
+        paid: draft.paid,
+        change: draft.change,
+        commission: draft.commission,
+        note: draft.note,
+        returns_count: 0,
+        void_reason: None,
+        voided_by: None,
+        voided_at: None,
+        created_at: now.to_owned(),
+        lines: draft.lines,
+        payments: draft.payments,
+    };
+    for line in &mut sale.lines {
+        line.id = SaleLineId::new();
+        line.returned_quantity = 0;
+    }
+    insert_sale(conn, &sale, seq).await?;
+    Ok(Ok(sale))
+}
+
+async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> StoreResult<()> {
+    sqlx::query(
+        "insert into sales (id, store_id, seq, number, register_id, shift_id, cashier_id, \
+         customer_id, status, subtotal, discount_total, net_total, tax_total, total, paid, \
+         change_given, commission, note, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, \
+         'completed', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(sale.id.to_string())
+    .bind(sale.store_id.to_string())
+    .bind(seq)
+    .bind(&sale.number)
+    .bind(sale.register_id.to_string())
+    .bind(sale.shift_id.to_string())
+    .bind(sale.cashier_id.to_string())
+    .bind(sale.customer_id.map(|c| c.to_string()))
+    .bind(sale.subtotal)
+    .bind(sale.discount_total)
+    .bind(sale.net_total)
+    .bind(sale.tax_total)
+    .bind(sale.total)
+    .bind(sale.paid)
+    .bind(sale.change)
+    .bind(sale.commission)
+    .bind(&sale.note)
+    .bind(&sale.created_at)
+    .execute(&mut *conn)
+    .await?;
+
+    const LINE_WIDTH: usize = 14;
+    let rows: Vec<String> = (0..sale.lines.len())
+        .map(|i| {
+            let p = 2 + i * LINE_WIDTH;
+            let cells: Vec<String> = (0..LINE_WIDTH)
+                .map(|c| {
+                    if matches!(c, 1 | 5..=11 | 13) {
+                        format!("cast(${} as bigint)", p + c)
+                    } else {
+                        format!("${}", p + c)
+                    }
+                })
+                .collect();
+            format!("($1, {})", cells.join(", "))
+        })
+        .collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into sale_lines (sale_id, id, line_no, product_id, sku, name, quantity, \
+         unit_price, discount, net, tax, total, tax_rate_bp, tax_class_id, returned_quantity) \
+         values {}",
+        rows.join(", ")
+    ));
+    let mut query = sqlx::query(sql).bind(sale.id.to_string());
+    for (no, line) in (1i64..).zip(&sale.lines) {
+        query = query
+            .bind(line.id.to_string())
+            .bind(no)
+            .bind(line.product_id.to_string())
+            .bind(&line.sku)
+            .bind(&line.name)
+            .bind(line.quantity)
+            .bind(line.unit_price)
+            .bind(line.discount)
+            .bind(line.net)
+            .bind(line.tax)
+            .bind(line.total)
+            .bind(line.tax_rate_bp)
+            .bind(line.tax_class_id.to_string())
+            .bind(0i64);
+    }
+    query.execute(&mut *conn).await?;
+
+    if sale.payments.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..sale.payments.len())
+        .map(|i| {
+            let p = 2 + i * 4;
+            format!(
+                "($1, cast(${p} as bigint), ${}, cast(${} as bigint), ${})",
+                p + 1,
+                p + 2,
+                p + 3
+            )
+        })
+        .collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into sale_payments (sale_id, line_no, method, amount, reference) values {}",
+        rows.join(", ")
+    ));
+    let mut query = sqlx::query(sql).bind(sale.id.to_string());
+    for (no, payment) in (1i64..).zip(&sale.payments) {
+        query = query
+            .bind(no)
+            .bind(payment.method.as_str())
+            .bind(payment.amount)
+            .bind(payment.reference.clone());
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+const SALE_COLUMNS: &str = "id, number, store_id, register_id, shift_id, cashier_id, \
+    customer_id, status, subtotal, discount_total, net_total, tax_total, total, paid, \
+    change_given, commission, note, returns_count, void_reason, voided_by, voided_at, created_at";
+
+fn sale_from_row(row: &AnyRow) -> StoreResult<SaleRow> {
+    let status: String = row.try_get("status")?;
+    let customer: Option<String> = row.try_get("customer_id")?;
+    Ok(SaleRow {
+        id: parse_id(row, "id", SaleId::parse)?,
+        number: row.try_get("number")?,
+        store_id: parse_id(row, "store_id", StoreId::parse)?,
+        register_id: parse_id(row, "register_id", RegisterId::parse)?,
+        shift_id: parse_id(row, "shift_id", ShiftId::parse)?,
+        cashier_id: parse_id(row, "cashier_id", UserId::parse)?,
+        customer_id: customer
+            .map(|c| CustomerId::parse(&c).map_err(|e| StoreError::corrupt("customer_id", e)))
+            .transpose()?,
+        voided: status == "voided",
+        subtotal: row.try_get("subtotal")?,
+        discount_total: row.try_get("discount_total")?,
+        net_total: row.try_get("net_total")?,
+        tax_total: row.try_get("tax_total")?,
+        total: row.try_get("total")?,
+        paid: row.try_get("paid")?,
+        change: row.try_get("change_given")?,
+        commission: row.try_get("commission")?,
+        note: row.try_get("note")?,
+        returns_count: row.try_get("returns_count")?,
+        void_reason: row.try_get("void_reason")?,
+        voided_by: row.try_get("voided_by")?,
+        voided_at: row.try_get("voided_at")?,
+        created_at: row.try_get("created_at")?,
+        lines: Vec::new(),
+        payments: Vec::new(),
+    })
+}
+
+/// Fills in the lines and payments of `sales` (two statements for any number of sales).
+async fn attach_details(conn: &mut AnyConnection, sales: &mut [SaleRow]) -> StoreResult<()> {
+    if sales.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = (1..=sales.len()).map(|i| format!("${i}")).collect();
+    let list = list.join(", ");
+    let index: HashMap<SaleId, usize> = sales.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select l.sale_id, l.id, l.product_id, l.sku, l.name, l.quantity, l.unit_price, \
+           l.discount, l.net, l.tax, l.total, l.tax_rate_bp, l.tax_class_id, \
+           l.returned_quantity, p.low_stock_threshold \
+         from sale_lines l join products p on p.id = l.product_id \
+         where l.sale_id in ({list}) order by l.sale_id, l.line_no"
+    ));
+    let mut query = sqlx::query(sql);
+    for sale in sales.iter() {
+        query = query.bind(sale.id.to_string());
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        let sale_id = parse_id(&row, "sale_id", SaleId::parse)?;
+        let threshold: i64 = row.try_get("low_stock_threshold")?;
+        let line = SaleLineRow {
+            id: parse_id(&row, "id", SaleLineId::parse)?,
+            product_id: parse_id(&row, "product_id", ProductId::parse)?,
+            sku: row.try_get("sku")?,
+            name: row.try_get("name")?,
+            quantity: row.try_get("quantity")?,
+            unit_price: row.try_get("unit_price")?,
+            discount: row.try_get("discount")?,
+            net: row.try_get("net")?,
+            tax: row.try_get("tax")?,
+            total: row.try_get("total")?,
+            tax_rate_bp: row.try_get("tax_rate_bp")?,
+            tax_class_id: parse_id(&row, "tax_class_id", TaxClassId::parse)?,
+            returned_quantity: row.try_get("returned_quantity")?,
+            low_stock_threshold: LowStockThreshold::new(threshold)
+                .map_err(|e| StoreError::corrupt("products.low_stock_threshold", e))?,
+        };
+        if let Some(sale) = index.get(&sale_id).and_then(|&i| sales.get_mut(i)) {
+            sale.lines.push(line);
+        }
+    }
+
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select sale_id, method, amount, reference from sale_payments \
+         where sale_id in ({list}) order by sale_id, line_no"
+    ));
+    let mut query = sqlx::query(sql);
+    for sale in sales.iter() {
+        query = query.bind(sale.id.to_string());
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        let sale_id = parse_id(&row, "sale_id", SaleId::parse)?;
+        let method: String = row.try_get("method")?;
+        let payment = PaymentRow {
+            method: TenderMethod::parse(&method)
+                .ok_or_else(|| StoreError::corrupt("sale_payments.method", method))?,
+            amount: row.try_get("amount")?,
+            reference: row.try_get("reference")?,
+        };
+        if let Some(sale) = index.get(&sale_id).and_then(|&i| sales.get_mut(i)) {
+            sale.payments.push(payment);
+        }
+    }
+    Ok(())
+}
+
+/// A sale with its lines and payments.
+pub async fn find_sale(conn: &mut AnyConnection, id: SaleId) -> StoreResult<Option<SaleRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("select {SALE_COLUMNS} from sales where id = $1"));
+    let Some(row) = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut sales = [sale_from_row(&row)?];
+    attach_details(conn, &mut sales).await?;
+    let [sale] = sales;
+    Ok(Some(sale))
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SaleFilter {
+    /// `None`: every store; otherwise only these (an empty list sees nothing).
+    pub stores: Option<Vec<StoreId>>,
+    pub register_id: Option<RegisterId>,
+    pub shift_id: Option<ShiftId>,
+    pub cashier_id: Option<UserId>,
+    pub customer_id: Option<CustomerId>,
+    /// Inclusive, database time text.
+    pub from: Option<String>,
+    /// Exclusive.
+    pub to: Option<String>,
+}
+
+pub async fn list_sales(
+    db: &Db,
+    filter: &SaleFilter,
+    after: Option<&After>,
+    limit: usize,
+) -> StoreResult<Page<SaleRow>> {
+    let mut conditions = Conditions::after_cursor("id");
+    if let Some(stores) = &filter.stores {
+        if stores.is_empty() {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
+        }
+        conditions.push_in("store_id", stores.iter().map(ToString::to_string));
+    }
+    let equal = [
+        ("register_id", filter.register_id.map(|v| v.to_string())),
+        ("shift_id", filter.shift_id.map(|v| v.to_string())),
+        ("cashier_id", filter.cashier_id.map(|v| v.to_string())),
+        ("customer_id", filter.customer_id.map(|v| v.to_string())),
+    ];
+    for (column, value) in equal {
+        if let Some(value) = value {
+            let p = conditions.param(value);
+            conditions.push(format!("{column} = {p}"));
+        }
+    }
+    if let Some(from) = &filter.from {
+        let p = conditions.param(from.clone());
+        conditions.push(format!("created_at >= {p}"));
+    }
+    if let Some(to) = &filter.to {
+        let p = conditions.param(to.clone());
+        conditions.push(format!("created_at < {p}"));
+    }
+    let mut conn = db.read_conn().await?;
+    let rows = conditions
+        .fetch(
+            &mut conn,
+            &format!("select {SALE_COLUMNS} from sales"),
+            "order by id limit $2",
+            after,
+            limit,
+        )
+        .await?;
+    let sales = rows
+        .iter()
+        .map(sale_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut page = page_of(sales, limit, |s| s.id.to_string());
+    attach_details(&mut conn, &mut page.items).await?;
+    Ok(page)
+}
+
+/// Why a void was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VoidRefusal {
+    AlreadyVoided,
+    HasReturns,
+    Shift(ShiftRefusal),
+}
+
+/// Voids a sale in the caller's transaction: marks it (conditionally, so racing voids make
+/// one winner and a void racing a return cannot both succeed), takes it out of its shift's
+/// totals (refusing a closed shift) and puts its stock back as `void` movements.
+pub async fn void_sale(
+    conn: &mut AnyConnection,
+    sale: &SaleRow,
+    allow_negative: bool,
+    by: &str,
+    reason: &str,
+    now: &str,
+) -> StoreResult<Result<SaleRow, VoidRefusal>> {
+    let updated = sqlx::query(
+        "update sales set status = 'voided', voided_by = $2, voided_at = $3, void_reason = $4 \
+         where id = $1 and status = 'completed' and returns_count = 0",
+    )
+    .bind(sale.id.to_string())
+    .bind(by)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated != 1 {
+        // Re-read to say why: the row is now settled (locked or committed).
+        let current = find_sale(conn, sale.id).await?;
+        return Ok(Err(match current {
+            Some(s) if s.voided => VoidRefusal::AlreadyVoided,
+            _ => VoidRefusal::HasReturns,
+        }));
+    }
+    let delta = ShiftTotals::void(&sale.shift_delta());
+    if let Err(refusal) = add_to_shift(conn, sale.shift_id, &delta).await? {
+        return Ok(Err(VoidRefusal::Shift(refusal)));
+    }
+    let moves: Vec<LineMove> = sale
+        .lines
+        .iter()
+        .map(|l| LineMove {
+            product_id: l.product_id,
+            delta: l.quantity,
+            threshold: l.low_stock_threshold,
+        })
+        .collect();
+    let what = MoveMany {
+        store_id: sale.store_id,
+        kind: MovementKind::Void,
+        ref_type: "sale",
+        ref_id: sale.id.to_string(),
+        actor_id: by,
+        allow_negative,
+    };
+    if move_many(conn, &what, &moves, now).await?.is_err() {
+        return Err(StoreError::corrupt(
+            "stock",
+            "a void cannot be short of stock",
+        ));
+    }
+    let mut voided = sale.clone();
+    voided.voided = true;
+    voided.voided_by = Some(by.to_owned());
+    voided.voided_at = Some(now.to_owned());
+    voided.void_reason = Some(reason.to_owned());
+    Ok(Ok(voided))
+}

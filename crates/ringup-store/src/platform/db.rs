@@ -1,0 +1,447 @@
+//! The database handle: which engine, the pools, and the few places where the engines differ.
+//!
+//! Invariants:
+//! - On SQLite every write goes through one writer connection, and write transactions start
+//!   with `BEGIN IMMEDIATE`, so concurrent writers queue in the pool instead of failing with
+//!   "database is locked". Reads use a separate pool of read connections (WAL lets them run
+//!   beside the writer).
+//! - On PostgreSQL one pool serves reads and writes; write transactions are plain `BEGIN`.
+//! - A [`DatabaseUrl`] never prints its password (`Debug` and `Display` redact it).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnectionMetadata;
+use sqlx::{AnyConnection, AnyPool, Executor, Transaction};
+use url::Url;
+
+use crate::platform::error::{StoreError, StoreResult};
+
+/// The two engines ringup runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// A validated database URL: `sqlite://<path>` or `postgres://…` / `postgresql://…`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: Url,
+    engine: Engine,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DatabaseUrlError {
+    #[error("not a URL: {0}")]
+    Syntax(String),
+    #[error("unknown database scheme `{0}` (expected sqlite:// or postgres://)")]
+    Scheme(String),
+    #[error("a sqlite:// URL needs a file path")]
+    MissingPath,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
+        let url = Url::parse(raw).map_err(|e| DatabaseUrlError::Syntax(e.to_string()))?;
+        let engine = match url.scheme() {
+            "sqlite" => Engine::Sqlite,
+            "postgres" | "postgresql" => Engine::Postgres,
+            other => return Err(DatabaseUrlError::Scheme(other.to_owned())),
+        };
+        let this = DatabaseUrl { url, engine };
+        if engine == Engine::Sqlite && this.sqlite_path().is_none() {
+            return Err(DatabaseUrlError::MissingPath);
+        }
+        Ok(this)
+    }
+
+    /// The URL of a SQLite database file.
+    pub fn sqlite_file(path: &std::path::Path) -> Result<Self, DatabaseUrlError> {
+        Self::parse(&format!("sqlite://{}", path.display()))
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The file of a `sqlite://` URL (`sqlite://./data/x.db`, `sqlite:///abs/x.db`).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        if self.engine != Engine::Sqlite {
+            return None;
+        }
+        let rest = self.url.as_str().strip_prefix("sqlite://")?;
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// The full URL, password included: for connecting only, never for printing.
+    pub fn expose(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The same server with another database name (PostgreSQL), for tests and tooling.
+    pub fn with_database(&self, name: &str) -> Self {
+        let mut url = self.url.clone();
+        url.set_path(&format!("/{name}"));
+        DatabaseUrl {
+            url,
+            engine: self.engine,
+        }
+    }
+
+    /// The database name of a PostgreSQL URL.
+    pub fn database_name(&self) -> Option<&str> {
+        self.url
+            .path()
+            .strip_prefix('/')
+            .filter(|name| !name.is_empty())
+    }
+
+    fn redacted(&self) -> String {
+        let mut url = self.url.clone();
+        if url.password().is_some() {
+            // Setting a password only fails for URLs that cannot have one, which this has.
+            let _ = url.set_password(Some("***"));
+        }
+        url.to_string()
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = DatabaseUrlError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+/// Pool and timeout settings.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    /// Read connections on SQLite; all connections on PostgreSQL.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the database counts as unavailable.
+    pub acquire_timeout: Duration,
+    /// How long a SQLite connection waits on a lock held by another process.
+    pub busy_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Sizes of the pools, for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub name: &'static str,
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
+/// The database: engine plus pools. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    engine: Engine,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+fn install_drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+impl Db {
+    /// Opens the pools. For SQLite the file (and its directory) is created if missing and the
+    /// journal is switched to WAL. Connecting fails fast when the server cannot be reached.
+    pub async fn connect(url: &DatabaseUrl, options: &DbOptions) -> StoreResult<Db> {
+        install_drivers();
+        match url.engine() {
+            Engine::Sqlite => Self::connect_sqlite(url, options).await,
+            Engine::Postgres => Self::connect_postgres(url, options).await,
+        }
+    }
+
+    async fn connect_sqlite(url: &DatabaseUrl, options: &DbOptions) -> StoreResult<Db> {
+        let mut connect_url = url.url.clone();
+        connect_url
+            .query_pairs_mut()
+            .clear()
+            .append_pair("mode", "rwc");
+        let connect = AnyConnectOptions::from_str(connect_url.as_str())?;
+        let busy_ms = options.busy_timeout.as_millis();
+        let write = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .after_connect(move |conn, meta| sqlite_session(conn, meta, busy_ms, false))
+            .connect_with(connect.clone())
+            .await?;
+        // WAL is a property of the file: set it once through the writer, before readers open.
+        sqlx::query("pragma journal_mode = wal")
+            .execute(&write)
+            .await?;
+        let read = AnyPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, meta| sqlite_session(conn, meta, busy_ms, true))
+            .connect_with(connect)
+            .await?;
+        Ok(Db {
+            engine: Engine::Sqlite,
+            read,
+            write,
+        })
+    }
+
+    async fn connect_postgres(url: &DatabaseUrl, options: &DbOptions) -> StoreResult<Db> {
+        let connect = AnyConnectOptions::from_str(url.expose())?;
+        // One direct attempt first: the pool would retry a refused connection until its
+        // acquire timeout and then report only "pool timed out"; this fails fast and says why.
+        let probe = tokio::time::timeout(
+            options.acquire_timeout,
+            <AnyConnection as sqlx::Connection>::connect_with(&connect),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
+        let probe = probe.map_err(StoreError::Unavailable)?;
+        let _ = sqlx::Connection::close(probe).await;
+        // Two pools, as on SQLite: reads (validation before a sale, lists, reports) never
+        // queue behind write transactions that hold their connections while they wait on row
+        // locks — the checkout bench measured that queue as most of the HTTP overhead.
+        let pool = || {
+            AnyPoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                // A health check per checkout costs a round trip; broken connections surface
+                // as errors on use and are replaced by the pool.
+                .test_before_acquire(false)
+        };
+        let write = pool().connect_with(connect.clone()).await?;
+        let read = pool().connect_with(connect).await?;
+        Ok(Db {
+            engine: Engine::Postgres,
+            read,
+            write,
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The pool for reads. On SQLite its connections are read-only.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// A read connection, for several reads in a row.
+    pub async fn read_conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.read.acquire().await?)
+    }
+
+    /// Starts the one transaction of a business write. Commit it, or it rolls back on drop.
+    pub async fn begin_write(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
+        let tx = match self.engine {
+            Engine::Sqlite => self.write.begin_with("begin immediate").await?,
+            Engine::Postgres => self.write.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// Applies pending migrations for this engine.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATOR,
+            Engine::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// The migration versions this engine's migrator knows, in order.
+    pub fn migration_versions(engine: Engine) -> Vec<(i64, String)> {
+        let migrator = match engine {
+            Engine::Sqlite => &SQLITE_MIGRATOR,
+            Engine::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect()
+    }
+
+    /// Answers when both the read and the write path can run a query within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> StoreResult<()> {
+        let check = async {
+            sqlx::query("select 1").execute(&self.read).await?;
+            if self.engine == Engine::Sqlite {
+                sqlx::query("select 1").execute(&self.write).await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        };
+        match tokio::time::timeout(timeout, check).await {
+            Ok(result) => result.map_err(StoreError::Unavailable),
+            Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
+    /// Pool sizes, for the metrics endpoint.
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        let stats = |name, pool: &AnyPool| PoolStats {
+            name,
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        };
+        vec![stats("read", &self.read), stats("write", &self.write)]
+    }
+
+    /// Copies what the WAL holds into the SQLite database file without blocking the writer
+    /// (a passive checkpoint, run from a reader: `query_only` still allows checkpoints), so the
+    /// writer's commits never do it. Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        if self.engine == Engine::Sqlite {
+            sqlx::query("pragma wal_checkpoint(passive)")
+                .fetch_all(&self.read)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the pools, waiting for checked-out connections to come back.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Commits a write transaction, mapping the error like every other store error.
+pub async fn commit(tx: Transaction<'static, sqlx::Any>) -> StoreResult<()> {
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `$start, $start+1, …` for `n` values: the only SQL ringup builds at run time is lists of
+/// numbered placeholders like this one, never values.
+pub fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Per-connection SQLite settings for a server: foreign keys on, wait on locks instead of
+/// failing, and `synchronous = normal`, which in WAL mode is durable across application
+/// crashes and loses at most the last transactions on power loss.
+fn sqlite_session(
+    conn: &mut AnyConnection,
+    _meta: PoolConnectionMetadata,
+    busy_ms: u128,
+    read_only: bool,
+) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        conn.execute("pragma foreign_keys = on").await?;
+        conn.execute("pragma synchronous = normal").await?;
+        let busy = format!("pragma busy_timeout = {busy_ms}");
+        conn.execute(sqlx::AssertSqlSafe(busy)).await?;
+        if read_only {
+            conn.execute("pragma query_only = on").await?;
+        } else {
+            // Checkpoints run on a reader every second (`Db::checkpoint`), outside the
+            // writer's transactions; an automatic one inside a commit stalls every sale
+            // queued behind it. This far larger threshold is only the safety net.
+            conn.execute("pragma wal_autocheckpoint = 16384").await?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_engines_and_errors() {
+        let pg = DatabaseUrl::parse("postgres://u:hunter2@localhost:5432/ringup").unwrap();
+        assert_eq!(pg.engine(), Engine::Postgres);
+        assert_eq!(pg.database_name(), Some("ringup"));
+        let lite = DatabaseUrl::parse("sqlite://./data/ringup.db").unwrap();
+        assert_eq!(lite.engine(), Engine::Sqlite);
+        assert_eq!(lite.sqlite_path(), Some(PathBuf::from("./data/ringup.db")));
+        let abs = DatabaseUrl::parse("sqlite:///var/lib/ringup/r.db").unwrap();
+        assert_eq!(
+            abs.sqlite_path(),
+            Some(PathBuf::from("/var/lib/ringup/r.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("mysql://x/y"),
+            Err(DatabaseUrlError::Scheme("mysql".into()))
+        );
+        assert!(DatabaseUrl::parse("not a url").is_err());
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::MissingPath)
+        );
+    }
+
+    #[test]
+    fn password_never_printed() {
+        let url = DatabaseUrl::parse("postgres://ringup:hunter2@db:5432/ringup").unwrap();
+        for shown in [format!("{url}"), format!("{url:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("ringup:***@db"), "{shown}");
+        }
+        assert!(url.expose().contains("hunter2"));
+    }
+
+    #[test]
+    fn with_database_swaps_only_the_name() {
+        let url = DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/test").unwrap();
+        let other = url.with_database("ringup_t_1");
+        assert_eq!(
+            other.expose(),
+            "postgres://postgres@127.0.0.1:5432/ringup_t_1"
+        );
+    }
+}

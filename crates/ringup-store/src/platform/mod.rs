@@ -1,0 +1,13 @@
+//! What every domain's storage stands on: the engine-aware pool and transactions ([`db`]),
+//! the error type, timestamps, pagination and filters, numeric bounds, and the two
+//! cross-cutting tables every write may touch (idempotency keys and the outbox).
+
+pub mod bounds;
+pub mod db;
+pub mod error;
+pub(crate) mod filter;
+pub mod idempotency;
+pub mod meta;
+pub mod outbox;
+pub mod page;
+pub mod time;

@@ -1,0 +1,72 @@
+//! The transactional outbox: an event is a row written in the same transaction as the change it
+//! reports, so it exists exactly when the change does. Delivery (webhooks) reads pending rows
+//! in id order and marks them delivered; that worker comes with the events capability.
+
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use ringup_core::ids::OutboxEventId;
+
+use crate::platform::db::Db;
+use crate::platform::error::StoreResult;
+use crate::platform::page::{After, Page, page_of};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxRow {
+    pub id: String,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    pub attempts: i64,
+}
+
+fn outbox_from_row(row: &AnyRow) -> StoreResult<OutboxRow> {
+    let payload: String = row.try_get("payload")?;
+    Ok(OutboxRow {
+        id: row.try_get("id")?,
+        event_type: row.try_get("event_type")?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| crate::StoreError::corrupt("outbox_events.payload", e))?,
+        created_at: row.try_get("created_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+        attempts: row.try_get("attempts")?,
+    })
+}
+
+/// Writes an event in the caller's transaction.
+pub async fn append(
+    conn: &mut AnyConnection,
+    event_type: &str,
+    payload: &serde_json::Value,
+    now: &str,
+) -> StoreResult<OutboxEventId> {
+    let id = OutboxEventId::new();
+    sqlx::query(
+        "insert into outbox_events (id, event_type, payload, created_at, attempts) \
+         values ($1, $2, $3, $4, 0)",
+    )
+    .bind(id.to_string())
+    .bind(event_type)
+    .bind(payload.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Events in the order they were written, delivered or not.
+pub async fn list(db: &Db, after: Option<&After>, limit: usize) -> StoreResult<Page<OutboxRow>> {
+    let rows = sqlx::query(
+        "select id, event_type, payload, created_at, delivered_at, attempts from outbox_events \
+         where id > $1 order by id limit $2",
+    )
+    .bind(after.map(|a| a.0.clone()).unwrap_or_default())
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
+    .fetch_all(db.reader())
+    .await?;
+    let events = rows
+        .iter()
+        .map(outbox_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(events, limit, |e| e.id.clone()))
+}

@@ -1,0 +1,195 @@
+//! Reservations: units of a store's stock held for a while (an order being picked, a web
+//! basket). A reservation's lines count as reserved while they exist and `expires_at` is in
+//! the future; releasing deletes them, and expiry needs no sweeper because every read and
+//! check compares `expires_at` with the time of the read.
+
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use ringup_core::ids::{ProductId, ReservationId, StoreId};
+use ringup_core::stock::{Shortfall, StockLevel};
+
+use crate::platform::db::placeholders;
+use crate::platform::error::{StoreError, StoreResult};
+use crate::stock::transfers::Line;
+use crate::stock::{LockedLevel, lock_level, note_low_stock};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReservationRow {
+    pub id: ReservationId,
+    pub store_id: StoreId,
+    pub reference: Option<String>,
+    pub expires_at: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub released_at: Option<String>,
+    pub lines: Vec<Line>,
+}
+
+fn reservation_from_row(row: &AnyRow) -> StoreResult<ReservationRow> {
+    let id: String = row.try_get("id")?;
+    let store: String = row.try_get("store_id")?;
+    Ok(ReservationRow {
+        id: ReservationId::parse(&id).map_err(|e| StoreError::corrupt("reservations.id", e))?,
+        store_id: StoreId::parse(&store)
+            .map_err(|e| StoreError::corrupt("reservations.store_id", e))?,
+        reference: row.try_get("reference")?,
+        expires_at: row.try_get("expires_at")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        released_at: row.try_get("released_at")?,
+        lines: Vec::new(),
+    })
+}
+
+pub struct NewReservation<'a> {
+    pub id: ReservationId,
+    pub store_id: StoreId,
+    pub reference: Option<&'a str>,
+    pub expires_at: &'a str,
+    pub created_by: &'a str,
+    pub lines: &'a [Line],
+}
+
+/// Creates a reservation if every line's quantity is available. Levels are locked in product
+/// order; on a shortfall nothing is written and every short line is returned with its index
+/// in `lines`.
+pub async fn reserve(
+    conn: &mut AnyConnection,
+    reservation: &NewReservation<'_>,
+    now: &str,
+) -> StoreResult<Result<ReservationRow, Vec<(usize, Shortfall)>>> {
+    let store = reservation.store_id;
+    let mut order: Vec<usize> = (0..reservation.lines.len()).collect();
+    order.sort_by_key(|&i| reservation.lines.get(i).map(|l| l.product_id));
+    let mut locked: Vec<(usize, LockedLevel, StockLevel)> = Vec::new();
+    let mut short = Vec::new();
+    for i in order {
+        let Some(line) = reservation.lines.get(i) else {
+            continue;
+        };
+        let level = lock_level(conn, store, line.product_id, now).await?;
+        match level.level.reserve(line.quantity) {
+            Ok(after) => locked.push((i, level, after)),
+            Err(s) => short.push((i, s)),
+        }
+    }
+    if !short.is_empty() {
+        short.sort_by_key(|(i, _)| *i);
+        return Ok(Err(short));
+    }
+    let id = reservation.id.to_string();
+    sqlx::query(
+        "insert into reservations (id, store_id, reference, expires_at, created_by, created_at) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(store.to_string())
+    .bind(reservation.reference)
+    .bind(reservation.expires_at)
+    .bind(reservation.created_by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let n = reservation.lines.len();
+    let items: Vec<String> = (0..n)
+        .map(|i| format!("({})", placeholders(1 + i * 4, 4)))
+        .collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into reservation_items (reservation_id, line_no, product_id, quantity) values {}",
+        items.join(", ")
+    ));
+    let mut query = sqlx::query(sql);
+    for (no, line) in (1i64..).zip(reservation.lines) {
+        query = query
+            .bind(id.clone())
+            .bind(no)
+            .bind(line.product_id.to_string())
+            .bind(line.quantity);
+    }
+    query.execute(&mut *conn).await?;
+    let live: Vec<String> = (0..n)
+        .map(|i| format!("({})", placeholders(1 + i * 5, 5)))
+        .collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into reservation_lines (reservation_id, store_id, product_id, quantity, \
+         expires_at) values {}",
+        live.join(", ")
+    ));
+    let mut query = sqlx::query(sql);
+    for line in reservation.lines {
+        query = query
+            .bind(id.clone())
+            .bind(store.to_string())
+            .bind(line.product_id.to_string())
+            .bind(line.quantity)
+            .bind(reservation.expires_at);
+    }
+    query.execute(&mut *conn).await?;
+    for (i, level, after) in locked {
+        if let Some(line) = reservation.lines.get(i) {
+            note_low_stock(conn, store, line.product_id, level, after, now).await?;
+        }
+    }
+    find_reservation(conn, reservation.id)
+        .await?
+        .ok_or_else(|| StoreError::corrupt("reservations", "inserted reservation not found"))
+        .map(Ok)
+}
+
+pub async fn find_reservation(
+    conn: &mut AnyConnection,
+    id: ReservationId,
+) -> StoreResult<Option<ReservationRow>> {
+    let Some(row) = sqlx::query(
+        "select id, store_id, reference, expires_at, created_by, created_at, released_at \
+         from reservations where id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let mut reservation = reservation_from_row(&row)?;
+    let lines = sqlx::query(
+        "select product_id, quantity from reservation_items where reservation_id = $1 \
+         order by line_no",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    for line in &lines {
+        let product: String = line.try_get("product_id")?;
+        reservation.lines.push(Line {
+            product_id: ProductId::parse(&product)
+                .map_err(|e| StoreError::corrupt("reservation_items.product_id", e))?,
+            quantity: line.try_get("quantity")?,
+        });
+    }
+    Ok(Some(reservation))
+}
+
+/// Releases a reservation: its lines stop counting at once. Releasing a released one changes
+/// nothing; false when it was already released.
+pub async fn release(
+    conn: &mut AnyConnection,
+    id: ReservationId,
+    by: &str,
+    now: &str,
+) -> StoreResult<bool> {
+    let n = sqlx::query(
+        "update reservations set released_at = $2, released_by = $3 \
+         where id = $1 and released_at is null",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .bind(by)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query("delete from reservation_lines where reservation_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(n == 1)
+}

@@ -1,0 +1,84 @@
+//! Password-reset tokens: stored hashed, valid until `expires_at`, used at most once. Spending
+//! one is a single conditional update, so two racing confirmations cannot both succeed.
+
+use sqlx::{AnyConnection, Row};
+
+use ringup_core::ids::{PasswordResetId, UserId};
+
+use crate::platform::error::{StoreError, StoreResult};
+
+pub async fn insert_reset(
+    conn: &mut AnyConnection,
+    user: UserId,
+    token_hash: &str,
+    expires_at: &str,
+    now: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "insert into password_resets (id, user_id, token_hash, expires_at, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(PasswordResetId::new().to_string())
+    .bind(user.to_string())
+    .bind(token_hash)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The user of a live (unused, unexpired) token, without spending it.
+pub async fn find_live_reset(
+    db: &crate::platform::db::Db,
+    token_hash: &str,
+    now: &str,
+) -> StoreResult<Option<UserId>> {
+    let row = sqlx::query(
+        "select user_id from password_resets \
+         where token_hash = $1 and used_at is null and expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db.reader())
+    .await?;
+    row.map(|r| {
+        let id: String = r.try_get("user_id")?;
+        UserId::parse(&id).map_err(|e| StoreError::corrupt("password_resets.user_id", e))
+    })
+    .transpose()
+}
+
+/// Spends a live token and returns its user; `None` when unknown, used or expired.
+pub async fn consume_reset(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: &str,
+) -> StoreResult<Option<UserId>> {
+    let row = sqlx::query(
+        "update password_resets set used_at = $2, updated_at = $2 \
+         where token_hash = $1 and used_at is null and expires_at > $2 returning user_id",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        let id: String = r.try_get("user_id")?;
+        UserId::parse(&id).map_err(|e| StoreError::corrupt("password_resets.user_id", e))
+    })
+    .transpose()
+}
+
+/// Spends every outstanding token of a user: a new password makes earlier reset links void.
+pub async fn cancel_for_user(conn: &mut AnyConnection, user: UserId, now: &str) -> StoreResult<()> {
+    sqlx::query(
+        "update password_resets set used_at = $2, updated_at = $2 \
+         where user_id = $1 and used_at is null",
+    )
+    .bind(user.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
