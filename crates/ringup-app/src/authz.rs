@@ -139,6 +139,11 @@ impl Actor {
     pub fn may_sell_on(&self, shift: &ShiftRow) -> bool {
         self.role != Role::Cashier || self.user_id().is_none_or(|user| user == shift.cashier_id)
     }
+
+    /// Whether the actor may move a shift's cash or close it: its cashier, or a supervisor.
+    pub fn may_act_on_drawer(&self, shift: &ShiftRow) -> bool {
+        self.can(Capability::SuperviseSales) || self.user_id() == Some(shift.cashier_id)
+    }
 }
 
 #[cfg(test)]

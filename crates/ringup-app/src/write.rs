@@ -57,7 +57,10 @@ pub struct Reply {
 
 /// How a caller shows an outcome to clients: the JSON of the resource, used for the response
 /// (and so for replays) and as the payload of the operation's outbox event.
-pub type View<T> = fn(&T) -> Result<serde_json::Value, serde_json::Error>;
+pub type View<T> = fn(&T) -> Result<serde_json::Value, ViewError>;
+
+/// Why a view could not be drawn (a bug, or a stored value that cannot be shown).
+pub type ViewError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a write did: its outcome and the reply it stored, or the reply of the request that
 /// used the key first.
@@ -86,6 +89,9 @@ pub enum WriteError {
     /// The key's first request has not finished.
     #[error("a request with this Idempotency-Key is still being processed")]
     KeyInFlight,
+    /// The outcome could not be shown (a bug, or a stored value that cannot be shown).
+    #[error("could not draw the reply")]
+    View(#[source] ViewError),
     /// The reply could not be encoded as JSON (a bug: views are plain data).
     #[error("could not encode the reply")]
     Encode(#[source] serde_json::Error),

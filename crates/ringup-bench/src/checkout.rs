@@ -12,9 +12,10 @@
 //!    The client prices the cart itself with the domain's pricing, so it pays exactly what is
 //!    due, and checks the answer's total and change. Any answer but 201 is an error.
 //! 2. Direct: the HTTP shifts are closed (X report, then close with the expected cash) and
-//!    fresh ones opened; then as many tasks run the handler's transaction without HTTP —
-//!    claim the key, `record_sale`, the outbox event, the audit event, store the response,
-//!    commit — through the same `Db` the server uses (same pools). Products are read once.
+//!    fresh ones opened; then as many tasks call the use case the handler calls,
+//!    `ringup_app::checkout::sales::create_sale`, without HTTP: the same reads, pricing and
+//!    transaction (key claim, sale, outbox and audit events, stored reply, commit), through
+//!    the same `Db` the server uses (same pools).
 //! 3. Verification: one sale row per success, gapless numbers per store, shift totals and
 //!    outbox events that account for every sale, sold quantities equal to the stock taken,
 //!    `check_ledger` without offences, and the audit chains intact. Any failure exits non-zero.
@@ -29,21 +30,22 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use ringup_api::checkout::sales::view::SaleView;
-use ringup_core::checkout::payment::{Tender, TenderMethod, settle};
-use ringup_core::checkout::pricing::{Discount, LineInput, PricedCart, commission, price_cart};
-use ringup_core::checkout::totals::ShiftTotals;
-use ringup_core::ids::{
-    ProductId, RegisterId, SaleId, SaleLineId, ShiftId, StoreId, TaxClassId, UserId,
-};
+use ringup_api::checkout::sales::sale_view;
+use ringup_app::checkout::sales::{LineRequest, NewSale, create_sale};
+use ringup_app::write::{Idempotency, Origin, WriteRequest};
+use ringup_app::{Actor, ActorKind};
+use ringup_core::catalog::Quantity;
+use ringup_core::checkout::payment::TenderMethod;
+use ringup_core::checkout::pricing::{Discount, LineInput, PricedCart, price_cart};
+use ringup_core::ids::{ProductId, RegisterId, ShiftId, StoreId, TaxClassId, UserId};
 use ringup_core::rate::RateBp;
 use ringup_core::tokens::hash_token;
-use ringup_store::audit::{self, NewAuditEvent, Verification};
+use ringup_core::users::Role;
+use ringup_store::audit::{self, Verification};
 use ringup_store::catalog::products::{ProductValues, insert_product};
 use ringup_store::catalog::stores::{NewStoreRow, insert_register, insert_store};
-use ringup_store::checkout::sales::{self, PaymentRow, SaleDraft, SaleLineRow, SaleProduct};
-use ringup_store::platform::idempotency::{self, Claim};
-use ringup_store::{Db, commit, platform::outbox, platform::time};
+use ringup_store::checkout::sales::{self, PaymentRow, SaleProduct};
+use ringup_store::{Db, commit, platform::time};
 
 use crate::common::{
     ADMIN_PASSWORD, BenchDatabase, Outcome, Server, WARM_UP, analyze, bearer_client, ean13, login,
@@ -294,32 +296,16 @@ async fn run_on(
     );
     analyze(&db).await?;
 
-    let (direct, clock, elapsed) = direct_phase(&db, &world, args.concurrency, duration).await?;
+    let direct = direct_phase(&db, &world, args.concurrency, duration).await?;
     direct.print_as(
-        "direct  the handler's transaction through ringup-store, no HTTP (same Db and pools)",
+        "direct  ringup_app::checkout::sales::create_sale, the handler's use case, no HTTP \
+         (same Db and pools)",
         "sales",
         "sales/s",
     );
     println!(
         "  whole run, warm-up and tail included: {} sales, {} errors",
         direct.ok_total, direct.errors_total
-    );
-    let (steps, held) = clock.summary();
-    let steps: Vec<String> = steps
-        .iter()
-        .map(|(name, mean, p50, p99)| format!("{name} {mean:.2} ({p50:.2}/{p99:.2})"))
-        .collect();
-    println!(
-        "  ms per sale, mean (p50/p99): {};\n  the transaction runs {held:.2} ms from begin to commit, \
-         {:.0} % of the {:.1} s phase summed over all sales{}",
-        steps.join(", "),
-        held * direct.ok_total as f64 / elapsed.as_secs_f64() / 10.0,
-        elapsed.as_secs_f64(),
-        if engine == ringup_store::Engine::Sqlite {
-            " (SQLite has one writer: 100 % means it never idles)"
-        } else {
-            ""
-        }
     );
 
     let started = Instant::now();
@@ -663,16 +649,6 @@ impl Cart {
         self.payments.iter().map(|p| p.amount).sum()
     }
 
-    fn tenders(&self) -> Vec<Tender> {
-        self.payments
-            .iter()
-            .map(|p| Tender {
-                method: p.method,
-                amount: p.amount,
-            })
-            .collect()
-    }
-
     /// The `POST /api/v1/sales` body.
     fn body(&self, world: &World, till: &Till, store: &BenchStore) -> Result<Value> {
         let discount = |d: &Discount| match d {
@@ -760,207 +736,87 @@ async fn http_phase(
     .await
 }
 
-/// The steps of a direct sale, timed: where the time of the serial section goes.
-const STEPS: [&str; 8] = [
-    "prepare",
-    "begin (wait for the writer)",
-    "claim key",
-    "record_sale",
-    "outbox",
-    "audit",
-    "complete key",
-    "commit",
-];
-
-/// How long each of `STEPS` took, per committed direct sale (microseconds).
-#[derive(Default)]
-struct StepClock {
-    micros: std::sync::Mutex<Vec<[u32; STEPS.len()]>>,
-}
-
-impl StepClock {
-    fn record(&self, marks: &[Instant; STEPS.len() + 1]) {
-        let mut sale = [0u32; STEPS.len()];
-        for (step, pair) in sale.iter_mut().zip(marks.windows(2)) {
-            if let [from, to] = pair {
-                *step = u32::try_from((*to - *from).as_micros()).unwrap_or(u32::MAX);
-            }
-        }
-        if let Ok(mut all) = self.micros.lock() {
-            all.push(sale);
-        }
-    }
-
-    /// Per step: its name, and its mean, p50 and p99 in milliseconds; then the mean time the
-    /// writer was held (from `begin` returning to `commit` returning).
-    fn summary(&self) -> (Vec<(&'static str, f64, f64, f64)>, f64) {
-        let all = self.micros.lock().map(|a| a.clone()).unwrap_or_default();
-        let n = all.len().max(1);
-        let mut steps = Vec::with_capacity(STEPS.len());
-        for (i, name) in STEPS.iter().enumerate() {
-            let mut column: Vec<u32> = all.iter().filter_map(|s| s.get(i).copied()).collect();
-            column.sort_unstable();
-            let at = |q: f64| {
-                let rank = ((q * column.len() as f64).ceil() as usize).clamp(1, n);
-                column
-                    .get(rank - 1)
-                    .map_or(f64::NAN, |&us| f64::from(us) / 1e3)
-            };
-            let mean = column.iter().map(|&us| f64::from(us)).sum::<f64>() / n as f64 / 1e3;
-            steps.push((*name, mean, at(0.50), at(0.99)));
-        }
-        let held = steps.iter().skip(2).map(|s| s.1).sum();
-        (steps, held)
-    }
-}
-
 async fn direct_phase(
     db: &Db,
     world: &Arc<World>,
     concurrency: usize,
     duration: Duration,
-) -> Result<(Outcome, Arc<StepClock>, Duration)> {
+) -> Result<Outcome> {
     let db = db.clone();
     let world = Arc::clone(world);
-    let scope = world.cashier.to_string();
-    let clock = Arc::new(StepClock::default());
-    let timer = Arc::clone(&clock);
-    let started = Instant::now();
-    let outcome = run_load(concurrency, duration, move |task, rng| {
-        let (db, world, scope) = (db.clone(), Arc::clone(&world), scope.clone());
-        let clock = Arc::clone(&timer);
-        let start = Instant::now();
+    let actor = Arc::new(Actor {
+        kind: ActorKind::User(world.cashier),
+        role: Role::Cashier,
+        store_ids: world.stores.iter().map(|s| s.id).collect(),
+    });
+    run_load(concurrency, duration, move |task, rng| {
+        let (db, world, actor) = (db.clone(), Arc::clone(&world), Arc::clone(&actor));
         let cart = world
             .till(task)
             .and_then(|(_, store)| Cart::random(rng, &world.products, store.prices_include_tax));
-        async move { direct_sale(&db, &world, task, &scope, cart?, start, &clock).await }
+        async move { direct_sale(&db, &world, &actor, task, cart?).await }
     })
-    .await?;
-    Ok((outcome, clock, started.elapsed()))
+    .await
 }
 
-/// What `create_sale` does once the request is parsed and its references are loaded: hash the
-/// request, price and settle, build the draft, then in one transaction claim the key, record
-/// the sale, append the outbox and audit events, store the response, and commit.
-async fn direct_sale(
-    db: &Db,
-    world: &World,
-    task: usize,
-    scope: &str,
-    cart: Cart,
-    start: Instant,
-    clock: &StepClock,
-) -> Result<()> {
-    let mut marks = [start; STEPS.len() + 1];
-    let mut mark = |step: usize| {
-        if let Some(m) = marks.get_mut(step) {
-            *m = Instant::now();
-        }
-    };
+/// One sale through the use case, as the handler makes it once the body is parsed.
+async fn direct_sale(db: &Db, world: &World, actor: &Actor, task: usize, cart: Cart) -> Result<()> {
     let (till, store) = world.till(task)?;
     let body = cart.body(world, till, store)?;
     let hash = hash_token(&format!("POST {SALES_PATH}\n{body}"));
     let key = uuid::Uuid::now_v7().to_string();
-
-    let tenders = cart.tenders();
-    let settlement = settle(cart.priced.total, &tenders).map_err(|e| anyhow!("settle: {e}"))?;
     let mut lines = Vec::with_capacity(cart.lines.len());
-    for (line, priced) in cart.lines.iter().zip(&cart.priced.lines) {
+    for line in &cart.lines {
         let product = world
             .products
             .get(line.product)
             .context("no such product")?;
-        lines.push(SaleLineRow {
-            id: SaleLineId::new(),
+        lines.push(Some(LineRequest {
             product_id: product.id,
-            sku: product.sku.clone(),
-            name: product.name.clone(),
-            quantity: line.quantity,
-            unit_price: product.price,
-            discount: priced.discount,
-            net: priced.net,
-            tax: priced.tax,
-            total: priced.total,
-            tax_rate_bp: priced.tax_rate_bp,
-            tax_class_id: priced.tax_class_id,
-            returned_quantity: 0,
-            low_stock_threshold: product.low_stock_threshold,
-        });
+            quantity: Quantity::new(line.quantity)?,
+            discount: line.discount,
+            unit_price: None,
+        }));
     }
-    let draft = SaleDraft {
-        id: SaleId::new(),
-        store_id: store.id,
-        store_code: &store.code,
-        allow_negative: store.allow_negative,
-        register_id: till.register,
-        shift_id: till.shift,
-        cashier_id: world.cashier,
+    let sale = NewSale {
+        store_id: Some(store.id),
+        register_id: Some(till.register),
+        shift_id: Some(till.shift),
         customer_id: None,
-        subtotal: cart.priced.subtotal,
-        discount_total: cart.priced.discount_total,
-        net_total: cart.priced.net_total,
-        tax_total: cart.priced.tax_total,
-        total: cart.priced.total,
-        paid: settlement.paid,
-        change: settlement.change,
-        commission: commission(cart.priced.net_total, COMMISSION_BP).context("commission")?,
-        note: None,
         lines,
-        payments: cart.payments,
-        shift_delta: ShiftTotals::sale(&cart.priced, &settlement, &tenders)
-            .context("shift totals")?,
+        discount: cart.discount,
+        payments: cart.payments.clone(),
+        note: None,
+        problems: Vec::new(),
     };
-
-    let at = Utc::now();
-    let now = time::to_db(at);
-    mark(1);
-    let mut tx = db.begin_write().await?;
-    mark(2);
-    match idempotency::claim(
-        &mut tx,
-        scope,
-        &key,
-        &hash,
-        &now,
-        &time::to_db(at + chrono::Duration::hours(24)),
-    )
-    .await?
-    {
-        Claim::Fresh => {}
-        other => bail!("idempotency key {key}: {other:?}"),
-    }
-    mark(3);
-    let sale = match sales::record_sale(&mut tx, draft, &now).await? {
-        Ok(sale) => sale,
-        Err(refusal) => bail!("sale refused: {refusal:?}"),
-    };
-    mark(4);
-    let view = SaleView::from(&sale);
-    let payload = serde_json::to_value(&view)?;
-    outbox::append(&mut tx, "sale.completed", &payload, &now).await?;
-    mark(5);
-    let mut event = NewAuditEvent {
-        at: time::to_db(Utc::now()),
-        action: "sale.completed".to_owned(),
+    let origin = Origin {
         ip: Some("127.0.0.1".to_owned()),
         user_agent: Some("ringup-bench".to_owned()),
         request_id: Some(uuid::Uuid::now_v7().to_string()),
-        ..NewAuditEvent::default()
-    }
-    .by(scope)
-    .on("sale", sale.id)
-    .with(json!({
-        "number": sale.number, "total": sale.total, "shift_id": sale.shift_id.to_string(),
-    }));
-    event.store_id = Some(sale.store_id);
-    audit::append(&mut tx, &event).await?;
-    mark(6);
-    let text = serde_json::to_string(&view)?;
-    idempotency::complete(&mut tx, scope, &key, 201, &text, &now).await?;
-    mark(7);
-    commit(tx).await?;
-    mark(8);
-    clock.record(&marks);
+    };
+    let request = WriteRequest {
+        actor,
+        at: Utc::now(),
+        origin: &origin,
+        idempotency: Some(Idempotency {
+            key: &key,
+            request_hash: &hash,
+        }),
+    };
+    let written = create_sale(db, request, sale, sale_view)
+        .await
+        .map_err(|e| anyhow!("sale refused: {e:?}"))?;
+    let Some(recorded) = written.outcome() else {
+        bail!("idempotency key {key} was replayed");
+    };
+    let change = cart.paid() - cart.priced.total;
+    ensure!(
+        recorded.total == cart.priced.total && recorded.change == change,
+        "expected total {} and change {change}, got {} and {}",
+        cart.priced.total,
+        recorded.total,
+        recorded.change
+    );
     Ok(())
 }
 

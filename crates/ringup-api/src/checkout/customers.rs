@@ -10,32 +10,31 @@
 //! e-mail: `customer.created` and `customer.updated` record which fields were set or changed.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_core::checkout::customer::{Country, CustomerName, Phone};
-use ringup_core::ids::{CustomerId, StoreId};
+use ringup_core::checkout::customer::{CustomerName, Phone};
+use ringup_core::ids::CustomerId;
 use ringup_core::users::Email;
-use ringup_store::checkout::customers::{
-    CustomerRow, CustomerSaleRow, CustomerSearch, CustomerValues,
-};
-use ringup_store::{Conn, StoreError, audit, catalog::stores, checkout::customers};
+use ringup_store::checkout::customers;
+use ringup_store::checkout::customers::{CustomerRow, CustomerSaleRow, CustomerSearch};
 
 use crate::auth::principal::Principal;
 use crate::catalog::products::nullable;
 use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
-use crate::http::idempotency::{self, HashedJson, IdempotencyKey, Started};
+use crate::http::idempotency::{self, HashedJson, IdempotencyKey};
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
 use crate::http::validation::collect;
 use crate::state::AppState;
-use ringup_app::Capability;
+use ringup_app::checkout::customers as app;
+use ringup_app::write::ViewError;
+use ringup_app::{Capability, WriteRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -84,44 +83,6 @@ pub struct NewCustomer {
     pub store_id: Option<String>,
 }
 
-const UNKNOWN_STORE: &str = "is not a store you can see";
-
-/// The country national numbers are read in, and the store it came from: the store named in
-/// the request (an error against `store_id` when the caller cannot see it), else the caller's
-/// only store, else Kenya.
-async fn phone_country(
-    conn: &mut Conn,
-    principal: &Principal,
-    store_id: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) -> Result<(Country, Option<StoreId>), ApiError> {
-    let store = match store_id {
-        Some(raw) => match StoreId::parse(raw) {
-            Ok(id) if principal.sees_store(id) => Some(id),
-            _ => {
-                errors.push(FieldError::new("store_id", UNKNOWN_STORE));
-                return Ok((Country::default(), None));
-            }
-        },
-        None => match principal.store_ids.as_slice() {
-            [only] => Some(*only),
-            _ => None,
-        },
-    };
-    let Some(store) = store else {
-        return Ok((Country::default(), None));
-    };
-    let Some(row) = stores::find_store(conn, store).await? else {
-        if store_id.is_some() {
-            errors.push(FieldError::new("store_id", UNKNOWN_STORE));
-        }
-        return Ok((Country::default(), None));
-    };
-    let country = Country::parse(&row.country)
-        .map_err(|e| ApiError::internal(StoreError::corrupt("stores.country", e)))?;
-    Ok((country, Some(store)))
-}
-
 fn parse_email(raw: &str, errors: &mut Vec<FieldError>) -> Option<Email> {
     collect("email", Email::parse(raw), errors)
 }
@@ -140,51 +101,32 @@ pub async fn create_customer(
     HashedJson { value: body, hash }: HashedJson<NewCustomer>,
 ) -> Result<Response, ApiError> {
     principal.require(Capability::ManageCustomers)?;
-    let mut errors = Vec::new();
-    let name = collect("name", CustomerName::parse(&body.name), &mut errors);
+    let mut problems = Vec::new();
+    let name = collect("name", CustomerName::parse(&body.name), &mut problems);
     let email = body
         .email
         .as_deref()
-        .and_then(|e| parse_email(e, &mut errors));
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    let (country, store) =
-        phone_country(&mut tx, &principal, body.store_id.as_deref(), &mut errors).await?;
-    let phone = body
-        .phone
-        .as_deref()
-        .and_then(|p| collect("phone", Phone::parse(p, &country), &mut errors));
-    let (Some(name), true) = (name, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+        .and_then(|e| parse_email(e, &mut problems));
+    let command = app::NewCustomer {
+        name,
+        phone: body.phone,
+        email,
+        store_id: body.store_id,
+        problems,
     };
-    let id = CustomerId::new();
-    let values = CustomerValues {
-        name: name.as_str(),
-        phone: phone.as_ref().map(Phone::as_str),
-        email: email.as_ref().map(Email::as_str),
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: key.with_hash(&hash),
     };
-    let row = customers::insert_customer(&mut tx, id, &values, &now).await?;
-    let mut event = state
-        .auth
-        .event(&meta, "customer.created")
-        .by(principal.actor_id())
-        .on("customer", id)
-        .with(serde_json::json!({
-            "phone": values.phone.is_some(), "email": values.email.is_some(),
-        }));
-    event.store_id = store;
-    audit::append(&mut tx, &event).await?;
-    let view = CustomerView::from(row);
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+    let written = app::create_customer(&state.db, request, command, customer_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+fn customer_view(row: &CustomerRow) -> Result<serde_json::Value, ViewError> {
+    Ok(serde_json::to_value(CustomerView::from(row.clone()))?)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -218,7 +160,7 @@ pub async fn list_customers(
     let phone = match q {
         Some(q) if q.chars().any(|c| c.is_ascii_digit()) => {
             let mut conn = state.db.read_conn().await?;
-            let (country, _) = phone_country(&mut conn, &principal, None, &mut errors).await?;
+            let (country, _) = app::phone_country(&mut conn, &principal, None, &mut errors).await?;
             Phone::recognize(q, &country)
         }
         _ => None,
@@ -287,68 +229,35 @@ pub async fn update_customer(
     meta: RequestMeta,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CustomerPatch>,
-) -> Result<ApiJson<CustomerView>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Capability::ManageCustomers)?;
     let current = existing_customer(&state, &id).await?;
-    let mut errors = Vec::new();
+    let mut problems = Vec::new();
     let name = body
         .name
         .as_deref()
-        .and_then(|n| collect("name", CustomerName::parse(n), &mut errors));
+        .and_then(|n| collect("name", CustomerName::parse(n), &mut problems));
     let email = body
         .email
         .as_ref()
-        .map(|e| e.as_deref().and_then(|e| parse_email(e, &mut errors)));
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let (country, store) =
-        phone_country(&mut tx, &principal, body.store_id.as_deref(), &mut errors).await?;
-    let phone = body.phone.as_ref().map(|p| {
-        p.as_deref()
-            .and_then(|p| collect("phone", Phone::parse(p, &country), &mut errors))
-    });
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    // Re-read inside the write transaction: the values kept are the ones now stored.
-    let current = customers::find_customer(&mut tx, current.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let values = CustomerValues {
-        name: name
-            .as_ref()
-            .map_or(current.name.as_str(), CustomerName::as_str),
-        phone: match &phone {
-            Some(p) => p.as_ref().map(Phone::as_str),
-            None => current.phone.as_deref(),
-        },
-        email: match &email {
-            Some(e) => e.as_ref().map(Email::as_str),
-            None => current.email.as_deref(),
-        },
+        .map(|e| e.as_deref().and_then(|e| parse_email(e, &mut problems)));
+    let change = app::CustomerChange {
+        id: current.id,
+        name,
+        phone: body.phone,
+        email,
+        store_id: body.store_id,
+        problems,
     };
-    let changed: Vec<&str> = [
-        ("name", values.name != current.name),
-        ("phone", values.phone != current.phone.as_deref()),
-        ("email", values.email != current.email.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(field, differs)| differs.then_some(field))
-    .collect();
-    customers::update_customer(&mut tx, current.id, &values, &now).await?;
-    let mut event = state
-        .auth
-        .event(&meta, "customer.updated")
-        .by(principal.actor_id())
-        .on("customer", current.id)
-        .with(serde_json::json!({ "changed": changed }));
-    event.store_id = store;
-    audit::append(&mut tx, &event).await?;
-    let row = customers::find_customer(&mut tx, current.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ringup_store::commit(tx).await?;
-    Ok(ApiJson(CustomerView::from(row)))
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let written = app::update_customer(&state.db, request, change, customer_view).await?;
+    Ok(idempotency::respond(written))
 }
 
 /// A sale in a customer's history.

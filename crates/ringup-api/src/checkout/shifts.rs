@@ -5,7 +5,6 @@
 //! sale's transaction), never the sales themselves.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,22 +12,22 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use ringup_core::catalog::Money;
-use ringup_core::checkout::shift::over_short;
 use ringup_core::ids::{RegisterId, ShiftId, StoreId};
-use ringup_store::checkout::shifts::{self, CashMovementRow, NewShift, ShiftFilter, ShiftRow};
-use ringup_store::{StoreError, audit};
+use ringup_store::StoreError;
+use ringup_store::checkout::shifts::{self, CashMovementRow, ShiftFilter, ShiftRow};
 
 use crate::auth::principal::Principal;
 use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
-use crate::http::idempotency::{self, HashedJson, IdempotencyKey, Started};
+use crate::http::idempotency::{self, HashedJson, IdempotencyKey};
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
-use crate::http::problem_type::ProblemType;
 use crate::http::query::ApiQuery;
 use crate::http::validation::{collect, parse_query_id, required_text};
 use crate::state::AppState;
-use ringup_app::Capability;
+use ringup_app::checkout::shifts as app;
+use ringup_app::write::ViewError;
+use ringup_app::{Capability, Origin, WriteRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -117,12 +116,12 @@ pub struct ShiftReport {
     pub over_short: Option<i64>,
 }
 
-fn report_of(s: &ShiftRow) -> Result<ShiftReport, ApiError> {
+fn report_of(s: &ShiftRow) -> Result<ShiftReport, StoreError> {
     let t = &s.totals;
     let expected = t
         .drawer(s.opening_float)
         .expected_cash()
-        .ok_or_else(|| ApiError::internal(StoreError::corrupt("shift totals", "overflow")))?;
+        .ok_or_else(|| StoreError::corrupt("shift totals", "overflow"))?;
     let amounts = |per: &ringup_core::checkout::totals::PerTender| {
         per.entries()
             .into_iter()
@@ -181,11 +180,6 @@ pub(crate) async fn visible_shift(
     Ok(shift)
 }
 
-/// Whether the caller may act on the shift's drawer: its cashier, or a supervisor.
-pub(crate) fn may_act_on(principal: &Principal, shift: &ShiftRow) -> bool {
-    principal.can(Capability::SuperviseSales) || principal.user_id() == Some(shift.cashier_id)
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewShiftBody {
@@ -206,73 +200,46 @@ pub async fn open_shift(
     HashedJson { value: body, hash }: HashedJson<NewShiftBody>,
 ) -> Result<Response, ApiError> {
     principal.require(Capability::Sell)?;
-    // A shift is a person's drawer: API keys act for no person.
-    let Some(user) = principal.user_id() else {
-        return Err(ApiError::Forbidden);
+    let mut problems = Vec::new();
+    let opening_float = collect(
+        "opening_float",
+        Money::new(body.opening_float),
+        &mut problems,
+    );
+    let command = app::OpenShift {
+        register_id: RegisterId::parse(&body.register_id).ok(),
+        opening_float,
+        problems,
     };
-    let mut errors = Vec::new();
-    let opening_float = collect("opening_float", Money::new(body.opening_float), &mut errors);
-    let register = RegisterId::parse(&body.register_id).ok();
-    let found = match register {
-        Some(r) => shifts::find_register(&mut *state.db.read_conn().await?, r).await?,
-        None => None,
-    };
-    let store = match (register, found) {
-        (Some(r), Some((store, true))) if principal.sees_store(store) => Some((r, store)),
-        (Some(_), Some((_, false))) => {
-            errors.push(FieldError::new("register_id", "is not an active register"));
-            None
-        }
-        _ => {
-            errors.push(FieldError::new("register_id", "is not a known register"));
-            None
-        }
-    };
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
+    let origin = meta.origin();
+    let written = app::open_shift(
+        &state.db,
+        write_request(&state, &principal, &origin, &key, &hash),
+        command,
+        shift_view,
+    )
+    .await?;
+    Ok(idempotency::respond(written))
+}
+
+/// The write request of a shift action.
+fn write_request<'a>(
+    state: &AppState,
+    principal: &'a Principal,
+    origin: &'a Origin,
+    key: &'a IdempotencyKey,
+    hash: &'a str,
+) -> WriteRequest<'a> {
+    WriteRequest {
+        actor: principal,
+        at: state.auth.clock.now(),
+        origin,
+        idempotency: key.with_hash(hash),
     }
-    let (Some((register_id, store_id)), Some(opening_float), true) =
-        (store, opening_float, errors.is_empty())
-    else {
-        return Err(ApiError::Validation(errors));
-    };
-    let new = NewShift {
-        store_id,
-        register_id,
-        cashier_id: user,
-        opening_float: opening_float.value(),
-    };
-    let shift = match shifts::open_shift(&mut tx, &new, &now).await {
-        Ok(shift) => shift,
-        Err(StoreError::UniqueViolation { .. }) => {
-            return Err(ApiError::Conflict {
-                kind: ProblemType::ShiftOpen,
-                detail: "this register already has an open shift".to_owned(),
-                errors: vec![FieldError::new("register_id", "already has an open shift")],
-            });
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut event = state
-        .auth
-        .event(&meta, "shift.opened")
-        .by(principal.actor_id())
-        .on("shift", shift.id)
-        .with(serde_json::json!({
-            "register_id": register_id.to_string(), "opening_float": body.opening_float,
-        }));
-    event.store_id = Some(store_id);
-    audit::append(&mut tx, &event).await?;
-    let view = ShiftView::from(&shift);
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+}
+
+fn shift_view(shift: &ShiftRow) -> Result<serde_json::Value, ViewError> {
+    Ok(serde_json::to_value(ShiftView::from(shift))?)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -397,58 +364,49 @@ impl From<CashMovementRow> for CashMovementView {
 pub async fn add_cash_movement(
     State(state): State<AppState>,
     principal: Principal,
+    meta: RequestMeta,
     Path(id): Path<String>,
     key: IdempotencyKey,
     HashedJson { value: body, hash }: HashedJson<CashMovementBody>,
 ) -> Result<Response, ApiError> {
     let shift = visible_shift(&state, &principal, &id).await?;
-    if !may_act_on(&principal, &shift) {
+    if !principal.may_act_on_drawer(&shift) {
         return Err(ApiError::Forbidden);
     }
-    let mut errors = Vec::new();
+    let mut problems = Vec::new();
     let paid_in = match body.kind.as_str() {
         "paid_in" => Some(true),
         "paid_out" => Some(false),
         _ => {
-            errors.push(FieldError::new("kind", "must be paid_in or paid_out"));
+            problems.push(FieldError::new("kind", "must be paid_in or paid_out"));
             None
         }
     };
-    let amount = collect("amount", Money::new(body.amount), &mut errors);
+    let amount = collect("amount", Money::new(body.amount), &mut problems);
     if amount == Some(Money::ZERO) {
-        errors.push(FieldError::new("amount", "must be positive"));
+        problems.push(FieldError::new("amount", "must be positive"));
     }
-    let reason = required_text("reason", &body.reason, 200, &mut errors);
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    let (Some(paid_in), Some(amount), Some(reason), true) =
-        (paid_in, amount, reason, errors.is_empty())
-    else {
-        return Err(ApiError::Validation(errors));
-    };
-    let actor = principal.actor_id();
-    let movement = shifts::add_cash_movement(
-        &mut tx,
-        shift.id,
+    let reason = required_text("reason", &body.reason, 200, &mut problems);
+    let command = app::CashMovement {
+        shift,
         paid_in,
-        amount.value(),
-        &reason,
-        &actor,
-        &now,
+        amount,
+        reason,
+        problems,
+    };
+    let origin = meta.origin();
+    let written = app::add_cash_movement(
+        &state.db,
+        write_request(&state, &principal, &origin, &key, &hash),
+        command,
+        |movement| {
+            Ok(serde_json::to_value(CashMovementView::from(
+                movement.clone(),
+            ))?)
+        },
     )
-    .await?
-    .map_err(|refusal| crate::http::error::shift_refused(refusal, "amount"))?;
-    let view = CashMovementView::from(movement);
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+    .await?;
+    Ok(idempotency::respond(written))
 }
 
 /// X report while the shift is open, Z report once it is closed.
@@ -497,60 +455,35 @@ pub async fn close_shift(
     HashedJson { value: body, hash }: HashedJson<CloseShiftBody>,
 ) -> Result<Response, ApiError> {
     let shift = visible_shift(&state, &principal, &id).await?;
-    if !may_act_on(&principal, &shift) {
-        return Err(ApiError::Forbidden);
-    }
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    let counted = Money::new(body.counted_cash)
-        .map_err(|e| ApiError::validation("counted_cash", e.to_string()))?
-        .value();
-    let actor = principal.actor_id();
-    let mut closed = shifts::close_shift(&mut tx, shift.id, &actor, &now)
-        .await?
-        .ok_or_else(|| ApiError::Conflict {
-            kind: ProblemType::ShiftClosed,
-            detail: "the shift is already closed".to_owned(),
-            errors: vec![],
-        })?;
-    let expected = closed
-        .totals
-        .drawer(closed.opening_float)
-        .expected_cash()
-        .ok_or_else(|| ApiError::internal(StoreError::corrupt("shift totals", "overflow")))?;
-    let difference = over_short(counted, expected)
-        .ok_or_else(|| ApiError::validation("counted_cash", "is too large"))?;
-    shifts::record_count(&mut tx, closed.id, counted, expected, difference).await?;
-    closed.counted_cash = Some(counted);
-    closed.expected_cash = Some(expected);
-    closed.over_short = Some(difference);
-    let mut event = state
-        .auth
-        .event(&meta, "shift.closed")
-        .by(&actor)
-        .on("shift", closed.id)
-        .with(serde_json::json!({
-            "expected_cash": expected, "counted_cash": counted,
-            "over_short": difference, "sales_count": closed.totals.sales_count,
-        }));
-    event.store_id = Some(closed.store_id);
-    audit::append(&mut tx, &event).await?;
+    let command = app::CloseShift {
+        shift,
+        counted_cash: body.counted_cash,
+    };
+    let origin = meta.origin();
+    let written = app::close_shift(
+        &state.db,
+        write_request(&state, &principal, &origin, &key, &hash),
+        command,
+        closed_view,
+    )
+    .await?;
+    Ok(idempotency::respond(written))
+}
+
+/// A closed shift with its count and Z report.
+fn closed_view(closed: &ShiftRow) -> Result<serde_json::Value, ViewError> {
+    let (Some(expected_cash), Some(counted_cash), Some(over_short)) =
+        (closed.expected_cash, closed.counted_cash, closed.over_short)
+    else {
+        return Err("a closed shift without its count".into());
+    };
     let view = ClosedShiftView {
         id: closed.id.to_string(),
         status: "closed",
-        expected_cash: expected,
-        counted_cash: counted,
-        over_short: difference,
-        report: report_of(&closed)?,
+        expected_cash,
+        counted_cash,
+        over_short,
+        report: report_of(closed)?,
     };
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::OK, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+    Ok(serde_json::to_value(view)?)
 }

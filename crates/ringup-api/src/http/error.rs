@@ -266,7 +266,7 @@ impl From<WriteError> for ApiError {
                 detail: "a request with this Idempotency-Key is still being processed".to_owned(),
                 errors: vec![],
             },
-            err @ WriteError::Encode(_) => ApiError::internal(err),
+            err @ (WriteError::View(_) | WriteError::Encode(_)) => ApiError::internal(err),
             WriteError::Store(err) => err.into(),
         }
     }
@@ -292,6 +292,19 @@ pub fn shift_refused(refusal: ShiftRefusal, field: &str) -> ApiError {
     }
 }
 
+/// A 409 of `kind` whose detail is the refusal's own message.
+fn conflict(
+    kind: ProblemType,
+    refusal: &dyn std::fmt::Display,
+    errors: Vec<FieldError>,
+) -> ApiError {
+    ApiError::Conflict {
+        kind,
+        detail: refusal.to_string(),
+        errors,
+    }
+}
+
 impl From<CheckoutError> for ApiError {
     fn from(err: CheckoutError) -> Self {
         match err {
@@ -312,6 +325,20 @@ impl From<CheckoutError> for ApiError {
                 detail: detail.to_owned(),
                 errors: vec![],
             },
+            err @ CheckoutError::SaleVoided => conflict(ProblemType::SaleVoided, &err, vec![]),
+            CheckoutError::OverReturn(errors) => ApiError::Conflict {
+                kind: ProblemType::OverReturn,
+                detail: "more than was sold minus what was already returned".to_owned(),
+                errors,
+            },
+            err @ (CheckoutError::NoOpenShift | CheckoutError::ShiftAlreadyClosed) => {
+                conflict(ProblemType::ShiftClosed, &err, vec![])
+            }
+            err @ CheckoutError::ShiftAlreadyOpen => conflict(
+                ProblemType::ShiftOpen,
+                &err,
+                vec![FieldError::new("register_id", "already has an open shift")],
+            ),
             CheckoutError::Write(err) => err.into(),
         }
     }

@@ -1,9 +1,12 @@
-//! Checkout's use cases: ringing up and voiding sales (more join as they move here).
+//! Checkout's use cases: shifts and their cash, ringing up and voiding sales, returns.
 //!
 //! Every refusal of these operations is a [`CheckoutError`]; the HTTP layer maps it to a
 //! problem in one place (`ringup-api`'s `http/error.rs`).
 
+pub mod customers;
+pub mod returns;
 pub mod sales;
+pub mod shifts;
 
 use ringup_core::stock::Shortfall;
 use ringup_store::StoreError;
@@ -37,6 +40,20 @@ pub enum CheckoutError {
     /// The sale cannot be voided, and why.
     #[error("{0}")]
     NotVoidable(&'static str),
+    /// The sale was voided: nothing can be returned from it.
+    #[error("the sale was voided")]
+    SaleVoided,
+    /// More would come back than was sold minus what was already returned, per line.
+    #[error("more than was sold minus what was already returned")]
+    OverReturn(Vec<FieldError>),
+    /// The register of a return has no open shift.
+    #[error("the register has no open shift to take the return")]
+    NoOpenShift,
+    /// The register already has an open shift.
+    #[error("this register already has an open shift")]
+    ShiftAlreadyOpen,
+    #[error("the shift is already closed")]
+    ShiftAlreadyClosed,
     #[error(transparent)]
     Write(#[from] WriteError),
 }

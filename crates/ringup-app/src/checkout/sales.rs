@@ -122,7 +122,7 @@ pub async fn create_sale(
             ));
         }
     };
-    let shown = view(&recorded).map_err(WriteError::Encode)?;
+    let shown = view(&recorded).map_err(WriteError::View)?;
     let audit = write
         .audit_event("sale.completed", Some(recorded.store_id))
         .on("sale", recorded.id)
@@ -391,7 +391,7 @@ pub async fn void_sale(
             });
         }
     };
-    let shown = view(&voided).map_err(WriteError::Encode)?;
+    let shown = view(&voided).map_err(WriteError::View)?;
     let audit = write
         .audit_event("sale.voided", Some(voided.store_id))
         .on("sale", voided.id)
