@@ -372,6 +372,88 @@ mod tests {
         }
     }
 
+    /// One value of every variant of every domain's refusal enum, each with its place in an
+    /// exhaustive `match` (no wildcard: a new variant does not compile until it is listed).
+    fn refusals() -> Vec<(usize, usize, ApiError)> {
+        use ringup_core::stock::Shortfall;
+        let checkout = |e: &CheckoutError| match e {
+            CheckoutError::Invalid(_) => 0,
+            CheckoutError::Forbidden => 1,
+            CheckoutError::NotFound => 2,
+            CheckoutError::Shift { .. } => 3,
+            CheckoutError::InsufficientStock(_) => 4,
+            CheckoutError::NotVoidable(_) => 5,
+            CheckoutError::SaleVoided => 6,
+            CheckoutError::OverReturn(_) => 7,
+            CheckoutError::NoOpenShift => 8,
+            CheckoutError::ShiftAlreadyOpen => 9,
+            CheckoutError::ShiftAlreadyClosed => 10,
+            CheckoutError::Write(_) => 11,
+        };
+        let short = Shortfall {
+            requested: 3,
+            available: 1,
+        };
+        let checkouts = [
+            CheckoutError::Invalid(vec![FieldError::new("lines", "x")]),
+            CheckoutError::Forbidden,
+            CheckoutError::NotFound,
+            CheckoutError::Shift {
+                refusal: ShiftRefusal::Closed,
+                field: "payments",
+            },
+            CheckoutError::Shift {
+                refusal: ShiftRefusal::TotalsOutOfRange,
+                field: "payments",
+            },
+            CheckoutError::InsufficientStock(vec![("lines[0].quantity".into(), short)]),
+            CheckoutError::NotVoidable("the sale is already voided"),
+            CheckoutError::SaleVoided,
+            CheckoutError::OverReturn(vec![FieldError::new("lines[0].quantity", "x")]),
+            CheckoutError::NoOpenShift,
+            CheckoutError::ShiftAlreadyOpen,
+            CheckoutError::ShiftAlreadyClosed,
+            CheckoutError::Write(WriteError::KeyReused),
+            CheckoutError::Write(WriteError::KeyInFlight),
+            CheckoutError::Write(WriteError::Store(StoreError::NotFound)),
+        ];
+        let mut all = Vec::new();
+        for err in checkouts {
+            all.push((0, checkout(&err), ApiError::from(err)));
+        }
+        all
+    }
+
+    #[test]
+    fn every_refusal_maps_to_a_declared_problem_with_the_status_it_documents() {
+        let variants = [12];
+        let all = refusals();
+        for (domain, count) in variants.iter().enumerate() {
+            for variant in 0..*count {
+                assert!(
+                    all.iter().any(|(d, v, _)| (*d, *v) == (domain, variant)),
+                    "variant {variant} of domain {domain} has no example"
+                );
+            }
+        }
+        for (_, _, err) in all {
+            let status = err.status().as_u16();
+            let problem = err.pending();
+            assert!(
+                ProblemType::ALL.contains(&problem.kind),
+                "{:?}",
+                problem.kind
+            );
+            assert!(
+                problem.kind.meaning().starts_with(&format!("{status}:")),
+                "{} is documented as \"{}\" but answered with {status}",
+                problem.kind.slug(),
+                problem.kind.meaning()
+            );
+            assert!(!problem.detail.is_empty());
+        }
+    }
+
     #[test]
     fn internal_detail_hides_the_cause() {
         let err = ApiError::internal(std::io::Error::other("select * from secrets failed"));
