@@ -9,8 +9,10 @@
 //! every later caller (rollups, webhooks, offline upload) call the same functions.
 
 pub mod authz;
+pub mod catalog;
 pub mod checkout;
 pub mod problem;
+pub mod users;
 pub mod write;
 
 pub use authz::{Actor, ActorKind, Capability};

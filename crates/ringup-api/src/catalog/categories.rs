@@ -2,19 +2,21 @@
 //! admins and managers create them. A `parent_id` that names no category is 422 on that field.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::WriteRequest;
+use ringup_app::catalog::categories::{self as app, unknown_parent};
 use ringup_core::ids::CategoryId;
-use ringup_store::catalog::categories::CategoryRow;
-use ringup_store::{audit, catalog::categories};
+use ringup_store::catalog::categories::{self, CategoryRow};
 
 use crate::auth::principal::Principal;
 use crate::http::context::RequestMeta;
-use crate::http::error::{ApiError, FieldError};
+use crate::http::error::ApiError;
+use crate::http::idempotency;
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
@@ -56,10 +58,6 @@ pub struct NewCategory {
     pub parent_id: Option<String>,
 }
 
-fn unknown_parent() -> FieldError {
-    FieldError::new("parent_id", "is not an existing category")
-}
-
 /// Create a category (admins and managers).
 #[utoipa::path(post, path = "/api/v1/categories", tag = "categories", request_body = NewCategory,
     security(("bearer" = [])),
@@ -70,7 +68,7 @@ pub async fn create_category(
     principal: Principal,
     meta: RequestMeta,
     ApiJson(body): ApiJson<NewCategory>,
-) -> Result<(StatusCode, ApiJson<CategoryView>), ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Capability::ManageCatalog)?;
     let mut errors = Vec::new();
     let name = display_name("name", &body.name, 100, &mut errors);
@@ -84,30 +82,25 @@ pub async fn create_category(
             }
         },
     };
-    let id = CategoryId::new();
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    // Checked inside the write transaction, so the parent cannot vanish before the insert.
-    if let Some(parent) = parent
-        && categories::find_category(&mut tx, parent).await?.is_none()
-    {
-        errors.push(unknown_parent());
-    }
-    let (Some(name), true) = (name, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+    let category = app::NewCategory {
+        name,
+        parent_id: parent,
+        problems: errors,
     };
-    let row = categories::insert_category(&mut tx, id, &name, parent, &now).await?;
-    let event = state
-        .auth
-        .event(&meta, "category.created")
-        .by(principal.actor_id())
-        .on("category", id)
-        .with(serde_json::json!({
-            "name": name, "parent_id": parent.map(|p| p.to_string()),
-        }));
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
-    Ok((StatusCode::CREATED, ApiJson(CategoryView::from(row))))
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let written = app::create_category(&state.db, request, category, category_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How a category shows to clients.
+pub fn category_view(category: &CategoryRow) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(CategoryView::from(category.clone()))
 }
 
 /// Every category (any authenticated caller), in creation order.

@@ -11,16 +11,17 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::WriteRequest;
+use ringup_app::catalog::products::{self as app, UNKNOWN_CATEGORY, UNKNOWN_TAX_CLASS};
 use ringup_core::catalog::{Barcode, LowStockThreshold, Money, Sku};
 use ringup_core::ids::{CategoryId, ProductId, TaxClassId};
 use ringup_core::tokens::hash_token;
-use ringup_store::catalog::products::{ProductFilter, ProductRow, ProductValues};
-use ringup_store::{Conn, audit, catalog::products};
+use ringup_store::catalog::products::{self, ProductFilter, ProductRow};
 
 use crate::auth::principal::Principal;
 use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
-use crate::http::idempotency::{self, HashedJson, IdempotencyKey, Started};
+use crate::http::idempotency::{self, HashedJson, IdempotencyKey};
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
@@ -88,30 +89,6 @@ pub struct NewProduct {
     pub low_stock_threshold: i64,
 }
 
-const UNKNOWN_TAX_CLASS: &str = "is not a known tax class";
-const UNKNOWN_CATEGORY: &str = "is not a known category";
-
-/// Checks that the referenced tax class and category exist, adding an error for each that
-/// does not. A malformed id is as unknown as a missing one.
-async fn check_references(
-    conn: &mut Conn,
-    tax_class: Option<TaxClassId>,
-    category: Option<CategoryId>,
-    errors: &mut Vec<FieldError>,
-) -> Result<(), ApiError> {
-    if let Some(id) = tax_class
-        && !products::tax_class_exists(conn, id).await?
-    {
-        errors.push(FieldError::new("tax_class_id", UNKNOWN_TAX_CLASS));
-    }
-    if let Some(id) = category
-        && !products::category_exists(conn, id).await?
-    {
-        errors.push(FieldError::new("category_id", UNKNOWN_CATEGORY));
-    }
-    Ok(())
-}
-
 fn parse_tax_class(raw: &str, errors: &mut Vec<FieldError>) -> Option<TaxClassId> {
     let id = TaxClassId::parse(raw).ok();
     if id.is_none() {
@@ -160,54 +137,31 @@ pub async fn create_product(
         LowStockThreshold::new(body.low_stock_threshold),
         &mut errors,
     );
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    check_references(&mut tx, tax_class, category, &mut errors).await?;
-    let (Some(sku), Some(name), Some(price), Some(cost), Some(tax_class), Some(threshold), true) = (
+    let product = app::NewProduct {
         sku,
+        barcode,
         name,
+        category_id: category,
         price,
         cost,
-        tax_class,
-        threshold,
-        errors.is_empty(),
-    ) else {
-        return Err(ApiError::Validation(errors));
-    };
-    let id = ProductId::new();
-    let values = ProductValues {
-        sku: sku.as_str(),
-        barcode: barcode.as_ref().map(Barcode::as_str),
-        name: &name,
-        category_id: category,
-        price: price.value(),
-        cost: cost.value(),
         tax_class_id: tax_class,
-        low_stock_threshold: threshold.value(),
-        active: true,
+        low_stock_threshold: threshold,
+        problems: errors,
     };
-    let row = products::insert_product(&mut tx, id, &values, &now).await?;
-    let event = state
-        .auth
-        .event(&meta, "product.created")
-        .by(principal.actor_id())
-        .on("product", id)
-        .with(serde_json::json!({
-            "sku": row.sku, "barcode": row.barcode, "name": row.name, "price": row.price,
-            "cost": row.cost,
-        }));
-    audit::append(&mut tx, &event).await?;
-    let view = ProductView::from(row);
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: key.with_hash(&hash),
+    };
+    let written = app::create_product(&state.db, request, product, product_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How a product shows to clients.
+pub fn product_view(product: &ProductRow) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(ProductView::from(product.clone()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -364,7 +318,7 @@ pub async fn update_product(
     meta: RequestMeta,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ProductPatch>,
-) -> Result<ApiJson<ProductView>, ApiError> {
+) -> Result<Response, ApiError> {
     let current = existing_product(&state, &id).await?;
     principal.require(Capability::ManageCatalog)?;
     let mut errors = Vec::new();
@@ -397,50 +351,29 @@ pub async fn update_product(
             &mut errors,
         )
     });
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    check_references(&mut tx, tax_class, category.flatten(), &mut errors).await?;
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    // Re-read inside the write transaction so the audit's old values are the replaced ones.
-    let current = products::find_product(&mut tx, current.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let new_barcode = match &barcode {
-        Some(b) => b.as_ref().map(Barcode::as_str),
-        None => current.barcode.as_deref(),
+    let changes = app::ProductChanges {
+        name,
+        barcode,
+        category_id: category,
+        price,
+        cost,
+        tax_class_id: tax_class,
+        low_stock_threshold: threshold,
+        active: body.active,
+        category_id_sent: body.category_id,
+        tax_class_id_sent: body.tax_class_id,
+        problems: errors,
     };
-    let values = ProductValues {
-        sku: &current.sku,
-        barcode: new_barcode,
-        name: name.as_deref().unwrap_or(&current.name),
-        category_id: category.unwrap_or(current.category_id),
-        price: price.map_or(current.price, Money::value),
-        cost: cost.map_or(current.cost, Money::value),
-        tax_class_id: tax_class.unwrap_or(current.tax_class_id),
-        low_stock_threshold: threshold.map_or(current.low_stock_threshold, |t| t.value()),
-        active: body.active.unwrap_or(current.active),
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
     };
-    products::update_product(&mut tx, current.id, &values, &now).await?;
-    let event = state
-        .auth
-        .event(&meta, "product.updated")
-        .by(principal.actor_id())
-        .on("product", current.id)
-        .with(serde_json::json!({
-            "old_price": current.price, "new_price": values.price,
-            "old_cost": current.cost, "new_cost": values.cost,
-            "name": name, "barcode": body.barcode, "category_id": body.category_id,
-            "tax_class_id": body.tax_class_id, "low_stock_threshold": body.low_stock_threshold,
-            "active": body.active,
-        }));
-    audit::append(&mut tx, &event).await?;
-    let row = products::find_product(&mut tx, current.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ringup_store::commit(tx).await?;
-    Ok(ApiJson(ProductView::from(row)))
+    let written =
+        app::update_product(&state.db, request, current.id, changes, product_view).await?;
+    Ok(idempotency::respond(written))
 }
 
 /// Archive a product (admins and managers): it stays readable with `active=false`, and
@@ -456,33 +389,13 @@ pub async fn archive_product(
 ) -> Result<StatusCode, ApiError> {
     let current = existing_product(&state, &id).await?;
     principal.require(Capability::ManageCatalog)?;
-    if !current.active {
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let current = products::find_product(&mut tx, current.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let values = ProductValues {
-        sku: &current.sku,
-        barcode: current.barcode.as_deref(),
-        name: &current.name,
-        category_id: current.category_id,
-        price: current.price,
-        cost: current.cost,
-        tax_class_id: current.tax_class_id,
-        low_stock_threshold: current.low_stock_threshold,
-        active: false,
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
     };
-    products::update_product(&mut tx, current.id, &values, &now).await?;
-    let event = state
-        .auth
-        .event(&meta, "product.archived")
-        .by(principal.actor_id())
-        .on("product", current.id)
-        .with(serde_json::json!({ "sku": current.sku }));
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
+    app::archive_product(&state.db, request, &current).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,23 +3,23 @@
 //! is answered 404. Admins and the store's managers add registers.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::WriteRequest;
+use ringup_app::catalog::stores as app;
 use ringup_core::catalog::{CurrencyCode, StoreCode, TimeZone};
 use ringup_core::checkout::customer::Country;
-use ringup_core::ids::{RegisterId, StoreId};
-use ringup_store::catalog::stores::{NewStoreRow, RegisterRow, StorePatchRow, StoreRow};
-use ringup_store::{audit, catalog::stores};
+use ringup_core::ids::StoreId;
+use ringup_store::catalog::stores::{self, RegisterRow, StoreRow};
 
 use crate::auth::principal::Principal;
 use crate::http::context::RequestMeta;
 use crate::http::error::ApiError;
-use crate::http::idempotency::{self, HashedJson, IdempotencyKey, Started};
+use crate::http::idempotency::{self, HashedJson, IdempotencyKey};
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
@@ -113,48 +113,29 @@ pub async fn create_store(
     else {
         return Err(ApiError::Validation(errors));
     };
-    let id = StoreId::new();
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    stores::insert_store(
-        &mut tx,
-        &NewStoreRow {
-            id,
-            code: code.as_str(),
-            name: &name,
-            currency: currency.as_str(),
-            timezone: timezone.as_str(),
-            prices_include_tax: body.prices_include_tax,
-            allow_negative_stock: body.allow_negative_stock,
-            country: country.as_str(),
-            now: &now,
-        },
-    )
-    .await?;
-    let mut event = state
-        .auth
-        .event(&meta, "store.created")
-        .by(principal.actor_id())
-        .on("store", id)
-        .with(serde_json::json!({
-            "code": code.as_str(), "name": name, "country": country.as_str(),
-        }));
-    event.store_id = Some(id);
-    audit::append(&mut tx, &event).await?;
-    let row = stores::find_store(&mut tx, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let view = StoreView::from(row);
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+    let store = app::NewStore {
+        code,
+        name,
+        currency,
+        timezone,
+        prices_include_tax: body.prices_include_tax,
+        allow_negative_stock: body.allow_negative_stock,
+        country,
+    };
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: key.with_hash(&hash),
+    };
+    let written = app::create_store(&state.db, request, store, store_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How a store shows to clients.
+pub fn store_view(store: &StoreRow) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(StoreView::from(store.clone()))
 }
 
 /// Stores the caller may see (admins: all).
@@ -226,7 +207,7 @@ pub async fn update_store(
     meta: RequestMeta,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StorePatch>,
-) -> Result<ApiJson<StoreView>, ApiError> {
+) -> Result<Response, ApiError> {
     let current = visible_store(&state, &principal, &id).await?;
     principal.require(Capability::ManageStores)?;
     let mut errors = Vec::new();
@@ -249,34 +230,24 @@ pub async fn update_store(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let patch = StorePatchRow {
-        name: name.as_deref(),
-        currency: currency.as_ref().map(CurrencyCode::as_str),
-        timezone: timezone.as_ref().map(TimeZone::as_str),
+    let changes = app::StoreChanges {
+        name,
+        currency,
+        timezone,
         prices_include_tax: body.prices_include_tax,
         allow_negative_stock: body.allow_negative_stock,
-        country: country.as_ref().map(Country::as_str),
+        country,
+        name_sent: body.name,
     };
-    stores::update_store(&mut tx, current.id, &patch, &now).await?;
-    let mut event = state
-        .auth
-        .event(&meta, "store.updated")
-        .by(principal.actor_id())
-        .on("store", current.id)
-        .with(serde_json::json!({
-            "name": body.name, "currency": body.currency, "timezone": body.timezone,
-            "prices_include_tax": body.prices_include_tax,
-            "allow_negative_stock": body.allow_negative_stock, "country": body.country,
-        }));
-    event.store_id = Some(current.id);
-    audit::append(&mut tx, &event).await?;
-    let row = stores::find_store(&mut tx, current.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ringup_store::commit(tx).await?;
-    Ok(ApiJson(StoreView::from(row)))
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let written = app::update_store(&state.db, request, current.id, changes, store_view).await?;
+    Ok(idempotency::respond(written))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -338,25 +309,25 @@ pub async fn create_register(
     meta: RequestMeta,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewRegister>,
-) -> Result<(StatusCode, ApiJson<RegisterView>), ApiError> {
+) -> Result<Response, ApiError> {
     let store = visible_store(&state, &principal, &id).await?;
     principal.require(Capability::ManageRegisters)?;
     let mut errors = Vec::new();
     let Some(name) = display_name("name", &body.name, 100, &mut errors) else {
         return Err(ApiError::Validation(errors));
     };
-    let register = RegisterId::new();
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let row = stores::insert_register(&mut tx, register, store.id, &name, &now).await?;
-    let mut event = state
-        .auth
-        .event(&meta, "register.created")
-        .by(principal.actor_id())
-        .on("register", register)
-        .with(serde_json::json!({ "name": name }));
-    event.store_id = Some(store.id);
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
-    Ok((StatusCode::CREATED, ApiJson(RegisterView::from(row))))
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let written = app::create_register(&state.db, request, store.id, name, register_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How a register shows to clients.
+pub fn register_view(register: &RegisterRow) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(RegisterView::from(register.clone()))
 }

@@ -2,20 +2,21 @@
 //! (tills need them to price a sale); admins and managers create them.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_core::ids::TaxClassId;
+use ringup_app::WriteRequest;
+use ringup_app::catalog::tax_classes as app;
 use ringup_core::rate::RateBp;
-use ringup_store::catalog::tax_classes::TaxClassRow;
-use ringup_store::{audit, catalog::tax_classes};
+use ringup_store::catalog::tax_classes::{self, TaxClassRow};
 
 use crate::auth::principal::Principal;
 use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
+use crate::http::idempotency;
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
@@ -67,7 +68,7 @@ pub async fn create_tax_class(
     principal: Principal,
     meta: RequestMeta,
     ApiJson(body): ApiJson<NewTaxClass>,
-) -> Result<(StatusCode, ApiJson<TaxClassView>), ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Capability::ManageCatalog)?;
     let mut errors = Vec::new();
     let name = display_name("name", &body.name, 100, &mut errors);
@@ -77,19 +78,20 @@ pub async fn create_tax_class(
     let (Some(name), Some(rate), true) = (name, rate, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let id = TaxClassId::new();
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let row = tax_classes::insert_tax_class(&mut tx, id, &name, rate, &now).await?;
-    let event = state
-        .auth
-        .event(&meta, "tax_class.created")
-        .by(principal.actor_id())
-        .on("tax_class", id)
-        .with(serde_json::json!({ "name": name, "rate_bp": rate.value() }));
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
-    Ok((StatusCode::CREATED, ApiJson(TaxClassView::from(row))))
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let written = app::create_tax_class(&state.db, request, name, rate, tax_class_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How a tax class shows to clients.
+pub fn tax_class_view(class: &TaxClassRow) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(TaxClassView::from(class.clone()))
 }
 
 /// Every tax class (any authenticated caller).

@@ -12,7 +12,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use ringup_app::WriteError;
+use ringup_app::catalog::CatalogError;
 use ringup_app::checkout::CheckoutError;
+use ringup_app::users::UsersError;
 use ringup_core::catalog::Money;
 use ringup_store::StoreError;
 use ringup_store::checkout::shifts::ShiftRefusal;
@@ -340,6 +342,32 @@ impl From<CheckoutError> for ApiError {
                 vec![FieldError::new("register_id", "already has an open shift")],
             ),
             CheckoutError::Write(err) => err.into(),
+        }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(err: CatalogError) -> Self {
+        match err {
+            CatalogError::Invalid(errors) => ApiError::Validation(errors),
+            CatalogError::NotFound => ApiError::NotFound,
+            CatalogError::Write(err) => err.into(),
+        }
+    }
+}
+
+impl From<UsersError> for ApiError {
+    fn from(err: UsersError) -> Self {
+        match err {
+            UsersError::Invalid(errors) => ApiError::Validation(errors),
+            UsersError::Forbidden => ApiError::Forbidden,
+            UsersError::NotFound => ApiError::NotFound,
+            // Hashing is rationed (auth/hasher.rs): a full pool is a reason to retry, not a
+            // failure of the server.
+            UsersError::Busy => ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
+            UsersError::Write(err) => err.into(),
         }
     }
 }

@@ -3,22 +3,24 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::WriteRequest;
+use ringup_app::users::api_keys::{self as app, IssuedApiKey};
 use ringup_core::ids::ApiKeyId;
-use ringup_core::tokens::{hash_token, new_api_key};
 use ringup_core::users::Role;
-use ringup_store::users::api_keys::{ApiKeyRow, NewApiKeyRow};
-use ringup_store::{audit, catalog::stores, users::api_keys};
+use ringup_store::users::api_keys::{self, ApiKeyRow};
 
 use crate::auth::api_key_rate::Tier;
 use crate::auth::principal::Principal;
 use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
-use crate::http::json::{ApiJson, SecretJson};
+use crate::http::idempotency;
+use crate::http::json::{ApiJson, no_store};
 use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
 use crate::state::AppState;
@@ -84,65 +86,49 @@ pub async fn create_api_key(
     principal: Principal,
     meta: RequestMeta,
     ApiJson(body): ApiJson<NewApiKey>,
-) -> Result<(StatusCode, SecretJson<ApiKeyView>), ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Capability::ManageApiKeys)?;
     let mut errors = Vec::new();
     let name = crate::http::validation::display_name("name", &body.name, 100, &mut errors);
-    if Tier::parse(&body.tier).is_err() {
-        errors.push(FieldError::new(
-            "tier",
-            "must be one of free, basic, pro, enterprise",
-        ));
-    }
+    let tier = Tier::parse(&body.tier)
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                "tier",
+                "must be one of free, basic, pro, enterprise",
+            ));
+        })
+        .ok();
     let role = Role::parse(&body.role)
         .map_err(|e| errors.push(FieldError::new("role", e.to_string())))
         .ok();
     let store_ids = crate::users::parse_store_ids_for(&body.store_ids, &mut errors);
-    let (Some(role), Some(name)) = (role.filter(|_| errors.is_empty()), name) else {
+    let (Some(role), Some(name), Some(tier)) = (role.filter(|_| errors.is_empty()), name, tier)
+    else {
         return Err(ApiError::Validation(errors));
     };
-    let key = new_api_key();
-    let id = ApiKeyId::new();
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let missing = stores::missing_stores(&mut tx, &store_ids).await?;
-    if !missing.is_empty() {
-        return Err(ApiError::validation(
-            "store_ids",
-            "names a store that does not exist",
-        ));
-    }
-    api_keys::insert_api_key(
-        &mut tx,
-        &NewApiKeyRow {
-            id,
-            name: &name,
-            key_hash: &hash_token(&key),
-            key_prefix: key.get(..10).unwrap_or_default(),
-            tier: &body.tier,
-            role: role.as_str(),
-            store_ids: &store_ids,
-            created_by: principal.user_id(),
-            now: &now,
-        },
-    )
-    .await?;
-    let event = state
-        .auth
-        .event(&meta, "api_key.created")
-        .by(principal.actor_id())
-        .on("api_key", id)
-        .with(serde_json::json!({
-            "name": name, "tier": body.tier, "role": role.as_str(), "store_ids": body.store_ids,
-        }));
-    audit::append(&mut tx, &event).await?;
-    let row = api_keys::find_api_key(&mut tx, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ringup_store::commit(tx).await?;
-    let mut view = ApiKeyView::from(row);
-    view.key = Some(key);
-    Ok((StatusCode::CREATED, SecretJson(view)))
+    let new = app::NewApiKey {
+        name,
+        tier: tier.as_str(),
+        role,
+        store_ids,
+        store_ids_sent: body.store_ids,
+    };
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let written = app::create_api_key(&state.db, request, new, issued_view).await?;
+    Ok(no_store(idempotency::respond(written)))
+}
+
+/// How an issued key shows to its issuer: the only time the key itself is shown.
+fn issued_view(issued: &IssuedApiKey) -> Result<serde_json::Value, serde_json::Error> {
+    let mut view = ApiKeyView::from(issued.row.clone());
+    view.key = Some(issued.key.clone());
+    serde_json::to_value(view)
 }
 
 /// List API keys (never the keys themselves).
@@ -175,18 +161,14 @@ pub async fn revoke_api_key(
 ) -> Result<StatusCode, ApiError> {
     principal.require(Capability::ManageApiKeys)?;
     let id = ApiKeyId::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    if !api_keys::revoke_api_key(&mut tx, id, &now).await? {
-        return Err(ApiError::NotFound);
-    }
-    let event = state
-        .auth
-        .event(&meta, "api_key.revoked")
-        .by(principal.actor_id())
-        .on("api_key", id);
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    app::revoke_api_key(&state.db, request, id).await?;
     state.auth.cache.forget_api_key(id);
     Ok(StatusCode::NO_CONTENT)
 }

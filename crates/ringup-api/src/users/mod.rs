@@ -4,21 +4,23 @@
 pub mod api_keys;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::WriteRequest;
+use ringup_app::users::{self as app, UsersError};
 use ringup_core::ids::{StoreId, UserId};
 use ringup_core::rate::RateBp;
 use ringup_core::users::{Email, Password, PasswordRule, Role, Username};
-use ringup_store::users::{NewUserRow, UserPatchRow, UserRow, UserScope};
-use ringup_store::{audit, catalog::stores, users, users::sessions};
+use ringup_store::users::{self, UserRow, UserScope};
 
 use crate::auth::principal::Principal;
 use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
+use crate::http::idempotency;
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
@@ -82,18 +84,8 @@ pub struct NewUser {
     pub commission_rate_bp: Option<i64>,
 }
 
-/// A new user whose every field passed validation.
-struct ValidNewUser {
-    username: Username,
-    email: Email,
-    password: Password,
-    role: Role,
-    store_ids: Vec<StoreId>,
-    rate: RateBp,
-}
-
 /// Validates every field, collecting every error so the client sees them all at once.
-fn validate_new_user(body: &NewUser) -> Result<ValidNewUser, ApiError> {
+fn validate_new_user(body: &NewUser) -> Result<app::NewUser, ApiError> {
     let mut errors = Vec::new();
     let username = Username::parse(&body.username)
         .map_err(|e| errors.push(FieldError::new("username", e.to_string())))
@@ -115,13 +107,14 @@ fn validate_new_user(body: &NewUser) -> Result<ValidNewUser, ApiError> {
         (Some(username), Some(email), Some(password), Some(role), Some(rate))
             if errors.is_empty() =>
         {
-            Ok(ValidNewUser {
+            Ok(app::NewUser {
                 username,
                 email,
                 password,
                 role,
                 store_ids: stores,
-                rate,
+                store_ids_sent: body.store_ids.clone(),
+                commission_rate: rate,
             })
         }
         _ => Err(ApiError::Validation(errors)),
@@ -143,36 +136,6 @@ pub fn parse_store_ids_for(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<
     ids
 }
 
-/// 422 naming each store id that does not exist or that the caller may not see (docs/API.md: an id
-/// in a body the caller may not see is answered as if it did not exist).
-async fn require_stores_exist(
-    conn: &mut ringup_store::Conn,
-    principal: &Principal,
-    raw: &[String],
-    ids: &[StoreId],
-) -> Result<(), ApiError> {
-    let mut missing = stores::missing_stores(conn, ids).await?;
-    for id in ids {
-        if !principal.sees_store(*id) && !missing.contains(id) {
-            missing.push(*id);
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let errors = missing
-        .iter()
-        .map(|id| {
-            let i = raw
-                .iter()
-                .position(|r| StoreId::parse(r).ok() == Some(*id))
-                .unwrap_or(0);
-            FieldError::new(format!("store_ids[{i}]"), "no such store")
-        })
-        .collect();
-    Err(ApiError::Validation(errors))
-}
-
 /// Create a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
     security(("bearer" = [])),
@@ -187,64 +150,28 @@ pub async fn create_user(
     principal: Principal,
     meta: RequestMeta,
     ApiJson(body): ApiJson<NewUser>,
-) -> Result<(StatusCode, ApiJson<UserView>), ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Capability::ManageUsers)?;
-    let ValidNewUser {
-        username,
-        email,
-        password,
-        role,
-        store_ids,
-        rate,
-    } = validate_new_user(&body)?;
-    let auth = &state.auth;
-    {
-        let mut conn = state.db.read_conn().await?;
-        require_stores_exist(&mut conn, &principal, &body.store_ids, &store_ids).await?;
-    }
-    if !principal.may_manage_user(role, &store_ids) {
-        return Err(ApiError::Forbidden);
-    }
-    let hash = auth
-        .hasher
-        .hash(password.expose().to_owned())
-        .await
-        .map_err(|_| ApiError::RateLimited {
-            retry_after_secs: 1,
-        })?;
-    let id = UserId::new();
-    let now = auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    users::insert_user(
-        &mut tx,
-        &NewUserRow {
-            id,
-            username: username.as_str(),
-            username_key: &username.normalized(),
-            email: email.as_str(),
-            email_key: &email.normalized(),
-            password_hash: &hash,
-            role: role.as_str(),
-            commission_rate_bp: rate.value(),
-            store_ids: &store_ids,
-            now: &now,
-        },
-    )
-    .await?;
-    let event = auth
-        .event(&meta, "user.created")
-        .by(principal.actor_id())
-        .on("user", id)
-        .with(serde_json::json!({
-            "username": username.as_str(), "role": role.as_str(),
-            "store_ids": body.store_ids, "commission_rate_bp": rate.value(),
-        }));
-    audit::append(&mut tx, &event).await?;
-    let row = users::find_user(&mut tx, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ringup_store::commit(tx).await?;
-    Ok((StatusCode::CREATED, ApiJson(UserView::from(row))))
+    let user = validate_new_user(&body)?;
+    let hasher = &state.auth.hasher;
+    let hash = |password: &Password| {
+        let plain = password.expose().to_owned();
+        async move { hasher.hash(plain).await.map_err(|_| UsersError::Busy) }
+    };
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let written = app::create_user(&state.db, request, user, hash, user_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How a user shows to clients.
+pub fn user_view(user: &UserRow) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(UserView::from(user.clone()))
 }
 
 /// List users (managers: cashiers and employees of their stores).
@@ -331,7 +258,7 @@ pub async fn update_user(
     meta: RequestMeta,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UserPatch>,
-) -> Result<ApiJson<UserView>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Capability::ManageUsers)?;
     let current = visible_user(&state, &principal, &id).await?;
     let mut errors = Vec::new();
@@ -359,46 +286,23 @@ pub async fn update_user(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    if let (Some(raw), Some(ids)) = (&body.store_ids, &stores) {
-        let mut conn = state.db.read_conn().await?;
-        require_stores_exist(&mut conn, &principal, raw, ids).await?;
-    }
-    let current_role = Role::parse(&current.role).map_err(ApiError::internal)?;
-    let new_role = role.unwrap_or(current_role);
-    let new_stores = stores.clone().unwrap_or_else(|| current.store_ids.clone());
-    let is_self = principal.user_id() == Some(current.id);
-    let allowed = principal.may_manage_user(current_role, &current.store_ids)
-        && principal.may_manage_user(new_role, &new_stores)
-        && !(is_self && (body.active == Some(false) || role.is_some_and(|r| r != current_role)));
-    if !allowed {
-        return Err(ApiError::Forbidden);
-    }
-    let auth = &state.auth;
-    let now = auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let patch = UserPatchRow {
-        role: role.map(Role::as_str),
+    let user = current.id;
+    let changes = app::UserChanges {
+        role,
+        store_ids: stores,
         active: body.active,
-        commission_rate_bp: rate.map(RateBp::value),
-        store_ids: stores.as_deref(),
+        commission_rate: rate,
+        role_sent: body.role,
+        store_ids_sent: body.store_ids,
     };
-    users::update_user(&mut tx, current.id, &patch, &now).await?;
-    if body.active == Some(false) {
-        sessions::revoke_user_sessions(&mut tx, current.id, "deactivated", &now).await?;
-    }
-    let event = auth
-        .event(&meta, "user.updated")
-        .by(principal.actor_id())
-        .on("user", current.id)
-        .with(serde_json::json!({
-            "role": body.role, "store_ids": body.store_ids,
-            "active": body.active, "commission_rate_bp": body.commission_rate_bp,
-        }));
-    audit::append(&mut tx, &event).await?;
-    let row = users::find_user(&mut tx, current.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ringup_store::commit(tx).await?;
-    auth.cache.forget_user(current.id);
-    Ok(ApiJson(UserView::from(row)))
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let written = app::update_user(&state.db, request, current, changes, user_view).await?;
+    state.auth.cache.forget_user(user);
+    Ok(idempotency::respond(written))
 }

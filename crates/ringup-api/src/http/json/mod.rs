@@ -152,12 +152,17 @@ pub struct SecretJson<T>(pub T);
 
 impl<T: Serialize> IntoResponse for SecretJson<T> {
     fn into_response(self) -> Response {
-        let mut response = ApiJson(self.0).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        response
+        no_store(ApiJson(self.0).into_response())
     }
+}
+
+/// Marks a response that carries a secret as [`SecretJson`] does, for one built another way
+/// (a use case's reply).
+pub fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
 }
 
 #[cfg(test)]

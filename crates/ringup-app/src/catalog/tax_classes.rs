@@ -1,0 +1,35 @@
+//! Creating tax classes: named rates in basis points. A name another class has is the store's
+//! unique violation.
+
+use ringup_core::ids::TaxClassId;
+use ringup_core::rate::RateBp;
+use ringup_store::Db;
+use ringup_store::catalog::tax_classes::{self, TaxClassRow};
+
+use super::CatalogError;
+use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+
+/// Creates a tax class named `name` (checked) with `rate`.
+pub async fn create_tax_class(
+    db: &Db,
+    request: WriteRequest<'_>,
+    name: String,
+    rate: RateBp,
+    view: View<TaxClassRow>,
+) -> Result<Written<TaxClassRow>, CatalogError> {
+    let mut write = match Write::begin(db, request).await? {
+        Begun::Fresh(write) => write,
+        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
+    };
+    let id = TaxClassId::new();
+    let now = write.now().to_owned();
+    let row = tax_classes::insert_tax_class(write.tx(), id, &name, rate, &now).await?;
+    let audit = write
+        .audit_event("tax_class.created", None)
+        .on("tax_class", id)
+        .with(serde_json::json!({ "name": name, "rate_bp": rate.value() }));
+    let shown = view(&row).map_err(WriteError::Encode)?;
+    Ok(write
+        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .await?)
+}

@@ -1,0 +1,222 @@
+//! Users' use cases: creating and changing users, and API keys ([`api_keys`]).
+//!
+//! Admins manage everyone; managers manage cashiers and employees whose every store is one of
+//! theirs ([`Actor::may_manage_user`]), and nobody deactivates themselves or changes their own
+//! role. A store id the actor may not see is answered as if it did not exist. Every refusal is
+//! a [`UsersError`]; the HTTP layer maps it to a problem in one place (`ringup-api`'s
+//! `http/error.rs`). A username or e-mail address another user has comes back as the store's
+//! unique violation, which that same mapping names.
+
+pub mod api_keys;
+
+use ringup_core::ids::{StoreId, UserId};
+use ringup_core::rate::RateBp;
+use ringup_core::users::{Email, Password, Role, Username};
+use ringup_store::catalog::stores;
+use ringup_store::users::{self, NewUserRow, UserPatchRow, UserRow, sessions};
+use ringup_store::{Db, StoreError};
+
+use crate::authz::Actor;
+use crate::problem::FieldError;
+use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+
+/// Why a users operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersError {
+    /// Broken rules of the request, each naming its field.
+    #[error("the request breaks {} rule(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// The actor may not manage this user (its role or stores, before or after the change).
+    #[error("not allowed")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    /// The new password could not be hashed now (every hashing slot is taken): retry shortly.
+    #[error("the password could not be hashed now")]
+    Busy,
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+impl From<StoreError> for UsersError {
+    fn from(err: StoreError) -> Self {
+        UsersError::Write(WriteError::Store(err))
+    }
+}
+
+/// Refuses, naming each one by its index in `sent`, the store ids that do not exist or that
+/// the actor may not see (docs/API.md: an id in a body the caller may not see is answered as
+/// if it did not exist).
+async fn require_stores_exist(
+    db: &Db,
+    actor: &Actor,
+    sent: &[String],
+    ids: &[StoreId],
+) -> Result<(), UsersError> {
+    let mut missing = stores::missing_stores(&mut *db.read_conn().await?, ids).await?;
+    for id in ids {
+        if !actor.sees_store(*id) && !missing.contains(id) {
+            missing.push(*id);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let problems = missing
+        .iter()
+        .map(|id| {
+            let i = sent
+                .iter()
+                .position(|r| StoreId::parse(r).ok() == Some(*id))
+                .unwrap_or(0);
+            FieldError::new(format!("store_ids[{i}]"), "no such store")
+        })
+        .collect();
+    Err(UsersError::Invalid(problems))
+}
+
+/// A new user, every field checked.
+pub struct NewUser {
+    pub username: Username,
+    pub email: Email,
+    pub password: Password,
+    pub role: Role,
+    /// The stores, each once.
+    pub store_ids: Vec<StoreId>,
+    /// The store ids as the client wrote them: problems name their index here, and the audit
+    /// log records them as sent.
+    pub store_ids_sent: Vec<String>,
+    pub commission_rate: RateBp,
+}
+
+/// Creates a user. The stores must exist and the actor must be allowed to manage a user of
+/// this role in them before the password is hashed, by `hash` (the caller's hashing pool,
+/// which answers [`UsersError::Busy`] when it is full): hashing is the expensive part.
+pub async fn create_user<H, F>(
+    db: &Db,
+    request: WriteRequest<'_>,
+    user: NewUser,
+    hash: H,
+    view: View<UserRow>,
+) -> Result<Written<UserRow>, UsersError>
+where
+    H: FnOnce(&Password) -> F,
+    F: Future<Output = Result<String, UsersError>>,
+{
+    let actor = request.actor;
+    require_stores_exist(db, actor, &user.store_ids_sent, &user.store_ids).await?;
+    if !actor.may_manage_user(user.role, &user.store_ids) {
+        return Err(UsersError::Forbidden);
+    }
+    let password_hash = hash(&user.password).await?;
+    let mut write = match Write::begin(db, request).await? {
+        Begun::Fresh(write) => write,
+        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
+    };
+    let id = UserId::new();
+    let now = write.now().to_owned();
+    users::insert_user(
+        write.tx(),
+        &NewUserRow {
+            id,
+            username: user.username.as_str(),
+            username_key: &user.username.normalized(),
+            email: user.email.as_str(),
+            email_key: &user.email.normalized(),
+            password_hash: &password_hash,
+            role: user.role.as_str(),
+            commission_rate_bp: user.commission_rate.value(),
+            store_ids: &user.store_ids,
+            now: &now,
+        },
+    )
+    .await?;
+    let audit = write
+        .audit_event("user.created", None)
+        .on("user", id)
+        .with(serde_json::json!({
+            "username": user.username.as_str(), "role": user.role.as_str(),
+            "store_ids": user.store_ids_sent,
+            "commission_rate_bp": user.commission_rate.value(),
+        }));
+    let row = users::find_user(write.tx(), id)
+        .await?
+        .ok_or(UsersError::NotFound)?;
+    let shown = view(&row).map_err(WriteError::Encode)?;
+    Ok(write
+        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .await?)
+}
+
+/// Changes to a user, every field checked; `None` leaves a field as it is.
+pub struct UserChanges {
+    pub role: Option<Role>,
+    /// The new stores, each once.
+    pub store_ids: Option<Vec<StoreId>>,
+    pub active: Option<bool>,
+    pub commission_rate: Option<RateBp>,
+    /// The role as the client wrote it (roles parse ignoring case), for the audit log.
+    pub role_sent: Option<String>,
+    /// The store ids as the client wrote them: problems name their index here, and the audit
+    /// log records them as sent.
+    pub store_ids_sent: Option<Vec<String>>,
+}
+
+/// Changes `current` (as the caller read it, after checking the actor may see it). The actor
+/// must be allowed to manage the user both as it is and as it will be. Deactivating a user
+/// revokes every session in the same transaction; a caller that caches sessions or principals
+/// forgets the user's after this returns.
+pub async fn update_user(
+    db: &Db,
+    request: WriteRequest<'_>,
+    current: UserRow,
+    changes: UserChanges,
+    view: View<UserRow>,
+) -> Result<Written<UserRow>, UsersError> {
+    let actor = request.actor;
+    if let (Some(sent), Some(ids)) = (&changes.store_ids_sent, &changes.store_ids) {
+        require_stores_exist(db, actor, sent, ids).await?;
+    }
+    let current_role =
+        Role::parse(&current.role).map_err(|e| StoreError::corrupt("users.role", e))?;
+    let new_role = changes.role.unwrap_or(current_role);
+    let new_stores = changes.store_ids.as_deref().unwrap_or(&current.store_ids);
+    let is_self = actor.user_id() == Some(current.id);
+    let changes_self =
+        changes.active == Some(false) || changes.role.is_some_and(|role| role != current_role);
+    let allowed = actor.may_manage_user(current_role, &current.store_ids)
+        && actor.may_manage_user(new_role, new_stores)
+        && !(is_self && changes_self);
+    if !allowed {
+        return Err(UsersError::Forbidden);
+    }
+    let mut write = match Write::begin(db, request).await? {
+        Begun::Fresh(write) => write,
+        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
+    };
+    let now = write.now().to_owned();
+    let patch = UserPatchRow {
+        role: changes.role.map(Role::as_str),
+        active: changes.active,
+        commission_rate_bp: changes.commission_rate.map(RateBp::value),
+        store_ids: changes.store_ids.as_deref(),
+    };
+    users::update_user(write.tx(), current.id, &patch, &now).await?;
+    if changes.active == Some(false) {
+        sessions::revoke_user_sessions(write.tx(), current.id, "deactivated", &now).await?;
+    }
+    let audit = write
+        .audit_event("user.updated", None)
+        .on("user", current.id)
+        .with(serde_json::json!({
+            "role": changes.role_sent, "store_ids": changes.store_ids_sent,
+            "active": changes.active, "commission_rate_bp": patch.commission_rate_bp,
+        }));
+    let row = users::find_user(write.tx(), current.id)
+        .await?
+        .ok_or(UsersError::NotFound)?;
+    let shown = view(&row).map_err(WriteError::Encode)?;
+    Ok(write
+        .finish(row, Effects::new().audit(audit), 200, &shown)
+        .await?)
+}
