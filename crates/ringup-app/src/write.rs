@@ -55,9 +55,29 @@ pub struct Reply {
     pub body: String,
 }
 
-/// How a caller shows an outcome to clients: the JSON of the resource, used for the response
-/// (and so for replays) and as the payload of the operation's outbox event.
-pub type View<T> = fn(&T) -> Result<serde_json::Value, ViewError>;
+/// A resource as clients see it: its JSON text, fields in the view's own order. It is the
+/// reply (and so what a replay sends again) and the payload of the operation's outbox event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shown(String);
+
+impl Shown {
+    /// The JSON of a view.
+    pub fn json<V: Serialize>(view: &V) -> Result<Shown, ViewError> {
+        Ok(Shown(serde_json::to_string(view)?))
+    }
+
+    /// The reply of an operation that answers no body (204): kept as `null`.
+    pub fn nothing() -> Shown {
+        Shown("null".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How a caller shows an outcome to clients (views live with the HTTP layer).
+pub type View<T> = fn(&T) -> Result<Shown, ViewError>;
 
 /// Why a view could not be drawn (a bug, or a stored value that cannot be shown).
 pub type ViewError = Box<dyn std::error::Error + Send + Sync>;
@@ -92,9 +112,6 @@ pub enum WriteError {
     /// The outcome could not be shown (a bug, or a stored value that cannot be shown).
     #[error("could not draw the reply")]
     View(#[source] ViewError),
-    /// The reply could not be encoded as JSON (a bug: views are plain data).
-    #[error("could not encode the reply")]
-    Encode(#[source] serde_json::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -117,7 +134,7 @@ pub enum Begun<'r> {
 /// The effects a write leaves besides its own rows: outbox events and audit events.
 #[derive(Default)]
 pub struct Effects {
-    outbox: Vec<(&'static str, serde_json::Value)>,
+    outbox: Vec<(&'static str, Shown)>,
     audit: Vec<NewAuditEvent>,
 }
 
@@ -127,8 +144,8 @@ impl Effects {
     }
 
     /// An event for the outbox (delivered to webhooks and the event stream).
-    pub fn event(mut self, event_type: &'static str, payload: serde_json::Value) -> Effects {
-        self.outbox.push((event_type, payload));
+    pub fn event(mut self, event_type: &'static str, payload: &Shown) -> Effects {
+        self.outbox.push((event_type, payload.clone()));
         self
     }
 
@@ -198,21 +215,21 @@ impl<'r> Write<'r> {
         event
     }
 
-    /// Writes the effects, keeps `status` and `body` as the key's reply, and commits.
-    pub async fn finish<T, B: Serialize>(
+    /// Writes the effects, keeps `status` and `reply` as the key's reply, and commits.
+    pub async fn finish<T>(
         mut self,
         outcome: T,
         effects: Effects,
         status: u16,
-        body: &B,
+        reply: Shown,
     ) -> Result<Written<T>, WriteError> {
         for (event_type, payload) in &effects.outbox {
-            outbox::append(&mut self.tx, event_type, payload, &self.now).await?;
+            outbox::append_json(&mut self.tx, event_type, payload.as_str(), &self.now).await?;
         }
         for event in &effects.audit {
             audit::append(&mut self.tx, event).await?;
         }
-        let body = serde_json::to_string(body).map_err(WriteError::Encode)?;
+        let Shown(body) = reply;
         if let Some(key) = self.request.idempotency {
             idempotency::complete(
                 &mut self.tx,
@@ -229,5 +246,25 @@ impl<'r> Write<'r> {
             outcome,
             reply: Reply { status, body },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Backwards {
+        zulu: i64,
+        alpha: i64,
+    }
+
+    #[test]
+    fn a_view_keeps_its_field_order() {
+        let shown = Shown::json(&Backwards { zulu: 1, alpha: 2 });
+        assert_eq!(
+            shown.ok().as_ref().map(Shown::as_str),
+            Some(r#"{"zulu":1,"alpha":2}"#)
+        );
     }
 }

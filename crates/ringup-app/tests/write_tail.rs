@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::Utc;
-use ringup_app::write::{Begun, Effects, Idempotency, Origin, Write, WriteError, WriteRequest};
+use ringup_app::write::{
+    Begun, Effects, Idempotency, Origin, Shown, Write, WriteError, WriteRequest,
+};
 use ringup_app::{Actor, ActorKind, Written};
 use ringup_core::ids::UserId;
 use ringup_core::users::Role;
@@ -53,11 +55,11 @@ async fn write_once(
         Begun::Fresh(write) => write,
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
-    let body = serde_json::json!({ "n": n });
+    let shown = Shown::json(&serde_json::json!({ "n": n })).unwrap();
     let effects = Effects::new()
-        .event("test.happened", body.clone())
+        .event("test.happened", &shown)
         .audit(write.audit_event("test.happened", None).on("test", n));
-    write.finish(n, effects, 201, &body).await
+    write.finish(n, effects, 201, shown).await
 }
 
 fn cashier() -> Actor {

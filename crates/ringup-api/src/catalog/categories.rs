@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use ringup_app::WriteRequest;
 use ringup_app::catalog::categories::{self as app, unknown_parent};
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::CategoryId;
 use ringup_store::catalog::categories::{self, CategoryRow};
 
@@ -99,8 +100,8 @@ pub async fn create_category(
 }
 
 /// How a category shows to clients.
-pub fn category_view(category: &CategoryRow) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(CategoryView::from(category.clone()))
+pub fn category_view(category: &CategoryRow) -> Result<Shown, ViewError> {
+    Shown::json(&CategoryView::from(category.clone()))
 }
 
 /// Every category (any authenticated caller), in creation order.

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use ringup_app::WriteRequest;
 use ringup_app::catalog::products::{self as app, UNKNOWN_CATEGORY, UNKNOWN_TAX_CLASS};
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::catalog::{Barcode, LowStockThreshold, Money, Sku};
 use ringup_core::ids::{CategoryId, ProductId, TaxClassId};
 use ringup_core::tokens::hash_token;
@@ -160,8 +161,8 @@ pub async fn create_product(
 }
 
 /// How a product shows to clients.
-pub fn product_view(product: &ProductRow) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(ProductView::from(product.clone()))
+pub fn product_view(product: &ProductRow) -> Result<Shown, ViewError> {
+    Shown::json(&ProductView::from(product.clone()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

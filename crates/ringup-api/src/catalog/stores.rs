@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use ringup_app::WriteRequest;
 use ringup_app::catalog::stores as app;
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::catalog::{CurrencyCode, StoreCode, TimeZone};
 use ringup_core::checkout::customer::Country;
 use ringup_core::ids::StoreId;
@@ -134,8 +135,8 @@ pub async fn create_store(
 }
 
 /// How a store shows to clients.
-pub fn store_view(store: &StoreRow) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(StoreView::from(store.clone()))
+pub fn store_view(store: &StoreRow) -> Result<Shown, ViewError> {
+    Shown::json(&StoreView::from(store.clone()))
 }
 
 /// Stores the caller may see (admins: all).
@@ -328,6 +329,6 @@ pub async fn create_register(
 }
 
 /// How a register shows to clients.
-pub fn register_view(register: &RegisterRow) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(RegisterView::from(register.clone()))
+pub fn register_view(register: &RegisterRow) -> Result<Shown, ViewError> {
+    Shown::json(&RegisterView::from(register.clone()))
 }

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use ringup_app::WriteRequest;
 use ringup_app::catalog::tax_classes as app;
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::rate::RateBp;
 use ringup_store::catalog::tax_classes::{self, TaxClassRow};
 
@@ -90,8 +91,8 @@ pub async fn create_tax_class(
 }
 
 /// How a tax class shows to clients.
-pub fn tax_class_view(class: &TaxClassRow) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(TaxClassView::from(class.clone()))
+pub fn tax_class_view(class: &TaxClassRow) -> Result<Shown, ViewError> {
+    Shown::json(&TaxClassView::from(class.clone()))
 }
 
 /// Every tax class (any authenticated caller).

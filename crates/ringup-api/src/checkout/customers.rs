@@ -33,7 +33,7 @@ use crate::http::query::ApiQuery;
 use crate::http::validation::collect;
 use crate::state::AppState;
 use ringup_app::checkout::customers as app;
-use ringup_app::write::ViewError;
+use ringup_app::write::{Shown, ViewError};
 use ringup_app::{Capability, WriteRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -125,8 +125,8 @@ pub async fn create_customer(
     Ok(idempotency::respond(written))
 }
 
-fn customer_view(row: &CustomerRow) -> Result<serde_json::Value, ViewError> {
-    Ok(serde_json::to_value(CustomerView::from(row.clone()))?)
+fn customer_view(row: &CustomerRow) -> Result<Shown, ViewError> {
+    Shown::json(&CustomerView::from(row.clone()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

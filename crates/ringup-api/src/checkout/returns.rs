@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use ringup_app::checkout::returns::{self as app, ReturnLine};
-use ringup_app::write::ViewError;
+use ringup_app::write::{Shown, ViewError};
 use ringup_app::{Capability, WriteRequest};
 use ringup_core::catalog::Quantity;
 use ringup_core::ids::{RegisterId, ReturnId, SaleId, SaleLineId, ShiftId, StoreId};
@@ -207,8 +207,8 @@ pub async fn create_return(
 }
 
 /// How a return shows to clients and in its events.
-pub fn return_view(taken: &ReturnRow) -> Result<serde_json::Value, ViewError> {
-    Ok(serde_json::to_value(ReturnView::from(taken))?)
+pub fn return_view(taken: &ReturnRow) -> Result<Shown, ViewError> {
+    Shown::json(&ReturnView::from(taken))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -26,7 +26,7 @@ use crate::http::query::ApiQuery;
 use crate::http::validation::{collect, parse_query_id, required_text};
 use crate::state::AppState;
 use ringup_app::checkout::shifts as app;
-use ringup_app::write::ViewError;
+use ringup_app::write::{Shown, ViewError};
 use ringup_app::{Capability, Origin, WriteRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -238,8 +238,8 @@ fn write_request<'a>(
     }
 }
 
-fn shift_view(shift: &ShiftRow) -> Result<serde_json::Value, ViewError> {
-    Ok(serde_json::to_value(ShiftView::from(shift))?)
+fn shift_view(shift: &ShiftRow) -> Result<Shown, ViewError> {
+    Shown::json(&ShiftView::from(shift))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -399,11 +399,7 @@ pub async fn add_cash_movement(
         &state.db,
         write_request(&state, &principal, &origin, &key, &hash),
         command,
-        |movement| {
-            Ok(serde_json::to_value(CashMovementView::from(
-                movement.clone(),
-            ))?)
-        },
+        |movement| Shown::json(&CashMovementView::from(movement.clone())),
     )
     .await?;
     Ok(idempotency::respond(written))
@@ -471,7 +467,7 @@ pub async fn close_shift(
 }
 
 /// A closed shift with its count and Z report.
-fn closed_view(closed: &ShiftRow) -> Result<serde_json::Value, ViewError> {
+fn closed_view(closed: &ShiftRow) -> Result<Shown, ViewError> {
     let (Some(expected_cash), Some(counted_cash), Some(over_short)) =
         (closed.expected_cash, closed.counted_cash, closed.over_short)
     else {
@@ -485,5 +481,5 @@ fn closed_view(closed: &ShiftRow) -> Result<serde_json::Value, ViewError> {
         over_short,
         report: report_of(closed)?,
     };
-    Ok(serde_json::to_value(view)?)
+    Shown::json(&view)
 }

@@ -268,7 +268,7 @@ impl From<WriteError> for ApiError {
                 detail: "a request with this Idempotency-Key is still being processed".to_owned(),
                 errors: vec![],
             },
-            err @ (WriteError::View(_) | WriteError::Encode(_)) => ApiError::internal(err),
+            err @ WriteError::View(_) => ApiError::internal(err),
             WriteError::Store(err) => err.into(),
         }
     }
@@ -445,16 +445,47 @@ mod tests {
             CheckoutError::Write(WriteError::KeyInFlight),
             CheckoutError::Write(WriteError::Store(StoreError::NotFound)),
         ];
+        let catalog = |e: &CatalogError| match e {
+            CatalogError::Invalid(_) => 0,
+            CatalogError::NotFound => 1,
+            CatalogError::Write(_) => 2,
+        };
+        let catalogs = [
+            CatalogError::Invalid(vec![FieldError::new("name", "x")]),
+            CatalogError::NotFound,
+            CatalogError::Write(WriteError::KeyInFlight),
+        ];
+        let users = |e: &UsersError| match e {
+            UsersError::Invalid(_) => 0,
+            UsersError::Forbidden => 1,
+            UsersError::NotFound => 2,
+            UsersError::Busy => 3,
+            UsersError::Write(_) => 4,
+        };
+        let userss = [
+            UsersError::Invalid(vec![FieldError::new("role", "x")]),
+            UsersError::Forbidden,
+            UsersError::NotFound,
+            UsersError::Busy,
+            UsersError::Write(WriteError::KeyReused),
+        ];
         let mut all = Vec::new();
         for err in checkouts {
             all.push((0, checkout(&err), ApiError::from(err)));
+        }
+        for err in catalogs {
+            all.push((1, catalog(&err), ApiError::from(err)));
+        }
+        for err in userss {
+            all.push((2, users(&err), ApiError::from(err)));
         }
         all
     }
 
     #[test]
     fn every_refusal_maps_to_a_declared_problem_with_the_status_it_documents() {
-        let variants = [12];
+        // Variants per domain: checkout, catalog, users.
+        let variants = [12, 3, 5];
         let all = refusals();
         for (domain, count) in variants.iter().enumerate() {
             for variant in 0..*count {

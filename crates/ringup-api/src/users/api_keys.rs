@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use ringup_app::WriteRequest;
 use ringup_app::users::api_keys::{self as app, IssuedApiKey};
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::ApiKeyId;
 use ringup_core::users::Role;
 use ringup_store::users::api_keys::{self, ApiKeyRow};
@@ -125,10 +126,10 @@ pub async fn create_api_key(
 }
 
 /// How an issued key shows to its issuer: the only time the key itself is shown.
-fn issued_view(issued: &IssuedApiKey) -> Result<serde_json::Value, serde_json::Error> {
+fn issued_view(issued: &IssuedApiKey) -> Result<Shown, ViewError> {
     let mut view = ApiKeyView::from(issued.row.clone());
     view.key = Some(issued.key.clone());
-    serde_json::to_value(view)
+    Shown::json(&view)
 }
 
 /// List API keys (never the keys themselves).

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use ringup_app::WriteRequest;
 use ringup_app::users::{self as app, UsersError};
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::{StoreId, UserId};
 use ringup_core::rate::RateBp;
 use ringup_core::users::{Email, Password, PasswordRule, Role, Username};
@@ -170,8 +171,8 @@ pub async fn create_user(
 }
 
 /// How a user shows to clients.
-pub fn user_view(user: &UserRow) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(UserView::from(user.clone()))
+pub fn user_view(user: &UserRow) -> Result<Shown, ViewError> {
+    Shown::json(&UserView::from(user.clone()))
 }
 
 /// List users (managers: cashiers and employees of their stores).

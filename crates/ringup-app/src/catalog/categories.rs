@@ -57,8 +57,8 @@ pub async fn create_category(
         .with(serde_json::json!({
             "name": name, "parent_id": parent_id.map(|p| p.to_string()),
         }));
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .finish(row, Effects::new().audit(audit), 201, shown)
         .await?)
 }

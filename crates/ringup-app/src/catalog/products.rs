@@ -13,7 +13,7 @@ use ringup_store::{Conn, Db};
 
 use super::CatalogError;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Begun, Effects, Shown, View, Write, WriteError, WriteRequest, Written};
 
 /// The problem of a `tax_class_id` that names no tax class.
 pub const UNKNOWN_TAX_CLASS: &str = "is not a known tax class";
@@ -111,9 +111,9 @@ pub async fn create_product(
             "sku": row.sku, "barcode": row.barcode, "name": row.name, "price": row.price,
             "cost": row.cost,
         }));
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .finish(row, Effects::new().audit(audit), 201, shown)
         .await?)
 }
 
@@ -209,9 +209,9 @@ pub async fn update_product(
     let row = products::find_product(write.tx(), current.id)
         .await?
         .ok_or(CatalogError::NotFound)?;
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 200, &shown)
+        .finish(row, Effects::new().audit(audit), 200, shown)
         .await?)
 }
 
@@ -252,7 +252,7 @@ pub async fn archive_product(
     let effects = Effects::new().audit(audit);
     Ok(Some(
         write
-            .finish(current.id, effects, 204, &serde_json::Value::Null)
+            .finish(current.id, effects, 204, Shown::nothing())
             .await?,
     ))
 }

@@ -60,9 +60,9 @@ pub async fn create_store(
     let row = stores::find_store(write.tx(), id)
         .await?
         .ok_or(CatalogError::NotFound)?;
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .finish(row, Effects::new().audit(audit), 201, shown)
         .await?)
 }
 
@@ -113,9 +113,9 @@ pub async fn update_store(
     let row = stores::find_store(write.tx(), store)
         .await?
         .ok_or(CatalogError::NotFound)?;
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 200, &shown)
+        .finish(row, Effects::new().audit(audit), 200, shown)
         .await?)
 }
 
@@ -138,8 +138,8 @@ pub async fn create_register(
         .audit_event("register.created", Some(store))
         .on("register", id)
         .with(serde_json::json!({ "name": name }));
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .finish(row, Effects::new().audit(audit), 201, shown)
         .await?)
 }

@@ -28,8 +28,8 @@ pub async fn create_tax_class(
         .audit_event("tax_class.created", None)
         .on("tax_class", id)
         .with(serde_json::json!({ "name": name, "rate_bp": rate.value() }));
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .finish(row, Effects::new().audit(audit), 201, shown)
         .await?)
 }

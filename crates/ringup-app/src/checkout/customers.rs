@@ -122,7 +122,7 @@ pub async fn create_customer(
             "phone": values.phone.is_some(), "email": values.email.is_some(),
         }));
     Ok(write
-        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .finish(row, Effects::new().audit(audit), 201, shown)
         .await?)
 }
 
@@ -204,6 +204,6 @@ pub async fn update_customer(
         .ok_or(CheckoutError::NotFound)?;
     let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 200, &shown)
+        .finish(row, Effects::new().audit(audit), 200, shown)
         .await?)
 }

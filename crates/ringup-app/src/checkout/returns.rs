@@ -208,7 +208,7 @@ pub async fn create_return(
             "sale_id": taken.sale_id.to_string(), "total": taken.total,
         }));
     let effects = Effects::new()
-        .event("return.completed", shown.clone())
+        .event("return.completed", &shown)
         .audit(audit);
-    Ok(write.finish(taken, effects, 201, &shown).await?)
+    Ok(write.finish(taken, effects, 201, shown).await?)
 }

@@ -130,10 +130,8 @@ pub async fn create_sale(
             "number": recorded.number, "total": recorded.total,
             "shift_id": recorded.shift_id.to_string(),
         }));
-    let effects = Effects::new()
-        .event("sale.completed", shown.clone())
-        .audit(audit);
-    Ok(write.finish(recorded, effects, 201, &shown).await?)
+    let effects = Effects::new().event("sale.completed", &shown).audit(audit);
+    Ok(write.finish(recorded, effects, 201, shown).await?)
 }
 
 /// What the database says about a sale request's references.
@@ -398,8 +396,6 @@ pub async fn void_sale(
         .with(serde_json::json!({
             "number": voided.number, "total": voided.total, "reason": reason,
         }));
-    let effects = Effects::new()
-        .event("sale.voided", shown.clone())
-        .audit(audit);
-    Ok(write.finish(voided, effects, 200, &shown).await?)
+    let effects = Effects::new().event("sale.voided", &shown).audit(audit);
+    Ok(write.finish(voided, effects, 200, shown).await?)
 }

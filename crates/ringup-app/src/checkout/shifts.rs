@@ -82,7 +82,7 @@ pub async fn open_shift(
             "register_id": register_id.to_string(), "opening_float": opening_float.value(),
         }));
     Ok(write
-        .finish(shift, Effects::new().audit(audit), 201, &shown)
+        .finish(shift, Effects::new().audit(audit), 201, shown)
         .await?)
 }
 
@@ -135,7 +135,7 @@ pub async fn add_cash_movement(
         field: "amount",
     })?;
     let shown = view(&movement).map_err(WriteError::View)?;
-    Ok(write.finish(movement, Effects::new(), 201, &shown).await?)
+    Ok(write.finish(movement, Effects::new(), 201, shown).await?)
 }
 
 /// A shift to close with the cash counted in its drawer (`counted_cash` as sent, checked
@@ -187,6 +187,6 @@ pub async fn close_shift(
             "over_short": difference, "sales_count": closed.totals.sales_count,
         }));
     Ok(write
-        .finish(closed, Effects::new().audit(audit), 200, &shown)
+        .finish(closed, Effects::new().audit(audit), 200, shown)
         .await?)
 }

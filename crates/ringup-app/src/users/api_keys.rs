@@ -11,7 +11,7 @@ use ringup_store::users::api_keys::{self, ApiKeyRow, NewApiKeyRow};
 
 use super::UsersError;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Begun, Effects, Shown, View, Write, WriteError, WriteRequest, Written};
 
 /// A key to issue, every field checked.
 pub struct NewApiKey {
@@ -84,9 +84,9 @@ pub async fn create_api_key(
         .await?
         .ok_or(UsersError::NotFound)?;
     let issued = IssuedApiKey { row, key };
-    let shown = view(&issued).map_err(WriteError::Encode)?;
+    let shown = view(&issued).map_err(WriteError::View)?;
     Ok(write
-        .finish(issued, Effects::new().audit(audit), 201, &shown)
+        .finish(issued, Effects::new().audit(audit), 201, shown)
         .await?)
 }
 
@@ -106,11 +106,6 @@ pub async fn revoke_api_key(
     }
     let audit = write.audit_event("api_key.revoked", None).on("api_key", id);
     Ok(write
-        .finish(
-            id,
-            Effects::new().audit(audit),
-            204,
-            &serde_json::Value::Null,
-        )
+        .finish(id, Effects::new().audit(audit), 204, Shown::nothing())
         .await?)
 }

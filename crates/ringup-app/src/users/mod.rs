@@ -142,9 +142,9 @@ where
     let row = users::find_user(write.tx(), id)
         .await?
         .ok_or(UsersError::NotFound)?;
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 201, &shown)
+        .finish(row, Effects::new().audit(audit), 201, shown)
         .await?)
 }
 
@@ -215,8 +215,8 @@ pub async fn update_user(
     let row = users::find_user(write.tx(), current.id)
         .await?
         .ok_or(UsersError::NotFound)?;
-    let shown = view(&row).map_err(WriteError::Encode)?;
+    let shown = view(&row).map_err(WriteError::View)?;
     Ok(write
-        .finish(row, Effects::new().audit(audit), 200, &shown)
+        .finish(row, Effects::new().audit(audit), 200, shown)
         .await?)
 }

@@ -40,6 +40,16 @@ pub async fn append(
     payload: &serde_json::Value,
     now: &str,
 ) -> StoreResult<OutboxEventId> {
+    append_json(conn, event_type, &payload.to_string(), now).await
+}
+
+/// Writes an event whose payload is JSON text already (a resource as clients see it).
+pub async fn append_json(
+    conn: &mut AnyConnection,
+    event_type: &str,
+    payload: &str,
+    now: &str,
+) -> StoreResult<OutboxEventId> {
     let id = OutboxEventId::new();
     sqlx::query(
         "insert into outbox_events (id, event_type, payload, created_at, attempts) \
@@ -47,7 +57,7 @@ pub async fn append(
     )
     .bind(id.to_string())
     .bind(event_type)
-    .bind(payload.to_string())
+    .bind(payload)
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use ringup_app::Capability;
 use ringup_app::WriteRequest;
 use ringup_app::checkout::sales as app;
-use ringup_app::write::ViewError;
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::{CustomerId, RegisterId, SaleId, ShiftId, StoreId, UserId};
 use ringup_store::checkout::sales::{self, SaleFilter, SaleRow};
 
@@ -78,8 +78,8 @@ pub async fn create_sale(
 }
 
 /// How a sale shows to clients and in its events.
-pub fn sale_view(sale: &SaleRow) -> Result<serde_json::Value, ViewError> {
-    Ok(serde_json::to_value(SaleView::from(sale))?)
+pub fn sale_view(sale: &SaleRow) -> Result<Shown, ViewError> {
+    Shown::json(&SaleView::from(sale))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
