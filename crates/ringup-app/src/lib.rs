@@ -11,6 +11,7 @@
 pub mod authz;
 pub mod checkout;
 pub mod problem;
+pub mod stock;
 pub mod write;
 
 pub use authz::{Actor, ActorKind, Capability};

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use ringup_app::WriteError;
 use ringup_app::checkout::CheckoutError;
+use ringup_app::stock::StockError;
 use ringup_core::catalog::Money;
 use ringup_store::StoreError;
 use ringup_store::checkout::shifts::ShiftRefusal;
@@ -313,6 +314,35 @@ impl From<CheckoutError> for ApiError {
                 errors: vec![],
             },
             CheckoutError::Write(err) => err.into(),
+        }
+    }
+}
+
+impl From<StockError> for ApiError {
+    fn from(err: StockError) -> Self {
+        match err {
+            StockError::Invalid(errors) => ApiError::Validation(errors),
+            StockError::Forbidden => ApiError::Forbidden,
+            StockError::NotFound => ApiError::NotFound,
+            StockError::InsufficientStock(short) => ApiError::Conflict {
+                kind: ProblemType::InsufficientStock,
+                detail: "not enough stock is available".to_owned(),
+                errors: short
+                    .into_iter()
+                    .map(|(field, s)| FieldError::new(field, s.to_string()))
+                    .collect(),
+            },
+            StockError::InvalidTransition(err) => ApiError::Conflict {
+                kind: ProblemType::InvalidTransition,
+                detail: err.to_string(),
+                errors: vec![],
+            },
+            err @ StockError::TransferChanged => ApiError::Conflict {
+                kind: ProblemType::InvalidTransition,
+                detail: err.to_string(),
+                errors: vec![],
+            },
+            StockError::Write(err) => err.into(),
         }
     }
 }
