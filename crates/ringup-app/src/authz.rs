@@ -7,8 +7,10 @@
 //! API key acts with the role and stores it was given.
 
 use ringup_core::ids::{ApiKeyId, StoreId, UserId};
+use ringup_core::stock::TransferAction;
 use ringup_core::users::Role;
 use ringup_store::checkout::shifts::ShiftRow;
+use ringup_store::stock::transfers::TransferRow;
 
 /// Who performs an operation: a signed-in user or an API key, with the role and stores it
 /// acts with. How it authenticated (session, token, cookie) is the HTTP layer's business.
@@ -144,6 +146,33 @@ impl Actor {
     pub fn may_act_on_drawer(&self, shift: &ShiftRow) -> bool {
         self.can(Capability::SuperviseSales) || self.user_id() == Some(shift.cashier_id)
     }
+
+    /// A transfer is seen by whoever sees either of its stores.
+    pub fn sees_transfer(&self, transfer: &TransferRow) -> bool {
+        self.sees_store(transfer.from_store_id) || self.sees_store(transfer.to_store_id)
+    }
+
+    /// Whether this actor may take `action` on a transfer it sees: the source's managers
+    /// approve and reject; the destination's managers and employees receive; the requester or
+    /// a manager of either store cancels. Admins manage every store. (Cashiers take no part in
+    /// transfers at all, which the caller checks first.)
+    pub fn may_act_on_transfer(&self, transfer: &TransferRow, action: TransferAction) -> bool {
+        let manages = |store: StoreId| {
+            self.is_admin() || (self.role == Role::Manager && self.sees_store(store))
+        };
+        match action {
+            TransferAction::Approve | TransferAction::Reject => manages(transfer.from_store_id),
+            TransferAction::Receive => {
+                manages(transfer.to_store_id)
+                    || (self.role == Role::Employee && self.sees_store(transfer.to_store_id))
+            }
+            TransferAction::Cancel => {
+                self.actor_id() == transfer.requested_by
+                    || manages(transfer.from_store_id)
+                    || manages(transfer.to_store_id)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +200,55 @@ mod tests {
         assert!(!manager.may_manage_user(Role::Admin, &[a]));
         assert!(!manager.may_see_user(Role::Cashier, &[b]));
         assert!(manager.may_see_user(Role::Cashier, &[a, b]));
+    }
+
+    fn transfer(from: StoreId, to: StoreId, requested_by: &Actor) -> TransferRow {
+        TransferRow {
+            id: ringup_core::ids::TransferId::new(),
+            from_store_id: from,
+            to_store_id: to,
+            status: ringup_core::stock::TransferStatus::Requested,
+            note: None,
+            lines: Vec::new(),
+            requested_by: requested_by.actor_id(),
+            approved_by: None,
+            approved_at: None,
+            received_by: None,
+            received_at: None,
+            rejected_by: None,
+            rejected_at: None,
+            reject_reason: None,
+            cancelled_by: None,
+            cancelled_at: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_source_approves_the_destination_receives_and_either_side_cancels() {
+        use TransferAction::{Approve, Cancel, Receive, Reject};
+        let (a, b, c) = (StoreId::new(), StoreId::new(), StoreId::new());
+        let employee_b = actor(Role::Employee, &[b]);
+        let t = transfer(a, b, &employee_b);
+        let manager_a = actor(Role::Manager, &[a]);
+        let manager_b = actor(Role::Manager, &[b]);
+        let employee_a = actor(Role::Employee, &[a]);
+        let admin = actor(Role::Admin, &[]);
+        let outsider = actor(Role::Manager, &[c]);
+        let may = |who: &Actor, action| who.may_act_on_transfer(&t, action);
+        assert!(may(&manager_a, Approve) && may(&manager_a, Reject));
+        assert!(!may(&manager_b, Approve) && !may(&employee_a, Reject));
+        assert!(may(&employee_b, Receive) && may(&manager_b, Receive));
+        assert!(!may(&manager_a, Receive) && !may(&employee_a, Receive));
+        assert!(may(&employee_b, Cancel), "the requester");
+        assert!(may(&manager_a, Cancel) && may(&manager_b, Cancel));
+        assert!(!may(&employee_a, Cancel));
+        for action in [Approve, Reject, Receive, Cancel] {
+            assert!(may(&admin, action));
+        }
+        assert!(!outsider.sees_transfer(&t));
+        assert!(employee_a.sees_transfer(&t) && employee_b.sees_transfer(&t));
     }
 
     #[test]

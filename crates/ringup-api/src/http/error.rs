@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use ringup_app::WriteError;
 use ringup_app::catalog::CatalogError;
 use ringup_app::checkout::CheckoutError;
+use ringup_app::stock::StockError;
 use ringup_app::users::UsersError;
 use ringup_core::catalog::Money;
 use ringup_store::StoreError;
@@ -372,6 +373,35 @@ impl From<UsersError> for ApiError {
     }
 }
 
+impl From<StockError> for ApiError {
+    fn from(err: StockError) -> Self {
+        match err {
+            StockError::Invalid(errors) => ApiError::Validation(errors),
+            StockError::Forbidden => ApiError::Forbidden,
+            StockError::NotFound => ApiError::NotFound,
+            StockError::InsufficientStock(short) => ApiError::Conflict {
+                kind: ProblemType::InsufficientStock,
+                detail: "not enough stock is available".to_owned(),
+                errors: short
+                    .into_iter()
+                    .map(|(field, s)| FieldError::new(field, s.to_string()))
+                    .collect(),
+            },
+            StockError::InvalidTransition(err) => ApiError::Conflict {
+                kind: ProblemType::InvalidTransition,
+                detail: err.to_string(),
+                errors: vec![],
+            },
+            err @ StockError::TransferChanged => ApiError::Conflict {
+                kind: ProblemType::InvalidTransition,
+                detail: err.to_string(),
+                errors: vec![],
+            },
+            StockError::Write(err) => err.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,7 +433,7 @@ mod tests {
     /// One value of every variant of every domain's refusal enum, each with its place in an
     /// exhaustive `match` (no wildcard: a new variant does not compile until it is listed).
     fn refusals() -> Vec<(usize, usize, ApiError)> {
-        use ringup_core::stock::Shortfall;
+        use ringup_core::stock::{Shortfall, TransferAction, TransferStatus, TransitionError};
         let checkout = |e: &CheckoutError| match e {
             CheckoutError::Invalid(_) => 0,
             CheckoutError::Forbidden => 1,
@@ -469,7 +499,31 @@ mod tests {
             UsersError::Busy,
             UsersError::Write(WriteError::KeyReused),
         ];
+        let stock = |e: &StockError| match e {
+            StockError::Invalid(_) => 0,
+            StockError::Forbidden => 1,
+            StockError::NotFound => 2,
+            StockError::InsufficientStock(_) => 3,
+            StockError::InvalidTransition(_) => 4,
+            StockError::TransferChanged => 5,
+            StockError::Write(_) => 6,
+        };
+        let stocks = [
+            StockError::Invalid(vec![FieldError::new("delta", "x")]),
+            StockError::Forbidden,
+            StockError::NotFound,
+            StockError::InsufficientStock(vec![("lines[0].quantity".into(), short)]),
+            StockError::InvalidTransition(TransitionError {
+                from: TransferStatus::Received,
+                action: TransferAction::Cancel,
+            }),
+            StockError::TransferChanged,
+            StockError::Write(WriteError::Store(StoreError::corrupt("x", "y"))),
+        ];
         let mut all = Vec::new();
+        for err in stocks {
+            all.push((3, stock(&err), ApiError::from(err)));
+        }
         for err in checkouts {
             all.push((0, checkout(&err), ApiError::from(err)));
         }
@@ -484,8 +538,8 @@ mod tests {
 
     #[test]
     fn every_refusal_maps_to_a_declared_problem_with_the_status_it_documents() {
-        // Variants per domain: checkout, catalog, users.
-        let variants = [12, 3, 5];
+        // Variants per domain: checkout, catalog, users, stock.
+        let variants = [12, 3, 5, 7];
         let all = refusals();
         for (domain, count) in variants.iter().enumerate() {
             for variant in 0..*count {
@@ -503,8 +557,10 @@ mod tests {
                 "{:?}",
                 problem.kind
             );
+            let meaning = problem.kind.meaning();
             assert!(
-                problem.kind.meaning().starts_with(&format!("{status}:")),
+                meaning.starts_with(&format!("{status}:"))
+                    || meaning.starts_with(&format!("{status} (")),
                 "{} is documented as \"{}\" but answered with {status}",
                 problem.kind.slug(),
                 problem.kind.meaning()

@@ -3,34 +3,36 @@
 //! Everyone who sees a store reads its stock. Adjustments need an `Idempotency-Key`; admins
 //! and the store's managers may record any reason, its employees only `receiving` and
 //! `count`, cashiers none (docs/API.md "Roles"). A decrease that would take `available` below zero
-//! in a store without negative stock is 409 and writes nothing.
+//! in a store without negative stock is 409 and writes nothing. The handlers parse and check
+//! the caller's role; the writes are `ringup_app::stock`, which owns their transactions.
 
 pub mod reservations;
 pub mod transfers;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::WriteRequest;
+use ringup_app::stock::{self as app, LinesRequest};
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::{ProductId, StoreId};
-use ringup_core::stock::{AdjustmentReason, AdjustmentRequest, MovementKind, Shortfall};
+use ringup_core::stock::{AdjustmentReason, AdjustmentRequest, MovementKind};
 use ringup_core::users::Role;
+use ringup_store::stock;
 use ringup_store::stock::transfers::Line;
-use ringup_store::stock::{LevelFilter, LevelRow, MovementFilter, MovementRow, NewMovement};
-use ringup_store::{Conn, audit, catalog::products, stock};
+use ringup_store::stock::{LevelFilter, LevelRow, Moved, MovementFilter, MovementRow};
 
 use crate::auth::principal::Principal;
 use crate::catalog::stores::visible_store;
 use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
-use crate::http::idempotency::{self, HashedJson, IdempotencyKey, Started};
+use crate::http::idempotency::{self, HashedJson, IdempotencyKey};
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
-use crate::http::problem_type::ProblemType;
 use crate::http::query::ApiQuery;
 use crate::http::validation::{optional_text, parse_flag, parse_query_id, parse_time};
 use crate::state::AppState;
@@ -178,36 +180,6 @@ pub struct NewAdjustment {
     pub note: Option<String>,
 }
 
-/// 409 naming each short line (`field`, the shortfall).
-pub(crate) fn insufficient(shortfalls: Vec<(String, Shortfall)>) -> ApiError {
-    let errors = shortfalls
-        .into_iter()
-        .map(|(field, s)| FieldError::new(field, s.to_string()))
-        .collect();
-    ApiError::Conflict {
-        kind: ProblemType::InsufficientStock,
-        detail: "not enough stock is available".to_owned(),
-        errors,
-    }
-}
-
-/// Adds an error for every product that does not exist; `field(i)` names line `i`'s field.
-pub(crate) async fn check_products(
-    conn: &mut Conn,
-    ids: &[(usize, ProductId)],
-    field: impl Fn(usize) -> String,
-    errors: &mut Vec<FieldError>,
-) -> Result<(), ApiError> {
-    let wanted: Vec<ProductId> = ids.iter().map(|(_, id)| *id).collect();
-    let found = products::existing_products(conn, &wanted).await?;
-    for (i, id) in ids {
-        if !found.contains(id) {
-            errors.push(FieldError::new(field(*i), "is not a known product"));
-        }
-    }
-    Ok(())
-}
-
 /// Record a stock adjustment in a store.
 #[utoipa::path(post, path = "/api/v1/stores/{id}/stock/adjustments", tag = "stock",
     request_body = NewAdjustment, security(("bearer" = [])),
@@ -227,83 +199,47 @@ pub async fn adjust_stock(
     if principal.role == Role::Cashier || !body.reason.allowed_for(principal.role) {
         return Err(ApiError::Forbidden);
     }
-    let mut errors = Vec::new();
+    let mut problems = Vec::new();
     if let Err(ApiError::Validation(mut e)) = key.required() {
-        errors.append(&mut e);
+        problems.append(&mut e);
     }
-    let product = ProductId::parse(&body.product_id)
-        .map_err(|_| errors.push(FieldError::new("product_id", "is not a known product")))
+    let product_id = ProductId::parse(&body.product_id)
+        .map_err(|_| problems.push(FieldError::new("product_id", "is not a known product")))
         .ok();
-    let request = AdjustmentRequest::new(body.reason, body.delta, body.counted)
+    let change = AdjustmentRequest::new(body.reason, body.delta, body.counted)
         .map_err(|e| {
             for (field, error) in e {
-                errors.push(FieldError::new(field, error.to_string()));
+                problems.push(FieldError::new(field, error.to_string()));
             }
         })
         .ok();
-    let note = optional_text("note", body.note.as_deref(), 500, &mut errors);
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    if let Some(product) = product {
-        check_products(
-            &mut tx,
-            &[(0, product)],
-            |_| "product_id".to_owned(),
-            &mut errors,
-        )
-        .await?;
-    }
-    let (Some(product), Some(request), true) = (product, request, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+    let note = optional_text("note", body.note.as_deref(), 500, &mut problems);
+    let adjustment = app::adjustments::NewAdjustment {
+        store,
+        product_id,
+        change,
+        note,
+        problems,
     };
-    // The store row read for the 404 check above is used as is: re-reading it inside the
-    // transaction would cost a statement and lock nothing either.
-    let actor = principal.actor_id();
-    let movement = NewMovement {
-        store_id: store.id,
-        product_id: product,
-        kind: request.reason().kind(),
-        ref_type: Some("adjustment"),
-        ref_id: None,
-        actor_id: Some(&actor),
-        note: note.as_deref(),
-        allow_negative: store.allow_negative_stock,
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: key.with_hash(&hash),
     };
-    let moved = stock::move_stock(
-        &mut tx,
-        &movement,
-        |level| request.delta_against(level.on_hand),
-        &now,
-    )
-    .await?
-    .map_err(|short| insufficient(vec![(request.field().to_owned(), short)]))?;
-    let mut event = state
-        .auth
-        .event(&meta, "stock.adjusted")
-        .by(&actor)
-        .on("stock_movement", moved.movement.id)
-        .with(serde_json::json!({
-            "product_id": product.to_string(), "reason": request.reason().kind().as_str(),
-            "delta": moved.movement.delta, "on_hand": moved.after.on_hand,
-            "note": note,
-        }));
-    event.store_id = Some(store.id);
-    audit::append(&mut tx, &event).await?;
-    let view = AdjustmentView {
+    let written =
+        app::adjustments::adjust_stock(&state.db, request, adjustment, adjustment_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How an adjustment shows to clients: its movement and the level after it.
+pub fn adjustment_view(moved: &Moved) -> Result<Shown, ViewError> {
+    Shown::json(&AdjustmentView {
         on_hand: moved.after.on_hand,
         available: moved.after.available(),
-        movement: MovementView::from(moved.movement),
-    };
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+        movement: MovementView::from(moved.movement.clone()),
+    })
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -397,13 +333,13 @@ impl From<&Line> for LineView {
     }
 }
 
-/// Validates 1–100 lines without repeated products; existence is checked separately with
-/// [`check_line_products`]. Errors name `lines[i].product_id` / `lines[i].quantity`.
-pub(crate) fn parse_lines(lines: &[LineBody], errors: &mut Vec<FieldError>) -> Vec<Line> {
+/// Validates 1–100 lines without repeated products; the use case checks that the products
+/// exist. Errors name `lines[i].product_id` / `lines[i].quantity`.
+pub(crate) fn parse_lines(lines: &[LineBody], errors: &mut Vec<FieldError>) -> LinesRequest {
     if lines.is_empty() || lines.len() > 100 {
         errors.push(FieldError::new("lines", "must have 1 to 100 lines"));
     }
-    let mut parsed = Vec::new();
+    let mut parsed = LinesRequest::default();
     for (i, line) in lines.iter().enumerate() {
         let product = ProductId::parse(&line.product_id)
             .map_err(|_| {
@@ -413,13 +349,14 @@ pub(crate) fn parse_lines(lines: &[LineBody], errors: &mut Vec<FieldError>) -> V
                 ));
             })
             .ok();
-        if let Some(p) = product
-            && parsed.iter().any(|l: &Line| l.product_id == p)
-        {
-            errors.push(FieldError::new(
-                format!("lines[{i}].product_id"),
-                "appears on an earlier line",
-            ));
+        if let Some(p) = product {
+            if parsed.lines.iter().any(|l: &Line| l.product_id == p) {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].product_id"),
+                    "appears on an earlier line",
+                ));
+            }
+            parsed.products.push((i, p));
         }
         let quantity = ringup_core::catalog::Quantity::new(line.quantity)
             .map_err(|e| {
@@ -430,25 +367,11 @@ pub(crate) fn parse_lines(lines: &[LineBody], errors: &mut Vec<FieldError>) -> V
             })
             .ok();
         if let (Some(product_id), Some(quantity)) = (product, quantity) {
-            parsed.push(Line {
+            parsed.lines.push(Line {
                 product_id,
                 quantity: quantity.value(),
             });
         }
     }
     parsed
-}
-
-/// Adds `lines[i].product_id` errors for lines naming unknown products.
-pub(crate) async fn check_line_products(
-    conn: &mut Conn,
-    lines: &[LineBody],
-    errors: &mut Vec<FieldError>,
-) -> Result<(), ApiError> {
-    let ids: Vec<(usize, ProductId)> = lines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| ProductId::parse(&l.product_id).ok().map(|p| (i, p)))
-        .collect();
-    check_products(conn, &ids, |i| format!("lines[{i}].product_id"), errors).await
 }

@@ -1,7 +1,8 @@
 //! Reservations over HTTP: units of a store's stock held until a time, for an order being
 //! picked or a web basket. Admins, and the store's managers and cashiers, reserve and release
 //! (a sale's concern, not stock staff's). A reservation needs every line available, whatever
-//! the store allows; it stops counting the moment it expires or is released.
+//! the store allows; it stops counting the moment it expires or is released. The handlers
+//! parse and check the caller's role; the writes are `ringup_app::stock::reservations`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,27 +12,27 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::WriteRequest;
+use ringup_app::stock::reservations as app;
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::ReservationId;
 use ringup_core::users::Role;
-use ringup_store::stock::reservations::{self, NewReservation, ReservationRow};
+use ringup_store::platform::time;
+use ringup_store::stock::reservations::ReservationRow;
 
 use crate::auth::principal::Principal;
 use crate::catalog::stores::visible_store;
+use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
-use crate::http::idempotency::{self, HashedJson, IdempotencyKey, Started};
+use crate::http::idempotency::{self, HashedJson, IdempotencyKey};
 use crate::http::validation::optional_text;
 use crate::state::AppState;
-use crate::stock::{LineBody, LineView, check_line_products, insufficient, parse_lines};
+use crate::stock::{LineBody, LineView, parse_lines};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_reservation))
         .routes(routes!(release_reservation))
-}
-
-/// The longest a reservation may hold stock.
-fn longest_hold() -> chrono::Duration {
-    chrono::Duration::days(30)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -89,68 +90,46 @@ fn require_selling_role(principal: &Principal) -> Result<(), ApiError> {
 pub async fn create_reservation(
     State(state): State<AppState>,
     principal: Principal,
+    meta: RequestMeta,
     Path(id): Path<String>,
     key: IdempotencyKey,
     HashedJson { value: body, hash }: HashedJson<NewReservationBody>,
 ) -> Result<Response, ApiError> {
     let store = visible_store(&state, &principal, &id).await?;
     require_selling_role(&principal)?;
-    let mut errors = Vec::new();
-    let lines = parse_lines(&body.lines, &mut errors);
-    let reference = optional_text("reference", body.reference.as_deref(), 200, &mut errors);
-    let at = state.auth.clock.now();
-    let expires_at = match ringup_store::platform::time::from_db(&body.expires_at) {
-        Ok(t) if t > at && t <= at + longest_hold() => Some(ringup_store::platform::time::to_db(t)),
-        Ok(_) => {
-            errors.push(FieldError::new(
-                "expires_at",
-                "must be in the future and at most 30 days ahead",
-            ));
-            None
-        }
-        Err(_) => {
-            errors.push(FieldError::new(
+    let mut problems = Vec::new();
+    let lines = parse_lines(&body.lines, &mut problems);
+    let reference = optional_text("reference", body.reference.as_deref(), 200, &mut problems);
+    let expires_at = time::from_db(&body.expires_at)
+        .map_err(|_| {
+            problems.push(FieldError::new(
                 "expires_at",
                 "must be an RFC 3339 timestamp",
-            ));
-            None
-        }
+            ))
+        })
+        .ok();
+    let reservation = app::NewReservation {
+        store,
+        lines,
+        expires_at,
+        reference,
+        problems,
     };
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    check_line_products(&mut tx, &body.lines, &mut errors).await?;
-    let (Some(expires_at), true) = (expires_at, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: key.with_hash(&hash),
     };
-    let actor = principal.actor_id();
-    let reservation = NewReservation {
-        id: ReservationId::new(),
-        store_id: store.id,
-        reference: reference.as_deref(),
-        expires_at: &expires_at,
-        created_by: &actor,
-        lines: &lines,
-    };
-    let row = reservations::reserve(&mut tx, &reservation, &now)
-        .await?
-        .map_err(|short| {
-            insufficient(
-                short
-                    .into_iter()
-                    .map(|(i, s)| (format!("lines[{i}].quantity"), s))
-                    .collect(),
-            )
-        })?;
-    let view = ReservationView::from(row);
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+    let written =
+        app::create_reservation(&state.db, request, reservation, reservation_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How a reservation shows to clients.
+pub fn reservation_view(row: &ReservationRow) -> Result<Shown, ViewError> {
+    Shown::json(&ReservationView::from(row.clone()))
 }
 
 /// Release a reservation: its units are available again at once. Releasing a released or
@@ -163,18 +142,23 @@ pub async fn create_reservation(
 pub async fn release_reservation(
     State(state): State<AppState>,
     principal: Principal,
+    meta: RequestMeta,
     Path((id, rid)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let store = visible_store(&state, &principal, &id).await?;
     require_selling_role(&principal)?;
     let rid = ReservationId::parse(&rid).map_err(|_| ApiError::NotFound)?;
-    let now = state.auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let reservation = reservations::find_reservation(&mut tx, rid)
-        .await?
-        .filter(|r| r.store_id == store.id)
-        .ok_or(ApiError::NotFound)?;
-    reservations::release(&mut tx, reservation.id, &principal.actor_id(), &now).await?;
-    ringup_store::commit(tx).await?;
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: None,
+    };
+    let release = app::ReleaseReservation {
+        store_id: store.id,
+        id: rid,
+    };
+    app::release_reservation(&state.db, request, release).await?;
     Ok(StatusCode::NO_CONTENT)
 }

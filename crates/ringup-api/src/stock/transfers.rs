@@ -6,34 +6,36 @@
 //! leaves as `transfer_out`, 409 if short) or reject; the destination's managers and employees
 //! receive (stock enters as `transfer_in`); the requester or a manager of either store
 //! cancels while it is still requested. Cashiers have no part in transfers. A transfer
-//! neither of whose stores the caller sees is 404. Every other transition is 409.
+//! neither of whose stores the caller sees is 404. Every other transition is 409. The
+//! handlers parse and check the caller's role; the writes, and the rules that need the
+//! transfer, are `ringup_app::stock::transfers`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::WriteRequest;
+use ringup_app::stock::transfers as app;
+use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::{StoreId, TransferId};
-use ringup_core::stock::{MovementKind, TransferAction, TransferStatus};
+use ringup_core::stock::{TransferAction, TransferStatus};
 use ringup_core::users::Role;
-use ringup_store::stock::NewMovement;
-use ringup_store::stock::transfers::{NewTransfer, TransferFilter, TransferRow};
-use ringup_store::{Conn, audit, catalog::stores, stock, stock::transfers};
+use ringup_store::Conn;
+use ringup_store::stock::transfers::{self, TransferFilter, TransferRow};
 
 use crate::auth::principal::Principal;
 use crate::http::context::RequestMeta;
 use crate::http::error::{ApiError, FieldError};
-use crate::http::idempotency::{self, HashedJson, IdempotencyKey, Started};
+use crate::http::idempotency::{self, HashedJson, IdempotencyKey};
 use crate::http::json::ApiJson;
 use crate::http::pagination::{ListQuery, PageView};
-use crate::http::problem_type::ProblemType;
 use crate::http::query::ApiQuery;
-use crate::http::validation::{optional_text, parse_query_id};
+use crate::http::validation::{optional_text, parse_query_id, required_text};
 use crate::state::AppState;
-use crate::stock::{LineBody, LineView, check_line_products, insufficient, parse_lines};
+use crate::stock::{LineBody, LineView, parse_lines};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -153,59 +155,27 @@ pub async fn create_transfer(
     }
     let lines = parse_lines(&body.lines, &mut errors);
     let note = optional_text("note", body.note.as_deref(), 500, &mut errors);
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, &principal, &key, &hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    let named: Vec<(&str, StoreId)> = [("from_store_id", from), ("to_store_id", to)]
-        .into_iter()
-        .filter_map(|(f, s)| s.map(|s| (f, s)))
-        .collect();
-    let ids: Vec<StoreId> = named.iter().map(|(_, s)| *s).collect();
-    for missing in stores::missing_stores(&mut tx, &ids).await? {
-        if let Some((field, _)) = named.iter().find(|(_, s)| *s == missing) {
-            errors.push(FieldError::new(*field, "is not a known store"));
-        }
-    }
-    check_line_products(&mut tx, &body.lines, &mut errors).await?;
-    let (Some(from), Some(to), true) = (from, to, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+    let transfer = app::NewTransfer {
+        from_store_id: from,
+        to_store_id: to,
+        lines,
+        note,
+        problems: errors,
     };
-    let actor = principal.actor_id();
-    let id = TransferId::new();
-    let row = transfers::insert_transfer(
-        &mut tx,
-        &NewTransfer {
-            id,
-            from_store_id: from,
-            to_store_id: to,
-            note: note.as_deref(),
-            lines: &lines,
-            requested_by: &actor,
-        },
-        &now,
-    )
-    .await?;
-    let mut event = state
-        .auth
-        .event(&meta, "transfer.requested")
-        .by(&actor)
-        .on("transfer", id)
-        .with(serde_json::json!({
-            "from_store_id": from.to_string(), "to_store_id": to.to_string(),
-            "lines": row.lines.iter().map(LineView::from).collect::<Vec<_>>(),
-        }));
-    event.store_id = Some(from);
-    audit::append(&mut tx, &event).await?;
-    let view = TransferView::from(row);
-    let response =
-        idempotency::finish(&mut tx, &principal, &key, StatusCode::CREATED, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+    let origin = meta.origin();
+    let request = WriteRequest {
+        actor: &principal,
+        at: state.auth.clock.now(),
+        origin: &origin,
+        idempotency: key.with_hash(&hash),
+    };
+    let written = app::create_transfer(&state.db, request, transfer, transfer_view).await?;
+    Ok(idempotency::respond(written))
+}
+
+/// How a transfer shows to clients.
+pub fn transfer_view(row: &TransferRow) -> Result<Shown, ViewError> {
+    Shown::json(&TransferView::from(row.clone()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -263,14 +233,10 @@ async fn visible_transfer(
     id: &str,
 ) -> Result<TransferRow, ApiError> {
     let id = TransferId::parse(id).map_err(|_| ApiError::NotFound)?;
-    let transfer = transfers::find_transfer(conn, id)
+    transfers::find_transfer(conn, id)
         .await?
-        .ok_or(ApiError::NotFound)?;
-    if principal.sees_store(transfer.from_store_id) || principal.sees_store(transfer.to_store_id) {
-        Ok(transfer)
-    } else {
-        Err(ApiError::NotFound)
-    }
+        .filter(|t| principal.sees_transfer(t))
+        .ok_or(ApiError::NotFound)
 }
 
 /// One transfer.
@@ -288,33 +254,6 @@ pub async fn get_transfer(
     Ok(ApiJson(TransferView::from(transfer)))
 }
 
-/// Whether the principal may take `action` on `transfer` (it already sees one of its stores).
-fn may_act(principal: &Principal, transfer: &TransferRow, action: TransferAction) -> bool {
-    let manages = |store: StoreId| {
-        principal.is_admin() || (principal.role == Role::Manager && principal.sees_store(store))
-    };
-    match action {
-        TransferAction::Approve | TransferAction::Reject => manages(transfer.from_store_id),
-        TransferAction::Receive => {
-            manages(transfer.to_store_id)
-                || (principal.role == Role::Employee && principal.sees_store(transfer.to_store_id))
-        }
-        TransferAction::Cancel => {
-            principal.actor_id() == transfer.requested_by
-                || manages(transfer.from_store_id)
-                || manages(transfer.to_store_id)
-        }
-    }
-}
-
-fn invalid_transition(err: ringup_core::stock::TransitionError) -> ApiError {
-    ApiError::Conflict {
-        kind: ProblemType::InvalidTransition,
-        detail: err.to_string(),
-        errors: vec![],
-    }
-}
-
 /// The body of `/reject`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -322,130 +261,25 @@ pub struct RejectBody {
     pub reason: String,
 }
 
-/// Runs one action on a transfer in one write transaction: authorization, the state machine,
-/// the stock it moves, the audit event. `hash` and `key` make it idempotent when a key is
-/// sent.
-#[allow(clippy::too_many_arguments, reason = "one call per action handler")]
-async fn act(
+/// The write request of an action on the transfer in the path, after the checks every action
+/// shares: cashiers take no part (403), an id that is no transfer id names none (404).
+fn action_request<'a>(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    principal: &'a Principal,
+    origin: &'a ringup_app::Origin,
+    key: &'a IdempotencyKey,
+    hash: &'a str,
     id: &str,
-    action: TransferAction,
-    reason: Option<&str>,
-    key: &IdempotencyKey,
-    hash: &str,
-) -> Result<Response, ApiError> {
+) -> Result<(WriteRequest<'a>, TransferId), ApiError> {
     require_stock_role(principal)?;
-    let at = state.auth.clock.now();
-    let now = ringup_store::platform::time::to_db(at);
-    let mut tx = state.db.begin_write().await?;
-    let transfer = visible_transfer(&mut tx, principal, id).await?;
-    if !may_act(principal, &transfer, action) {
-        return Err(ApiError::Forbidden);
-    }
-    let mut errors = Vec::new();
-    let reason =
-        reason.and_then(|r| crate::http::validation::required_text("reason", r, 500, &mut errors));
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    if let Started::Answered(replayed) =
-        idempotency::start(&mut tx, principal, key, hash, at).await?
-    {
-        return Ok(replayed);
-    }
-    let next = transfer.status.next(action).map_err(invalid_transition)?;
-    let actor = principal.actor_id();
-    // The conditional update is the guard: of two racing actions only one finds the status
-    // it expects; the other sees the new one and gets 409.
-    if !transfers::transition(
-        &mut tx,
-        transfer.id,
-        transfer.status,
-        next,
-        &actor,
-        reason.as_deref(),
-        &now,
-    )
-    .await?
-    {
-        let current = transfers::find_transfer(&mut tx, transfer.id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        return Err(current.status.next(action).err().map_or_else(
-            || ApiError::Conflict {
-                kind: ProblemType::InvalidTransition,
-                detail: "the transfer changed while this request ran; try again".to_owned(),
-                errors: vec![],
-            },
-            invalid_transition,
-        ));
-    }
-    let moves = match action {
-        TransferAction::Approve => Some((transfer.from_store_id, MovementKind::TransferOut, -1)),
-        TransferAction::Receive => Some((transfer.to_store_id, MovementKind::TransferIn, 1)),
-        TransferAction::Reject | TransferAction::Cancel => None,
+    let id = TransferId::parse(id).map_err(|_| ApiError::NotFound)?;
+    let request = WriteRequest {
+        actor: principal,
+        at: state.auth.clock.now(),
+        origin,
+        idempotency: key.with_hash(hash),
     };
-    if let Some((store_id, kind, sign)) = moves {
-        let store = stores::find_store(&mut tx, store_id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        // Lock levels in product order (see ringup_store::stock), report lines in body order.
-        let mut order: Vec<usize> = (0..transfer.lines.len()).collect();
-        order.sort_by_key(|&i| transfer.lines.get(i).map(|l| l.product_id));
-        let mut short = Vec::new();
-        for i in order {
-            let Some(line) = transfer.lines.get(i) else {
-                continue;
-            };
-            let movement = NewMovement {
-                store_id,
-                product_id: line.product_id,
-                kind,
-                ref_type: Some("transfer"),
-                ref_id: Some(transfer.id.to_string()),
-                actor_id: Some(&actor),
-                note: None,
-                // docs/API.md: approval is 409 when the source's `available` is short, whatever
-                // the store allows; only its own sales and adjustments may go negative.
-                allow_negative: store.allow_negative_stock && kind != MovementKind::TransferOut,
-            };
-            if let Err(s) =
-                stock::move_stock(&mut tx, &movement, |_| sign * line.quantity, &now).await?
-            {
-                short.push((i, s));
-            }
-        }
-        if !short.is_empty() {
-            short.sort_by_key(|(i, _)| *i);
-            return Err(insufficient(
-                short
-                    .into_iter()
-                    .map(|(i, s)| (format!("lines[{i}].quantity"), s))
-                    .collect(),
-            ));
-        }
-    }
-    let mut event = state
-        .auth
-        .event(meta, &format!("transfer.{}", next.as_str()))
-        .by(&actor)
-        .on("transfer", transfer.id)
-        .with(serde_json::json!({ "from": transfer.status.as_str(), "reason": reason }));
-    event.store_id = Some(if action == TransferAction::Receive {
-        transfer.to_store_id
-    } else {
-        transfer.from_store_id
-    });
-    audit::append(&mut tx, &event).await?;
-    let row = transfers::find_transfer(&mut tx, transfer.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let view = TransferView::from(row);
-    let response = idempotency::finish(&mut tx, principal, key, StatusCode::OK, &view, at).await?;
-    ringup_store::commit(tx).await?;
-    Ok(response)
+    Ok((request, id))
 }
 
 /// A hash for the idempotency of a body-less action.
@@ -466,17 +300,10 @@ pub async fn approve_transfer(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = action_hash(&id, TransferAction::Approve);
-    act(
-        &state,
-        &principal,
-        &meta,
-        &id,
-        TransferAction::Approve,
-        None,
-        &key,
-        &hash,
-    )
-    .await
+    let origin = meta.origin();
+    let (request, id) = action_request(&state, &principal, &origin, &key, &hash, &id)?;
+    let written = app::approve_transfer(&state.db, request, id, transfer_view).await?;
+    Ok(idempotency::respond(written))
 }
 
 /// Reject a requested transfer (a manager of the source store), with a reason.
@@ -493,17 +320,17 @@ pub async fn reject_transfer(
     Path(id): Path<String>,
     HashedJson { value: body, hash }: HashedJson<RejectBody>,
 ) -> Result<Response, ApiError> {
-    act(
-        &state,
-        &principal,
-        &meta,
-        &id,
-        TransferAction::Reject,
-        Some(&body.reason),
-        &key,
-        &hash,
-    )
-    .await
+    let origin = meta.origin();
+    let (request, id) = action_request(&state, &principal, &origin, &key, &hash, &id)?;
+    let mut problems = Vec::new();
+    let reason = required_text("reason", &body.reason, 500, &mut problems);
+    let reject = app::RejectTransfer {
+        id,
+        reason,
+        problems,
+    };
+    let written = app::reject_transfer(&state.db, request, reject, transfer_view).await?;
+    Ok(idempotency::respond(written))
 }
 
 /// Receive an approved transfer (a manager or employee of the destination): its stock enters
@@ -520,17 +347,10 @@ pub async fn receive_transfer(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = action_hash(&id, TransferAction::Receive);
-    act(
-        &state,
-        &principal,
-        &meta,
-        &id,
-        TransferAction::Receive,
-        None,
-        &key,
-        &hash,
-    )
-    .await
+    let origin = meta.origin();
+    let (request, id) = action_request(&state, &principal, &origin, &key, &hash, &id)?;
+    let written = app::receive_transfer(&state.db, request, id, transfer_view).await?;
+    Ok(idempotency::respond(written))
 }
 
 /// Cancel a transfer that is still requested (its requester, or a manager of either store).
@@ -546,15 +366,8 @@ pub async fn cancel_transfer(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = action_hash(&id, TransferAction::Cancel);
-    act(
-        &state,
-        &principal,
-        &meta,
-        &id,
-        TransferAction::Cancel,
-        None,
-        &key,
-        &hash,
-    )
-    .await
+    let origin = meta.origin();
+    let (request, id) = action_request(&state, &principal, &origin, &key, &hash, &id)?;
+    let written = app::cancel_transfer(&state.db, request, id, transfer_view).await?;
+    Ok(idempotency::respond(written))
 }

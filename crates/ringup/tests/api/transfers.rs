@@ -742,3 +742,81 @@ async fn approval_needs_available_stock_even_where_the_source_may_go_negative() 
     assert_eq!(w.qty(source, 0).await, Some(1));
     assert_eq!(w.status(&transfer).await, "requested");
 }
+
+#[tokio::test]
+async fn every_step_is_audited_by_its_actor_on_the_store_it_happens_in() {
+    // Arrange
+    let w = world(2).await;
+    w.receive(w.a, &w.p[0], 10).await;
+    w.receive(w.a, &w.p[1], 10).await;
+    let manager_a = w.app.create_user("manager", &[w.a]).await;
+    let employee_b = w.app.create_user("employee", &[w.b]).await;
+    let received = w.request(&employee_b.token, &[(0, 3), (1, 2)]).await;
+    let rejected = w.request(&employee_b.token, &[(0, 1)]).await;
+    let cancelled = w.request(&employee_b.token, &[(1, 1)]).await;
+
+    // Act
+    w.act_ok(&manager_a.token, &received, "approve").await;
+    w.act_ok(&employee_b.token, &received, "receive").await;
+    w.act_ok(&manager_a.token, &rejected, "reject").await;
+    w.act_ok(&employee_b.token, &cancelled, "cancel").await;
+
+    // Assert
+    let w = &w;
+    let audited = |action: &'static str| async move {
+        let path = format!("/api/v1/audit-events?limit=200&action={action}");
+        w.read(&path).await["items"].as_array().unwrap().clone()
+    };
+    let requested = audited("transfer.requested").await;
+    assert_eq!(requested.len(), 3, "{requested:?}");
+    let first = &requested[0];
+    assert_eq!(first["actor_id"], employee_b.id.as_str());
+    assert_eq!(first["target_type"], "transfer");
+    assert_eq!(first["target_id"], received["id"]);
+    assert_eq!(first["store_id"], w.a.to_string(), "on the source's chain");
+    let lines =
+        json!([{"product_id": w.p[0], "quantity": 3}, {"product_id": w.p[1], "quantity": 2}]);
+    assert_eq!(
+        first["details"],
+        json!({"from_store_id": w.a.to_string(), "to_store_id": w.b.to_string(), "lines": lines})
+    );
+    for (action, transfer, actor, store, details) in [
+        (
+            "transfer.approved",
+            &received,
+            &manager_a,
+            w.a,
+            json!({"from": "requested", "reason": null}),
+        ),
+        (
+            "transfer.received",
+            &received,
+            &employee_b,
+            w.b,
+            json!({"from": "approved", "reason": null}),
+        ),
+        (
+            "transfer.rejected",
+            &rejected,
+            &manager_a,
+            w.a,
+            json!({"from": "requested", "reason": "not needed"}),
+        ),
+        (
+            "transfer.cancelled",
+            &cancelled,
+            &employee_b,
+            w.a,
+            json!({"from": "requested", "reason": null}),
+        ),
+    ] {
+        let events = audited(action).await;
+        assert_eq!(events.len(), 1, "{action}: {events:?}");
+        let event = &events[0];
+        assert_eq!(event["actor_id"], actor.id.as_str(), "{action}");
+        assert_eq!(event["target_type"], "transfer", "{action}");
+        assert_eq!(event["target_id"], transfer["id"], "{action}");
+        assert_eq!(event["store_id"], store.to_string(), "{action}");
+        assert_eq!(event["details"], details, "{action}");
+    }
+}
