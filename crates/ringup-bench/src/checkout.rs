@@ -34,7 +34,7 @@ use ringup_api::checkout::sales::sale_view;
 use ringup_app::checkout::sales::{LineRequest, NewSale, create_sale};
 use ringup_app::write::{Idempotency, Origin, WriteRequest};
 use ringup_app::{Actor, ActorKind};
-use ringup_core::catalog::Quantity;
+use ringup_core::catalog::{Money, Quantity};
 use ringup_core::checkout::payment::TenderMethod;
 use ringup_core::checkout::pricing::{Discount, LineInput, PricedCart, price_cart};
 use ringup_core::ids::{ProductId, RegisterId, ShiftId, StoreId, TaxClassId, UserId};
@@ -553,7 +553,7 @@ async fn close_shifts(client: &reqwest::Client, base: &str, shifts: &[ShiftId]) 
 /// One cart line: a product (index into `World::products`), units, its own discount.
 struct CartLine {
     product: usize,
-    quantity: i64,
+    quantity: Quantity,
     discount: Option<Discount>,
 }
 
@@ -577,17 +577,19 @@ impl Cart {
         let mut inputs = Vec::with_capacity(n);
         for product in picks.iter() {
             let p = products.get(product).context("no such product")?;
-            let quantity = rng.random_range(1..=3);
+            let quantity = Quantity::new(rng.random_range(1..=3))?;
             // One line in five: 5, 10, 15 or 20 % off.
-            let discount = rng
-                .random_bool(0.2)
-                .then(|| Discount::PercentBp(500 * rng.random_range(1..=4)));
+            let discount = if rng.random_bool(0.2) {
+                Some(Discount::percent(500 * rng.random_range(1..=4))?)
+            } else {
+                None
+            };
             inputs.push(LineInput {
-                unit_price: p.price,
+                unit_price: Money::new(p.price)?,
                 quantity,
                 discount,
                 tax_class_id: p.tax_class_id,
-                tax_rate_bp: p.tax_rate_bp,
+                tax_rate_bp: RateBp::new(p.tax_rate_bp)?,
             });
             lines.push(CartLine {
                 product,
@@ -601,12 +603,16 @@ impl Cart {
         // One cart in six: a round amount off, at most a tenth of what the lines come to.
         let discount = if rng.random_bool(1.0 / 6.0) {
             let room = price(None)?.lines.iter().map(|l| l.amount).sum::<i64>() / 10;
-            (room >= 1).then(|| Discount::Amount(rng.random_range(1..=room.min(1_000))))
+            if room >= 1 {
+                Some(Discount::amount(rng.random_range(1..=room.min(1_000)))?)
+            } else {
+                None
+            }
         } else {
             None
         };
         let priced = price(discount)?;
-        let total = priced.total;
+        let total = priced.total.value();
         ensure!(total > 0, "a cart priced at {total}");
         let cash = |amount| PaymentRow {
             method: TenderMethod::Cash,
@@ -710,7 +716,8 @@ async fn http_phase(
         let prepared = world.till(task).and_then(|(till, store)| {
             let cart = Cart::random(rng, &world.products, store.prices_include_tax)?;
             let body = cart.body(&world, till, store)?;
-            Ok((body, cart.priced.total, cart.paid() - cart.priced.total))
+            let total = cart.priced.total.value();
+            Ok((body, total, cart.paid() - total))
         });
         async move {
             let (body, total, change) = prepared?;
@@ -773,7 +780,7 @@ async fn direct_sale(db: &Db, world: &World, actor: &Actor, task: usize, cart: C
             .context("no such product")?;
         lines.push(Some(LineRequest {
             product_id: product.id,
-            quantity: Quantity::new(line.quantity)?,
+            quantity: line.quantity,
             discount: line.discount,
             unit_price: None,
         }));
@@ -809,11 +816,11 @@ async fn direct_sale(db: &Db, world: &World, actor: &Actor, task: usize, cart: C
     let Some(recorded) = written.outcome() else {
         bail!("idempotency key {key} was replayed");
     };
-    let change = cart.paid() - cart.priced.total;
+    let total = cart.priced.total.value();
+    let change = cart.paid() - total;
     ensure!(
-        recorded.total == cart.priced.total && recorded.change == change,
-        "expected total {} and change {change}, got {} and {}",
-        cart.priced.total,
+        recorded.total == total && recorded.change == change,
+        "expected total {total} and change {change}, got {} and {}",
         recorded.total,
         recorded.change
     );

@@ -15,7 +15,7 @@ use ringup_core::checkout::pricing::{commission, price_cart};
 use ringup_core::checkout::totals::ShiftTotals;
 use ringup_core::ids::UserId;
 use ringup_core::ids::{CustomerId, ProductId, RegisterId, SaleId, SaleLineId, ShiftId, StoreId};
-use ringup_store::Db;
+use ringup_core::rate::RateBp;
 use ringup_store::catalog::stores::{self, StoreRow};
 use ringup_store::checkout::customers;
 use ringup_store::checkout::sales::{
@@ -23,6 +23,7 @@ use ringup_store::checkout::sales::{
 };
 use ringup_store::checkout::shifts::{self, ShiftRefusal, ShiftRow};
 use ringup_store::users;
+use ringup_store::{Db, StoreError};
 
 use super::CheckoutError;
 use crate::authz::Capability;
@@ -58,12 +59,19 @@ impl NewSale {
         self.lines.iter().flatten().any(|l| l.unit_price.is_some())
     }
 
-    pub fn tenders(&self) -> Vec<Tender> {
+    /// The payments as tenders, or the problem of the first whose amount is not money (the
+    /// API refuses those before; other callers build `payments` themselves).
+    pub fn tenders(&self) -> Result<Vec<Tender>, FieldError> {
         self.payments
             .iter()
-            .map(|p| Tender {
-                method: p.method,
-                amount: p.amount,
+            .enumerate()
+            .map(|(i, p)| {
+                let amount = Money::new(p.amount)
+                    .map_err(|e| FieldError::new(format!("payments[{i}].amount"), e.to_string()))?;
+                Ok(Tender {
+                    method: p.method,
+                    amount,
+                })
             })
             .collect()
     }
@@ -83,7 +91,7 @@ pub async fn create_sale(
     let mut problems = std::mem::take(&mut sale.problems);
     let ctx = load_context(db, request, &sale, &mut problems).await?;
     let priced = match &ctx {
-        Some(ctx) if problems.is_empty() => price(&sale, ctx, &mut problems),
+        Some(ctx) if problems.is_empty() => price(&sale, ctx, &mut problems)?,
         _ => None,
     };
 
@@ -103,7 +111,7 @@ pub async fn create_sale(
             field: "shift_id",
         });
     }
-    let draft = draft(sale, ctx, &cart, &settlement)?;
+    let draft = draft(sale, ctx, cart, settlement)?;
     let now = write.now().to_owned();
     let recorded = match sales::record_sale(write.tx(), draft, &now).await? {
         Ok(recorded) => recorded,
@@ -245,45 +253,65 @@ pub fn pricing_problem(error: &PricingError) -> FieldError {
     }
 }
 
-fn unit_price(line: &LineRequest, product: &SaleProduct) -> i64 {
-    line.unit_price.map_or(product.price, Money::value)
+/// The line's price: its override, or the catalog's (which the database keeps in range).
+fn unit_price(line: &LineRequest, product: &SaleProduct) -> Result<Money, StoreError> {
+    match line.unit_price {
+        Some(price) => Ok(price),
+        None => Money::new(product.price).map_err(|e| StoreError::corrupt("products.price", e)),
+    }
 }
 
-/// Prices the cart and checks the tenders; `None` after recording problems.
+/// Prices the cart and checks the tenders; `Ok(None)` after recording problems.
 fn price(
     sale: &NewSale,
     ctx: &Context,
     problems: &mut Vec<FieldError>,
-) -> Option<(PricedCart, Settlement)> {
+) -> Result<Option<(PricedCart, Settlement)>, CheckoutError> {
     let mut inputs = Vec::new();
     for line in &sale.lines {
-        let line = line.as_ref()?;
-        let product = ctx.products.get(&line.product_id)?;
+        let Some(line) = line else { return Ok(None) };
+        let Some(product) = ctx.products.get(&line.product_id) else {
+            return Ok(None);
+        };
+        let tax_rate_bp = RateBp::new(product.tax_rate_bp)
+            .map_err(|e| StoreError::corrupt("tax_classes.rate_bp", e))?;
         inputs.push(LineInput {
-            unit_price: unit_price(line, product),
-            quantity: line.quantity.value(),
+            unit_price: unit_price(line, product)?,
+            quantity: line.quantity,
             discount: line.discount,
             tax_class_id: product.tax_class_id,
-            tax_rate_bp: product.tax_rate_bp,
+            tax_rate_bp,
         });
     }
-    let cart = price_cart(&inputs, sale.discount, ctx.store.prices_include_tax)
-        .map_err(|e| problems.push(pricing_problem(&e)))
-        .ok()?;
-    let settlement = settle(cart.total, &sale.tenders())
-        .map_err(|e| problems.push(FieldError::new("payments", e.to_string())))
-        .ok()?;
-    Some((cart, settlement))
+    let cart = match price_cart(&inputs, sale.discount, ctx.store.prices_include_tax) {
+        Ok(cart) => cart,
+        Err(e) => {
+            problems.push(pricing_problem(&e));
+            return Ok(None);
+        }
+    };
+    let settled = sale.tenders().and_then(|tenders| {
+        settle(cart.total, &tenders).map_err(|e| FieldError::new("payments", e.to_string()))
+    });
+    match settled {
+        Ok(settlement) => Ok(Some((cart, settlement))),
+        Err(problem) => {
+            problems.push(problem);
+            Ok(None)
+        }
+    }
 }
 
 fn draft<'a>(
     sale: NewSale,
     ctx: &'a Context,
-    cart: &PricedCart,
-    settlement: &Settlement,
+    cart: PricedCart,
+    settlement: Settlement,
 ) -> Result<SaleDraft<'a>, CheckoutError> {
     let overflow = || CheckoutError::invalid("lines", "amounts are too large");
-    let tenders = sale.tenders();
+    let tenders = sale
+        .tenders()
+        .map_err(|problem| CheckoutError::Invalid(vec![problem]))?;
     let mut lines = Vec::new();
     for (line, priced) in sale.lines.iter().flatten().zip(&cart.lines) {
         let product = ctx.products.get(&line.product_id).ok_or_else(overflow)?;
@@ -293,12 +321,12 @@ fn draft<'a>(
             sku: product.sku.clone(),
             name: product.name.clone(),
             quantity: line.quantity.value(),
-            unit_price: unit_price(line, product),
+            unit_price: unit_price(line, product)?.value(),
             discount: priced.discount,
             net: priced.net,
             tax: priced.tax,
             total: priced.total,
-            tax_rate_bp: priced.tax_rate_bp,
+            tax_rate_bp: priced.tax_rate_bp.value(),
             tax_class_id: priced.tax_class_id,
             returned_quantity: 0,
             low_stock_threshold: product.low_stock_threshold,
@@ -313,18 +341,14 @@ fn draft<'a>(
         shift_id: ctx.shift.id,
         cashier_id: ctx.cashier_id,
         customer_id: sale.customer_id,
-        subtotal: cart.subtotal,
-        discount_total: cart.discount_total,
-        net_total: cart.net_total,
-        tax_total: cart.tax_total,
-        total: cart.total,
-        paid: settlement.paid,
-        change: settlement.change,
-        commission: commission(cart.net_total, ctx.commission_rate_bp).ok_or_else(overflow)?,
+        commission: commission(cart.net_total.value(), ctx.commission_rate_bp)
+            .ok_or_else(overflow)?,
         note: sale.note,
         lines,
         payments: sale.payments,
-        shift_delta: ShiftTotals::sale(cart, settlement, &tenders).ok_or_else(overflow)?,
+        shift_delta: ShiftTotals::sale(&cart, &settlement, &tenders).ok_or_else(overflow)?,
+        cart,
+        settlement,
     })
 }
 

@@ -124,7 +124,7 @@ pub async fn add_cash_movement(
         write.tx(),
         command.shift.id,
         paid_in,
-        amount.value(),
+        amount,
         &reason,
         &actor_id,
         &now,

@@ -1,8 +1,11 @@
 //! Checkout rules: exact pricing of a cart (docs/API.md "Checkout"), tenders and change, refunds
 //! due on returns, a shift's expected cash, customers' contact details and the printed receipt.
 //!
-//! Invariants: money is `i64` minor units and rates basis points; every division rounds
-//! half-up, explicitly, once, where docs/API.md says; nothing here does I/O.
+//! Invariants: what comes in (prices, quantities, rates, discounts, tenders) and the amounts a
+//! priced cart or a settlement answers are the domain's newtypes (`Money`, `Quantity`,
+//! `RateBp`); a line's working figures and running totals that can be taken back (voids) are
+//! `i64` minor units; every division rounds half-up, explicitly, once, where docs/API.md says;
+//! nothing here does I/O.
 
 pub mod customer;
 pub mod payment;

@@ -15,19 +15,21 @@
 use std::cmp::Reverse;
 
 use super::div_round_half_up;
-use crate::catalog::{Money, MoneyError};
+use crate::catalog::{Money, MoneyError, Quantity};
 use crate::ids::TaxClassId;
+use crate::rate::RateBp;
 
 /// Basis points in a whole (100 %).
 const BP_PER_WHOLE: i64 = 10_000;
 
-/// A line or cart discount as the client sends it.
+/// A line or cart discount as the client sends it. Its value is in range by its type; whether
+/// it fits what it applies to is `price_cart`'s to say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Discount {
-    /// Basis points of what it applies to, 0..=10000 (checked by `Discount::percent`).
-    PercentBp(i64),
-    /// Minor units, 0..=`Money::MAX` (checked by `Discount::amount`).
-    Amount(i64),
+    /// A share of what it applies to.
+    PercentBp(RateBp),
+    /// An amount off what it applies to.
+    Amount(Money),
 }
 
 /// Why a discount value is invalid on its own (before knowing what it applies to).
@@ -42,37 +44,38 @@ pub enum DiscountError {
 }
 
 impl Discount {
+    /// A percent discount of `bp` basis points, checked as a [`RateBp`].
     pub fn percent(bp: i64) -> Result<Discount, DiscountError> {
-        if (0..=10_000).contains(&bp) {
-            Ok(Discount::PercentBp(bp))
-        } else {
-            Err(DiscountError::PercentOutOfRange)
-        }
+        RateBp::new(bp)
+            .map(Discount::PercentBp)
+            .map_err(|_| DiscountError::PercentOutOfRange)
     }
 
+    /// An amount discount of `minor` minor units, checked as [`Money`].
     pub fn amount(minor: i64) -> Result<Discount, DiscountError> {
-        match Money::new(minor) {
-            Ok(_) => Ok(Discount::Amount(minor)),
-            Err(MoneyError::Negative { .. }) => Err(DiscountError::NegativeAmount),
-            Err(MoneyError::TooLarge { .. }) => Err(DiscountError::AmountTooLarge),
-        }
+        Money::new(minor)
+            .map(Discount::Amount)
+            .map_err(|e| match e {
+                MoneyError::Negative { .. } => DiscountError::NegativeAmount,
+                MoneyError::TooLarge { .. } => DiscountError::AmountTooLarge,
+            })
     }
 }
 
 /// One line to price, in request order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineInput {
-    /// Minor units per unit, >= 0.
-    pub unit_price: i64,
-    /// Units, > 0.
-    pub quantity: i64,
+    /// Per unit.
+    pub unit_price: Money,
+    pub quantity: Quantity,
     pub discount: Option<Discount>,
     pub tax_class_id: TaxClassId,
-    /// 0..=10000.
-    pub tax_rate_bp: i64,
+    pub tax_rate_bp: RateBp,
 }
 
-/// One priced line (same order as the input).
+/// One priced line (same order as the input). Its figures are the working amounts of the
+/// pricing rules, stored as they are on the sale's line; each is in `0..=Money::MAX` (at most
+/// the cart's subtotal or total).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PricedLine {
     /// unit_price × quantity.
@@ -89,31 +92,33 @@ pub struct PricedLine {
     pub tax: i64,
     pub total: i64,
     pub tax_class_id: TaxClassId,
-    pub tax_rate_bp: i64,
+    pub tax_rate_bp: RateBp,
 }
 
 /// Per tax class, in order of first appearance among the lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaxBucket {
     pub tax_class_id: TaxClassId,
-    pub rate_bp: i64,
+    pub rate_bp: RateBp,
     pub net: i64,
     pub tax: i64,
 }
 
+/// A priced cart. Its figures are amounts of money (what the sale row stores, what is paid):
+/// each is at most `subtotal` or `total`, and those two are at most `Money::MAX`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PricedCart {
     pub lines: Vec<PricedLine>,
     /// Σ gross.
-    pub subtotal: i64,
+    pub subtotal: Money,
     /// The cart discount as one amount (percent already rounded).
-    pub cart_discount: i64,
+    pub cart_discount: Money,
     /// Σ line discounts + cart discount.
-    pub discount_total: i64,
-    pub net_total: i64,
-    pub tax_total: i64,
+    pub discount_total: Money,
+    pub net_total: Money,
+    pub tax_total: Money,
     /// Σ line totals.
-    pub total: i64,
+    pub total: Money,
     pub tax_breakdown: Vec<TaxBucket>,
 }
 
@@ -136,10 +141,8 @@ pub enum PricingError {
 
 /// Prices a cart per docs/API.md. `prices_include_tax` is the store's setting.
 ///
-/// The caller guarantees what `LineInput` documents (unit_price ≥ 0, quantity > 0, tax rate
-/// 0..=10000); the API checks these at the edge. A discount outside its range (a negative
-/// amount, a percent outside 0..=10000) is refused like one larger than what it applies to:
-/// `LineDiscountTooLarge` / `CartDiscountTooLarge`, since it is just as invalid for this cart.
+/// Prices, quantities, rates and discounts are in range by their types. A discount larger
+/// than what it applies to is refused: `LineDiscountTooLarge` / `CartDiscountTooLarge`.
 /// Errors are reported for the first failing line, in request order.
 pub fn price_cart(
     lines: &[LineInput],
@@ -151,9 +154,12 @@ pub fn price_cart(
     let mut line_discounts = Vec::with_capacity(lines.len());
     let mut line_amounts = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
+        // In i64, not `Money`: a gross past `Money::MAX` is refused only once every line's
+        // discount has been checked, so the first failing line is still the one reported.
         let gross = line
             .unit_price
-            .checked_mul(line.quantity)
+            .value()
+            .checked_mul(line.quantity.value())
             .ok_or(PricingError::Overflow)?;
         let line_discount = match line.discount {
             None => 0,
@@ -207,34 +213,27 @@ pub fn price_cart(
         });
     }
 
-    let cart = PricedCart {
-        subtotal: checked_sum(priced.iter().map(|l| l.gross))?,
-        cart_discount,
-        discount_total: checked_sum(priced.iter().map(|l| l.discount))?,
-        net_total: checked_sum(priced.iter().map(|l| l.net))?,
-        tax_total: checked_sum(priced.iter().map(|l| l.tax))?,
-        total: checked_sum(priced.iter().map(|l| l.total))?,
+    // Each figure of the cart lies between 0 and the subtotal (a discount, net or amount) or
+    // the total (a tax), so one of them is past `Money::MAX` exactly when one of those two is.
+    let money = |figure: i64| Money::new(figure).map_err(|_| PricingError::Overflow);
+    Ok(PricedCart {
+        subtotal: money(checked_sum(priced.iter().map(|l| l.gross))?)?,
+        cart_discount: money(cart_discount)?,
+        discount_total: money(checked_sum(priced.iter().map(|l| l.discount))?)?,
+        net_total: money(checked_sum(priced.iter().map(|l| l.net))?)?,
+        tax_total: money(checked_sum(priced.iter().map(|l| l.tax))?)?,
+        total: money(checked_sum(priced.iter().map(|l| l.total))?)?,
         tax_breakdown: tax_breakdown(&priced)?,
         lines: priced,
-    };
-    // Every other figure of the cart is at most one of these two (a discount, net or amount at
-    // most the subtotal; a tax at most the total), so bounding both bounds them all.
-    if Money::fits(cart.subtotal) && Money::fits(cart.total) {
-        Ok(cart)
-    } else {
-        Err(PricingError::Overflow)
-    }
+    })
 }
 
-/// What `discount` takes off `base` (half-up for a percent), or `Ok(None)` when it is not a
-/// valid discount of `base`: more than `base`, negative, or a percent outside 0..=10000.
+/// What `discount` takes off `base` (half-up for a percent), or `Ok(None)` when it is more
+/// than `base`.
 fn discount_off(discount: Discount, base: i64) -> Result<Option<i64>, PricingError> {
     let off = match discount {
-        Discount::PercentBp(bp) if (0..=BP_PER_WHOLE).contains(&bp) => {
-            mul_div_round(base, bp, i128::from(BP_PER_WHOLE))?
-        }
-        Discount::PercentBp(_) => return Ok(None),
-        Discount::Amount(minor) => minor,
+        Discount::PercentBp(bp) => mul_div_round(base, bp.value(), i128::from(BP_PER_WHOLE))?,
+        Discount::Amount(amount) => amount.value(),
     };
     Ok((0..=base).contains(&off).then_some(off))
 }
@@ -284,10 +283,11 @@ fn allocate(cart: i64, amounts: &[i64], sum: i64) -> Result<Vec<i64>, PricingErr
 /// `(net, tax, total)` of a line whose amount after all discounts is `amount`.
 fn tax_line(
     amount: i64,
-    rate_bp: i64,
+    rate: RateBp,
     prices_include_tax: bool,
 ) -> Result<(i64, i64, i64), PricingError> {
     let overflow = || PricingError::Overflow;
+    let rate_bp = rate.value();
     if prices_include_tax {
         let divisor = i128::from(BP_PER_WHOLE) + i128::from(rate_bp);
         let tax = mul_div_round(amount, rate_bp, divisor)?;

@@ -7,6 +7,7 @@
 use super::payment::{Settlement, Tender, TenderMethod};
 use super::pricing::PricedCart;
 use super::shift::DrawerTotals;
+use crate::catalog::Money;
 
 /// An amount per tender method.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,10 +42,16 @@ impl PerTender {
 
     /// Σ of `tenders` per method; `None` on overflow.
     pub fn of(tenders: &[Tender]) -> Option<PerTender> {
+        Self::of_amounts(tenders.iter().map(|t| (t.method, t.amount.value())))
+    }
+
+    /// Σ of `(method, amount)` per method, for amounts kept as bare `i64` (a sale's stored
+    /// payments); `None` on overflow.
+    pub fn of_amounts(amounts: impl IntoIterator<Item = (TenderMethod, i64)>) -> Option<PerTender> {
         let mut sums = PerTender::default();
-        for t in tenders {
-            let slot = sums.slot(t.method);
-            *slot = slot.checked_add(t.amount)?;
+        for (method, amount) in amounts {
+            let slot = sums.slot(method);
+            *slot = slot.checked_add(amount)?;
         }
         Some(sums)
     }
@@ -93,13 +100,13 @@ impl ShiftTotals {
     pub fn sale(cart: &PricedCart, settlement: &Settlement, tenders: &[Tender]) -> Option<Self> {
         Some(ShiftTotals {
             sales_count: 1,
-            gross: cart.subtotal,
-            discounts: cart.discount_total,
-            tax: cart.tax_total,
-            net: cart.net_total,
-            total: cart.total,
+            gross: cart.subtotal.value(),
+            discounts: cart.discount_total.value(),
+            tax: cart.tax_total.value(),
+            net: cart.net_total.value(),
+            total: cart.total.value(),
             tenders: PerTender::of(tenders)?,
-            change_given: settlement.change,
+            change_given: settlement.change.value(),
             ..ShiftTotals::default()
         })
     }
@@ -126,7 +133,7 @@ impl ShiftTotals {
         let per = PerTender::of(refunds)?;
         let total = refunds
             .iter()
-            .try_fold(0i64, |sum, t| sum.checked_add(t.amount))?;
+            .try_fold(0i64, |sum, t| sum.checked_add(t.amount.value()))?;
         Some(ShiftTotals {
             returns_count: 1,
             returns_total: total,
@@ -135,16 +142,16 @@ impl ShiftTotals {
         })
     }
 
-    pub fn paid_in(amount: i64) -> Self {
+    pub fn paid_in(amount: Money) -> Self {
         ShiftTotals {
-            paid_in: amount,
+            paid_in: amount.value(),
             ..ShiftTotals::default()
         }
     }
 
-    pub fn paid_out(amount: i64) -> Self {
+    pub fn paid_out(amount: Money) -> Self {
         ShiftTotals {
-            paid_out: amount,
+            paid_out: amount.value(),
             ..ShiftTotals::default()
         }
     }
@@ -191,22 +198,21 @@ mod tests {
 
     #[test]
     fn per_tender_sums_by_method() {
+        let tender = |method, amount| Tender {
+            method,
+            amount: Money::new(amount).unwrap(),
+        };
         let tenders = [
-            Tender {
-                method: TenderMethod::Cash,
-                amount: 5,
-            },
-            Tender {
-                method: TenderMethod::Card,
-                amount: 7,
-            },
-            Tender {
-                method: TenderMethod::Cash,
-                amount: 3,
-            },
+            tender(TenderMethod::Cash, 5),
+            tender(TenderMethod::Card, 7),
+            tender(TenderMethod::Cash, 3),
         ];
         let per = PerTender::of(&tenders).unwrap();
         assert_eq!((per.cash, per.card, per.other), (8, 7, 0));
         assert_eq!(per.entries()[0], (TenderMethod::Cash, 8));
+        let stored = tenders.iter().map(|t| (t.method, t.amount.value()));
+        assert_eq!(PerTender::of_amounts(stored), Some(per));
+        let too_much = [(TenderMethod::Card, i64::MAX), (TenderMethod::Card, 1)];
+        assert_eq!(PerTender::of_amounts(too_much), None);
     }
 }

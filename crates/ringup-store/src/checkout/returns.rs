@@ -8,7 +8,7 @@
 
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
-use ringup_core::catalog::LowStockThreshold;
+use ringup_core::catalog::{LowStockThreshold, Money};
 use ringup_core::checkout::payment::{Tender, TenderMethod};
 use ringup_core::checkout::totals::ShiftTotals;
 use ringup_core::ids::{
@@ -104,14 +104,17 @@ pub async fn record_return(
     if !over.is_empty() {
         return Ok(Err(ReturnRefusal::OverReturn(over)));
     }
-    let tenders: Vec<Tender> = row
+    let tenders = row
         .refunds
         .iter()
-        .map(|r| Tender {
-            method: r.method,
-            amount: r.amount,
+        .map(|r| {
+            let amount = Money::new(r.amount).map_err(|e| StoreError::corrupt("refunds", e))?;
+            Ok(Tender {
+                method: r.method,
+                amount,
+            })
         })
-        .collect();
+        .collect::<StoreResult<Vec<Tender>>>()?;
     let delta =
         ShiftTotals::refund(&tenders).ok_or_else(|| StoreError::corrupt("refunds", "overflow"))?;
     if let Err(refusal) = add_to_shift(conn, row.shift_id, &delta).await? {

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
 use ringup_core::catalog::LowStockThreshold;
-use ringup_core::checkout::payment::{Tender, TenderMethod};
+use ringup_core::checkout::payment::{Settlement, TenderMethod};
+use ringup_core::checkout::pricing::PricedCart;
 use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{
     CustomerId, ProductId, RegisterId, SaleId, SaleLineId, ShiftId, StoreId, TaxClassId, UserId,
@@ -133,14 +134,7 @@ pub struct SaleRow {
 impl SaleRow {
     /// What this sale added to its shift's totals (recomputed from its rows).
     pub fn shift_delta(&self) -> ShiftTotals {
-        let tenders: Vec<Tender> = self
-            .payments
-            .iter()
-            .map(|p| Tender {
-                method: p.method,
-                amount: p.amount,
-            })
-            .collect();
+        let tenders = self.payments.iter().map(|p| (p.method, p.amount));
         ShiftTotals {
             sales_count: 1,
             gross: self.subtotal,
@@ -149,7 +143,7 @@ impl SaleRow {
             net: self.net_total,
             total: self.total,
             // Stored payments were summed without overflow when the sale was made.
-            tenders: PerTender::of(&tenders).unwrap_or_default(),
+            tenders: PerTender::of_amounts(tenders).unwrap_or_default(),
             change_given: self.change,
             ..ShiftTotals::default()
         }
@@ -166,13 +160,10 @@ pub struct SaleDraft<'a> {
     pub shift_id: ShiftId,
     pub cashier_id: UserId,
     pub customer_id: Option<CustomerId>,
-    pub subtotal: i64,
-    pub discount_total: i64,
-    pub net_total: i64,
-    pub tax_total: i64,
-    pub total: i64,
-    pub paid: i64,
-    pub change: i64,
+    /// The sale's totals (its lines are in `lines`, with what the sale row keeps of each).
+    pub cart: PricedCart,
+    /// What was paid and the change given.
+    pub settlement: Settlement,
     pub commission: i64,
     pub note: Option<String>,
     /// Lines in request order; `id` and `returned_quantity` are ignored.
@@ -246,13 +237,13 @@ pub async fn record_sale(
         cashier_id: draft.cashier_id,
         customer_id: draft.customer_id,
         voided: false,
-        subtotal: draft.subtotal,
-        discount_total: draft.discount_total,
-        net_total: draft.net_total,
-        tax_total: draft.tax_total,
-        total: draft.total,
-        paid: draft.paid,
-        change: draft.change,
+        subtotal: draft.cart.subtotal.value(),
+        discount_total: draft.cart.discount_total.value(),
+        net_total: draft.cart.net_total.value(),
+        tax_total: draft.cart.tax_total.value(),
+        total: draft.cart.total.value(),
+        paid: draft.settlement.paid.value(),
+        change: draft.settlement.change.value(),
         commission: draft.commission,
         note: draft.note,
         returns_count: 0,

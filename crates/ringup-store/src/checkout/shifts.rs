@@ -285,7 +285,7 @@ pub async fn add_cash_movement(
     conn: &mut AnyConnection,
     shift: ShiftId,
     paid_in: bool,
-    amount: i64,
+    amount: Money,
     reason: &str,
     actor: &str,
     now: &str,
@@ -302,7 +302,7 @@ pub async fn add_cash_movement(
         id: CashMovementId::new(),
         shift_id: shift,
         kind: if paid_in { "paid_in" } else { "paid_out" }.to_owned(),
-        amount,
+        amount: amount.value(),
         reason: reason.to_owned(),
         actor_id: actor.to_owned(),
         created_at: now.to_owned(),
@@ -314,7 +314,7 @@ pub async fn add_cash_movement(
     .bind(row.id.to_string())
     .bind(shift.to_string())
     .bind(&row.kind)
-    .bind(amount)
+    .bind(row.amount)
     .bind(reason)
     .bind(actor)
     .bind(now)

@@ -11,13 +11,29 @@ fn class(n: u128) -> TaxClassId {
     TaxClassId::from_uuid(Uuid::from_u128(n + 1))
 }
 
+fn money(minor: i64) -> Money {
+    Money::new(minor).unwrap()
+}
+
+fn rate(bp: i64) -> RateBp {
+    RateBp::new(bp).unwrap()
+}
+
+fn percent(bp: i64) -> Discount {
+    Discount::percent(bp).unwrap()
+}
+
+fn amount(minor: i64) -> Discount {
+    Discount::amount(minor).unwrap()
+}
+
 fn line(unit_price: i64, quantity: i64, discount: Option<Discount>, rate_bp: i64) -> LineInput {
     LineInput {
-        unit_price,
-        quantity,
+        unit_price: money(unit_price),
+        quantity: Quantity::new(quantity).unwrap(),
         discount,
         tax_class_id: class(0),
-        tax_rate_bp: rate_bp,
+        tax_rate_bp: rate(rate_bp),
     }
 }
 
@@ -41,7 +57,11 @@ fn inclusive_vat_is_taken_out_of_the_amount() {
         (11_600, 1_600, 10_000, 11_600)
     );
     assert_eq!(
-        (cart.net_total, cart.tax_total, cart.total),
+        (
+            cart.net_total.value(),
+            cart.tax_total.value(),
+            cart.total.value()
+        ),
         (10_000, 1_600, 11_600)
     );
 }
@@ -54,14 +74,17 @@ fn exclusive_vat_is_added_to_the_amount() {
         (l.amount, l.tax, l.net, l.total),
         (10_000, 1_600, 10_000, 11_600)
     );
-    assert_eq!((cart.subtotal, cart.total), (10_000, 11_600));
+    assert_eq!(
+        (cart.subtotal.value(), cart.total.value()),
+        (10_000, 11_600)
+    );
 }
 
 #[test]
 fn the_request_example_prices_line_then_cart_then_tax() {
     // docs/API.md's body: quantity 2, 10 % off the line, 500 off the cart.
-    let lines = [line(5_000, 2, Some(Discount::PercentBp(1_000)), 1_600)];
-    let cart = price_cart(&lines, Some(Discount::Amount(500)), false).unwrap();
+    let lines = [line(5_000, 2, Some(percent(1_000)), 1_600)];
+    let cart = price_cart(&lines, Some(amount(500)), false).unwrap();
     let l = &cart.lines[0];
     assert_eq!(l.gross, 10_000);
     assert_eq!(l.line_discount, 1_000);
@@ -70,7 +93,11 @@ fn the_request_example_prices_line_then_cart_then_tax() {
     assert_eq!(l.amount, 8_500);
     assert_eq!((l.net, l.tax, l.total), (8_500, 1_360, 9_860));
     assert_eq!(
-        (cart.subtotal, cart.cart_discount, cart.discount_total),
+        (
+            cart.subtotal.value(),
+            cart.cart_discount.value(),
+            cart.discount_total.value()
+        ),
         (10_000, 500, 1_500)
     );
 }
@@ -78,22 +105,12 @@ fn the_request_example_prices_line_then_cart_then_tax() {
 #[test]
 fn cart_leftover_goes_to_the_largest_lines_earlier_first_on_ties() {
     // 200 over three equal lines: floors 66 each, two units left → lines 0 and 1.
-    let cart = price_cart(
-        &lines_of(&[100, 100, 100]),
-        Some(Discount::Amount(200)),
-        false,
-    )
-    .unwrap();
+    let cart = price_cart(&lines_of(&[100, 100, 100]), Some(amount(200)), false).unwrap();
     assert_eq!(shares(&cart), [67, 67, 66]);
 
     // 100 over 300/500/500/200 (sum 1500): floors 20, 33, 33, 13 = 99; the one unit left
     // goes to the first of the two largest lines.
-    let cart = price_cart(
-        &lines_of(&[300, 500, 500, 200]),
-        Some(Discount::Amount(100)),
-        false,
-    )
-    .unwrap();
+    let cart = price_cart(&lines_of(&[300, 500, 500, 200]), Some(amount(100)), false).unwrap();
     assert_eq!(shares(&cart), [20, 34, 33, 13]);
 }
 
@@ -101,7 +118,7 @@ fn cart_leftover_goes_to_the_largest_lines_earlier_first_on_ties() {
 fn cart_leftover_follows_size_not_remainder() {
     // 5 over 7/9/4 (sum 20): exact 1.75, 2.25, 1.00 → floors 1, 2, 1. The unit left goes to
     // the largest line (9), not to the largest remainder (line 0's .75).
-    let cart = price_cart(&lines_of(&[7, 9, 4]), Some(Discount::Amount(5)), false).unwrap();
+    let cart = price_cart(&lines_of(&[7, 9, 4]), Some(amount(5)), false).unwrap();
     assert_eq!(shares(&cart), [1, 3, 1]);
 }
 
@@ -109,7 +126,7 @@ fn cart_leftover_follows_size_not_remainder() {
 fn a_whole_exact_share_can_still_take_the_leftover_unit() {
     // 12 over 12/20/32 (sum 64): exact 2.25, 3.75, 6 → floors 2, 3, 6. The unit left goes to
     // the largest line although its exact share was already whole: 7 is exactly 1 above 6.
-    let cart = price_cart(&lines_of(&[12, 20, 32]), Some(Discount::Amount(12)), false).unwrap();
+    let cart = price_cart(&lines_of(&[12, 20, 32]), Some(amount(12)), false).unwrap();
     assert_eq!(shares(&cart), [2, 3, 7]);
 }
 
@@ -117,25 +134,20 @@ fn a_whole_exact_share_can_still_take_the_leftover_unit() {
 fn cart_is_spread_over_line_amounts_after_line_discounts() {
     // Gross 1000 and 1000, but line 0 is 50 % off: amounts 500 and 1000, so 300 splits 100/200.
     let lines = [
-        line(1_000, 1, Some(Discount::PercentBp(5_000)), 0),
+        line(1_000, 1, Some(percent(5_000)), 0),
         line(1_000, 1, None, 0),
     ];
-    let cart = price_cart(&lines, Some(Discount::Amount(300)), false).unwrap();
+    let cart = price_cart(&lines, Some(amount(300)), false).unwrap();
     assert_eq!(shares(&cart), [100, 200]);
     assert_eq!(cart.lines[0].discount, 600);
-    assert_eq!(cart.discount_total, 800);
+    assert_eq!(cart.discount_total.value(), 800);
 }
 
 #[test]
 fn percent_cart_discount_is_rounded_once_then_spread() {
     // 10 % of 333 + 333 + 333 = 99.9 → 100, then spread 34/33/33 (not 33.3 rounded per line).
-    let cart = price_cart(
-        &lines_of(&[333, 333, 333]),
-        Some(Discount::PercentBp(1_000)),
-        false,
-    )
-    .unwrap();
-    assert_eq!(cart.cart_discount, 100);
+    let cart = price_cart(&lines_of(&[333, 333, 333]), Some(percent(1_000)), false).unwrap();
+    assert_eq!(cart.cart_discount.value(), 100);
     assert_eq!(shares(&cart), [34, 33, 33]);
 }
 
@@ -145,19 +157,19 @@ fn halves_round_up() {
         |l: LineInput, inclusive| price_cart(&[l], None, inclusive).unwrap().lines[0].clone();
     // Percent line discounts: 0.5 → 1, 1.5 → 2, 0.4999 → 0.
     assert_eq!(
-        priced(line(1, 1, Some(Discount::PercentBp(5_000)), 0), false).line_discount,
+        priced(line(1, 1, Some(percent(5_000)), 0), false).line_discount,
         1
     );
     assert_eq!(
-        priced(line(3, 1, Some(Discount::PercentBp(5_000)), 0), false).line_discount,
+        priced(line(3, 1, Some(percent(5_000)), 0), false).line_discount,
         2
     );
     assert_eq!(
-        priced(line(4_999, 1, Some(Discount::PercentBp(1)), 0), false).line_discount,
+        priced(line(4_999, 1, Some(percent(1)), 0), false).line_discount,
         0
     );
     assert_eq!(
-        priced(line(5_000, 1, Some(Discount::PercentBp(1)), 0), false).line_discount,
+        priced(line(5_000, 1, Some(percent(1)), 0), false).line_discount,
         1
     );
     // Exclusive tax: 25 × 2 % = 0.5 → 1; 3 × 16 % = 0.48 → 0; 1 × 50 % = 0.5 → 1.
@@ -170,8 +182,8 @@ fn halves_round_up() {
     let l = priced(line(29, 1, None, 1_600), true);
     assert_eq!((l.net, l.tax, l.total), (25, 4, 29));
     // Percent cart discount: 10 % of 5 = 0.5 → 1.
-    let cart = price_cart(&lines_of(&[5]), Some(Discount::PercentBp(1_000)), false).unwrap();
-    assert_eq!(cart.cart_discount, 1);
+    let cart = price_cart(&lines_of(&[5]), Some(percent(1_000)), false).unwrap();
+    assert_eq!(cart.cart_discount.value(), 1);
 }
 
 #[test]
@@ -190,13 +202,13 @@ fn tax_breakdown_has_one_bucket_per_class_in_first_appearance_order() {
         [
             TaxBucket {
                 tax_class_id: class(7),
-                rate_bp: 1_600,
+                rate_bp: rate(1_600),
                 net: 3_000,
                 tax: 480
             },
             TaxBucket {
                 tax_class_id: class(3),
-                rate_bp: 0,
+                rate_bp: RateBp::ZERO,
                 net: 1_000,
                 tax: 0
             },
@@ -206,83 +218,93 @@ fn tax_breakdown_has_one_bucket_per_class_in_first_appearance_order() {
 
 #[test]
 fn discounts_may_take_everything_but_not_more() {
-    let lines = [
-        line(100, 1, None, 0),
-        line(100, 1, Some(Discount::Amount(100)), 0),
-    ];
+    let lines = [line(100, 1, None, 0), line(100, 1, Some(amount(100)), 0)];
     let cart = price_cart(&lines, None, false).unwrap();
     assert_eq!(cart.lines[1].amount, 0);
-    let cart = price_cart(&lines, Some(Discount::Amount(100)), false).unwrap();
-    assert_eq!((cart.total, cart.discount_total), (0, 200));
+    let cart = price_cart(&lines, Some(amount(100)), false).unwrap();
+    assert_eq!((cart.total.value(), cart.discount_total.value()), (0, 200));
     // The fully discounted line has amount 0, so it takes none of the cart discount.
     assert_eq!(shares(&cart), [100, 0]);
 
-    let too_much = [
-        line(100, 1, None, 0),
-        line(100, 1, Some(Discount::Amount(101)), 0),
-    ];
+    let too_much = [line(100, 1, None, 0), line(100, 1, Some(amount(101)), 0)];
     assert_eq!(
         price_cart(&too_much, None, false),
         Err(PricingError::LineDiscountTooLarge { index: 1 })
     );
     assert_eq!(
-        price_cart(&lines, Some(Discount::Amount(101)), false),
+        price_cart(&lines, Some(amount(101)), false),
         Err(PricingError::CartDiscountTooLarge)
     );
 }
 
 #[test]
-fn out_of_range_discounts_are_refused_like_too_large_ones() {
-    for bad in [
-        Discount::PercentBp(10_001),
-        Discount::PercentBp(-1),
-        Discount::Amount(-1),
-    ] {
+fn out_of_range_discounts_are_refused_when_they_are_made() {
+    // A discount outside its range cannot reach `price_cart`: its constructors refuse it,
+    // with the messages the API answers for `percent_bp` and `amount`.
+    for bad in [10_001, -1, i64::MIN, i64::MAX] {
         assert_eq!(
-            price_cart(&[line(100, 1, Some(bad), 0)], None, false),
-            Err(PricingError::LineDiscountTooLarge { index: 0 }),
-            "{bad:?}"
-        );
-        assert_eq!(
-            price_cart(&[line(100, 1, None, 0)], Some(bad), false),
-            Err(PricingError::CartDiscountTooLarge),
-            "{bad:?}"
+            Discount::percent(bad),
+            Err(DiscountError::PercentOutOfRange)
         );
     }
-    // 10001 bp of 1 rounds to 1, but is still not a valid percent.
+    assert_eq!(Discount::amount(-1), Err(DiscountError::NegativeAmount));
     assert_eq!(
-        price_cart(
-            &[line(1, 1, Some(Discount::PercentBp(10_001)), 0)],
-            None,
-            false
-        ),
-        Err(PricingError::LineDiscountTooLarge { index: 0 })
+        Discount::amount(Money::MAX.value() + 1),
+        Err(DiscountError::AmountTooLarge)
     );
+    assert_eq!(
+        DiscountError::PercentOutOfRange.to_string(),
+        "must be between 0 and 10000 basis points"
+    );
+    assert_eq!(
+        DiscountError::NegativeAmount.to_string(),
+        "must not be negative"
+    );
+    assert_eq!(
+        DiscountError::AmountTooLarge.to_string(),
+        "must be at most 1000000000000 minor units"
+    );
+    // The bounds themselves are discounts.
+    assert_eq!(Discount::percent(0), Ok(Discount::PercentBp(RateBp::ZERO)));
+    assert_eq!(
+        Discount::percent(10_000),
+        Ok(Discount::PercentBp(RateBp::MAX))
+    );
+    assert_eq!(Discount::amount(0), Ok(Discount::Amount(Money::ZERO)));
+    assert_eq!(
+        Discount::amount(Money::MAX.value()),
+        Ok(Discount::Amount(Money::MAX))
+    );
+    // 100 % of anything is exactly all of it, for a line and for the cart.
+    let cart = price_cart(&[line(1, 1, Some(percent(10_000)), 0)], None, false).unwrap();
+    assert_eq!((cart.lines[0].line_discount, cart.total), (1, Money::ZERO));
+    let cart = price_cart(&lines_of(&[3, 4]), Some(percent(10_000)), false).unwrap();
+    assert_eq!((cart.cart_discount, cart.total), (money(7), Money::ZERO));
 }
 
 #[test]
 fn a_cart_worth_nothing_takes_only_a_zero_cart_discount() {
     let free = [line(0, 3, None, 1_600), line(0, 1, None, 0)];
-    for ok in [
-        None,
-        Some(Discount::Amount(0)),
-        Some(Discount::PercentBp(5_000)),
-    ] {
+    for ok in [None, Some(amount(0)), Some(percent(5_000))] {
         let cart = price_cart(&free, ok, true).unwrap();
-        assert_eq!((cart.cart_discount, cart.total), (0, 0));
+        assert_eq!((cart.cart_discount.value(), cart.total.value()), (0, 0));
         assert_eq!(shares(&cart), [0, 0]);
     }
     assert_eq!(
-        price_cart(&free, Some(Discount::Amount(1)), true),
+        price_cart(&free, Some(amount(1)), true),
         Err(PricingError::CartDiscountTooLarge)
     );
-    let empty = price_cart(&[], Some(Discount::Amount(0)), false).unwrap();
+    let empty = price_cart(&[], Some(amount(0)), false).unwrap();
     assert_eq!(
-        (empty.subtotal, empty.total, empty.tax_breakdown.len()),
+        (
+            empty.subtotal.value(),
+            empty.total.value(),
+            empty.tax_breakdown.len()
+        ),
         (0, 0, 0)
     );
     assert_eq!(
-        price_cart(&[], Some(Discount::Amount(1)), false),
+        price_cart(&[], Some(amount(1)), false),
         Err(PricingError::CartDiscountTooLarge)
     );
 }
@@ -301,24 +323,36 @@ fn amounts_that_do_not_fit_are_overflow_errors() {
         overflow
     );
     assert!(price_cart(&[line(1_000_000_000_000, 1, None, 1_600)], None, true).is_ok());
+    // The largest price times the largest quantity: in i64, far past what ringup stores.
+    let max = Money::MAX.value();
+    let most = Quantity::MAX.value();
     assert_eq!(
-        price_cart(&[line(i64::MAX, 2, None, 0)], None, false),
+        price_cart(&[line(max, most, None, 0)], None, false),
         overflow
     );
-    let two_max = [line(i64::MAX, 1, None, 0), line(1, 1, None, 0)];
+    let two_max = [line(max, 1, None, 0), line(1, 1, None, 0)];
     assert_eq!(price_cart(&two_max, None, false), overflow);
     assert_eq!(
-        price_cart(&[line(i64::MAX, 1, None, 1_600)], None, false),
+        price_cart(&[line(max, most, None, 10_000)], None, false),
         overflow
     );
+    // Ten such lines do not fit in i64 at all.
+    let huge: Vec<LineInput> = (0..10).map(|_| line(max, most, None, 0)).collect();
+    assert_eq!(price_cart(&huge, None, false), overflow);
+    // A line past the bound is refused only after every line's discount is checked: the
+    // first failing line is the one reported.
+    let then_too_much = [line(max, most, None, 0), line(100, 1, Some(amount(101)), 0)];
+    assert_eq!(
+        price_cart(&then_too_much, None, false),
+        Err(PricingError::LineDiscountTooLarge { index: 1 })
+    );
     // Inclusive tax never exceeds the amount, so the largest amount still prices.
-    let max = Money::MAX.value();
     let cart = price_cart(&[line(max, 1, None, 1_600)], None, true).unwrap();
-    assert_eq!(cart.total, max);
+    assert_eq!(cart.total.value(), max);
     // Large but fitting values go through i128 without loss.
     let cart = price_cart(
         &[line(max / 2, 1, None, 0), line(max / 2, 1, None, 0)],
-        Some(Discount::Amount(3)),
+        Some(amount(3)),
         false,
     )
     .unwrap();

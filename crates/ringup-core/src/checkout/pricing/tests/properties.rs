@@ -48,14 +48,13 @@ fn reference(
 ) -> Result<PricedCart, PricingError> {
     let mut out: Vec<RefLine> = Vec::new();
     for (index, l) in lines.iter().enumerate() {
-        let gross = i128::from(l.unit_price) * i128::from(l.quantity);
+        let gross = i128::from(l.unit_price.value()) * i128::from(l.quantity.value());
         let own = match l.discount {
             None => 0,
-            Some(Discount::Amount(a)) => i128::from(a),
-            Some(Discount::PercentBp(bp)) if (0..=10_000).contains(&bp) => {
-                Ratio::new(gross * i128::from(bp), 10_000).round_half_up()
+            Some(Discount::Amount(a)) => i128::from(a.value()),
+            Some(Discount::PercentBp(bp)) => {
+                Ratio::new(gross * i128::from(bp.value()), 10_000).round_half_up()
             }
-            Some(Discount::PercentBp(_)) => -1,
         };
         if own < 0 || own > gross {
             return Err(PricingError::LineDiscountTooLarge { index });
@@ -76,11 +75,10 @@ fn reference(
     }
     let cart = match cart {
         None => 0,
-        Some(Discount::Amount(a)) => i128::from(a),
-        Some(Discount::PercentBp(bp)) if (0..=10_000).contains(&bp) => {
-            Ratio::new(sum * i128::from(bp), 10_000).round_half_up()
+        Some(Discount::Amount(a)) => i128::from(a.value()),
+        Some(Discount::PercentBp(bp)) => {
+            Ratio::new(sum * i128::from(bp.value()), 10_000).round_half_up()
         }
-        Some(Discount::PercentBp(_)) => -1,
     };
     if cart < 0 || cart > sum {
         return Err(PricingError::CartDiscountTooLarge);
@@ -116,7 +114,7 @@ fn reference(
 
     for (l, input) in out.iter_mut().zip(lines) {
         let amount = l.gross - l.own - l.share;
-        let rate = i128::from(input.tax_rate_bp);
+        let rate = i128::from(input.tax_rate_bp.value());
         if inclusive {
             l.tax = Ratio::new(amount * rate, 10_000 + rate).round_half_up();
             l.net = amount - l.tax;
@@ -129,6 +127,10 @@ fn reference(
     }
 
     let to64 = |v: i128| i64::try_from(v).map_err(|_| PricingError::Overflow);
+    let to_money = |v: i128| {
+        let v = to64(v)?;
+        Money::new(v).map_err(|_| PricingError::Overflow)
+    };
     let mut priced = Vec::new();
     let (mut subtotal, mut discounts, mut net, mut tax, mut total) = (0, 0, 0, 0, 0);
     for (l, input) in out.iter().zip(lines) {
@@ -151,7 +153,7 @@ fn reference(
         });
     }
 
-    let mut classes: Vec<(TaxClassId, i64)> = Vec::new();
+    let mut classes: Vec<(TaxClassId, RateBp)> = Vec::new();
     for input in lines {
         if !classes.iter().any(|(c, _)| *c == input.tax_class_id) {
             classes.push((input.tax_class_id, input.tax_rate_bp));
@@ -176,12 +178,12 @@ fn reference(
 
     Ok(PricedCart {
         lines: priced,
-        subtotal: to64(subtotal)?,
-        cart_discount: to64(cart)?,
-        discount_total: to64(discounts)?,
-        net_total: to64(net)?,
-        tax_total: to64(tax)?,
-        total: to64(total)?,
+        subtotal: to_money(subtotal)?,
+        cart_discount: to_money(cart)?,
+        discount_total: to_money(discounts)?,
+        net_total: to_money(net)?,
+        tax_total: to_money(tax)?,
+        total: to_money(total)?,
         tax_breakdown,
     })
 }
@@ -192,7 +194,8 @@ fn reference(
 const RATES: [i64; 5] = [0, 1_600, 800, 1, 10_000];
 
 /// How a generated discount is chosen; `Fraction` is turned into an amount of at most what it
-/// applies to, so most generated carts are valid.
+/// applies to, so most generated carts are valid. Every one is a valid discount on its own (the
+/// types allow no other); `Raw` may be more than what it applies to.
 #[derive(Clone, Copy, Debug)]
 enum DiscountSpec {
     None,
@@ -205,9 +208,9 @@ impl DiscountSpec {
     fn resolve(self, base: i64) -> Option<Discount> {
         match self {
             DiscountSpec::None => None,
-            DiscountSpec::Percent(bp) => Some(Discount::PercentBp(bp)),
-            DiscountSpec::Fraction(bp) => Some(Discount::Amount(base * bp / 10_000)),
-            DiscountSpec::Raw(amount) => Some(Discount::Amount(amount)),
+            DiscountSpec::Percent(bp) => Some(percent(bp)),
+            DiscountSpec::Fraction(bp) => Some(amount(base * bp / 10_000)),
+            DiscountSpec::Raw(minor) => Some(amount(minor)),
         }
     }
 }
@@ -224,8 +227,9 @@ fn valid_discount() -> impl Strategy<Value = DiscountSpec> {
 fn any_discount() -> impl Strategy<Value = DiscountSpec> {
     prop_oneof![
         valid_discount(),
-        (-5..=10_005_i64).prop_map(DiscountSpec::Percent),
-        (-2..=2_000_i64).prop_map(DiscountSpec::Raw),
+        // The edges of the percent range, where rounding meets "all of it".
+        prop_oneof![0..=5_i64, 9_995..=10_000_i64].prop_map(DiscountSpec::Percent),
+        (0..=2_000_i64).prop_map(DiscountSpec::Raw),
     ]
 }
 
@@ -236,11 +240,11 @@ fn price() -> impl Strategy<Value = i64> {
 fn line_with(discount: impl Strategy<Value = DiscountSpec>) -> impl Strategy<Value = LineInput> {
     (price(), 1..=50_i64, 0..RATES.len(), discount).prop_map(|(unit_price, quantity, c, d)| {
         LineInput {
-            unit_price,
-            quantity,
+            unit_price: money(unit_price),
+            quantity: Quantity::new(quantity).unwrap(),
             discount: d.resolve(unit_price * quantity),
             tax_class_id: class(c as u128),
-            tax_rate_bp: RATES[c],
+            tax_rate_bp: rate(RATES[c]),
         }
     })
 }
@@ -256,10 +260,10 @@ fn valid_cart() -> impl Strategy<Value = (Vec<LineInput>, Option<Discount>, bool
             let sum: i64 = lines
                 .iter()
                 .map(|l| {
-                    let gross = l.unit_price * l.quantity;
+                    let gross = l.unit_price.value() * l.quantity.value();
                     let own = match l.discount {
-                        Some(Discount::Amount(a)) => a,
-                        Some(Discount::PercentBp(bp)) => (gross * bp + 5_000) / 10_000,
+                        Some(Discount::Amount(a)) => a.value(),
+                        Some(Discount::PercentBp(bp)) => (gross * bp.value() + 5_000) / 10_000,
                         None => 0,
                     };
                     gross - own
@@ -292,18 +296,21 @@ proptest! {
         let cart = price_cart(&lines, cart_discount, inclusive).unwrap();
         let l = &cart.lines;
         prop_assert_eq!(l.len(), lines.len());
-        prop_assert_eq!(sum(l.iter().map(|l| l.gross)), cart.subtotal);
-        prop_assert_eq!(sum(l.iter().map(|l| l.discount)), cart.discount_total);
-        prop_assert_eq!(sum(l.iter().map(|l| l.cart_share)), cart.cart_discount);
-        prop_assert_eq!(sum(l.iter().map(|l| l.amount)), cart.subtotal - cart.discount_total);
-        prop_assert_eq!(sum(l.iter().map(|l| l.net)), cart.net_total);
-        prop_assert_eq!(sum(l.iter().map(|l| l.tax)), cart.tax_total);
-        prop_assert_eq!(sum(l.iter().map(|l| l.total)), cart.total);
-        prop_assert_eq!(cart.net_total + cart.tax_total, cart.total);
-        prop_assert_eq!(sum(cart.tax_breakdown.iter().map(|b| b.net)), cart.net_total);
-        prop_assert_eq!(sum(cart.tax_breakdown.iter().map(|b| b.tax)), cart.tax_total);
+        prop_assert_eq!(sum(l.iter().map(|l| l.gross)), cart.subtotal.value());
+        prop_assert_eq!(sum(l.iter().map(|l| l.discount)), cart.discount_total.value());
+        prop_assert_eq!(sum(l.iter().map(|l| l.cart_share)), cart.cart_discount.value());
+        prop_assert_eq!(
+            sum(l.iter().map(|l| l.amount)),
+            cart.subtotal.value() - cart.discount_total.value()
+        );
+        prop_assert_eq!(sum(l.iter().map(|l| l.net)), cart.net_total.value());
+        prop_assert_eq!(sum(l.iter().map(|l| l.tax)), cart.tax_total.value());
+        prop_assert_eq!(sum(l.iter().map(|l| l.total)), cart.total.value());
+        prop_assert_eq!(cart.net_total.value() + cart.tax_total.value(), cart.total.value());
+        prop_assert_eq!(sum(cart.tax_breakdown.iter().map(|b| b.net)), cart.net_total.value());
+        prop_assert_eq!(sum(cart.tax_breakdown.iter().map(|b| b.tax)), cart.tax_total.value());
         for (p, input) in l.iter().zip(&lines) {
-            prop_assert_eq!(p.gross, input.unit_price * input.quantity);
+            prop_assert_eq!(p.gross, input.unit_price.value() * input.quantity.value());
             prop_assert_eq!(p.discount, p.line_discount + p.cart_share);
             prop_assert_eq!(p.amount, p.gross - p.discount);
             prop_assert_eq!(p.net + p.tax, p.total);
@@ -328,7 +335,7 @@ proptest! {
         for (l, amount) in cart.lines.iter().zip(&amounts) {
             // |share − cart × amount / total| ≤ 1, multiplied out by total; below the exact
             // share it is strictly less than 1 (a floor).
-            let exact = i128::from(cart.cart_discount) * amount;
+            let exact = i128::from(cart.cart_discount.value()) * amount;
             let diff = i128::from(l.cart_share) * total - exact;
             prop_assert!(-total < diff || total == 0);
             prop_assert!(diff <= total);
@@ -359,7 +366,7 @@ proptest! {
         fraction in 0..=10_000_i64,
     ) {
         let lines = lines_of(&amounts);
-        let cart = Some(Discount::Amount(amounts.iter().sum::<i64>() * fraction / 10_000));
+        let cart = Some(amount(amounts.iter().sum::<i64>() * fraction / 10_000));
         prop_assert_eq!(price_cart(&lines, cart, false), reference(&lines, cart, false));
     }
 }
