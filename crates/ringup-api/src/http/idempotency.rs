@@ -1,33 +1,28 @@
 //! `Idempotency-Key` over HTTP (docs/API.md "Idempotency"), on top of the store's one mechanism.
 //!
 //! A handler that accepts a key reads its body with [`HashedJson`] (the request hash covers
-//! method, path and the body's canonical JSON, so whitespace and key order do not matter),
-//! calls [`start`] inside its write transaction and [`finish`] before committing. Same key and
-//! same request: the original response, replayed with `Idempotent-Replayed: true` and no new
-//! effect (no audit event either). Same key, different request: 422. Keys are scoped to the
-//! caller and kept 24 hours.
+//! method, path and the body's canonical JSON, so whitespace and key order do not matter) and
+//! hands key and hash to its use case ([`IdempotencyKey::with_hash`]), whose write claims the
+//! key in its transaction (`ringup_app::write`); [`respond`] turns what it wrote into the
+//! response. Same key and same request: the original response, replayed with
+//! `Idempotent-Replayed: true` and no new effect (no audit event either). Same key, different
+//! request: 422. Keys are scoped to the caller and kept 24 hours.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use ringup_app::write::{Idempotency, Written};
 use ringup_core::tokens::hash_token;
-use ringup_store::{Conn, platform::idempotency, platform::time};
 
-use crate::auth::principal::Principal;
 use crate::http::error::{ApiError, FieldError};
 use crate::http::json::{from_value, json_bytes, parse_value};
-use crate::http::problem_type::ProblemType;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
-pub use ringup_app::write::retention;
 
 /// The request's `Idempotency-Key`, when it sent one: 1–255 visible ASCII characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,48 +92,6 @@ where
     }
 }
 
-/// What [`start`] decided.
-pub enum Started {
-    /// Go ahead: the key (if any) is held by this transaction.
-    Fresh,
-    /// The request was answered before: send this response and do nothing else.
-    Answered(Response),
-}
-
-/// Claims the key, if the request sent one, in the write transaction `tx`.
-pub async fn start(
-    tx: &mut Conn,
-    principal: &Principal,
-    key: &IdempotencyKey,
-    request_hash: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Started, ApiError> {
-    let Some(key) = key.0.as_deref() else {
-        return Ok(Started::Fresh);
-    };
-    let claim = idempotency::claim(
-        tx,
-        &principal.actor_id(),
-        key,
-        request_hash,
-        &time::to_db(now),
-        &time::to_db(now + retention()),
-    )
-    .await?;
-    match claim {
-        idempotency::Claim::Fresh => Ok(Started::Fresh),
-        idempotency::Claim::Replay { status, body } => Ok(Started::Answered(replay(status, body))),
-        idempotency::Claim::Mismatch => Err(invalid_key(
-            "was already used with a different request; use a new key",
-        )),
-        idempotency::Claim::InFlight => Err(ApiError::Conflict {
-            kind: ProblemType::IdempotencyKeyInFlight,
-            detail: "a request with this Idempotency-Key is still being processed".to_owned(),
-            errors: vec![],
-        }),
-    }
-}
-
 fn replay(status: u16, body: String) -> Response {
     let mut response = json_response(status, body);
     response.headers_mut().insert(
@@ -165,35 +118,4 @@ fn json_response(status: u16, body: String) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
-}
-
-/// Remembers the response of a fresh key in `tx`, before it commits, and returns the response
-/// to send.
-pub async fn finish<T: Serialize>(
-    tx: &mut Conn,
-    principal: &Principal,
-    key: &IdempotencyKey,
-    status: StatusCode,
-    body: &T,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Response, ApiError> {
-    let text = serde_json::to_string(body).map_err(ApiError::internal)?;
-    if let Some(key) = key.0.as_deref() {
-        idempotency::complete(
-            tx,
-            &principal.actor_id(),
-            key,
-            status.as_u16(),
-            &text,
-            &time::to_db(now),
-        )
-        .await?;
-    }
-    let mut response = Response::new(Body::from(text));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
 }
