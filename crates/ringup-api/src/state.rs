@@ -9,7 +9,11 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use ringup_store::Db;
 
+use ringup_app::write::{Idempotency, WriteRequest};
+
 use crate::auth::Auth;
+use crate::auth::principal::Principal;
+use crate::http::context::RequestMeta;
 
 /// HTTP behaviour that comes from settings.
 #[derive(Clone, Debug)]
@@ -44,6 +48,25 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub http: HttpConfig,
     pub auth: Arc<Auth>,
+}
+
+impl AppState {
+    /// What a handler hands its use case besides the command: the caller, the time by the
+    /// server's clock, where the request came from, and its idempotency key (if the route
+    /// takes one).
+    pub fn write_request<'a>(
+        &self,
+        principal: &'a Principal,
+        meta: &'a RequestMeta,
+        idempotency: Option<Idempotency<'a>>,
+    ) -> WriteRequest<'a> {
+        WriteRequest {
+            actor: principal,
+            at: self.auth.clock.now(),
+            origin: &meta.origin,
+            idempotency,
+        }
+    }
 }
 
 impl FromRef<AppState> for HttpConfig {

@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::WriteRequest;
 use ringup_app::catalog::categories::{self as app, unknown_parent};
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::CategoryId;
@@ -88,13 +87,7 @@ pub async fn create_category(
         parent_id: parent,
         problems: errors,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written = app::create_category(&state.db, request, category, category_view).await?;
     Ok(idempotency::respond(written))
 }

@@ -11,7 +11,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::WriteRequest;
 use ringup_app::catalog::products::{self as app, UNKNOWN_CATEGORY, UNKNOWN_TAX_CLASS};
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::catalog::{Barcode, LowStockThreshold, Money, Sku};
@@ -149,13 +148,7 @@ pub async fn create_product(
         low_stock_threshold: threshold,
         problems: errors,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let written = app::create_product(&state.db, request, product, product_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -365,13 +358,7 @@ pub async fn update_product(
         tax_class_id_sent: body.tax_class_id,
         problems: errors,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written =
         app::update_product(&state.db, request, current.id, changes, product_view).await?;
     Ok(idempotency::respond(written))
@@ -390,13 +377,7 @@ pub async fn archive_product(
 ) -> Result<StatusCode, ApiError> {
     let current = existing_product(&state, &id).await?;
     principal.require(Capability::ManageCatalog)?;
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     app::archive_product(&state.db, request, &current).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::WriteRequest;
 use ringup_app::catalog::stores as app;
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::catalog::{CurrencyCode, StoreCode, TimeZone};
@@ -123,13 +122,7 @@ pub async fn create_store(
         allow_negative_stock: body.allow_negative_stock,
         country,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let written = app::create_store(&state.db, request, store, store_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -240,13 +233,7 @@ pub async fn update_store(
         country,
         name_sent: body.name,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written = app::update_store(&state.db, request, current.id, changes, store_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -317,13 +304,7 @@ pub async fn create_register(
     let Some(name) = display_name("name", &body.name, 100, &mut errors) else {
         return Err(ApiError::Validation(errors));
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written = app::create_register(&state.db, request, store.id, name, register_view).await?;
     Ok(idempotency::respond(written))
 }

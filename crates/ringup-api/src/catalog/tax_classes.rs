@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::WriteRequest;
 use ringup_app::catalog::tax_classes as app;
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::rate::RateBp;
@@ -79,13 +78,7 @@ pub async fn create_tax_class(
     let (Some(name), Some(rate), true) = (name, rate, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written = app::create_tax_class(&state.db, request, name, rate, tax_class_view).await?;
     Ok(idempotency::respond(written))
 }

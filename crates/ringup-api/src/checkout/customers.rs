@@ -32,9 +32,9 @@ use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
 use crate::http::validation::collect;
 use crate::state::AppState;
+use ringup_app::Capability;
 use ringup_app::checkout::customers as app;
 use ringup_app::write::{Shown, ViewError};
-use ringup_app::{Capability, WriteRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -114,13 +114,7 @@ pub async fn create_customer(
         store_id: body.store_id,
         problems,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let written = app::create_customer(&state.db, request, command, customer_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -249,13 +243,7 @@ pub async fn update_customer(
         store_id: body.store_id,
         problems,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written = app::update_customer(&state.db, request, change, customer_view).await?;
     Ok(idempotency::respond(written))
 }

@@ -10,9 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::Capability;
 use ringup_app::checkout::returns::{self as app, ReturnLine};
 use ringup_app::write::{Shown, ViewError};
-use ringup_app::{Capability, WriteRequest};
 use ringup_core::catalog::Quantity;
 use ringup_core::ids::{RegisterId, ReturnId, SaleId, SaleLineId, ShiftId, StoreId};
 use ringup_store::checkout::returns::{self, ReturnFilter, ReturnRow};
@@ -195,13 +195,7 @@ pub async fn create_return(
         reason,
         problems: errors,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let written = app::create_return(&state.db, request, command, return_view).await?;
     Ok(idempotency::respond(written))
 }

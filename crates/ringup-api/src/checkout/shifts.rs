@@ -25,9 +25,9 @@ use crate::http::pagination::{ListQuery, PageView};
 use crate::http::query::ApiQuery;
 use crate::http::validation::{collect, parse_query_id, required_text};
 use crate::state::AppState;
+use ringup_app::Capability;
 use ringup_app::checkout::shifts as app;
 use ringup_app::write::{Shown, ViewError};
-use ringup_app::{Capability, Origin, WriteRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -211,31 +211,14 @@ pub async fn open_shift(
         opening_float,
         problems,
     };
-    let origin = meta.origin();
     let written = app::open_shift(
         &state.db,
-        write_request(&state, &principal, &origin, &key, &hash),
+        state.write_request(&principal, &meta, key.with_hash(&hash)),
         command,
         shift_view,
     )
     .await?;
     Ok(idempotency::respond(written))
-}
-
-/// The write request of a shift action.
-fn write_request<'a>(
-    state: &AppState,
-    principal: &'a Principal,
-    origin: &'a Origin,
-    key: &'a IdempotencyKey,
-    hash: &'a str,
-) -> WriteRequest<'a> {
-    WriteRequest {
-        actor: principal,
-        at: state.auth.clock.now(),
-        origin,
-        idempotency: key.with_hash(hash),
-    }
 }
 
 fn shift_view(shift: &ShiftRow) -> Result<Shown, ViewError> {
@@ -394,10 +377,9 @@ pub async fn add_cash_movement(
         reason,
         problems,
     };
-    let origin = meta.origin();
     let written = app::add_cash_movement(
         &state.db,
-        write_request(&state, &principal, &origin, &key, &hash),
+        state.write_request(&principal, &meta, key.with_hash(&hash)),
         command,
         |movement| Shown::json(&CashMovementView::from(movement.clone())),
     )
@@ -455,10 +437,9 @@ pub async fn close_shift(
         shift,
         counted_cash: body.counted_cash,
     };
-    let origin = meta.origin();
     let written = app::close_shift(
         &state.db,
-        write_request(&state, &principal, &origin, &key, &hash),
+        state.write_request(&principal, &meta, key.with_hash(&hash)),
         command,
         closed_view,
     )

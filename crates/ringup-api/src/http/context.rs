@@ -13,6 +13,8 @@ pub struct RequestMeta {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// The same, as the use cases record it.
+    pub origin: ringup_app::Origin,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
@@ -29,10 +31,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect());
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
+        let origin = ringup_app::Origin {
+            ip: ip.map(|ip| ip.to_string()),
+            user_agent: user_agent.clone(),
+            request_id: request_id.clone(),
+        };
         Ok(RequestMeta {
             ip,
             user_agent,
             request_id,
+            origin,
         })
     }
 }
@@ -40,14 +48,5 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 impl RequestMeta {
     pub fn ip_text(&self) -> Option<String> {
         self.ip.map(|ip| ip.to_string())
-    }
-
-    /// Where the request came from, as the use cases record it in the audit log.
-    pub fn origin(&self) -> ringup_app::Origin {
-        ringup_app::Origin {
-            ip: self.ip_text(),
-            user_agent: self.user_agent.clone(),
-            request_id: self.request_id.clone(),
-        }
     }
 }

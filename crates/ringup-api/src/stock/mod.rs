@@ -16,7 +16,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::WriteRequest;
 use ringup_app::stock::{self as app, LinesRequest};
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::{ProductId, StoreId};
@@ -221,13 +220,7 @@ pub async fn adjust_stock(
         note,
         problems,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let written =
         app::adjustments::adjust_stock(&state.db, request, adjustment, adjustment_view).await?;
     Ok(idempotency::respond(written))

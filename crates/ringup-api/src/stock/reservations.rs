@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::WriteRequest;
 use ringup_app::stock::reservations as app;
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::ReservationId;
@@ -115,13 +114,7 @@ pub async fn create_reservation(
         reference,
         problems,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let written =
         app::create_reservation(&state.db, request, reservation, reservation_view).await?;
     Ok(idempotency::respond(written))
@@ -148,13 +141,7 @@ pub async fn release_reservation(
     let store = visible_store(&state, &principal, &id).await?;
     require_selling_role(&principal)?;
     let rid = ReservationId::parse(&rid).map_err(|_| ApiError::NotFound)?;
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let release = app::ReleaseReservation {
         store_id: store.id,
         id: rid,

@@ -162,13 +162,7 @@ pub async fn create_transfer(
         note,
         problems: errors,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let written = app::create_transfer(&state.db, request, transfer, transfer_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -266,20 +260,17 @@ pub struct RejectBody {
 fn action_request<'a>(
     state: &AppState,
     principal: &'a Principal,
-    origin: &'a ringup_app::Origin,
+    meta: &'a RequestMeta,
     key: &'a IdempotencyKey,
     hash: &'a str,
     id: &str,
 ) -> Result<(WriteRequest<'a>, TransferId), ApiError> {
     require_stock_role(principal)?;
     let id = TransferId::parse(id).map_err(|_| ApiError::NotFound)?;
-    let request = WriteRequest {
-        actor: principal,
-        at: state.auth.clock.now(),
-        origin,
-        idempotency: key.with_hash(hash),
-    };
-    Ok((request, id))
+    Ok((
+        state.write_request(principal, meta, key.with_hash(hash)),
+        id,
+    ))
 }
 
 /// A hash for the idempotency of a body-less action.
@@ -300,8 +291,7 @@ pub async fn approve_transfer(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = action_hash(&id, TransferAction::Approve);
-    let origin = meta.origin();
-    let (request, id) = action_request(&state, &principal, &origin, &key, &hash, &id)?;
+    let (request, id) = action_request(&state, &principal, &meta, &key, &hash, &id)?;
     let written = app::approve_transfer(&state.db, request, id, transfer_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -320,8 +310,7 @@ pub async fn reject_transfer(
     Path(id): Path<String>,
     HashedJson { value: body, hash }: HashedJson<RejectBody>,
 ) -> Result<Response, ApiError> {
-    let origin = meta.origin();
-    let (request, id) = action_request(&state, &principal, &origin, &key, &hash, &id)?;
+    let (request, id) = action_request(&state, &principal, &meta, &key, &hash, &id)?;
     let mut problems = Vec::new();
     let reason = required_text("reason", &body.reason, 500, &mut problems);
     let reject = app::RejectTransfer {
@@ -347,8 +336,7 @@ pub async fn receive_transfer(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = action_hash(&id, TransferAction::Receive);
-    let origin = meta.origin();
-    let (request, id) = action_request(&state, &principal, &origin, &key, &hash, &id)?;
+    let (request, id) = action_request(&state, &principal, &meta, &key, &hash, &id)?;
     let written = app::receive_transfer(&state.db, request, id, transfer_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -366,8 +354,7 @@ pub async fn cancel_transfer(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = action_hash(&id, TransferAction::Cancel);
-    let origin = meta.origin();
-    let (request, id) = action_request(&state, &principal, &origin, &key, &hash, &id)?;
+    let (request, id) = action_request(&state, &principal, &meta, &key, &hash, &id)?;
     let written = app::cancel_transfer(&state.db, request, id, transfer_view).await?;
     Ok(idempotency::respond(written))
 }

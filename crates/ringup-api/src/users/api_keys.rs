@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::WriteRequest;
 use ringup_app::users::api_keys::{self as app, IssuedApiKey};
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::ApiKeyId;
@@ -114,13 +113,7 @@ pub async fn create_api_key(
         store_ids,
         store_ids_sent: body.store_ids,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written = app::create_api_key(&state.db, request, new, issued_view).await?;
     Ok(no_store(idempotency::respond(written)))
 }
@@ -162,13 +155,7 @@ pub async fn revoke_api_key(
 ) -> Result<StatusCode, ApiError> {
     principal.require(Capability::ManageApiKeys)?;
     let id = ApiKeyId::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     app::revoke_api_key(&state.db, request, id).await?;
     state.auth.cache.forget_api_key(id);
     Ok(StatusCode::NO_CONTENT)

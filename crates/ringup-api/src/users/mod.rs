@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::WriteRequest;
 use ringup_app::users::{self as app, UsersError};
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::{StoreId, UserId};
@@ -159,13 +158,7 @@ pub async fn create_user(
         let plain = password.expose().to_owned();
         async move { hasher.hash(plain).await.map_err(|_| UsersError::Busy) }
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written = app::create_user(&state.db, request, user, hash, user_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -296,13 +289,7 @@ pub async fn update_user(
         role_sent: body.role,
         store_ids_sent: body.store_ids,
     };
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: None,
-    };
+    let request = state.write_request(&principal, &meta, None);
     let written = app::update_user(&state.db, request, current, changes, user_view).await?;
     state.auth.cache.forget_user(user);
     Ok(idempotency::respond(written))

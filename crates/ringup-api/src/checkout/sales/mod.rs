@@ -14,7 +14,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use ringup_app::Capability;
-use ringup_app::WriteRequest;
 use ringup_app::checkout::sales as app;
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::{CustomerId, RegisterId, SaleId, ShiftId, StoreId, UserId};
@@ -66,13 +65,7 @@ pub async fn create_sale(
         return Err(ApiError::Forbidden);
     }
     let sale = parse_sale(&body, errors);
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let written = app::create_sale(&state.db, request, sale, sale_view).await?;
     Ok(idempotency::respond(written))
 }
@@ -224,13 +217,7 @@ pub async fn void_sale(
     let sale = visible_sale(&state, &principal, &id).await?;
     let mut problems = Vec::new();
     let reason = required_text("reason", &body.reason, 500, &mut problems);
-    let origin = meta.origin();
-    let request = WriteRequest {
-        actor: &principal,
-        at: state.auth.clock.now(),
-        origin: &origin,
-        idempotency: key.with_hash(&hash),
-    };
+    let request = state.write_request(&principal, &meta, key.with_hash(&hash));
     let void = app::VoidSale {
         sale,
         reason,
