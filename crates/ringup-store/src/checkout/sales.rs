@@ -20,7 +20,7 @@ use ringup_core::ids::{
 use ringup_core::stock::{MovementKind, Shortfall};
 
 use crate::checkout::shifts::{ShiftRefusal, add_to_shift};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
@@ -47,12 +47,11 @@ pub async fn products_for_sale(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "select p.id, p.sku, p.name, p.price, p.tax_class_id, t.rate_bp, p.active, \
            p.low_stock_threshold \
          from products p join tax_classes t on t.id = p.tax_class_id where p.id in ({})",
-        list.join(", ")
+        placeholders(1, ids.len())
     ));
     let mut query = sqlx::query(sql);
     for id in ids {
@@ -299,27 +298,15 @@ async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> Stor
     .execute(&mut *conn)
     .await?;
 
-    const LINE_WIDTH: usize = 14;
-    let rows: Vec<String> = (0..sale.lines.len())
-        .map(|i| {
-            let p = 2 + i * LINE_WIDTH;
-            let cells: Vec<String> = (0..LINE_WIDTH)
-                .map(|c| {
-                    if matches!(c, 1 | 5..=11 | 13) {
-                        format!("cast(${} as bigint)", p + c)
-                    } else {
-                        format!("${}", p + c)
-                    }
-                })
-                .collect();
-            format!("($1, {})", cells.join(", "))
-        })
-        .collect();
+    // The sale's id is `$1`; then one `?` per bound value of a line, in bind order.
+    const LINE: &str = "($1, ?, cast(? as bigint), ?, ?, ?, cast(? as bigint), \
+         cast(? as bigint), cast(? as bigint), cast(? as bigint), cast(? as bigint), \
+         cast(? as bigint), cast(? as bigint), ?, cast(? as bigint))";
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into sale_lines (sale_id, id, line_no, product_id, sku, name, quantity, \
          unit_price, discount, net, tax, total, tax_rate_bp, tax_class_id, returned_quantity) \
          values {}",
-        rows.join(", ")
+        value_rows(2, sale.lines.len(), LINE)
     ));
     let mut query = sqlx::query(sql).bind(sale.id.to_string());
     for (no, line) in (1i64..).zip(&sale.lines) {
@@ -344,20 +331,13 @@ async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> Stor
     if sale.payments.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..sale.payments.len())
-        .map(|i| {
-            let p = 2 + i * 4;
-            format!(
-                "($1, cast(${p} as bigint), ${}, cast(${} as bigint), ${})",
-                p + 1,
-                p + 2,
-                p + 3
-            )
-        })
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into sale_payments (sale_id, line_no, method, amount, reference) values {}",
-        rows.join(", ")
+        value_rows(
+            2,
+            sale.payments.len(),
+            "($1, cast(? as bigint), ?, cast(? as bigint), ?)"
+        )
     ));
     let mut query = sqlx::query(sql).bind(sale.id.to_string());
     for (no, payment) in (1i64..).zip(&sale.payments) {
@@ -413,8 +393,7 @@ async fn attach_details(conn: &mut AnyConnection, sales: &mut [SaleRow]) -> Stor
     if sales.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = (1..=sales.len()).map(|i| format!("${i}")).collect();
-    let list = list.join(", ");
+    let list = placeholders(1, sales.len());
     let index: HashMap<SaleId, usize> = sales.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
 
     let sql = sqlx::AssertSqlSafe(format!(

@@ -14,7 +14,7 @@ use ringup_core::checkout::payment::TenderMethod;
 use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{CashMovementId, RegisterId, ShiftId, StoreId, UserId};
 
-use crate::platform::db::Db;
+use crate::platform::db::{Db, placeholders};
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
@@ -228,14 +228,14 @@ pub async fn add_to_shift(
     delta: &ShiftTotals,
 ) -> StoreResult<Result<(), ShiftRefusal>> {
     let columns = COUNTER_COLUMNS.iter().chain(["paid_in", "paid_out"].iter());
-    let max = COUNTER_COLUMNS.len() + 4;
+    let max = placeholders(COUNTER_COLUMNS.len() + 4, 1);
     let (sets, bounds): (Vec<String>, Vec<String>) = columns
         .enumerate()
         .map(|(i, column)| {
-            let p = i + 2;
+            let p = placeholders(i + 2, 1);
             (
-                format!("{column} = {column} + ${p}"),
-                format!("{column} + ${p} <= ${max}"),
+                format!("{column} = {column} + {p}"),
+                format!("{column} + {p} <= {max}"),
             )
         })
         .unzip();

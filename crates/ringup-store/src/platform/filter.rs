@@ -6,6 +6,7 @@
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::platform::db::placeholders;
 use crate::platform::error::StoreResult;
 use crate::platform::page::After;
 
@@ -26,7 +27,7 @@ impl Conditions {
     /// Binds `value` and returns its placeholder.
     pub(crate) fn param(&mut self, value: impl Into<String>) -> String {
         self.binds.push(value.into());
-        format!("${}", self.binds.len() + 2)
+        placeholders(self.binds.len() + 2, 1)
     }
 
     /// Adds a condition written with placeholders from [`Conditions::param`].

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 use ringup_core::ids::{ProductId, ReservationId, StoreId};
 use ringup_core::stock::{Shortfall, StockLevel};
 
-use crate::platform::db::placeholders;
+use crate::platform::db::value_rows;
 use crate::platform::error::{StoreError, StoreResult};
 use crate::stock::transfers::Line;
 use crate::stock::{LockedLevel, lock_level, note_low_stock};
@@ -91,12 +91,9 @@ pub async fn reserve(
     .execute(&mut *conn)
     .await?;
     let n = reservation.lines.len();
-    let items: Vec<String> = (0..n)
-        .map(|i| format!("({})", placeholders(1 + i * 4, 4)))
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into reservation_items (reservation_id, line_no, product_id, quantity) values {}",
-        items.join(", ")
+        value_rows(1, n, "(?, ?, ?, ?)")
     ));
     let mut query = sqlx::query(sql);
     for (no, line) in (1i64..).zip(reservation.lines) {
@@ -107,13 +104,10 @@ pub async fn reserve(
             .bind(line.quantity);
     }
     query.execute(&mut *conn).await?;
-    let live: Vec<String> = (0..n)
-        .map(|i| format!("({})", placeholders(1 + i * 5, 5)))
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into reservation_lines (reservation_id, store_id, product_id, quantity, \
          expires_at) values {}",
-        live.join(", ")
+        value_rows(1, n, "(?, ?, ?, ?, ?)")
     ));
     let mut query = sqlx::query(sql);
     for line in reservation.lines {

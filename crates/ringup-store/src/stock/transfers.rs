@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 use ringup_core::ids::{ProductId, StoreId, TransferId};
 use ringup_core::stock::TransferStatus;
 
-use crate::platform::db::{Db, placeholders};
+use crate::platform::db::{Db, placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
@@ -112,12 +112,9 @@ async fn insert_lines(conn: &mut AnyConnection, id: TransferId, lines: &[Line]) 
     if lines.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = (0..lines.len())
-        .map(|i| format!("({})", placeholders(1 + i * 4, 4)))
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into transfer_lines (transfer_id, line_no, product_id, quantity) values {}",
-        values.join(", ")
+        value_rows(1, lines.len(), "(?, ?, ?, ?)")
     ));
     let mut query = sqlx::query(sql);
     for (no, line) in (1i64..).zip(lines) {
