@@ -11,13 +11,13 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use ringup_core::catalog::LowStockThreshold;
 use ringup_core::ids::{ProductId, StockMovementId, StoreId};
 use ringup_core::stock::{MovementKind, Shortfall, StockLevel};
 
-use super::{LockedLevel, note_low_stock, parse_id};
+use super::{LockedLevel, note_low_stock};
 use crate::platform::db::{placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
 
@@ -37,6 +37,22 @@ pub struct LineMove {
     pub product_id: ProductId,
     pub delta: i64,
     pub threshold: LowStockThreshold,
+}
+
+/// A level just locked.
+#[derive(sqlx::FromRow)]
+struct OnHandRow {
+    #[sqlx(try_from = "String")]
+    product_id: ProductId,
+    on_hand: i64,
+}
+
+/// What live reservations hold of one level.
+#[derive(sqlx::FromRow)]
+struct ReservedRow {
+    #[sqlx(try_from = "String")]
+    product_id: ProductId,
+    reserved: i64,
 }
 
 struct Level {
@@ -128,15 +144,14 @@ async fn lock_levels(
          returning product_id, on_hand",
         value_rows(3, levels.len(), "($1, ?, 0, $2)")
     ));
-    let mut query = sqlx::query(sql).bind(store).bind(now);
+    let mut query = sqlx::query_as(sql).bind(store).bind(now);
     for product in levels.keys() {
         query = query.bind(product.to_string());
     }
-    for row in query.fetch_all(&mut *conn).await? {
-        let product = parse_id(&row, "product_id", ProductId::parse)?;
-        let on_hand: i64 = row.try_get("on_hand")?;
-        if let Some(level) = levels.get_mut(&product) {
-            level.locked = StockLevel::new(on_hand, 0);
+    let rows: Vec<OnHandRow> = query.fetch_all(&mut *conn).await?;
+    for row in rows {
+        if let Some(level) = levels.get_mut(&row.product_id) {
+            level.locked = StockLevel::new(row.on_hand, 0);
         }
     }
     Ok(())
@@ -153,15 +168,14 @@ async fn read_reserved(
          where store_id = $1 and expires_at > $2 and product_id in ({}) group by product_id",
         placeholders(3, levels.len())
     ));
-    let mut query = sqlx::query(sql).bind(store).bind(now);
+    let mut query = sqlx::query_as(sql).bind(store).bind(now);
     for product in levels.keys() {
         query = query.bind(product.to_string());
     }
-    for row in query.fetch_all(&mut *conn).await? {
-        let product = parse_id(&row, "product_id", ProductId::parse)?;
-        let reserved: i64 = row.try_get("reserved")?;
-        if let Some(level) = levels.get_mut(&product) {
-            level.locked = StockLevel::new(level.locked.on_hand, reserved);
+    let rows: Vec<ReservedRow> = query.fetch_all(&mut *conn).await?;
+    for row in rows {
+        if let Some(level) = levels.get_mut(&row.product_id) {
+            level.locked = StockLevel::new(level.locked.on_hand, row.reserved);
         }
     }
     Ok(())
