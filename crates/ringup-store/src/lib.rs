@@ -7,7 +7,10 @@
 //!
 //! Conventions every table follows: ids are UUIDv7 strings, money and quantities are 64-bit
 //! integers, timestamps are fixed-width RFC 3339 UTC text (see [`platform::time`]), and every
-//! multi-statement write runs in one transaction from [`Db::begin_write`].
+//! multi-statement write runs in one transaction from [`Db::begin_write`]. Rows are read by
+//! column name into `#[derive(sqlx::FromRow)]` structs; `platform::row` converts what the
+//! `Any` driver cannot decode by itself (ids, flags, codes), and [`platform::db::placeholders`]
+//! writes every numbered placeholder of the few lists built at run time.
 
 pub mod audit;
 pub mod catalog;

@@ -5,7 +5,7 @@
 //! PostgreSQL, the single writer on SQLite), links the new event to the head's hash, and moves
 //! the head — all in the caller's transaction, so an event exists exactly when its effect does.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::audit::{
     AuditRecord, ChainBreak, GENESIS_HASH, chain_hash, verify_chain, verify_continuation,
@@ -54,6 +54,21 @@ impl NewAuditEvent {
     }
 }
 
+/// A chain's head: the last link's number and hash.
+#[derive(sqlx::FromRow)]
+struct HeadRow {
+    last_seq: i64,
+    last_hash: String,
+}
+
+/// A chain and its head, for verification.
+#[derive(sqlx::FromRow)]
+struct ChainHeadRow {
+    chain: String,
+    #[sqlx(flatten)]
+    head: HeadRow,
+}
+
 /// Appends one event to its chain (the store's, or the global one).
 pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreResult<AuditRecord> {
     let chain = event
@@ -62,7 +77,7 @@ pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreRes
         .unwrap_or_else(|| GLOBAL_CHAIN.to_owned());
     // One statement takes the next link and locks the head until commit: a new chain starts
     // at seq 1 after the genesis hash; an existing one advances and hands back its last hash.
-    let head = sqlx::query(
+    let head: HeadRow = sqlx::query_as(
         "insert into audit_chain_heads (chain, last_seq, last_hash, created_at, updated_at) \
          values ($1, 1, $2, $3, $3) \
          on conflict (chain) do update set last_seq = audit_chain_heads.last_seq + 1, \
@@ -77,7 +92,7 @@ pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreRes
     let mut record = AuditRecord {
         id: AuditEventId::new().to_string(),
         chain: chain.clone(),
-        seq: head.try_get("last_seq")?,
+        seq: head.last_seq,
         at: event.at.clone(),
         actor_id: event.actor_id.clone(),
         action: event.action.clone(),
@@ -88,7 +103,7 @@ pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreRes
         user_agent: event.user_agent.clone(),
         request_id: event.request_id.clone(),
         details: event.details.to_string(),
-        prev_hash: head.try_get("last_hash")?,
+        prev_hash: head.last_hash,
         hash: String::new(),
     };
     record.hash = chain_hash(&record);
@@ -125,24 +140,46 @@ pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreRes
 const COLUMNS: &str = "id, chain, seq, at, actor_id, action, target_type, target_id, store_id, \
      ip, user_agent, request_id, details, prev_hash, hash";
 
-fn from_row(row: &AnyRow) -> StoreResult<AuditRecord> {
-    Ok(AuditRecord {
-        id: row.try_get("id")?,
-        chain: row.try_get("chain")?,
-        seq: row.try_get("seq")?,
-        at: row.try_get("at")?,
-        actor_id: row.try_get("actor_id")?,
-        action: row.try_get("action")?,
-        target_type: row.try_get("target_type")?,
-        target_id: row.try_get("target_id")?,
-        store_id: row.try_get("store_id")?,
-        ip: row.try_get("ip")?,
-        user_agent: row.try_get("user_agent")?,
-        request_id: row.try_get("request_id")?,
-        details: row.try_get("details")?,
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
-    })
+/// An event as [`COLUMNS`] reads it; [`AuditRecord`] is the core's, which knows nothing of rows.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: String,
+    chain: String,
+    seq: i64,
+    at: String,
+    actor_id: Option<String>,
+    action: String,
+    target_type: Option<String>,
+    target_id: Option<String>,
+    store_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl From<AuditRow> for AuditRecord {
+    fn from(r: AuditRow) -> AuditRecord {
+        AuditRecord {
+            id: r.id,
+            chain: r.chain,
+            seq: r.seq,
+            at: r.at,
+            actor_id: r.actor_id,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            store_id: r.store_id,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            request_id: r.request_id,
+            details: r.details,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
 }
 
 /// Filters for listing; `stores` limits to events of those stores (managers).
@@ -179,7 +216,7 @@ pub async fn list(
          and ($4 is null or at >= $4) and ($5 is null or at < $5) {store_clause} \
          order by id limit $6"
     ));
-    let mut query = sqlx::query(sql)
+    let mut query = sqlx::query_as(sql)
         .bind(after.map(|a| a.0.clone()).unwrap_or_default())
         .bind(filter.actor_id.clone())
         .bind(filter.action.clone())
@@ -189,8 +226,8 @@ pub async fn list(
     for store in store_list.iter().flatten() {
         query = query.bind(store.clone());
     }
-    let rows = query.fetch_all(db.reader()).await?;
-    let records = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    let rows: Vec<AuditRow> = query.fetch_all(db.reader()).await?;
+    let records: Vec<AuditRecord> = rows.into_iter().map(AuditRecord::from).collect();
     Ok(page_of(records, limit, |r| r.id.clone()))
 }
 
@@ -217,29 +254,27 @@ pub enum Verification {
 /// Re-computes every chain from its first event, reading each chain in pages of 1,000 so
 /// memory stays flat however long the log is.
 pub async fn verify(db: &Db) -> StoreResult<Verification> {
-    let heads: Vec<(String, i64, String)> =
-        sqlx::query("select chain, last_seq, last_hash from audit_chain_heads order by chain")
+    let heads: Vec<ChainHeadRow> =
+        sqlx::query_as("select chain, last_seq, last_hash from audit_chain_heads order by chain")
             .fetch_all(db.reader())
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("chain")?,
-                    r.try_get("last_seq")?,
-                    r.try_get("last_hash")?,
-                ))
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+            .await?;
     let sql = format!(
         "select {COLUMNS} from audit_events where chain = $1 and seq > $2 order by seq limit 1000"
     );
     let mut checked = 0;
-    for (chain, head_seq, head_hash) in heads {
+    for ChainHeadRow {
+        chain,
+        head: HeadRow {
+            last_seq: head_seq,
+            last_hash: head_hash,
+        },
+    } in heads
+    {
         // The last record of the previous page anchors the next one, so links across page
         // boundaries are checked too.
         let mut anchor: Option<AuditRecord> = None;
         loop {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            let rows: Vec<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(&chain)
                 .bind(anchor.as_ref().map_or(0, |r| r.seq))
                 .fetch_all(db.reader())
@@ -247,7 +282,7 @@ pub async fn verify(db: &Db) -> StoreResult<Verification> {
             if rows.is_empty() {
                 break;
             }
-            let page = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+            let page: Vec<AuditRecord> = rows.into_iter().map(AuditRecord::from).collect();
             let verified = match &anchor {
                 None => verify_chain(&page),
                 Some(anchor) => verify_continuation(std::iter::once(anchor).chain(&page)),

@@ -5,26 +5,31 @@
 //! range predicates on those keys (`key >= q and key < q || U+10FFFF`), never `LIKE`, so they
 //! use the indexes on both engines. Archiving sets `active = 0` and keeps the row.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::{CategoryId, ProductId, TaxClassId};
 
-use crate::platform::db::Db;
-use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::db::{Db, placeholders};
+use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::row::{Flag, NullableId};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ProductRow {
+    #[sqlx(try_from = "String")]
     pub id: ProductId,
     pub sku: String,
     pub barcode: Option<String>,
     pub name: String,
+    #[sqlx(try_from = "NullableId<CategoryId>")]
     pub category_id: Option<CategoryId>,
     pub price: i64,
     pub cost: i64,
+    #[sqlx(try_from = "String")]
     pub tax_class_id: TaxClassId,
     pub low_stock_threshold: i64,
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -33,28 +38,10 @@ pub struct ProductRow {
 const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, category_id, price, cost, tax_class_id, \
      low_stock_threshold, active, created_at, updated_at";
 
-fn product_from_row(row: &AnyRow) -> StoreResult<ProductRow> {
-    let id: String = row.try_get("id")?;
-    let category: Option<String> = row.try_get("category_id")?;
-    let tax_class: String = row.try_get("tax_class_id")?;
-    Ok(ProductRow {
-        id: ProductId::parse(&id).map_err(|e| StoreError::corrupt("products.id", e))?,
-        sku: row.try_get("sku")?,
-        barcode: row.try_get("barcode")?,
-        name: row.try_get("name")?,
-        category_id: category
-            .map(|c| CategoryId::parse(&c))
-            .transpose()
-            .map_err(|e| StoreError::corrupt("products.category_id", e))?,
-        price: row.try_get("price")?,
-        cost: row.try_get("cost")?,
-        tax_class_id: TaxClassId::parse(&tax_class)
-            .map_err(|e| StoreError::corrupt("products.tax_class_id", e))?,
-        low_stock_threshold: row.try_get("low_stock_threshold")?,
-        active: row.try_get::<i64, _>("active")? != 0,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct ProductRef {
+    #[sqlx(try_from = "String")]
+    id: ProductId,
 }
 
 /// A product's stored values; `sku_key` and `name_key` are derived from `sku` and `name` here.
@@ -92,7 +79,7 @@ pub async fn insert_product(
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
          returning {PRODUCT_COLUMNS}"
     ));
-    let row = sqlx::query(sql)
+    Ok(sqlx::query_as(sql)
         .bind(id.to_string())
         .bind(values.sku)
         .bind(sku_key(values.sku))
@@ -107,8 +94,7 @@ pub async fn insert_product(
         .bind(i64::from(values.active))
         .bind(now)
         .fetch_one(&mut *conn)
-        .await?;
-    product_from_row(&row)
+        .await?)
 }
 
 /// Replaces a product's values (the SKU never changes); false when it does not exist.
@@ -148,11 +134,10 @@ pub async fn find_product(
     let sql = sqlx::AssertSqlSafe(format!(
         "select {PRODUCT_COLUMNS} from products where id = $1"
     ));
-    let row = sqlx::query(sql)
+    Ok(sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(product_from_row).transpose()
+        .await?)
 }
 
 /// Whether a tax class with this id exists.
@@ -183,16 +168,14 @@ pub async fn existing_products(
     }
     let sql = sqlx::AssertSqlSafe(format!(
         "select id from products where id in ({})",
-        crate::platform::db::placeholders(1, ids.len())
+        placeholders(1, ids.len())
     ));
-    let mut query = sqlx::query(sql);
+    let mut query = sqlx::query_as(sql);
     for id in ids {
         query = query.bind(id.to_string());
     }
-    let rows = query.fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|row| crate::stock::parse_id(row, "id", ProductId::parse))
-        .collect()
+    let rows: Vec<ProductRef> = query.fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// List filters; `None` does not filter.
@@ -244,12 +227,8 @@ pub async fn list_products(
     }
     let mut conn = db.read_conn().await?;
     let select = format!("select {PRODUCT_COLUMNS} from products");
-    let rows = conditions
+    let products: Vec<ProductRow> = conditions
         .fetch(&mut conn, &select, "order by id limit $2", after, limit)
         .await?;
-    let products = rows
-        .iter()
-        .map(product_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     Ok(page_of(products, limit, |p| p.id.to_string()))
 }

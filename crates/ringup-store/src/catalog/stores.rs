@@ -3,22 +3,26 @@
 //! Invariants: a store's `code` is unique; a register's name is unique within its store; a
 //! store's `country` is an upper-case ISO 3166-1 alpha-2 code (checked by the caller).
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::{RegisterId, StoreId};
 
 use crate::platform::db::{Db, placeholders};
-use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::row::Flag;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoreRow {
+    #[sqlx(try_from = "String")]
     pub id: StoreId,
     pub code: String,
     pub name: String,
     pub currency: String,
     pub timezone: String,
+    #[sqlx(try_from = "Flag")]
     pub prices_include_tax: bool,
+    #[sqlx(try_from = "Flag")]
     pub allow_negative_stock: bool,
     /// ISO 3166-1 alpha-2: the country national phone numbers are read in.
     pub country: String,
@@ -29,30 +33,13 @@ pub struct StoreRow {
 const STORE_COLUMNS: &str = "id, code, name, currency, timezone, prices_include_tax, \
      allow_negative_stock, country, created_at, updated_at";
 
-fn store_from_row(row: &AnyRow) -> StoreResult<StoreRow> {
-    let id: String = row.try_get("id")?;
-    Ok(StoreRow {
-        id: StoreId::parse(&id).map_err(|e| StoreError::corrupt("stores.id", e))?,
-        code: row.try_get("code")?,
-        name: row.try_get("name")?,
-        currency: row.try_get("currency")?,
-        timezone: row.try_get("timezone")?,
-        prices_include_tax: row.try_get::<i64, _>("prices_include_tax")? != 0,
-        allow_negative_stock: row.try_get::<i64, _>("allow_negative_stock")? != 0,
-        country: row.try_get("country")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
 /// One store, if it exists.
 pub async fn find_store(conn: &mut AnyConnection, id: StoreId) -> StoreResult<Option<StoreRow>> {
     let sql = sqlx::AssertSqlSafe(format!("select {STORE_COLUMNS} from stores where id = $1"));
-    let row = sqlx::query(sql)
+    Ok(sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(store_from_row).transpose()
+        .await?)
 }
 
 /// Stores in id order; with `scope`, only those stores.
@@ -69,7 +56,7 @@ pub async fn list_stores(
     let sql = sqlx::AssertSqlSafe(format!(
         "select {STORE_COLUMNS} from stores where id > $1 {in_scope} order by id limit $2"
     ));
-    let mut query = sqlx::query(sql)
+    let mut query = sqlx::query_as(sql)
         .bind(after.map(|a| a.0.clone()).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
     if let Some(ids) = scope {
@@ -80,11 +67,7 @@ pub async fn list_stores(
             query = query.bind(id.to_string());
         }
     }
-    let rows = query.fetch_all(db.reader()).await?;
-    let stores = rows
-        .iter()
-        .map(store_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let stores: Vec<StoreRow> = query.fetch_all(db.reader()).await?;
     Ok(page_of(stores, limit, |s| s.id.to_string()))
 }
 
@@ -127,28 +110,17 @@ pub async fn update_store(
     Ok(n > 0)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct RegisterRow {
+    #[sqlx(try_from = "String")]
     pub id: RegisterId,
+    #[sqlx(try_from = "String")]
     pub store_id: StoreId,
     pub name: String,
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
-}
-
-fn register_from_row(row: &AnyRow) -> StoreResult<RegisterRow> {
-    let id: String = row.try_get("id")?;
-    let store: String = row.try_get("store_id")?;
-    Ok(RegisterRow {
-        id: RegisterId::parse(&id).map_err(|e| StoreError::corrupt("registers.id", e))?,
-        store_id: StoreId::parse(&store)
-            .map_err(|e| StoreError::corrupt("registers.store_id", e))?,
-        name: row.try_get("name")?,
-        active: row.try_get::<i64, _>("active")? != 0,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
 }
 
 const REGISTER_COLUMNS: &str = "id, store_id, name, active, created_at, updated_at";
@@ -164,14 +136,13 @@ pub async fn insert_register(
         "insert into registers (id, store_id, name, active, created_at, updated_at) \
          values ($1, $2, $3, 1, $4, $4) returning {REGISTER_COLUMNS}"
     ));
-    let row = sqlx::query(sql)
+    Ok(sqlx::query_as(sql)
         .bind(id.to_string())
         .bind(store.to_string())
         .bind(name)
         .bind(now)
         .fetch_one(&mut *conn)
-        .await?;
-    register_from_row(&row)
+        .await?)
 }
 
 /// A store's registers in id order.
@@ -185,16 +156,12 @@ pub async fn list_registers(
         "select {REGISTER_COLUMNS} from registers where store_id = $1 and id > $2 \
          order by id limit $3"
     ));
-    let rows = sqlx::query(sql)
+    let registers: Vec<RegisterRow> = sqlx::query_as(sql)
         .bind(store.to_string())
         .bind(after.map(|a| a.0.clone()).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
         .fetch_all(db.reader())
         .await?;
-    let registers = rows
-        .iter()
-        .map(register_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     Ok(page_of(registers, limit, |r| r.id.to_string()))
 }
 
@@ -231,6 +198,12 @@ pub async fn insert_store(conn: &mut AnyConnection, store: &NewStoreRow<'_>) -> 
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct StoreRef {
+    #[sqlx(try_from = "String")]
+    id: StoreId,
+}
+
 /// The ids among `ids` that name no store, in the order given.
 pub async fn missing_stores(
     conn: &mut AnyConnection,
@@ -243,19 +216,14 @@ pub async fn missing_stores(
         "select id from stores where id in ({})",
         placeholders(1, ids.len())
     ));
-    let mut query = sqlx::query(sql);
+    let mut query = sqlx::query_as(sql);
     for id in ids {
         query = query.bind(id.to_string());
     }
-    let found: Vec<String> = query
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String, _>("id"))
-        .collect::<Result<_, _>>()?;
+    let found: Vec<StoreRef> = query.fetch_all(&mut *conn).await?;
     Ok(ids
         .iter()
-        .filter(|id| !found.contains(&id.to_string()))
+        .filter(|id| !found.iter().any(|f| f.id == **id))
         .copied()
         .collect())
 }

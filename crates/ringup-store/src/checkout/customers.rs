@@ -8,17 +8,18 @@
 //! both engines agree on every letter; a name search is a range on `name_key` that its index
 //! serves, and a phone search is an exact match on the unique index.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::{CustomerId, SaleId, StoreId};
 
 use crate::platform::db::Db;
-use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct CustomerRow {
+    #[sqlx(try_from = "String")]
     pub id: CustomerId,
     pub name: String,
     /// E.164.
@@ -30,16 +31,9 @@ pub struct CustomerRow {
 
 const CUSTOMER_COLUMNS: &str = "id, name, phone, email, created_at, updated_at";
 
-fn customer_from_row(row: &AnyRow) -> StoreResult<CustomerRow> {
-    let id: String = row.try_get("id")?;
-    Ok(CustomerRow {
-        id: CustomerId::parse(&id).map_err(|e| StoreError::corrupt("customers.id", e))?,
-        name: row.try_get("name")?,
-        phone: row.try_get("phone")?,
-        email: row.try_get("email")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct NameRow {
+    name: String,
 }
 
 /// A customer's stored values, already validated and normalised.
@@ -60,7 +54,7 @@ pub async fn insert_customer(
         "insert into customers (id, name, name_key, phone, email, created_at, updated_at) \
          values ($1, $2, $6, $3, $4, $5, $5) returning {CUSTOMER_COLUMNS}"
     ));
-    let row = sqlx::query(sql)
+    Ok(sqlx::query_as(sql)
         .bind(id.to_string())
         .bind(values.name)
         .bind(values.phone)
@@ -68,8 +62,7 @@ pub async fn insert_customer(
         .bind(now)
         .bind(crate::catalog::products::name_key(values.name))
         .fetch_one(&mut *conn)
-        .await?;
-    customer_from_row(&row)
+        .await?)
 }
 
 /// Replaces a customer's values; false when it does not exist.
@@ -103,11 +96,10 @@ pub async fn find_customer(
     let sql = sqlx::AssertSqlSafe(format!(
         "select {CUSTOMER_COLUMNS} from customers where id = $1"
     ));
-    let row = sqlx::query(sql)
+    Ok(sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(customer_from_row).transpose()
+        .await?)
 }
 
 /// What a customer list is filtered by: customers matching *any* of the given criteria; with
@@ -144,39 +136,24 @@ pub async fn list_customers(
     }
     let mut conn = db.read_conn().await?;
     let select = format!("select {CUSTOMER_COLUMNS} from customers");
-    let rows = conditions
+    let customers: Vec<CustomerRow> = conditions
         .fetch(&mut conn, &select, "order by id limit $2", after, limit)
         .await?;
-    let customers = rows
-        .iter()
-        .map(customer_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     Ok(page_of(customers, limit, |c| c.id.to_string()))
 }
 
 /// A sale of a customer, as much as the customer's history shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct CustomerSaleRow {
+    #[sqlx(try_from = "String")]
     pub id: SaleId,
     pub number: String,
+    #[sqlx(try_from = "String")]
     pub store_id: StoreId,
     /// `completed` or `voided`.
     pub status: String,
     pub total: i64,
     pub created_at: String,
-}
-
-fn customer_sale_from_row(row: &AnyRow) -> StoreResult<CustomerSaleRow> {
-    let id: String = row.try_get("id")?;
-    let store: String = row.try_get("store_id")?;
-    Ok(CustomerSaleRow {
-        id: SaleId::parse(&id).map_err(|e| StoreError::corrupt("sales.id", e))?,
-        number: row.try_get("number")?,
-        store_id: StoreId::parse(&store).map_err(|e| StoreError::corrupt("sales.store_id", e))?,
-        status: row.try_get("status")?,
-        total: row.try_get("total")?,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 /// The customer's sales in id (creation) order; with `scope`, only those made in these stores.
@@ -199,7 +176,7 @@ pub async fn list_customer_sales(
         conditions.push_in("store_id", stores.iter().map(ToString::to_string));
     }
     let mut conn = db.read_conn().await?;
-    let rows = conditions
+    let sales: Vec<CustomerSaleRow> = conditions
         .fetch(
             &mut conn,
             "select id, number, store_id, status, total, created_at from sales",
@@ -208,10 +185,6 @@ pub async fn list_customer_sales(
             limit,
         )
         .await?;
-    let sales = rows
-        .iter()
-        .map(customer_sale_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     Ok(page_of(sales, limit, |s| s.id.to_string()))
 }
 
@@ -229,10 +202,9 @@ pub async fn customer_name(
     conn: &mut AnyConnection,
     id: CustomerId,
 ) -> StoreResult<Option<String>> {
-    let row = sqlx::query("select name from customers where id = $1")
+    let row: Option<NameRow> = sqlx::query_as("select name from customers where id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| r.try_get("name").map_err(StoreError::from))
-        .transpose()
+    Ok(row.map(|r| r.name))
 }

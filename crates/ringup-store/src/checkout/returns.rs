@@ -6,10 +6,10 @@
 //! the sale is completed — so a void and a return of the same sale cannot both succeed, and the
 //! refund due is computed from line counts no concurrent return can change.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::catalog::{LowStockThreshold, Money};
-use ringup_core::checkout::payment::{Tender, TenderMethod};
+use ringup_core::checkout::payment::Tender;
 use ringup_core::checkout::totals::ShiftTotals;
 use ringup_core::ids::{
     ProductId, RegisterId, ReturnId, SaleId, SaleLineId, ShiftId, StoreId, UserId,
@@ -22,7 +22,8 @@ use crate::platform::db::Db;
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
-use crate::stock::{LineMove, MoveMany, move_many, parse_id};
+use crate::platform::row::Flag;
+use crate::stock::{LineMove, MoveMany, move_many};
 
 /// Locks a completed sale for a return (until commit); `false` if it is voided or missing.
 pub async fn lock_sale_for_return(conn: &mut AnyConnection, sale: SaleId) -> StoreResult<bool> {
@@ -37,25 +38,38 @@ pub async fn lock_sale_for_return(conn: &mut AnyConnection, sale: SaleId) -> Sto
     Ok(updated == 1)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReturnLineRow {
+    #[sqlx(try_from = "String")]
     pub sale_line_id: SaleLineId,
+    #[sqlx(try_from = "String")]
     pub product_id: ProductId,
     pub quantity: i64,
+    #[sqlx(try_from = "Flag")]
     pub restock: bool,
     pub refund: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A return as [`RETURN_COLUMNS`] reads it; `lines` and `refunds` are filled in by
+/// [`attach_details`].
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReturnRow {
+    #[sqlx(try_from = "String")]
     pub id: ReturnId,
+    #[sqlx(try_from = "String")]
     pub sale_id: SaleId,
+    #[sqlx(try_from = "String")]
     pub store_id: StoreId,
+    #[sqlx(try_from = "String")]
     pub register_id: RegisterId,
+    #[sqlx(try_from = "String")]
     pub shift_id: ShiftId,
+    #[sqlx(try_from = "String")]
     pub cashier_id: UserId,
     pub reason: Option<String>,
+    #[sqlx(skip)]
     pub lines: Vec<ReturnLineRow>,
+    #[sqlx(skip)]
     pub refunds: Vec<PaymentRow>,
     pub total: i64,
     pub created_at: String,
@@ -200,55 +214,21 @@ async fn insert_return(conn: &mut AnyConnection, row: &ReturnRow) -> StoreResult
 const RETURN_COLUMNS: &str =
     "id, sale_id, store_id, register_id, shift_id, cashier_id, reason, total, created_at";
 
-fn return_from_row(row: &AnyRow) -> StoreResult<ReturnRow> {
-    Ok(ReturnRow {
-        id: parse_id(row, "id", ReturnId::parse)?,
-        sale_id: parse_id(row, "sale_id", SaleId::parse)?,
-        store_id: parse_id(row, "store_id", StoreId::parse)?,
-        register_id: parse_id(row, "register_id", RegisterId::parse)?,
-        shift_id: parse_id(row, "shift_id", ShiftId::parse)?,
-        cashier_id: parse_id(row, "cashier_id", UserId::parse)?,
-        reason: row.try_get("reason")?,
-        lines: Vec::new(),
-        refunds: Vec::new(),
-        total: row.try_get("total")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
 async fn attach_details(conn: &mut AnyConnection, ret: &mut ReturnRow) -> StoreResult<()> {
-    let rows = sqlx::query(
+    ret.lines = sqlx::query_as(
         "select sale_line_id, product_id, quantity, restock, refund from return_lines \
          where return_id = $1 order by line_no",
     )
     .bind(ret.id.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        ret.lines.push(ReturnLineRow {
-            sale_line_id: parse_id(&row, "sale_line_id", SaleLineId::parse)?,
-            product_id: parse_id(&row, "product_id", ProductId::parse)?,
-            quantity: row.try_get("quantity")?,
-            restock: row.try_get::<i64, _>("restock")? != 0,
-            refund: row.try_get("refund")?,
-        });
-    }
-    let rows = sqlx::query(
+    ret.refunds = sqlx::query_as(
         "select method, amount, reference from return_refunds where return_id = $1 \
          order by line_no",
     )
     .bind(ret.id.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        let method: String = row.try_get("method")?;
-        ret.refunds.push(PaymentRow {
-            method: TenderMethod::parse(&method)
-                .ok_or_else(|| StoreError::corrupt("return_refunds.method", method))?,
-            amount: row.try_get("amount")?,
-            reference: row.try_get("reference")?,
-        });
-    }
     Ok(())
 }
 
@@ -256,14 +236,13 @@ pub async fn find_return(conn: &mut AnyConnection, id: ReturnId) -> StoreResult<
     let sql = sqlx::AssertSqlSafe(format!(
         "select {RETURN_COLUMNS} from returns where id = $1"
     ));
-    let Some(row) = sqlx::query(sql)
+    let Some(mut ret): Option<ReturnRow> = sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(None);
     };
-    let mut ret = return_from_row(&row)?;
     attach_details(conn, &mut ret).await?;
     Ok(Some(ret))
 }
@@ -300,7 +279,7 @@ pub async fn list_returns(
         conditions.push(format!("shift_id = {p}"));
     }
     let mut conn = db.read_conn().await?;
-    let rows = conditions
+    let returns: Vec<ReturnRow> = conditions
         .fetch(
             &mut conn,
             &format!("select {RETURN_COLUMNS} from returns"),
@@ -309,10 +288,6 @@ pub async fn list_returns(
             limit,
         )
         .await?;
-    let returns = rows
-        .iter()
-        .map(return_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     let mut page = page_of(returns, limit, |r| r.id.to_string());
     for ret in &mut page.items {
         attach_details(&mut conn, ret).await?;

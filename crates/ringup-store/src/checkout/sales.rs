@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::catalog::LowStockThreshold;
 use ringup_core::checkout::payment::{Settlement, TenderMethod};
@@ -21,22 +21,29 @@ use ringup_core::ids::{
 use ringup_core::stock::{MovementKind, Shortfall};
 
 use crate::checkout::shifts::{ShiftRefusal, add_to_shift};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
-use crate::stock::{LineMove, MoveMany, move_many, parse_id};
+use crate::platform::row::{Code, Flag, NullableId};
+use crate::stock::{LineMove, MoveMany, move_many};
 
 /// What checkout needs of a product.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct SaleProduct {
+    #[sqlx(try_from = "String")]
     pub id: ProductId,
     pub sku: String,
     pub name: String,
     pub price: i64,
+    #[sqlx(try_from = "String")]
     pub tax_class_id: TaxClassId,
+    /// The tax class's `rate_bp`.
+    #[sqlx(rename = "rate_bp")]
     pub tax_rate_bp: i64,
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
+    #[sqlx(try_from = "i64")]
     pub low_stock_threshold: LowStockThreshold,
 }
 
@@ -48,39 +55,25 @@ pub async fn products_for_sale(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "select p.id, p.sku, p.name, p.price, p.tax_class_id, t.rate_bp, p.active, \
            p.low_stock_threshold \
          from products p join tax_classes t on t.id = p.tax_class_id where p.id in ({})",
-        list.join(", ")
+        placeholders(1, ids.len())
     ));
-    let mut query = sqlx::query(sql);
+    let mut query = sqlx::query_as(sql);
     for id in ids {
         query = query.bind(id.to_string());
     }
-    let mut found = HashMap::new();
-    for row in query.fetch_all(&mut *conn).await? {
-        let threshold: i64 = row.try_get("low_stock_threshold")?;
-        let product = SaleProduct {
-            id: parse_id(&row, "id", ProductId::parse)?,
-            sku: row.try_get("sku")?,
-            name: row.try_get("name")?,
-            price: row.try_get("price")?,
-            tax_class_id: parse_id(&row, "tax_class_id", TaxClassId::parse)?,
-            tax_rate_bp: row.try_get("rate_bp")?,
-            active: row.try_get::<i64, _>("active")? != 0,
-            low_stock_threshold: LowStockThreshold::new(threshold)
-                .map_err(|e| StoreError::corrupt("products.low_stock_threshold", e))?,
-        };
-        found.insert(product.id, product);
-    }
-    Ok(found)
+    let products: Vec<SaleProduct> = query.fetch_all(&mut *conn).await?;
+    Ok(products.into_iter().map(|p| (p.id, p)).collect())
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct SaleLineRow {
+    #[sqlx(try_from = "String")]
     pub id: SaleLineId,
+    #[sqlx(try_from = "String")]
     pub product_id: ProductId,
     pub sku: String,
     pub name: String,
@@ -91,27 +84,42 @@ pub struct SaleLineRow {
     pub tax: i64,
     pub total: i64,
     pub tax_rate_bp: i64,
+    #[sqlx(try_from = "String")]
     pub tax_class_id: TaxClassId,
     pub returned_quantity: i64,
+    /// The product's, read with the line (a void or return moves stock back).
+    #[sqlx(try_from = "i64")]
     pub low_stock_threshold: LowStockThreshold,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A payment of a sale, or a refund of a return.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct PaymentRow {
+    #[sqlx(try_from = "Code")]
     pub method: TenderMethod,
     pub amount: i64,
     pub reference: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A sale as [`SALE_COLUMNS`] reads it; `lines` and `payments` are filled in by
+/// [`attach_details`].
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct SaleRow {
+    #[sqlx(try_from = "String")]
     pub id: SaleId,
     pub number: String,
+    #[sqlx(try_from = "String")]
     pub store_id: StoreId,
+    #[sqlx(try_from = "String")]
     pub register_id: RegisterId,
+    #[sqlx(try_from = "String")]
     pub shift_id: ShiftId,
+    #[sqlx(try_from = "String")]
     pub cashier_id: UserId,
+    #[sqlx(try_from = "NullableId<CustomerId>")]
     pub customer_id: Option<CustomerId>,
+    /// `status` is `completed` or `voided`.
+    #[sqlx(rename = "status", try_from = "SaleStatus")]
     pub voided: bool,
     pub subtotal: i64,
     pub discount_total: i64,
@@ -119,6 +127,7 @@ pub struct SaleRow {
     pub tax_total: i64,
     pub total: i64,
     pub paid: i64,
+    #[sqlx(rename = "change_given")]
     pub change: i64,
     pub commission: i64,
     pub note: Option<String>,
@@ -127,8 +136,45 @@ pub struct SaleRow {
     pub voided_by: Option<String>,
     pub voided_at: Option<String>,
     pub created_at: String,
+    #[sqlx(skip)]
     pub lines: Vec<SaleLineRow>,
+    #[sqlx(skip)]
     pub payments: Vec<PaymentRow>,
+}
+
+/// `sales.status` as a sale row keeps it: voided or not.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+struct SaleStatus(String);
+
+impl From<SaleStatus> for bool {
+    fn from(status: SaleStatus) -> bool {
+        status.0 == "voided"
+    }
+}
+
+/// A line with the sale it belongs to.
+#[derive(sqlx::FromRow)]
+struct LineOf {
+    #[sqlx(try_from = "String")]
+    sale_id: SaleId,
+    #[sqlx(flatten)]
+    line: SaleLineRow,
+}
+
+/// A payment with the sale it belongs to.
+#[derive(sqlx::FromRow)]
+struct PaymentOf {
+    #[sqlx(try_from = "String")]
+    sale_id: SaleId,
+    #[sqlx(flatten)]
+    payment: PaymentRow,
+}
+
+/// The store's sale counter after the bump.
+#[derive(sqlx::FromRow)]
+struct CounterRow {
+    last_number: i64,
 }
 
 impl SaleRow {
@@ -219,15 +265,15 @@ pub async fn record_sale(
         return Ok(Err(SaleRefusal::Short(short)));
     }
     // The serial section starts here: the counter row stays locked until commit.
-    let seq: i64 = sqlx::query(
+    let counter: CounterRow = sqlx::query_as(
         "insert into sale_counters (store_id, last_number) values ($1, 1) \
          on conflict (store_id) do update set last_number = sale_counters.last_number + 1 \
          returning last_number",
     )
     .bind(draft.store_id.to_string())
     .fetch_one(&mut *conn)
-    .await?
-    .try_get("last_number")?;
+    .await?;
+    let seq = counter.last_number;
     let mut sale = SaleRow {
         id: draft.id,
         number: sale_number(draft.store_code, seq),
@@ -290,27 +336,15 @@ async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> Stor
     .execute(&mut *conn)
     .await?;
 
-    const LINE_WIDTH: usize = 14;
-    let rows: Vec<String> = (0..sale.lines.len())
-        .map(|i| {
-            let p = 2 + i * LINE_WIDTH;
-            let cells: Vec<String> = (0..LINE_WIDTH)
-                .map(|c| {
-                    if matches!(c, 1 | 5..=11 | 13) {
-                        format!("cast(${} as bigint)", p + c)
-                    } else {
-                        format!("${}", p + c)
-                    }
-                })
-                .collect();
-            format!("($1, {})", cells.join(", "))
-        })
-        .collect();
+    // The sale's id is `$1`; then one `?` per bound value of a line, in bind order.
+    const LINE: &str = "($1, ?, cast(? as bigint), ?, ?, ?, cast(? as bigint), \
+         cast(? as bigint), cast(? as bigint), cast(? as bigint), cast(? as bigint), \
+         cast(? as bigint), cast(? as bigint), ?, cast(? as bigint))";
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into sale_lines (sale_id, id, line_no, product_id, sku, name, quantity, \
          unit_price, discount, net, tax, total, tax_rate_bp, tax_class_id, returned_quantity) \
          values {}",
-        rows.join(", ")
+        value_rows(2, sale.lines.len(), LINE)
     ));
     let mut query = sqlx::query(sql).bind(sale.id.to_string());
     for (no, line) in (1i64..).zip(&sale.lines) {
@@ -335,20 +369,13 @@ async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> Stor
     if sale.payments.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..sale.payments.len())
-        .map(|i| {
-            let p = 2 + i * 4;
-            format!(
-                "($1, cast(${p} as bigint), ${}, cast(${} as bigint), ${})",
-                p + 1,
-                p + 2,
-                p + 3
-            )
-        })
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into sale_payments (sale_id, line_no, method, amount, reference) values {}",
-        rows.join(", ")
+        value_rows(
+            2,
+            sale.payments.len(),
+            "($1, cast(? as bigint), ?, cast(? as bigint), ?)"
+        )
     ));
     let mut query = sqlx::query(sql).bind(sale.id.to_string());
     for (no, payment) in (1i64..).zip(&sale.payments) {
@@ -366,46 +393,12 @@ const SALE_COLUMNS: &str = "id, number, store_id, register_id, shift_id, cashier
     customer_id, status, subtotal, discount_total, net_total, tax_total, total, paid, \
     change_given, commission, note, returns_count, void_reason, voided_by, voided_at, created_at";
 
-fn sale_from_row(row: &AnyRow) -> StoreResult<SaleRow> {
-    let status: String = row.try_get("status")?;
-    let customer: Option<String> = row.try_get("customer_id")?;
-    Ok(SaleRow {
-        id: parse_id(row, "id", SaleId::parse)?,
-        number: row.try_get("number")?,
-        store_id: parse_id(row, "store_id", StoreId::parse)?,
-        register_id: parse_id(row, "register_id", RegisterId::parse)?,
-        shift_id: parse_id(row, "shift_id", ShiftId::parse)?,
-        cashier_id: parse_id(row, "cashier_id", UserId::parse)?,
-        customer_id: customer
-            .map(|c| CustomerId::parse(&c).map_err(|e| StoreError::corrupt("customer_id", e)))
-            .transpose()?,
-        voided: status == "voided",
-        subtotal: row.try_get("subtotal")?,
-        discount_total: row.try_get("discount_total")?,
-        net_total: row.try_get("net_total")?,
-        tax_total: row.try_get("tax_total")?,
-        total: row.try_get("total")?,
-        paid: row.try_get("paid")?,
-        change: row.try_get("change_given")?,
-        commission: row.try_get("commission")?,
-        note: row.try_get("note")?,
-        returns_count: row.try_get("returns_count")?,
-        void_reason: row.try_get("void_reason")?,
-        voided_by: row.try_get("voided_by")?,
-        voided_at: row.try_get("voided_at")?,
-        created_at: row.try_get("created_at")?,
-        lines: Vec::new(),
-        payments: Vec::new(),
-    })
-}
-
 /// Fills in the lines and payments of `sales` (two statements for any number of sales).
 async fn attach_details(conn: &mut AnyConnection, sales: &mut [SaleRow]) -> StoreResult<()> {
     if sales.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = (1..=sales.len()).map(|i| format!("${i}")).collect();
-    let list = list.join(", ");
+    let list = placeholders(1, sales.len());
     let index: HashMap<SaleId, usize> = sales.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
 
     let sql = sqlx::AssertSqlSafe(format!(
@@ -415,30 +408,12 @@ async fn attach_details(conn: &mut AnyConnection, sales: &mut [SaleRow]) -> Stor
          from sale_lines l join products p on p.id = l.product_id \
          where l.sale_id in ({list}) order by l.sale_id, l.line_no"
     ));
-    let mut query = sqlx::query(sql);
+    let mut query = sqlx::query_as(sql);
     for sale in sales.iter() {
         query = query.bind(sale.id.to_string());
     }
-    for row in query.fetch_all(&mut *conn).await? {
-        let sale_id = parse_id(&row, "sale_id", SaleId::parse)?;
-        let threshold: i64 = row.try_get("low_stock_threshold")?;
-        let line = SaleLineRow {
-            id: parse_id(&row, "id", SaleLineId::parse)?,
-            product_id: parse_id(&row, "product_id", ProductId::parse)?,
-            sku: row.try_get("sku")?,
-            name: row.try_get("name")?,
-            quantity: row.try_get("quantity")?,
-            unit_price: row.try_get("unit_price")?,
-            discount: row.try_get("discount")?,
-            net: row.try_get("net")?,
-            tax: row.try_get("tax")?,
-            total: row.try_get("total")?,
-            tax_rate_bp: row.try_get("tax_rate_bp")?,
-            tax_class_id: parse_id(&row, "tax_class_id", TaxClassId::parse)?,
-            returned_quantity: row.try_get("returned_quantity")?,
-            low_stock_threshold: LowStockThreshold::new(threshold)
-                .map_err(|e| StoreError::corrupt("products.low_stock_threshold", e))?,
-        };
+    let lines: Vec<LineOf> = query.fetch_all(&mut *conn).await?;
+    for LineOf { sale_id, line } in lines {
         if let Some(sale) = index.get(&sale_id).and_then(|&i| sales.get_mut(i)) {
             sale.lines.push(line);
         }
@@ -448,19 +423,12 @@ async fn attach_details(conn: &mut AnyConnection, sales: &mut [SaleRow]) -> Stor
         "select sale_id, method, amount, reference from sale_payments \
          where sale_id in ({list}) order by sale_id, line_no"
     ));
-    let mut query = sqlx::query(sql);
+    let mut query = sqlx::query_as(sql);
     for sale in sales.iter() {
         query = query.bind(sale.id.to_string());
     }
-    for row in query.fetch_all(&mut *conn).await? {
-        let sale_id = parse_id(&row, "sale_id", SaleId::parse)?;
-        let method: String = row.try_get("method")?;
-        let payment = PaymentRow {
-            method: TenderMethod::parse(&method)
-                .ok_or_else(|| StoreError::corrupt("sale_payments.method", method))?,
-            amount: row.try_get("amount")?,
-            reference: row.try_get("reference")?,
-        };
+    let payments: Vec<PaymentOf> = query.fetch_all(&mut *conn).await?;
+    for PaymentOf { sale_id, payment } in payments {
         if let Some(sale) = index.get(&sale_id).and_then(|&i| sales.get_mut(i)) {
             sale.payments.push(payment);
         }
@@ -471,14 +439,14 @@ async fn attach_details(conn: &mut AnyConnection, sales: &mut [SaleRow]) -> Stor
 /// A sale with its lines and payments.
 pub async fn find_sale(conn: &mut AnyConnection, id: SaleId) -> StoreResult<Option<SaleRow>> {
     let sql = sqlx::AssertSqlSafe(format!("select {SALE_COLUMNS} from sales where id = $1"));
-    let Some(row) = sqlx::query(sql)
+    let Some(sale): Option<SaleRow> = sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(None);
     };
-    let mut sales = [sale_from_row(&row)?];
+    let mut sales = [sale];
     attach_details(conn, &mut sales).await?;
     let [sale] = sales;
     Ok(Some(sale))
@@ -535,7 +503,7 @@ pub async fn list_sales(
         conditions.push(format!("created_at < {p}"));
     }
     let mut conn = db.read_conn().await?;
-    let rows = conditions
+    let sales: Vec<SaleRow> = conditions
         .fetch(
             &mut conn,
             &format!("select {SALE_COLUMNS} from sales"),
@@ -544,10 +512,6 @@ pub async fn list_sales(
             limit,
         )
         .await?;
-    let sales = rows
-        .iter()
-        .map(sale_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     let mut page = page_of(sales, limit, |s| s.id.to_string());
     attach_details(&mut conn, &mut page.items).await?;
     Ok(page)

@@ -7,18 +7,17 @@
 //! before it (and is in the Z report) or is refused. No running total ever passes
 //! `Money::MAX`: the update that would take it there is refused as a whole.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::catalog::Money;
-use ringup_core::checkout::payment::TenderMethod;
 use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{CashMovementId, RegisterId, ShiftId, StoreId, UserId};
 
-use crate::platform::db::Db;
+use crate::platform::db::{Db, placeholders};
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
-use crate::stock::parse_id;
+use crate::platform::row::Flag;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShiftRow {
@@ -35,18 +34,6 @@ pub struct ShiftRow {
     pub opened_at: String,
     pub closed_at: Option<String>,
 }
-
-const TENDER_COLUMNS: [(TenderMethod, &str, &str); 5] = [
-    (TenderMethod::Cash, "tender_cash", "refund_cash"),
-    (TenderMethod::Card, "tender_card", "refund_card"),
-    (
-        TenderMethod::MobileMoney,
-        "tender_mobile_money",
-        "refund_mobile_money",
-    ),
-    (TenderMethod::Voucher, "tender_voucher", "refund_voucher"),
-    (TenderMethod::Other, "tender_other", "refund_other"),
-];
 
 /// The counter columns, in the order [`counters`] lists their values.
 const COUNTER_COLUMNS: [&str; 21] = [
@@ -105,53 +92,109 @@ const SHIFT_COLUMNS: &str = "id, store_id, register_id, cashier_id, status, open
     returns_count, returns_total, refund_cash, refund_card, refund_mobile_money, refund_voucher, \
     refund_other, paid_in, paid_out, counted_cash, expected_cash, over_short, opened_at, closed_at";
 
-fn per_tender(row: &AnyRow, refunds: bool) -> StoreResult<PerTender> {
-    let mut values = [0i64; 5];
-    for ((_, tender, refund), value) in TENDER_COLUMNS.iter().zip(values.iter_mut()) {
-        *value = row.try_get(if refunds { *refund } else { *tender })?;
-    }
-    let [cash, card, mobile_money, voucher, other] = values;
-    Ok(PerTender {
-        cash,
-        card,
-        mobile_money,
-        voucher,
-        other,
-    })
+/// A shift as [`SHIFT_COLUMNS`] reads it, before its counters become [`ShiftTotals`] (a core
+/// type, which knows nothing of rows).
+#[derive(sqlx::FromRow)]
+struct ShiftRecord {
+    #[sqlx(try_from = "String")]
+    id: ShiftId,
+    #[sqlx(try_from = "String")]
+    store_id: StoreId,
+    #[sqlx(try_from = "String")]
+    register_id: RegisterId,
+    #[sqlx(try_from = "String")]
+    cashier_id: UserId,
+    status: String,
+    opening_float: i64,
+    sales_count: i64,
+    gross: i64,
+    discounts: i64,
+    tax: i64,
+    net: i64,
+    total: i64,
+    tender_cash: i64,
+    tender_card: i64,
+    tender_mobile_money: i64,
+    tender_voucher: i64,
+    tender_other: i64,
+    change_given: i64,
+    voids_count: i64,
+    voids_total: i64,
+    returns_count: i64,
+    returns_total: i64,
+    refund_cash: i64,
+    refund_card: i64,
+    refund_mobile_money: i64,
+    refund_voucher: i64,
+    refund_other: i64,
+    paid_in: i64,
+    paid_out: i64,
+    counted_cash: Option<i64>,
+    expected_cash: Option<i64>,
+    over_short: Option<i64>,
+    opened_at: String,
+    closed_at: Option<String>,
 }
 
-fn shift_from_row(row: &AnyRow) -> StoreResult<ShiftRow> {
-    let status: String = row.try_get("status")?;
-    Ok(ShiftRow {
-        id: parse_id(row, "id", ShiftId::parse)?,
-        store_id: parse_id(row, "store_id", StoreId::parse)?,
-        register_id: parse_id(row, "register_id", RegisterId::parse)?,
-        cashier_id: parse_id(row, "cashier_id", UserId::parse)?,
-        open: status == "open",
-        opening_float: row.try_get("opening_float")?,
-        totals: ShiftTotals {
-            sales_count: row.try_get("sales_count")?,
-            gross: row.try_get("gross")?,
-            discounts: row.try_get("discounts")?,
-            tax: row.try_get("tax")?,
-            net: row.try_get("net")?,
-            total: row.try_get("total")?,
-            tenders: per_tender(row, false)?,
-            change_given: row.try_get("change_given")?,
-            voids_count: row.try_get("voids_count")?,
-            voids_total: row.try_get("voids_total")?,
-            returns_count: row.try_get("returns_count")?,
-            returns_total: row.try_get("returns_total")?,
-            refunds: per_tender(row, true)?,
-            paid_in: row.try_get("paid_in")?,
-            paid_out: row.try_get("paid_out")?,
-        },
-        counted_cash: row.try_get("counted_cash")?,
-        expected_cash: row.try_get("expected_cash")?,
-        over_short: row.try_get("over_short")?,
-        opened_at: row.try_get("opened_at")?,
-        closed_at: row.try_get("closed_at")?,
-    })
+impl From<ShiftRecord> for ShiftRow {
+    fn from(r: ShiftRecord) -> ShiftRow {
+        ShiftRow {
+            id: r.id,
+            store_id: r.store_id,
+            register_id: r.register_id,
+            cashier_id: r.cashier_id,
+            open: r.status == "open",
+            opening_float: r.opening_float,
+            totals: ShiftTotals {
+                sales_count: r.sales_count,
+                gross: r.gross,
+                discounts: r.discounts,
+                tax: r.tax,
+                net: r.net,
+                total: r.total,
+                tenders: PerTender {
+                    cash: r.tender_cash,
+                    card: r.tender_card,
+                    mobile_money: r.tender_mobile_money,
+                    voucher: r.tender_voucher,
+                    other: r.tender_other,
+                },
+                change_given: r.change_given,
+                voids_count: r.voids_count,
+                voids_total: r.voids_total,
+                returns_count: r.returns_count,
+                returns_total: r.returns_total,
+                refunds: PerTender {
+                    cash: r.refund_cash,
+                    card: r.refund_card,
+                    mobile_money: r.refund_mobile_money,
+                    voucher: r.refund_voucher,
+                    other: r.refund_other,
+                },
+                paid_in: r.paid_in,
+                paid_out: r.paid_out,
+            },
+            counted_cash: r.counted_cash,
+            expected_cash: r.expected_cash,
+            over_short: r.over_short,
+            opened_at: r.opened_at,
+            closed_at: r.closed_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    status: String,
+}
+
+/// A register's store and whether it is active.
+#[derive(sqlx::FromRow)]
+struct RegisterOf {
+    #[sqlx(try_from = "String")]
+    store_id: StoreId,
+    #[sqlx(try_from = "Flag")]
+    active: bool,
 }
 
 pub struct NewShift {
@@ -172,7 +215,7 @@ pub async fn open_shift(
         "insert into shifts (id, store_id, register_id, cashier_id, status, opening_float, \
          opened_at) values ($1, $2, $3, $4, 'open', $5, $6) returning {SHIFT_COLUMNS}"
     ));
-    let row = sqlx::query(sql)
+    let record: ShiftRecord = sqlx::query_as(sql)
         .bind(ShiftId::new().to_string())
         .bind(shift.store_id.to_string())
         .bind(shift.register_id.to_string())
@@ -181,16 +224,16 @@ pub async fn open_shift(
         .bind(now)
         .fetch_one(&mut *conn)
         .await?;
-    shift_from_row(&row)
+    Ok(record.into())
 }
 
 pub async fn find_shift(conn: &mut AnyConnection, id: ShiftId) -> StoreResult<Option<ShiftRow>> {
     let sql = sqlx::AssertSqlSafe(format!("select {SHIFT_COLUMNS} from shifts where id = $1"));
-    let row = sqlx::query(sql)
+    let record: Option<ShiftRecord> = sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(shift_from_row).transpose()
+    Ok(record.map(ShiftRow::from))
 }
 
 /// The open shift of a register, if any.
@@ -201,11 +244,11 @@ pub async fn open_shift_of(
     let sql = sqlx::AssertSqlSafe(format!(
         "select {SHIFT_COLUMNS} from shifts where register_id = $1 and status = 'open'"
     ));
-    let row = sqlx::query(sql)
+    let record: Option<ShiftRecord> = sqlx::query_as(sql)
         .bind(register.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(shift_from_row).transpose()
+    Ok(record.map(ShiftRow::from))
 }
 
 /// Why a shift's running totals were not changed.
@@ -228,14 +271,14 @@ pub async fn add_to_shift(
     delta: &ShiftTotals,
 ) -> StoreResult<Result<(), ShiftRefusal>> {
     let columns = COUNTER_COLUMNS.iter().chain(["paid_in", "paid_out"].iter());
-    let max = COUNTER_COLUMNS.len() + 4;
+    let max = placeholders(COUNTER_COLUMNS.len() + 4, 1);
     let (sets, bounds): (Vec<String>, Vec<String>) = columns
         .enumerate()
         .map(|(i, column)| {
-            let p = i + 2;
+            let p = placeholders(i + 2, 1);
             (
-                format!("{column} = {column} + ${p}"),
-                format!("{column} + ${p} <= ${max}"),
+                format!("{column} = {column} + {p}"),
+                format!("{column} + {p} <= {max}"),
             )
         })
         .unzip();
@@ -259,11 +302,11 @@ pub async fn add_to_shift(
         return Ok(Ok(()));
     }
     // Say why; the row is settled now (locked by this transaction's earlier writes, or not).
-    let open: Option<String> = sqlx::query_scalar("select status from shifts where id = $1")
+    let current: Option<StatusRow> = sqlx::query_as("select status from shifts where id = $1")
         .bind(shift.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(Err(match open.as_deref() {
+    Ok(Err(match current.as_ref().map(|s| s.status.as_str()) {
         Some("open") => ShiftRefusal::TotalsOutOfRange,
         _ => ShiftRefusal::Closed,
     }))
@@ -336,13 +379,13 @@ pub async fn close_shift(
         "update shifts set status = 'closed', closed_at = $2, closed_by = $3 \
          where id = $1 and status = 'open' returning {SHIFT_COLUMNS}"
     ));
-    let row = sqlx::query(sql)
+    let record: Option<ShiftRecord> = sqlx::query_as(sql)
         .bind(shift.to_string())
         .bind(now)
         .bind(by)
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(shift_from_row).transpose()
+    Ok(record.map(ShiftRow::from))
 }
 
 /// Records the counted cash of a closed shift and what was expected.
@@ -397,7 +440,7 @@ pub async fn list_shifts(
         conditions.push(format!("status = {p}"));
     }
     let mut conn = db.read_conn().await?;
-    let rows = conditions
+    let records: Vec<ShiftRecord> = conditions
         .fetch(
             &mut conn,
             &format!("select {SHIFT_COLUMNS} from shifts"),
@@ -406,10 +449,7 @@ pub async fn list_shifts(
             limit,
         )
         .await?;
-    let shifts = rows
-        .iter()
-        .map(shift_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let shifts: Vec<ShiftRow> = records.into_iter().map(ShiftRow::from).collect();
     Ok(page_of(shifts, limit, |s| s.id.to_string()))
 }
 
@@ -418,15 +458,10 @@ pub async fn find_register(
     conn: &mut AnyConnection,
     id: RegisterId,
 ) -> StoreResult<Option<(StoreId, bool)>> {
-    let row = sqlx::query("select store_id, active from registers where id = $1")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|row| {
-        Ok((
-            parse_id(&row, "store_id", StoreId::parse)?,
-            row.try_get::<i64, _>("active")? != 0,
-        ))
-    })
-    .transpose()
+    let row: Option<RegisterOf> =
+        sqlx::query_as("select store_id, active from registers where id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|r| (r.store_id, r.active)))
 }

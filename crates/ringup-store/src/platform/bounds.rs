@@ -11,12 +11,11 @@
 //! `NOT VALID` on PostgreSQL and the triggers only see new writes, so old rows are not
 //! re-checked by the engine) and so a test can prove every listed column is guarded.
 
-use sqlx::Row;
-
 use ringup_core::catalog::{LEVEL_MAX, Money, Quantity};
 
 use crate::platform::db::{Db, Engine};
 use crate::platform::error::StoreResult;
+use crate::platform::row::Count;
 
 const M: i64 = Money::MAX.value();
 const Q: i64 = Quantity::MAX.value();
@@ -144,6 +143,15 @@ pub struct BadValue {
     pub max: i64,
 }
 
+/// An offending row: its key and value, both cast to text in SQL.
+#[derive(sqlx::FromRow)]
+struct OffendingRow {
+    #[sqlx(rename = "k")]
+    key: String,
+    #[sqlx(rename = "v")]
+    value: String,
+}
+
 /// At most this many offending rows are listed per column; the count says how many there are.
 const LISTED_PER_COLUMN: i64 = 20;
 
@@ -160,10 +168,7 @@ pub async fn check_bounds(db: &Db) -> StoreResult<(usize, Vec<BadValue>, u64)> {
             "select count(*) as n from {} where {condition}",
             b.table
         ));
-        let n: i64 = sqlx::query(count_sql)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?;
+        let Count { n } = sqlx::query_as(count_sql).fetch_one(&mut *conn).await?;
         if n == 0 {
             continue;
         }
@@ -175,12 +180,13 @@ pub async fn check_bounds(db: &Db) -> StoreResult<(usize, Vec<BadValue>, u64)> {
             column = b.column,
             table = b.table
         ));
-        for row in sqlx::query(list_sql).fetch_all(&mut *conn).await? {
+        let rows: Vec<OffendingRow> = sqlx::query_as(list_sql).fetch_all(&mut *conn).await?;
+        for row in rows {
             found.push(BadValue {
                 table: b.table,
                 column: b.column,
-                key: row.try_get("k")?,
-                value: row.try_get("v")?,
+                key: row.key,
+                value: row.value,
                 min: b.min,
                 max: b.max,
             });

@@ -362,13 +362,39 @@ pub async fn commit(tx: Transaction<'static, sqlx::Any>) -> StoreResult<()> {
     Ok(())
 }
 
-/// `$start, $start+1, …` for `n` values: the only SQL ringup builds at run time is lists of
-/// numbered placeholders like this one, never values.
+/// `$start, $start+1, …` for `n` values (`placeholders(3, 1)` is `$3`): the only SQL ringup
+/// builds at run time is numbered placeholders like these, never values, and this is the one
+/// place that writes them (why not `sqlx::QueryBuilder`: `docs/ARCHITECTURE.md`).
 pub fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The rows of a multi-row `values` list: `template` once per row, each `?` in it replaced by
+/// the next numbered placeholder from `$first` on, so with `w` marks per row the `k`-th mark
+/// of row `r` is `$(first + r·w + k)`. Fixed placeholders (`$1`) and casts stay as written:
+/// `value_rows(3, 2, "($1, cast(? as bigint))")` is `($1, cast($3 as bigint)), ($1, cast($4 as bigint))`.
+/// Templates are constants of the caller's code; the SQL sent never contains a `?`.
+pub fn value_rows(first: usize, rows: usize, template: &str) -> String {
+    let mut next = first;
+    let mut out = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let mut row = String::with_capacity(template.len() + 16);
+        for part in template.split_inclusive('?') {
+            match part.strip_suffix('?') {
+                Some(text) => {
+                    row.push_str(text);
+                    row.push_str(&placeholders(next, 1));
+                    next += 1;
+                }
+                None => row.push_str(part),
+            }
+        }
+        out.push(row);
+    }
+    out.join(", ")
 }
 
 /// Per-connection SQLite settings for a server: foreign keys on, wait on locks instead of
@@ -433,6 +459,22 @@ mod tests {
             assert!(shown.contains("ringup:***@db"), "{shown}");
         }
         assert!(url.expose().contains("hunter2"));
+    }
+
+    #[test]
+    fn placeholders_number_lists_and_value_rows() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(7, 1), "$7");
+        assert_eq!(placeholders(1, 0), "");
+        assert_eq!(
+            value_rows(4, 2, "(?, cast(? as bigint), cast(? as bigint))"),
+            "($4, cast($5 as bigint), cast($6 as bigint)), ($7, cast($8 as bigint), cast($9 as bigint))"
+        );
+        assert_eq!(
+            value_rows(3, 2, "($1, ?, 0, $2)"),
+            "($1, $3, 0, $2), ($1, $4, 0, $2)"
+        );
+        assert_eq!(value_rows(1, 0, "(?)"), "");
     }
 
     #[test]

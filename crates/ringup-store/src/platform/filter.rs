@@ -6,6 +6,7 @@
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use crate::platform::db::placeholders;
 use crate::platform::error::StoreResult;
 use crate::platform::page::After;
 
@@ -26,7 +27,7 @@ impl Conditions {
     /// Binds `value` and returns its placeholder.
     pub(crate) fn param(&mut self, value: impl Into<String>) -> String {
         self.binds.push(value.into());
-        format!("${}", self.binds.len() + 2)
+        placeholders(self.binds.len() + 2, 1)
     }
 
     /// Adds a condition written with placeholders from [`Conditions::param`].
@@ -43,19 +44,22 @@ impl Conditions {
 
     /// Runs `select … where <conditions> <tail>` (`tail` orders and limits with `$2`),
     /// fetching up to `limit + 1` rows so the caller can tell whether another page follows.
-    pub(crate) async fn fetch(
+    pub(crate) async fn fetch<T>(
         self,
         conn: &mut AnyConnection,
         select: &str,
         tail: &str,
         after: Option<&After>,
         limit: usize,
-    ) -> StoreResult<Vec<AnyRow>> {
+    ) -> StoreResult<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+    {
         let sql = sqlx::AssertSqlSafe(format!(
             "{select} where {} {tail}",
             self.parts.join(" and ")
         ));
-        let mut query = sqlx::query(sql)
+        let mut query = sqlx::query_as(sql)
             .bind(after.map(|a| a.0.clone()).unwrap_or_default())
             .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
         for value in self.binds {

@@ -7,7 +7,7 @@
 //! it (replay) or, if the first rolled back, claims it; on SQLite the single writer serialises
 //! them. Keys are scoped to the caller and kept at least until `expires_at`.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::platform::error::StoreResult;
 
@@ -22,6 +22,14 @@ pub enum Claim {
     Mismatch,
     /// The key's first request has not finished (its row has no response yet).
     InFlight,
+}
+
+/// A key claimed before, and the response stored with it once its request finished.
+#[derive(sqlx::FromRow)]
+struct ClaimedKey {
+    request_hash: String,
+    status_code: Option<i64>,
+    response_body: Option<String>,
 }
 
 /// Claims `key` for `scope` in the caller's transaction.
@@ -49,7 +57,7 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(Claim::Fresh);
     }
-    let row = sqlx::query(
+    let claimed: ClaimedKey = sqlx::query_as(
         "select request_hash, status_code, response_body from idempotency_keys \
          where scope = $1 and idempotency_key = $2",
     )
@@ -57,13 +65,10 @@ pub async fn claim(
     .bind(key)
     .fetch_one(&mut *conn)
     .await?;
-    let stored_hash: String = row.try_get("request_hash")?;
-    if stored_hash != request_hash {
+    if claimed.request_hash != request_hash {
         return Ok(Claim::Mismatch);
     }
-    let status: Option<i64> = row.try_get("status_code")?;
-    let body: Option<String> = row.try_get("response_body")?;
-    Ok(match (status, body) {
+    Ok(match (claimed.status_code, claimed.response_body) {
         (Some(status), Some(body)) => Claim::Replay {
             status: u16::try_from(status).unwrap_or(500),
             body,

@@ -3,19 +3,23 @@
 //! of the same key never fail; the last one wins.
 
 use chrono::Utc;
-use sqlx::Row;
 
 use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::time;
 
+#[derive(sqlx::FromRow)]
+struct ValueRow {
+    value: String,
+}
+
 /// Reads one value.
 pub async fn get(db: &Db, key: &str) -> StoreResult<Option<String>> {
-    let row = sqlx::query("select value from app_meta where key = $1")
+    let row: Option<ValueRow> = sqlx::query_as("select value from app_meta where key = $1")
         .bind(key)
         .fetch_optional(db.reader())
         .await?;
-    Ok(row.map(|r| r.try_get::<String, _>("value")).transpose()?)
+    Ok(row.map(|r| r.value))
 }
 
 /// Sets one value, creating the key if needed.
@@ -46,10 +50,9 @@ pub async fn record_initialised(db: &Db) -> StoreResult<String> {
     .bind(&now)
     .execute(&mut *tx)
     .await?;
-    let first: String = sqlx::query("select value from app_meta where key = 'initialised_at'")
+    let first: ValueRow = sqlx::query_as("select value from app_meta where key = 'initialised_at'")
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("value")?;
+        .await?;
     tx.commit().await?;
-    Ok(first)
+    Ok(first.value)
 }

@@ -10,4 +10,5 @@ pub mod idempotency;
 pub mod meta;
 pub mod outbox;
 pub mod page;
+pub(crate) mod row;
 pub mod time;

@@ -2,35 +2,24 @@
 //! reports, so it exists exactly when the change does. Delivery (webhooks) reads pending rows
 //! in id order and marks them delivered; that worker comes with the events capability.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::OutboxEventId;
 
 use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::row::JsonText;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: String,
     pub event_type: String,
+    #[sqlx(try_from = "JsonText")]
     pub payload: serde_json::Value,
     pub created_at: String,
     pub delivered_at: Option<String>,
     pub attempts: i64,
-}
-
-fn outbox_from_row(row: &AnyRow) -> StoreResult<OutboxRow> {
-    let payload: String = row.try_get("payload")?;
-    Ok(OutboxRow {
-        id: row.try_get("id")?,
-        event_type: row.try_get("event_type")?,
-        payload: serde_json::from_str(&payload)
-            .map_err(|e| crate::StoreError::corrupt("outbox_events.payload", e))?,
-        created_at: row.try_get("created_at")?,
-        delivered_at: row.try_get("delivered_at")?,
-        attempts: row.try_get("attempts")?,
-    })
 }
 
 /// Writes an event in the caller's transaction.
@@ -66,7 +55,7 @@ pub async fn append_json(
 
 /// Events in the order they were written, delivered or not.
 pub async fn list(db: &Db, after: Option<&After>, limit: usize) -> StoreResult<Page<OutboxRow>> {
-    let rows = sqlx::query(
+    let events: Vec<OutboxRow> = sqlx::query_as(
         "select id, event_type, payload, created_at, delivered_at, attempts from outbox_events \
          where id > $1 order by id limit $2",
     )
@@ -74,9 +63,5 @@ pub async fn list(db: &Db, after: Option<&After>, limit: usize) -> StoreResult<P
     .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
     .fetch_all(db.reader())
     .await?;
-    let events = rows
-        .iter()
-        .map(outbox_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     Ok(page_of(events, limit, |e| e.id.clone()))
 }

@@ -11,13 +11,14 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use ringup_core::catalog::LowStockThreshold;
 use ringup_core::ids::{ProductId, StockMovementId, StoreId};
 use ringup_core::stock::{MovementKind, Shortfall, StockLevel};
 
-use super::{LockedLevel, note_low_stock, parse_id};
+use super::{LockedLevel, note_low_stock};
+use crate::platform::db::{placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
 
 /// What the movements are and who made them.
@@ -36,6 +37,22 @@ pub struct LineMove {
     pub product_id: ProductId,
     pub delta: i64,
     pub threshold: LowStockThreshold,
+}
+
+/// A level just locked.
+#[derive(sqlx::FromRow)]
+struct OnHandRow {
+    #[sqlx(try_from = "String")]
+    product_id: ProductId,
+    on_hand: i64,
+}
+
+/// What live reservations hold of one level.
+#[derive(sqlx::FromRow)]
+struct ReservedRow {
+    #[sqlx(try_from = "String")]
+    product_id: ProductId,
+    reserved: i64,
 }
 
 struct Level {
@@ -115,49 +132,26 @@ pub async fn move_many(
     Ok(Ok(()))
 }
 
-/// Placeholders `$first, $first+1, …` grouped `width` at a time: `($3, $4), ($5, $6)`.
-fn value_rows(first: usize, rows: usize, width: usize, cast: &[&str]) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (0..width)
-                .map(|c| {
-                    let p = format!("${}", first + r * width + c);
-                    match cast.get(c).copied().filter(|t| !t.is_empty()) {
-                        Some(t) => format!("cast({p} as {t})"),
-                        None => p,
-                    }
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 async fn lock_levels(
     conn: &mut AnyConnection,
     store: &str,
     levels: &mut BTreeMap<ProductId, Level>,
     now: &str,
 ) -> StoreResult<()> {
-    let values: Vec<String> = (0..levels.len())
-        .map(|i| format!("($1, ${}, 0, $2)", i + 3))
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into stock_levels (store_id, product_id, on_hand, updated_at) values {} \
          on conflict (store_id, product_id) do update set on_hand = stock_levels.on_hand \
          returning product_id, on_hand",
-        values.join(", ")
+        value_rows(3, levels.len(), "($1, ?, 0, $2)")
     ));
-    let mut query = sqlx::query(sql).bind(store).bind(now);
+    let mut query = sqlx::query_as(sql).bind(store).bind(now);
     for product in levels.keys() {
         query = query.bind(product.to_string());
     }
-    for row in query.fetch_all(&mut *conn).await? {
-        let product = parse_id(&row, "product_id", ProductId::parse)?;
-        let on_hand: i64 = row.try_get("on_hand")?;
-        if let Some(level) = levels.get_mut(&product) {
-            level.locked = StockLevel::new(on_hand, 0);
+    let rows: Vec<OnHandRow> = query.fetch_all(&mut *conn).await?;
+    for row in rows {
+        if let Some(level) = levels.get_mut(&row.product_id) {
+            level.locked = StockLevel::new(row.on_hand, 0);
         }
     }
     Ok(())
@@ -169,21 +163,19 @@ async fn read_reserved(
     levels: &mut BTreeMap<ProductId, Level>,
     now: &str,
 ) -> StoreResult<()> {
-    let list: Vec<String> = (0..levels.len()).map(|i| format!("${}", i + 3)).collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "select product_id, cast(sum(quantity) as bigint) as reserved from reservation_lines \
          where store_id = $1 and expires_at > $2 and product_id in ({}) group by product_id",
-        list.join(", ")
+        placeholders(3, levels.len())
     ));
-    let mut query = sqlx::query(sql).bind(store).bind(now);
+    let mut query = sqlx::query_as(sql).bind(store).bind(now);
     for product in levels.keys() {
         query = query.bind(product.to_string());
     }
-    for row in query.fetch_all(&mut *conn).await? {
-        let product = parse_id(&row, "product_id", ProductId::parse)?;
-        let reserved: i64 = row.try_get("reserved")?;
-        if let Some(level) = levels.get_mut(&product) {
-            level.locked = StockLevel::new(level.locked.on_hand, reserved);
+    let rows: Vec<ReservedRow> = query.fetch_all(&mut *conn).await?;
+    for row in rows {
+        if let Some(level) = levels.get_mut(&row.product_id) {
+            level.locked = StockLevel::new(level.locked.on_hand, row.reserved);
         }
     }
     Ok(())
@@ -204,7 +196,11 @@ async fn update_levels(
          from (values {}) as v \
          where stock_levels.store_id = $1 and stock_levels.product_id = v.column1 \
            and (v.column2 >= 0 or $3 = 1 or stock_levels.on_hand + v.column2 - v.column3 >= 0)",
-        value_rows(4, changed.len(), 3, &["", "bigint", "bigint"])
+        value_rows(
+            4,
+            changed.len(),
+            "(?, cast(? as bigint), cast(? as bigint))"
+        )
     ));
     let mut query = sqlx::query(sql)
         .bind(store)
@@ -231,20 +227,14 @@ async fn insert_movements(
         return Ok(());
     }
     // Shared values first ($1–$6), then (id, product, delta) per line.
-    let rows: Vec<String> = (0..lines.len())
-        .map(|i| {
-            let p = 7 + i * 3;
-            format!(
-                "(${p}, $1, ${}, cast(${} as bigint), $2, $3, $4, $5, $6)",
-                p + 1,
-                p + 2
-            )
-        })
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into stock_movements (id, store_id, product_id, delta, kind, ref_type, ref_id, \
          actor_id, created_at) values {}",
-        rows.join(", ")
+        value_rows(
+            7,
+            lines.len(),
+            "(?, $1, ?, cast(? as bigint), $2, $3, $4, $5, $6)"
+        )
     ));
     let mut query = sqlx::query(sql)
         .bind(what.store_id.to_string())
@@ -261,17 +251,4 @@ async fn insert_movements(
     }
     query.execute(&mut *conn).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::value_rows;
-
-    #[test]
-    fn value_rows_number_and_cast_placeholders() {
-        assert_eq!(
-            value_rows(4, 2, 3, &["", "bigint", "bigint"]),
-            "($4, cast($5 as bigint), cast($6 as bigint)), ($7, cast($8 as bigint), cast($9 as bigint))"
-        );
-    }
 }

@@ -12,25 +12,30 @@
 //! that changes several levels locks them in (store, product) order, so two of them cannot
 //! deadlock.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::catalog::LowStockThreshold;
 use ringup_core::ids::{ProductId, StockMovementId, StoreId};
 use ringup_core::stock::{MovementKind, Shortfall, StockLevel, crosses_low};
 
 use crate::platform::db::Db;
-use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::outbox;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::row::{Code, Count};
 
 /// One ledger entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct MovementRow {
+    #[sqlx(try_from = "String")]
     pub id: StockMovementId,
+    #[sqlx(try_from = "String")]
     pub store_id: StoreId,
+    #[sqlx(try_from = "String")]
     pub product_id: ProductId,
     pub delta: i64,
+    #[sqlx(try_from = "Code")]
     pub kind: MovementKind,
     pub ref_type: Option<String>,
     pub ref_id: Option<String>,
@@ -42,31 +47,18 @@ pub struct MovementRow {
 const MOVEMENT_COLUMNS: &str =
     "id, store_id, product_id, delta, kind, ref_type, ref_id, actor_id, note, created_at";
 
-/// Reads an id column, reporting a malformed one as corrupt data.
-pub(crate) fn parse_id<T>(
-    row: &AnyRow,
-    column: &'static str,
-    parse: fn(&str) -> Result<T, ringup_core::ids::IdError>,
-) -> StoreResult<T> {
-    let text: String = row.try_get(column)?;
-    parse(&text).map_err(|e| StoreError::corrupt(column, e))
+/// A level row just locked, with its product's threshold.
+#[derive(sqlx::FromRow)]
+struct LockedRow {
+    on_hand: i64,
+    #[sqlx(try_from = "i64")]
+    threshold: LowStockThreshold,
 }
 
-fn movement_from_row(row: &AnyRow) -> StoreResult<MovementRow> {
-    let kind: String = row.try_get("kind")?;
-    Ok(MovementRow {
-        id: parse_id(row, "id", StockMovementId::parse)?,
-        store_id: parse_id(row, "store_id", StoreId::parse)?,
-        product_id: parse_id(row, "product_id", ProductId::parse)?,
-        delta: row.try_get("delta")?,
-        kind: MovementKind::parse(&kind)
-            .ok_or_else(|| StoreError::corrupt("stock_movements.kind", kind))?,
-        ref_type: row.try_get("ref_type")?,
-        ref_id: row.try_get("ref_id")?,
-        actor_id: row.try_get("actor_id")?,
-        note: row.try_get("note")?,
-        created_at: row.try_get("created_at")?,
-    })
+/// What live reservations hold of one level.
+#[derive(sqlx::FromRow)]
+struct ReservedRow {
+    reserved: i64,
 }
 
 /// A level locked for change in the caller's transaction.
@@ -84,7 +76,7 @@ pub async fn lock_level(
     product: ProductId,
     now: &str,
 ) -> StoreResult<LockedLevel> {
-    let row = sqlx::query(
+    let row: LockedRow = sqlx::query_as(
         "insert into stock_levels (store_id, product_id, on_hand, updated_at) \
          values ($1, $2, 0, $3) \
          on conflict (store_id, product_id) do update set on_hand = stock_levels.on_hand \
@@ -96,13 +88,10 @@ pub async fn lock_level(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    let on_hand: i64 = row.try_get("on_hand")?;
-    let threshold: i64 = row.try_get("threshold")?;
     let reserved = reserved_of(conn, store, product, now).await?;
     Ok(LockedLevel {
-        level: StockLevel::new(on_hand, reserved),
-        threshold: LowStockThreshold::new(threshold)
-            .map_err(|e| StoreError::corrupt("products.low_stock_threshold", e))?,
+        level: StockLevel::new(row.on_hand, reserved),
+        threshold: row.threshold,
     })
 }
 
@@ -114,7 +103,7 @@ pub async fn reserved_of(
     product: ProductId,
     now: &str,
 ) -> StoreResult<i64> {
-    let row = sqlx::query(
+    let row: ReservedRow = sqlx::query_as(
         "select cast(coalesce(sum(quantity), 0) as bigint) as reserved from reservation_lines \
          where store_id = $1 and product_id = $2 and expires_at > $3",
     )
@@ -123,7 +112,7 @@ pub async fn reserved_of(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(row.try_get("reserved")?)
+    Ok(row.reserved)
 }
 
 /// Writes a `stock.low` outbox event when a change took `available` across the threshold.
@@ -214,7 +203,7 @@ pub async fn move_stock(
         "insert into stock_movements ({MOVEMENT_COLUMNS}) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning {MOVEMENT_COLUMNS}"
     ));
-    let row = sqlx::query(sql)
+    let recorded: MovementRow = sqlx::query_as(sql)
         .bind(StockMovementId::new().to_string())
         .bind(store.to_string())
         .bind(product.to_string())
@@ -229,15 +218,16 @@ pub async fn move_stock(
         .await?;
     note_low_stock(conn, store, product, locked, after, now).await?;
     Ok(Ok(Moved {
-        movement: movement_from_row(&row)?,
+        movement: recorded,
         before: locked.level,
         after,
     }))
 }
 
 /// One row of a store's stock list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct LevelRow {
+    #[sqlx(try_from = "String")]
     pub product_id: ProductId,
     pub on_hand: i64,
     pub reserved: i64,
@@ -298,7 +288,7 @@ pub async fn list_levels(
              join products p on p.id = l.product_id order by l.product_id"
         ))
     };
-    let rows = sqlx::query(sql)
+    let levels: Vec<LevelRow> = sqlx::query_as(sql)
         .bind(store.to_string())
         .bind(now)
         .bind(after.map(|a| a.0.clone()).unwrap_or_default())
@@ -306,17 +296,6 @@ pub async fn list_levels(
         .bind(filter.product_id.map(|p| p.to_string()).unwrap_or_default())
         .fetch_all(db.reader())
         .await?;
-    let levels = rows
-        .iter()
-        .map(|row| {
-            Ok(LevelRow {
-                product_id: parse_id(row, "product_id", ProductId::parse)?,
-                on_hand: row.try_get("on_hand")?,
-                reserved: row.try_get("reserved")?,
-                low_stock_threshold: row.try_get("low_stock_threshold")?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
     Ok(page_of(levels, limit, |l| l.product_id.to_string()))
 }
 
@@ -367,14 +346,28 @@ pub async fn list_movements(
     }
     let mut conn = db.read_conn().await?;
     let select = format!("select {MOVEMENT_COLUMNS} from stock_movements");
-    let rows = conditions
+    let movements: Vec<MovementRow> = conditions
         .fetch(&mut conn, &select, "order by id limit $2", after, limit)
         .await?;
-    let movements = rows
-        .iter()
-        .map(movement_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     Ok(page_of(movements, limit, |m| m.id.to_string()))
+}
+
+/// A level whose on-hand differs from the sum of its movements.
+#[derive(sqlx::FromRow)]
+struct MismatchRow {
+    store_id: String,
+    product_id: String,
+    on_hand: i64,
+    total: i64,
+}
+
+/// A level of a store that does not allow negative stock, with what is reserved of it.
+#[derive(sqlx::FromRow)]
+struct ReservedLevelRow {
+    store_id: String,
+    product_id: String,
+    on_hand: i64,
+    reserved: i64,
 }
 
 /// A level that breaks an invariant, as `ringup check` reports it.
@@ -390,12 +383,11 @@ pub struct Offence {
 /// Returns the number of levels checked and the offences found.
 pub async fn check_ledger(db: &Db, now: &str) -> StoreResult<(u64, Vec<Offence>)> {
     let mut conn = db.read_conn().await?;
-    let count: i64 = sqlx::query("select count(*) as n from stock_levels")
+    let count: Count = sqlx::query_as("select count(*) as n from stock_levels")
         .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
+        .await?;
     let mut offences = Vec::new();
-    let mismatched = sqlx::query(
+    let mismatched: Vec<MismatchRow> = sqlx::query_as(
         "select l.store_id, l.product_id, l.on_hand, \
            cast(coalesce(m.total, 0) as bigint) as total \
          from stock_levels l left join ( \
@@ -411,16 +403,17 @@ pub async fn check_ledger(db: &Db, now: &str) -> StoreResult<(u64, Vec<Offence>)
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in &mismatched {
-        let on_hand: i64 = row.try_get("on_hand")?;
-        let total: i64 = row.try_get("total")?;
+    for row in mismatched {
         offences.push(Offence {
-            store_id: row.try_get("store_id")?,
-            product_id: row.try_get("product_id")?,
-            problem: format!("on_hand is {on_hand} but its movements add up to {total}"),
+            store_id: row.store_id,
+            product_id: row.product_id,
+            problem: format!(
+                "on_hand is {} but its movements add up to {}",
+                row.on_hand, row.total
+            ),
         });
     }
-    let negative = sqlx::query(
+    let negative: Vec<ReservedLevelRow> = sqlx::query_as(
         "select l.store_id, l.product_id, l.on_hand, \
            (select cast(coalesce(sum(r.quantity), 0) as bigint) from reservation_lines r \
             where r.store_id = l.store_id and r.product_id = l.product_id \
@@ -431,12 +424,12 @@ pub async fn check_ledger(db: &Db, now: &str) -> StoreResult<(u64, Vec<Offence>)
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;
-    for row in &negative {
-        let level = StockLevel::new(row.try_get("on_hand")?, row.try_get("reserved")?);
+    for row in negative {
+        let level = StockLevel::new(row.on_hand, row.reserved);
         if level.available() < 0 {
             offences.push(Offence {
-                store_id: row.try_get("store_id")?,
-                product_id: row.try_get("product_id")?,
+                store_id: row.store_id,
+                product_id: row.product_id,
                 problem: format!(
                     "available is {} (on_hand {}, reserved {}) in a store that does not allow \
                      negative stock",
@@ -447,7 +440,7 @@ pub async fn check_ledger(db: &Db, now: &str) -> StoreResult<(u64, Vec<Offence>)
             });
         }
     }
-    Ok((u64::try_from(count).unwrap_or(0), offences))
+    Ok((u64::try_from(count.n).unwrap_or(0), offences))
 }
 
 mod batch;

@@ -3,42 +3,30 @@
 //! the future; releasing deletes them, and expiry needs no sweeper because every read and
 //! check compares `expires_at` with the time of the read.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
-use ringup_core::ids::{ProductId, ReservationId, StoreId};
+use ringup_core::ids::{ReservationId, StoreId};
 use ringup_core::stock::{Shortfall, StockLevel};
 
-use crate::platform::db::placeholders;
+use crate::platform::db::value_rows;
 use crate::platform::error::{StoreError, StoreResult};
 use crate::stock::transfers::Line;
 use crate::stock::{LockedLevel, lock_level, note_low_stock};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A reservation; `lines` is filled in by a second query.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReservationRow {
+    #[sqlx(try_from = "String")]
     pub id: ReservationId,
+    #[sqlx(try_from = "String")]
     pub store_id: StoreId,
     pub reference: Option<String>,
     pub expires_at: String,
     pub created_by: String,
     pub created_at: String,
     pub released_at: Option<String>,
+    #[sqlx(skip)]
     pub lines: Vec<Line>,
-}
-
-fn reservation_from_row(row: &AnyRow) -> StoreResult<ReservationRow> {
-    let id: String = row.try_get("id")?;
-    let store: String = row.try_get("store_id")?;
-    Ok(ReservationRow {
-        id: ReservationId::parse(&id).map_err(|e| StoreError::corrupt("reservations.id", e))?,
-        store_id: StoreId::parse(&store)
-            .map_err(|e| StoreError::corrupt("reservations.store_id", e))?,
-        reference: row.try_get("reference")?,
-        expires_at: row.try_get("expires_at")?,
-        created_by: row.try_get("created_by")?,
-        created_at: row.try_get("created_at")?,
-        released_at: row.try_get("released_at")?,
-        lines: Vec::new(),
-    })
 }
 
 pub struct NewReservation<'a> {
@@ -91,12 +79,9 @@ pub async fn reserve(
     .execute(&mut *conn)
     .await?;
     let n = reservation.lines.len();
-    let items: Vec<String> = (0..n)
-        .map(|i| format!("({})", placeholders(1 + i * 4, 4)))
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into reservation_items (reservation_id, line_no, product_id, quantity) values {}",
-        items.join(", ")
+        value_rows(1, n, "(?, ?, ?, ?)")
     ));
     let mut query = sqlx::query(sql);
     for (no, line) in (1i64..).zip(reservation.lines) {
@@ -107,13 +92,10 @@ pub async fn reserve(
             .bind(line.quantity);
     }
     query.execute(&mut *conn).await?;
-    let live: Vec<String> = (0..n)
-        .map(|i| format!("({})", placeholders(1 + i * 5, 5)))
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into reservation_lines (reservation_id, store_id, product_id, quantity, \
          expires_at) values {}",
-        live.join(", ")
+        value_rows(1, n, "(?, ?, ?, ?, ?)")
     ));
     let mut query = sqlx::query(sql);
     for line in reservation.lines {
@@ -140,7 +122,7 @@ pub async fn find_reservation(
     conn: &mut AnyConnection,
     id: ReservationId,
 ) -> StoreResult<Option<ReservationRow>> {
-    let Some(row) = sqlx::query(
+    let Some(mut reservation): Option<ReservationRow> = sqlx::query_as(
         "select id, store_id, reference, expires_at, created_by, created_at, released_at \
          from reservations where id = $1",
     )
@@ -150,22 +132,13 @@ pub async fn find_reservation(
     else {
         return Ok(None);
     };
-    let mut reservation = reservation_from_row(&row)?;
-    let lines = sqlx::query(
+    reservation.lines = sqlx::query_as(
         "select product_id, quantity from reservation_items where reservation_id = $1 \
          order by line_no",
     )
     .bind(id.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    for line in &lines {
-        let product: String = line.try_get("product_id")?;
-        reservation.lines.push(Line {
-            product_id: ProductId::parse(&product)
-                .map_err(|e| StoreError::corrupt("reservation_items.product_id", e))?,
-            quantity: line.try_get("quantity")?,
-        });
-    }
     Ok(Some(reservation))
 }
 

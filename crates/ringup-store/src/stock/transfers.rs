@@ -6,30 +6,38 @@
 //! the transition that causes it (`transfer_out` on approval, `transfer_in` on receipt), in
 //! the same transaction.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::{ProductId, StoreId, TransferId};
 use ringup_core::stock::TransferStatus;
 
-use crate::platform::db::{Db, placeholders};
+use crate::platform::db::{Db, placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
-use crate::stock::parse_id;
+use crate::platform::row::Code;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A line of a transfer or a reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Line {
+    #[sqlx(try_from = "String")]
     pub product_id: ProductId,
     pub quantity: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A transfer; `lines` is filled in by a second query.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct TransferRow {
+    #[sqlx(try_from = "String")]
     pub id: TransferId,
+    #[sqlx(try_from = "String")]
     pub from_store_id: StoreId,
+    #[sqlx(try_from = "String")]
     pub to_store_id: StoreId,
+    #[sqlx(try_from = "Code")]
     pub status: TransferStatus,
     pub note: Option<String>,
+    #[sqlx(skip)]
     pub lines: Vec<Line>,
     pub requested_by: String,
     pub approved_by: Option<String>,
@@ -49,29 +57,12 @@ const TRANSFER_COLUMNS: &str = "id, from_store_id, to_store_id, status, note, re
      approved_by, approved_at, received_by, received_at, rejected_by, rejected_at, \
      reject_reason, cancelled_by, cancelled_at, created_at, updated_at";
 
-fn transfer_from_row(row: &AnyRow) -> StoreResult<TransferRow> {
-    let status: String = row.try_get("status")?;
-    Ok(TransferRow {
-        id: parse_id(row, "id", TransferId::parse)?,
-        from_store_id: parse_id(row, "from_store_id", StoreId::parse)?,
-        to_store_id: parse_id(row, "to_store_id", StoreId::parse)?,
-        status: TransferStatus::parse(&status)
-            .ok_or_else(|| StoreError::corrupt("transfers.status", status))?,
-        note: row.try_get("note")?,
-        lines: Vec::new(),
-        requested_by: row.try_get("requested_by")?,
-        approved_by: row.try_get("approved_by")?,
-        approved_at: row.try_get("approved_at")?,
-        received_by: row.try_get("received_by")?,
-        received_at: row.try_get("received_at")?,
-        rejected_by: row.try_get("rejected_by")?,
-        rejected_at: row.try_get("rejected_at")?,
-        reject_reason: row.try_get("reject_reason")?,
-        cancelled_by: row.try_get("cancelled_by")?,
-        cancelled_at: row.try_get("cancelled_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+/// A line with the transfer it belongs to.
+#[derive(sqlx::FromRow)]
+struct TransferLine {
+    transfer_id: String,
+    #[sqlx(flatten)]
+    line: Line,
 }
 
 /// A transfer as requested.
@@ -112,12 +103,9 @@ async fn insert_lines(conn: &mut AnyConnection, id: TransferId, lines: &[Line]) 
     if lines.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = (0..lines.len())
-        .map(|i| format!("({})", placeholders(1 + i * 4, 4)))
-        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into transfer_lines (transfer_id, line_no, product_id, quantity) values {}",
-        values.join(", ")
+        value_rows(1, lines.len(), "(?, ?, ?, ?)")
     ));
     let mut query = sqlx::query(sql);
     for (no, line) in (1i64..).zip(lines) {
@@ -140,22 +128,12 @@ async fn lines_of(conn: &mut AnyConnection, ids: &[String]) -> StoreResult<Vec<(
          where transfer_id in ({}) order by transfer_id, line_no",
         placeholders(1, ids.len())
     ));
-    let mut query = sqlx::query(sql);
+    let mut query = sqlx::query_as(sql);
     for id in ids {
         query = query.bind(id.clone());
     }
-    let rows = query.fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("transfer_id")?,
-                Line {
-                    product_id: parse_id(row, "product_id", ProductId::parse)?,
-                    quantity: row.try_get("quantity")?,
-                },
-            ))
-        })
-        .collect()
+    let rows: Vec<TransferLine> = query.fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(|r| (r.transfer_id, r.line)).collect())
 }
 
 async fn with_lines(
@@ -181,14 +159,13 @@ pub async fn find_transfer(
     let sql = sqlx::AssertSqlSafe(format!(
         "select {TRANSFER_COLUMNS} from transfers where id = $1"
     ));
-    let Some(row) = sqlx::query(sql)
+    let Some(transfer): Option<TransferRow> = sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(None);
     };
-    let transfer = transfer_from_row(&row)?;
     Ok(with_lines(conn, vec![transfer]).await?.pop())
 }
 
@@ -279,13 +256,9 @@ pub async fn list_transfers(
     }
     let mut conn = db.read_conn().await?;
     let select = format!("select {TRANSFER_COLUMNS} from transfers");
-    let rows = conditions
+    let transfers: Vec<TransferRow> = conditions
         .fetch(&mut conn, &select, "order by id limit $2", after, limit)
         .await?;
-    let transfers = rows
-        .iter()
-        .map(transfer_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     let page = page_of(transfers, limit, |t| t.id.to_string());
     Ok(Page {
         items: with_lines(&mut conn, page.items).await?,

@@ -2,21 +2,25 @@
 //! with its first characters for recognising it in lists. A revoked key stops working at once:
 //! every lookup checks `revoked_at`.
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::{ApiKeyId, StoreId, UserId};
 
+use super::StoreOf;
 use crate::platform::db::Db;
-use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A key as [`COLUMNS`] reads it; `store_ids` is filled in by a second query.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiKeyRow {
+    #[sqlx(try_from = "String")]
     pub id: ApiKeyId,
     pub name: String,
     pub key_prefix: String,
     pub tier: String,
     pub role: String,
+    #[sqlx(skip)]
     pub store_ids: Vec<StoreId>,
     pub created_by: Option<String>,
     pub last_used_at: Option<String>,
@@ -39,35 +43,14 @@ pub struct NewApiKeyRow<'a> {
 const COLUMNS: &str =
     "id, name, key_prefix, tier, role, created_by, last_used_at, revoked_at, created_at";
 
-fn from_row(row: &AnyRow) -> StoreResult<ApiKeyRow> {
-    let id: String = row.try_get("id")?;
-    Ok(ApiKeyRow {
-        id: ApiKeyId::parse(&id).map_err(|e| StoreError::corrupt("api_keys.id", e))?,
-        name: row.try_get("name")?,
-        key_prefix: row.try_get("key_prefix")?,
-        tier: row.try_get("tier")?,
-        role: row.try_get("role")?,
-        store_ids: Vec::new(),
-        created_by: row.try_get("created_by")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
 async fn load_stores(conn: &mut AnyConnection, key: &mut ApiKeyRow) -> StoreResult<()> {
-    let rows =
-        sqlx::query("select store_id from api_key_stores where api_key_id = $1 order by store_id")
-            .bind(key.id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
-    key.store_ids = rows
-        .iter()
-        .map(|r| {
-            let id: String = r.try_get("store_id")?;
-            StoreId::parse(&id).map_err(|e| StoreError::corrupt("api_key_stores.store_id", e))
-        })
-        .collect::<StoreResult<_>>()?;
+    let rows: Vec<StoreOf> = sqlx::query_as(
+        "select store_id from api_key_stores where api_key_id = $1 order by store_id",
+    )
+    .bind(key.id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    key.store_ids = rows.into_iter().map(|r| r.store_id).collect();
     Ok(())
 }
 
@@ -106,12 +89,11 @@ pub async fn find_live_by_hash(db: &Db, key_hash: &str) -> StoreResult<Option<Ap
     let sql = sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from api_keys where key_hash = $1 and revoked_at is null"
     ));
-    let row = sqlx::query(sql)
+    let row: Option<ApiKeyRow> = sqlx::query_as(sql)
         .bind(key_hash)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut key = from_row(&row)?;
+    let Some(mut key) = row else { return Ok(None) };
     load_stores(&mut conn, &mut key).await?;
     Ok(Some(key))
 }
@@ -130,12 +112,11 @@ pub async fn find_api_key(
     id: ApiKeyId,
 ) -> StoreResult<Option<ApiKeyRow>> {
     let sql = sqlx::AssertSqlSafe(format!("select {COLUMNS} from api_keys where id = $1"));
-    let row = sqlx::query(sql)
+    let row: Option<ApiKeyRow> = sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut key = from_row(&row)?;
+    let Some(mut key) = row else { return Ok(None) };
     load_stores(conn, &mut key).await?;
     Ok(Some(key))
 }
@@ -149,12 +130,11 @@ pub async fn list_api_keys(
     let sql = sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from api_keys where id > $1 order by id limit $2"
     ));
-    let rows = sqlx::query(sql)
+    let mut keys: Vec<ApiKeyRow> = sqlx::query_as(sql)
         .bind(after.map(|a| a.0.clone()).unwrap_or_default())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
         .fetch_all(&mut *conn)
         .await?;
-    let mut keys = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
     for key in &mut keys {
         load_stores(&mut conn, key).await?;
     }

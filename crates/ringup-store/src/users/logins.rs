@@ -6,12 +6,12 @@
 //! concurrent attempts, so with a limit of N at most N attempts per window ever reach the
 //! password check, however many arrive at once. A success resets the count.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::platform::error::StoreResult;
 
 /// What counting an attempt decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Attempt {
     /// Attempts in the current window, this one included.
     pub failures: i64,
@@ -30,7 +30,7 @@ pub async fn record_attempt(
     max_failures: i64,
     lock_until: &str,
 ) -> StoreResult<Attempt> {
-    let row = sqlx::query(
+    let attempt = sqlx::query_as(
         "insert into login_throttles \
          (username_key, window_started_at, failures, locked_until, created_at, updated_at) \
          values ($1, $2, 1, null, $2, $2) \
@@ -58,10 +58,7 @@ pub async fn record_attempt(
     .bind(lock_until)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Attempt {
-        failures: row.try_get("failures")?,
-        locked_until: row.try_get("locked_until")?,
-    })
+    Ok(attempt)
 }
 
 /// A successful login forgets the window's failures (unless the username is locked).

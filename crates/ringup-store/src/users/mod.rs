@@ -10,22 +10,27 @@ pub mod logins;
 pub mod password_resets;
 pub mod sessions;
 
-use sqlx::{AnyConnection, Row, any::AnyRow};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::{StoreId, UserId};
 
 use crate::platform::db::{Db, placeholders};
-use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::row::{Count, Flag};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A user as [`USER_COLUMNS`] reads it; `store_ids` is filled in by a second query.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
+    #[sqlx(try_from = "String")]
     pub id: UserId,
     pub username: String,
     pub email: String,
     pub role: String,
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
     pub commission_rate_bp: i64,
+    #[sqlx(skip)]
     pub store_ids: Vec<StoreId>,
     pub created_at: String,
     pub updated_at: String,
@@ -63,19 +68,28 @@ pub struct UserPatchRow<'a> {
 const USER_COLUMNS: &str =
     "id, username, email, role, active, commission_rate_bp, created_at, updated_at";
 
-fn user_from_row(row: &AnyRow) -> StoreResult<UserRow> {
-    let id: String = row.try_get("id")?;
-    Ok(UserRow {
-        id: UserId::parse(&id).map_err(|e| StoreError::corrupt("users.id", e))?,
-        username: row.try_get("username")?,
-        email: row.try_get("email")?,
-        role: row.try_get("role")?,
-        active: row.try_get::<i64, _>("active")? != 0,
-        commission_rate_bp: row.try_get("commission_rate_bp")?,
-        store_ids: Vec::new(),
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PasswordHashRow {
+    password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CommissionRow {
+    commission_rate_bp: i64,
+}
+
+/// One store of a user or an API key (`user_stores`, `api_key_stores`).
+#[derive(sqlx::FromRow)]
+struct StoreOf {
+    #[sqlx(try_from = "String")]
+    store_id: StoreId,
 }
 
 /// Inserts a user and its store memberships. Unique violations come back as
@@ -126,18 +140,12 @@ async fn replace_stores(
 
 async fn load_stores(conn: &mut AnyConnection, users: &mut [UserRow]) -> StoreResult<()> {
     for user in users.iter_mut() {
-        let rows =
-            sqlx::query("select store_id from user_stores where user_id = $1 order by store_id")
+        let rows: Vec<StoreOf> =
+            sqlx::query_as("select store_id from user_stores where user_id = $1 order by store_id")
                 .bind(user.id.to_string())
                 .fetch_all(&mut *conn)
                 .await?;
-        user.store_ids = rows
-            .iter()
-            .map(|r| {
-                let id: String = r.try_get("store_id")?;
-                StoreId::parse(&id).map_err(|e| StoreError::corrupt("user_stores.store_id", e))
-            })
-            .collect::<StoreResult<_>>()?;
+        user.store_ids = rows.into_iter().map(|r| r.store_id).collect();
     }
     Ok(())
 }
@@ -145,12 +153,12 @@ async fn load_stores(conn: &mut AnyConnection, users: &mut [UserRow]) -> StoreRe
 /// The user with this id, with its stores.
 pub async fn find_user(conn: &mut AnyConnection, id: UserId) -> StoreResult<Option<UserRow>> {
     let sql = sqlx::AssertSqlSafe(format!("select {USER_COLUMNS} from users where id = $1"));
-    let row = sqlx::query(sql)
+    let row: Option<UserRow> = sqlx::query_as(sql)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut users = vec![user_from_row(&row)?];
+    let mut users = vec![row];
     load_stores(conn, &mut users).await?;
     Ok(users.pop())
 }
@@ -167,13 +175,18 @@ pub async fn find_credentials(db: &Db, username_key: &str) -> StoreResult<Option
     let sql = sqlx::AssertSqlSafe(format!(
         "select {USER_COLUMNS}, password_hash from users where username_key = $1"
     ));
-    let row = sqlx::query(sql)
+    let row: Option<CredentialsRow> = sqlx::query_as(sql)
         .bind(username_key)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let password_hash: String = row.try_get("password_hash")?;
-    let mut users = vec![user_from_row(&row)?];
+    let Some(CredentialsRow {
+        user,
+        password_hash,
+    }) = row
+    else {
+        return Ok(None);
+    };
+    let mut users = vec![user];
     load_stores(&mut conn, &mut users).await?;
     Ok(users.pop().map(|user| Credentials {
         user,
@@ -183,11 +196,11 @@ pub async fn find_credentials(db: &Db, username_key: &str) -> StoreResult<Option
 
 /// The stored hash of a user's password.
 pub async fn password_hash_of(conn: &mut AnyConnection, id: UserId) -> StoreResult<String> {
-    let row = sqlx::query("select password_hash from users where id = $1")
+    let row: PasswordHashRow = sqlx::query_as("select password_hash from users where id = $1")
         .bind(id.to_string())
         .fetch_one(&mut *conn)
         .await?;
-    Ok(row.try_get("password_hash")?)
+    Ok(row.password_hash)
 }
 
 /// The active user with this e-mail address (`email_key` is lower-cased).
@@ -196,11 +209,10 @@ pub async fn find_active_by_email(db: &Db, email_key: &str) -> StoreResult<Optio
     let sql = sqlx::AssertSqlSafe(format!(
         "select {USER_COLUMNS} from users where email_key = $1 and active = 1"
     ));
-    let row = sqlx::query(sql)
+    Ok(sqlx::query_as(sql)
         .bind(email_key)
         .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(user_from_row).transpose()
+        .await?)
 }
 
 /// Which users a list may show: all, or those with one of `roles` in at least one of `stores`.
@@ -222,12 +234,12 @@ pub async fn list_users(
     let mut conn = db.reader().acquire().await?;
     let after = after.map(|a| a.0.clone()).unwrap_or_default();
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
-    let rows = match scope {
+    let mut users: Vec<UserRow> = match scope {
         UserScope::All => {
             let sql = sqlx::AssertSqlSafe(format!(
                 "select {USER_COLUMNS} from users where id > $1 order by id limit $2"
             ));
-            sqlx::query(sql)
+            sqlx::query_as(sql)
                 .bind(after)
                 .bind(fetch)
                 .fetch_all(&mut *conn)
@@ -243,7 +255,7 @@ pub async fn list_users(
                 placeholders(roles_at, roles.len().max(1)),
                 placeholders(stores_at, stores.len().max(1)),
             ));
-            let mut query = sqlx::query(sql).bind(after).bind(fetch);
+            let mut query = sqlx::query_as(sql).bind(after).bind(fetch);
             if stores.is_empty() {
                 query = query.bind(String::new());
             }
@@ -259,10 +271,6 @@ pub async fn list_users(
             query.fetch_all(&mut *conn).await?
         }
     };
-    let mut users = rows
-        .iter()
-        .map(user_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
     load_stores(&mut conn, &mut users).await?;
     Ok(page_of(users, limit, |u| u.id.to_string()))
 }
@@ -314,20 +322,18 @@ pub async fn set_password_hash(
 
 /// How many users exist: the first admin is created only when there are none.
 pub async fn count_users(conn: &mut AnyConnection) -> StoreResult<i64> {
-    let row = sqlx::query("select count(*) as n from users")
+    let count: Count = sqlx::query_as("select count(*) as n from users")
         .fetch_one(&mut *conn)
         .await?;
-    Ok(row.try_get("n")?)
+    Ok(count.n)
 }
 
 /// The commission rate of a seller (0 for an unknown user).
 pub async fn commission_rate_of(conn: &mut AnyConnection, user: UserId) -> StoreResult<i64> {
-    let row = sqlx::query("select commission_rate_bp from users where id = $1")
-        .bind(user.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(match row {
-        Some(row) => row.try_get("commission_rate_bp")?,
-        None => 0,
-    })
+    let row: Option<CommissionRow> =
+        sqlx::query_as("select commission_rate_bp from users where id = $1")
+            .bind(user.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map_or(0, |r| r.commission_rate_bp))
 }

@@ -1,11 +1,17 @@
 //! Password-reset tokens: stored hashed, valid until `expires_at`, used at most once. Spending
 //! one is a single conditional update, so two racing confirmations cannot both succeed.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::{PasswordResetId, UserId};
 
-use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::error::StoreResult;
+
+#[derive(sqlx::FromRow)]
+struct ResetOf {
+    #[sqlx(try_from = "String")]
+    user_id: UserId,
+}
 
 pub async fn insert_reset(
     conn: &mut AnyConnection,
@@ -34,7 +40,7 @@ pub async fn find_live_reset(
     token_hash: &str,
     now: &str,
 ) -> StoreResult<Option<UserId>> {
-    let row = sqlx::query(
+    let row: Option<ResetOf> = sqlx::query_as(
         "select user_id from password_resets \
          where token_hash = $1 and used_at is null and expires_at > $2",
     )
@@ -42,11 +48,7 @@ pub async fn find_live_reset(
     .bind(now)
     .fetch_optional(db.reader())
     .await?;
-    row.map(|r| {
-        let id: String = r.try_get("user_id")?;
-        UserId::parse(&id).map_err(|e| StoreError::corrupt("password_resets.user_id", e))
-    })
-    .transpose()
+    Ok(row.map(|r| r.user_id))
 }
 
 /// Spends a live token and returns its user; `None` when unknown, used or expired.
@@ -55,7 +57,7 @@ pub async fn consume_reset(
     token_hash: &str,
     now: &str,
 ) -> StoreResult<Option<UserId>> {
-    let row = sqlx::query(
+    let row: Option<ResetOf> = sqlx::query_as(
         "update password_resets set used_at = $2, updated_at = $2 \
          where token_hash = $1 and used_at is null and expires_at > $2 returning user_id",
     )
@@ -63,11 +65,7 @@ pub async fn consume_reset(
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| {
-        let id: String = r.try_get("user_id")?;
-        UserId::parse(&id).map_err(|e| StoreError::corrupt("password_resets.user_id", e))
-    })
-    .transpose()
+    Ok(row.map(|r| r.user_id))
 }
 
 /// Spends every outstanding token of a user: a new password makes earlier reset links void.

@@ -6,12 +6,12 @@
 //! conditional update (`used_at is null`), so two racing refreshes with one token cannot both
 //! succeed — the loser is treated as reuse.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use ringup_core::ids::{SessionId, UserId};
 
 use crate::platform::db::Db;
-use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::error::StoreResult;
 
 pub struct NewSession<'a> {
     pub id: SessionId,
@@ -71,6 +71,31 @@ async fn insert_refresh(
     Ok(())
 }
 
+/// A refresh token's session and its user.
+#[derive(sqlx::FromRow)]
+struct SessionOwner {
+    #[sqlx(try_from = "String")]
+    session_id: SessionId,
+    #[sqlx(try_from = "String")]
+    user_id: UserId,
+}
+
+/// A presented refresh token and the state of its session.
+#[derive(sqlx::FromRow)]
+struct RefreshToken {
+    #[sqlx(flatten)]
+    owner: SessionOwner,
+    expires_at: String,
+    revoked_at: Option<String>,
+    session_expires_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRef {
+    #[sqlx(try_from = "String")]
+    id: SessionId,
+}
+
 /// What presenting a refresh token led to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rotation {
@@ -90,7 +115,7 @@ pub async fn rotate_refresh(
     now: &str,
     new_expires_at: &str,
 ) -> StoreResult<Rotation> {
-    let row = sqlx::query(
+    let row: Option<RefreshToken> = sqlx::query_as(
         "select r.session_id, r.used_at, r.expires_at, s.user_id, s.revoked_at, \
          s.expires_at as session_expires_at \
          from refresh_tokens r join sessions s on s.id = r.session_id where r.token_hash = $1",
@@ -98,15 +123,17 @@ pub async fn rotate_refresh(
     .bind(presented_hash)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else {
+    let Some(token) = row else {
         return Ok(Rotation::Invalid);
     };
-    let session = parse_session(&row.try_get::<String, _>("session_id")?)?;
-    let user = parse_user(&row.try_get::<String, _>("user_id")?)?;
-    let revoked: Option<String> = row.try_get("revoked_at")?;
-    let expires_at: String = row.try_get("expires_at")?;
-    let session_expires_at: String = row.try_get("session_expires_at")?;
-    if revoked.is_some() || expires_at.as_str() <= now || session_expires_at.as_str() <= now {
+    let SessionOwner {
+        session_id: session,
+        user_id: user,
+    } = token.owner;
+    if token.revoked_at.is_some()
+        || token.expires_at.as_str() <= now
+        || token.session_expires_at.as_str() <= now
+    {
         return Ok(Rotation::Invalid);
     }
     let spent = sqlx::query(
@@ -137,20 +164,14 @@ pub async fn session_of_refresh(
     conn: &mut AnyConnection,
     presented_hash: &str,
 ) -> StoreResult<Option<(SessionId, UserId)>> {
-    let row = sqlx::query(
+    let row: Option<SessionOwner> = sqlx::query_as(
         "select r.session_id, s.user_id from refresh_tokens r \
          join sessions s on s.id = r.session_id where r.token_hash = $1",
     )
     .bind(presented_hash)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|row| {
-        Ok((
-            parse_session(&row.try_get::<String, _>("session_id")?)?,
-            parse_user(&row.try_get::<String, _>("user_id")?)?,
-        ))
-    })
-    .transpose()
+    Ok(row.map(|owner| (owner.session_id, owner.user_id)))
 }
 
 /// Revokes one session; returns false when it was already revoked or does not exist.
@@ -180,7 +201,7 @@ pub async fn revoke_user_sessions(
     reason: &str,
     now: &str,
 ) -> StoreResult<Vec<SessionId>> {
-    let rows = sqlx::query(
+    let rows: Vec<SessionRef> = sqlx::query_as(
         "update sessions set revoked_at = $2, revoked_reason = $3, updated_at = $2 \
          where user_id = $1 and revoked_at is null returning id",
     )
@@ -189,9 +210,7 @@ pub async fn revoke_user_sessions(
     .bind(reason)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| parse_session(&r.try_get::<String, _>("id")?))
-        .collect()
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// Whether a session may still authenticate requests: not revoked, not expired, and its user
@@ -206,12 +225,4 @@ pub async fn session_is_live(db: &Db, session: SessionId, now: &str) -> StoreRes
     .fetch_optional(db.reader())
     .await?;
     Ok(row.is_some())
-}
-
-fn parse_session(text: &str) -> StoreResult<SessionId> {
-    SessionId::parse(text).map_err(|e| StoreError::corrupt("sessions.id", e))
-}
-
-fn parse_user(text: &str) -> StoreResult<UserId> {
-    UserId::parse(text).map_err(|e| StoreError::corrupt("sessions.user_id", e))
 }
