@@ -7,6 +7,11 @@
 //!
 //! Which connection runs the transaction, and how, is decided here (today: the store's one
 //! write connection, `BEGIN IMMEDIATE` on SQLite); callers only see [`Written`].
+//!
+//! A write nobody signed in asks for (logging in, refreshing or ending a session, a
+//! password-reset link, the first admin) is an [`AnonymousWrite`]: the same transaction and
+//! effects, but no actor, so no idempotency key (keys are scoped to an actor) and no reply to
+//! keep; its operation names whom each audit event concerns once it knows.
 
 use chrono::{DateTime, Utc};
 use ringup_core::ids::StoreId;
@@ -46,6 +51,13 @@ pub struct WriteRequest<'a> {
     pub at: DateTime<Utc>,
     pub origin: &'a Origin,
     pub idempotency: Option<Idempotency<'a>>,
+}
+
+/// Everything an [`AnonymousWrite`] needs besides its command: when, and from where.
+#[derive(Clone, Copy, Debug)]
+pub struct AnonymousRequest<'a> {
+    pub at: DateTime<Utc>,
+    pub origin: &'a Origin,
 }
 
 /// The answer kept for a key and sent again on a replay: status and JSON body.
@@ -200,19 +212,7 @@ impl<'r> Write<'r> {
 
     /// An audit event by this write's actor, from its origin, in `store` (or the global chain).
     pub fn audit_event(&self, action: &str, store: Option<StoreId>) -> NewAuditEvent {
-        let origin = self.request.origin;
-        let mut event = NewAuditEvent {
-            at: self.now.clone(),
-            action: action.to_owned(),
-            ip: origin.ip.clone(),
-            user_agent: origin.user_agent.clone(),
-            request_id: origin.request_id.clone(),
-            details: serde_json::json!({}),
-            ..NewAuditEvent::default()
-        }
-        .by(self.request.actor.actor_id());
-        event.store_id = store;
-        event
+        audit_event(&self.now, self.request.origin, action, store).by(self.request.actor.actor_id())
     }
 
     /// Writes the effects, keeps `status` and `reply` as the key's reply, and commits.
@@ -223,12 +223,7 @@ impl<'r> Write<'r> {
         status: u16,
         reply: Shown,
     ) -> Result<Written<T>, WriteError> {
-        for (event_type, payload) in &effects.outbox {
-            outbox::append_json(&mut self.tx, event_type, payload.as_str(), &self.now).await?;
-        }
-        for event in &effects.audit {
-            audit::append(&mut self.tx, event).await?;
-        }
+        append_effects(&mut self.tx, &effects, &self.now).await?;
         let Shown(body) = reply;
         if let Some(key) = self.request.idempotency {
             idempotency::complete(
@@ -247,6 +242,76 @@ impl<'r> Write<'r> {
             reply: Reply { status, body },
         })
     }
+}
+
+/// An open write nobody signed in asked for ([`AnonymousRequest`]). It holds no idempotency
+/// key, so it ends with [`AnonymousWrite::commit`], which keeps no reply; dropping it instead
+/// rolls everything back.
+pub struct AnonymousWrite<'r> {
+    tx: WriteTx,
+    origin: &'r Origin,
+    now: String,
+}
+
+impl<'r> AnonymousWrite<'r> {
+    /// Starts the write's transaction.
+    pub async fn begin(
+        db: &Db,
+        request: AnonymousRequest<'r>,
+    ) -> Result<AnonymousWrite<'r>, StoreError> {
+        Ok(AnonymousWrite {
+            tx: db.begin_write().await?,
+            origin: request.origin,
+            now: time::to_db(request.at),
+        })
+    }
+
+    /// The transaction, for the operation's own statements.
+    pub fn tx(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+
+    /// The write's time, as stored.
+    pub fn now(&self) -> &str {
+        &self.now
+    }
+
+    /// An audit event from this write's origin, in `store` (or the global chain). It names no
+    /// actor: the operation adds whom it concerns, once known, with `.by(..)`.
+    pub fn audit_event(&self, action: &str, store: Option<StoreId>) -> NewAuditEvent {
+        audit_event(&self.now, self.origin, action, store)
+    }
+
+    /// Writes the effects and commits.
+    pub async fn commit(mut self, effects: Effects) -> Result<(), StoreError> {
+        append_effects(&mut self.tx, &effects, &self.now).await?;
+        ringup_store::commit(self.tx).await
+    }
+}
+
+/// An audit event at `now` from `origin`, in `store` (or the global chain), by nobody yet.
+fn audit_event(now: &str, origin: &Origin, action: &str, store: Option<StoreId>) -> NewAuditEvent {
+    NewAuditEvent {
+        at: now.to_owned(),
+        action: action.to_owned(),
+        store_id: store,
+        ip: origin.ip.clone(),
+        user_agent: origin.user_agent.clone(),
+        request_id: origin.request_id.clone(),
+        details: serde_json::json!({}),
+        ..NewAuditEvent::default()
+    }
+}
+
+/// Appends a write's outbox events, then its audit events, in its transaction.
+async fn append_effects(tx: &mut Conn, effects: &Effects, now: &str) -> Result<(), StoreError> {
+    for (event_type, payload) in &effects.outbox {
+        outbox::append_json(tx, event_type, payload.as_str(), now).await?;
+    }
+    for event in &effects.audit {
+        audit::append(tx, event).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! The shared write tail against a real SQLite database: a fresh key commits the effect, its
 //! events and its reply together; the same key and request replays the reply with no second
 //! effect; the same key with another request is refused; a write dropped before `finish`
-//! leaves nothing, not even the key.
+//! leaves nothing, not even the key. An anonymous write (nobody signed in) commits its events
+//! with no actor unless the operation names one, and rolls back when dropped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::Utc;
 use ringup_app::write::{
-    Begun, Effects, Idempotency, Origin, Shown, Write, WriteError, WriteRequest,
+    AnonymousRequest, AnonymousWrite, Begun, Effects, Idempotency, Origin, Shown, Write,
+    WriteError, WriteRequest,
 };
 use ringup_app::{Actor, ActorKind, Written};
 use ringup_core::ids::UserId;
@@ -142,4 +144,42 @@ async fn a_write_dropped_before_finish_leaves_nothing_behind() {
     let retried = write_once(&db, &actor, Some(key), 7).await.unwrap();
     assert!(matches!(retried, Written::Fresh { outcome: 7, .. }));
     assert_eq!(count(&db, keys).await, 1);
+}
+
+#[tokio::test]
+async fn an_anonymous_write_records_by_nobody_until_told_and_rolls_back_when_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path()).await;
+    let origin = Origin {
+        ip: Some("192.0.2.7".into()),
+        user_agent: Some("tests".into()),
+        request_id: Some("req-1".into()),
+    };
+    let request = AnonymousRequest {
+        at: Utc::now(),
+        origin: &origin,
+    };
+    let write = AnonymousWrite::begin(&db, request).await.unwrap();
+    let nobody = write.audit_event("test.failed", None);
+    let someone = write.audit_event("test.happened", None).by("u-1");
+    assert_eq!(
+        (nobody.actor_id.as_deref(), nobody.ip.as_deref()),
+        (None, Some("192.0.2.7"))
+    );
+    assert_eq!(someone.actor_id.as_deref(), Some("u-1"));
+    write
+        .commit(Effects::new().audit(nobody).audit(someone))
+        .await
+        .unwrap();
+    let events = "select count(*) as n from audit_events";
+    assert_eq!(count(&db, events).await, 2);
+
+    let dropped = AnonymousWrite::begin(&db, request).await.unwrap();
+    let event = dropped.audit_event("test.dropped", None);
+    drop((dropped, event));
+    assert_eq!(count(&db, events).await, 2);
+    assert!(matches!(
+        audit::verify(&db).await.unwrap(),
+        Verification::Ok { checked: 2 }
+    ));
 }

@@ -3,12 +3,11 @@
 //! printed once to the terminal and never logged.
 
 use ringup_api::auth::hasher::Hasher;
-use ringup_core::ids::UserId;
+use ringup_app::users;
+use ringup_app::write::{AnonymousRequest, Origin};
 use ringup_core::tokens::random_token;
-use ringup_core::users::{Email, Password, Role, Username};
-use ringup_store::audit::NewAuditEvent;
-use ringup_store::users::NewUserRow;
-use ringup_store::{Db, StoreError, audit, platform::time, users};
+use ringup_core::users::{Email, Password, Username};
+use ringup_store::{Db, StoreError};
 
 use crate::settings::Settings;
 
@@ -43,7 +42,7 @@ pub async fn ensure_first_admin(
 ) -> Result<Option<FirstAdmin>, BootstrapError> {
     {
         let mut conn = db.read_conn().await?;
-        if users::count_users(&mut conn).await? > 0 {
+        if ringup_store::users::count_users(&mut conn).await? > 0 {
             return Ok(None);
         }
     }
@@ -67,46 +66,22 @@ pub async fn ensure_first_admin(
         .hash(password.expose().to_owned())
         .await
         .map_err(|e| BootstrapError::Hash(e.to_string()))?;
-    let now_text = time::to_db(now);
-    let id = UserId::new();
-    let mut tx = db.begin_write().await?;
-    // Another node may have created the first user meanwhile: check again under the lock.
-    if users::count_users(&mut tx).await? > 0 {
-        return Ok(None);
-    }
-    users::insert_user(
-        &mut tx,
-        &NewUserRow {
-            id,
-            username: username.as_str(),
-            username_key: &username.normalized(),
-            email: email.as_str(),
-            email_key: &email.normalized(),
-            password_hash: &hash,
-            role: Role::Admin.as_str(),
-            commission_rate_bp: 0,
-            store_ids: &[],
-            now: &now_text,
-        },
-    )
-    .await?;
-    audit::append(
-        &mut tx,
-        &NewAuditEvent {
-            at: now_text.clone(),
-            action: "user.created".into(),
-            target_type: Some("user".into()),
-            target_id: Some(id.to_string()),
-            details: serde_json::json!({
-                "username": username.as_str(), "role": "admin", "first_admin": true,
-            }),
-            ..NewAuditEvent::default()
-        },
-    )
-    .await?;
-    ringup_store::commit(tx).await?;
-    Ok(Some(FirstAdmin {
+    let origin = Origin::default();
+    let request = AnonymousRequest {
+        at: now,
+        origin: &origin,
+    };
+    let created = FirstAdmin {
         username: username.as_str().to_owned(),
         generated_password: generated.then_some(raw),
-    }))
+    };
+    let admin = users::FirstAdmin {
+        username,
+        email,
+        password_hash: hash,
+    };
+    // `None`: another node created the first user meanwhile.
+    Ok(users::create_first_admin(db, request, admin)
+        .await?
+        .map(|_| created))
 }

@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ringup_app::users::AuthError;
+use ringup_app::users::sessions::{self as app, IssuedSession, Refreshed};
+use ringup_app::write::AnonymousRequest;
 use ringup_core::ids::SessionId;
-use ringup_core::tokens::{hash_token, random_token};
-use ringup_core::users::Role;
-use ringup_store::{audit, platform::time, users, users::logins, users::sessions};
+use ringup_store::users;
 
 use axum_extra::extract::cookie::CookieJar;
 
@@ -146,133 +147,42 @@ async fn login_inner(
     body: LoginRequest,
 ) -> Result<(TokenPair, SessionId), ApiError> {
     let auth = &state.auth;
-    let username_key = body.username.trim().to_lowercase();
     let now = auth.clock.now();
-    let now_text = time::to_db(now);
-    // The attempt counts as a failure before the slow hash and is forgotten on success, so
-    // guesses sent in parallel cannot all get a verdict: the attempt past the limit locks.
-    if let Some(until) = count_attempt(state, meta, &username_key, now).await? {
-        return Err(locked(now, &until));
-    }
-    let credentials = users::find_credentials(&state.db, &username_key).await?;
-    let hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let matched = auth
-        .hasher
-        .verify(body.password, hash)
-        .await
-        .map_err(hash_error)?;
-    let user = match credentials {
-        Some(c) if matched && c.user.active => c.user,
-        _ => return Err(record_failure(state, meta, &username_key).await),
+    let request = AnonymousRequest {
+        at: now,
+        origin: &meta.origin,
     };
-    let role = Role::parse(&user.role).map_err(ApiError::internal)?;
-    let session = SessionId::new();
-    let refresh = random_token();
-    let expires_at = time::to_db(now + auth.policy.refresh_ttl);
-    let mut tx = state.db.begin_write().await?;
-    logins::clear_failures(&mut tx, &username_key, &now_text).await?;
-    sessions::create_session(
-        &mut tx,
-        &sessions::NewSession {
-            id: session,
-            user_id: user.id,
-            ip: meta.ip_text().as_deref(),
-            user_agent: meta.user_agent.as_deref(),
-            expires_at: &expires_at,
-            now: &now_text,
-        },
-        &hash_token(&refresh),
-    )
-    .await?;
-    let event = auth
-        .event(meta, "auth.login")
-        .by(user.id.to_string())
-        .on("session", session);
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
-    let access_token = auth
+    let login = app::LogIn {
+        username: body.username,
+        password: body.password,
+    };
+    let hasher = &auth.hasher;
+    let verify = |password: String, hash: Option<String>| async move {
+        hasher.verify(password, hash).await.map_err(AuthError::from)
+    };
+    let issued = app::log_in(&state.db, request, login, &auth.policy.sessions(), verify).await?;
+    token_pair(state, issued, now)
+}
+
+/// Signs the access token of an issued session and pairs it with the refresh token.
+fn token_pair(
+    state: &AppState,
+    issued: IssuedSession,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(TokenPair, SessionId), ApiError> {
+    let access_token = state
+        .auth
         .keys
-        .issue(user.id, session, role, now)
+        .issue(issued.user.id, issued.session, issued.role, now)
         .map_err(ApiError::internal)?;
     let pair = TokenPair {
         access_token,
-        refresh_token: refresh,
+        refresh_token: issued.refresh_token,
         token_type: "Bearer",
         expires_in: ACCESS_TTL_SECS,
-        user: UserView::from(user),
+        user: UserView::from(issued.user),
     };
-    Ok((pair, session))
-}
-
-/// 429 until the lock ends, in whole seconds rounded up: a client that waits as long as told
-/// is never refused again.
-fn locked(now: chrono::DateTime<chrono::Utc>, until: &str) -> ApiError {
-    let secs = time::from_db(until)
-        .map(|until| {
-            let millis = (until - now).num_milliseconds();
-            (millis + 999).div_euclid(1000).max(1)
-        })
-        .unwrap_or(1);
-    ApiError::RateLimited {
-        retry_after_secs: u64::try_from(secs).unwrap_or(1),
-    }
-}
-
-pub(super) fn hash_error(err: super::hasher::HashError) -> ApiError {
-    match err {
-        super::hasher::HashError::Busy => ApiError::RateLimited {
-            retry_after_secs: 1,
-        },
-        other => ApiError::internal(other),
-    }
-}
-
-/// Counts a login attempt for the username; `Some(until)` when logins for it are refused
-/// (this attempt may be the one that locked it, which the audit log then records).
-async fn count_attempt(
-    state: &AppState,
-    meta: &RequestMeta,
-    username_key: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<String>, ApiError> {
-    let auth = &state.auth;
-    let now_text = time::to_db(now);
-    let lock_until = time::to_db(now + auth.policy.lockout_duration);
-    let mut tx = state.db.begin_write().await?;
-    let attempt = logins::record_attempt(
-        &mut tx,
-        username_key,
-        &now_text,
-        &time::to_db(now - auth.policy.lockout_window),
-        auth.policy.lockout_failures,
-        &lock_until,
-    )
-    .await?;
-    let locked = attempt.locked_until.filter(|until| *until > now_text);
-    if locked.as_deref() == Some(lock_until.as_str()) {
-        let mut event = auth.event(meta, "auth.locked_out");
-        event.details = serde_json::json!({ "username": username_key, "locked_until": lock_until });
-        audit::append(&mut tx, &event).await?;
-    }
-    ringup_store::commit(tx).await?;
-    Ok(locked)
-}
-
-/// Answers a failed login: records it in the audit log and answers 401 (the same for every
-/// reason: wrong password, unknown user, deactivated user).
-async fn record_failure(state: &AppState, meta: &RequestMeta, username_key: &str) -> ApiError {
-    let result = async {
-        let mut tx = state.db.begin_write().await?;
-        let mut event = state.auth.event(meta, "auth.login_failed");
-        event.details = serde_json::json!({ "username": username_key });
-        audit::append(&mut tx, &event).await?;
-        ringup_store::commit(tx).await
-    }
-    .await;
-    match result {
-        Ok(()) => ApiError::Unauthorized,
-        Err(err) => err.into(),
-    }
+    Ok((pair, issued.session))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -297,68 +207,29 @@ pub async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Response, ApiError> {
     let (presented, from_cookie) = presented_refresh(&body, &jar)?;
-    let (pair, session) = rotate(&state, &meta, &presented).await?;
+    let auth = &state.auth;
+    let now = auth.clock.now();
+    let request = AnonymousRequest {
+        at: now,
+        origin: &meta.origin,
+    };
+    let refreshed =
+        app::refresh_session(&state.db, request, &presented, &auth.policy.sessions()).await?;
+    let issued = match refreshed {
+        Refreshed::Rotated(issued) => *issued,
+        Refreshed::Reused { session } => {
+            auth.cache.forget_session(session).await;
+            tracing::warn!(%session, "refresh token reused: session revoked");
+            return Err(ApiError::Unauthorized);
+        }
+    };
+    let (pair, session) = token_pair(&state, issued, now)?;
     Ok(if from_cookie {
         let jar = with_session_cookies(&state, jar, &pair, session);
         (jar, SecretJson(pair)).into_response()
     } else {
         SecretJson(pair).into_response()
     })
-}
-
-async fn rotate(
-    state: &AppState,
-    meta: &RequestMeta,
-    presented: &str,
-) -> Result<(TokenPair, SessionId), ApiError> {
-    let auth = &state.auth;
-    let now = auth.clock.now();
-    let now_text = time::to_db(now);
-    let next = random_token();
-    let expires_at = time::to_db(now + auth.policy.refresh_ttl);
-    let mut tx = state.db.begin_write().await?;
-    let outcome = sessions::rotate_refresh(
-        &mut tx,
-        &hash_token(presented),
-        &hash_token(&next),
-        &now_text,
-        &expires_at,
-    )
-    .await?;
-    match outcome {
-        sessions::Rotation::Invalid => Err(ApiError::Unauthorized),
-        sessions::Rotation::Reused { session, user } => {
-            let event = auth
-                .event(meta, "auth.refresh_reused")
-                .by(user.to_string())
-                .on("session", session);
-            audit::append(&mut tx, &event).await?;
-            ringup_store::commit(tx).await?;
-            auth.cache.forget_session(session).await;
-            tracing::warn!(%session, "refresh token reused: session revoked");
-            Err(ApiError::Unauthorized)
-        }
-        sessions::Rotation::Rotated { session, user } => {
-            let row = users::find_user(&mut tx, user)
-                .await?
-                .filter(|u| u.active)
-                .ok_or(ApiError::Unauthorized)?;
-            ringup_store::commit(tx).await?;
-            let role = Role::parse(&row.role).map_err(ApiError::internal)?;
-            let access_token = auth
-                .keys
-                .issue(user, session, role, now)
-                .map_err(ApiError::internal)?;
-            let pair = TokenPair {
-                access_token,
-                refresh_token: next,
-                token_type: "Bearer",
-                expires_in: ACCESS_TTL_SECS,
-                user: UserView::from(row),
-            };
-            Ok((pair, session))
-        }
-    }
 }
 
 /// End the session of a refresh token: its access and refresh tokens stop working.
@@ -372,18 +243,11 @@ pub async fn logout(
 ) -> Result<(CookieJar, StatusCode), ApiError> {
     let (presented, _) = presented_refresh(&body, &jar)?;
     let auth = &state.auth;
-    let now_text = auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let found = sessions::session_of_refresh(&mut tx, &hash_token(&presented)).await?;
-    if let Some((session, user)) = found
-        && sessions::revoke_session(&mut tx, session, "logout", &now_text).await?
-    {
-        let event = auth
-            .event(&meta, "auth.logout")
-            .by(user.to_string())
-            .on("session", session);
-        audit::append(&mut tx, &event).await?;
-        ringup_store::commit(tx).await?;
+    let request = AnonymousRequest {
+        at: auth.clock.now(),
+        origin: &meta.origin,
+    };
+    if let Some(session) = app::log_out(&state.db, request, &presented).await? {
         auth.cache.forget_session(session).await;
     }
     Ok((cookies::cleared(jar), StatusCode::NO_CONTENT))

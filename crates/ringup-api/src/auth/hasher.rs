@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use ringup_app::users::AuthError;
 use tokio::sync::Semaphore;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,17 @@ pub enum HashError {
     Busy,
     #[error("password hashing failed: {0}")]
     Failed(String),
+}
+
+/// How the use cases see a hashing failure: a full pool is a reason to retry (429), not a
+/// failure of the server; anything else is one (500).
+impl From<HashError> for AuthError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => AuthError::Busy,
+            failed @ HashError::Failed(_) => AuthError::Hashing(Box::new(failed)),
+        }
+    }
 }
 
 #[derive(Clone)]

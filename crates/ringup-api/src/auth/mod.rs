@@ -18,11 +18,10 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
 use std::sync::Arc;
 use std::time::Duration;
 
+use ringup_app::users::sessions::SessionPolicy;
 use ringup_core::clock::Clock;
-use ringup_store::audit::NewAuditEvent;
 use ringup_store::platform::time;
 
-use crate::http::context::RequestMeta;
 use crate::mail::Mailer;
 use api_key_rate::{ApiKeyLimits, TierQuotas};
 use hasher::Hasher;
@@ -55,6 +54,18 @@ impl Default for AuthPolicy {
             login_per_ip_per_minute: 30,
             reset_per_hour: 3,
             api_key_rates: TierQuotas::default(),
+        }
+    }
+}
+
+impl AuthPolicy {
+    /// What the session use cases need of the policy.
+    pub fn sessions(&self) -> SessionPolicy {
+        SessionPolicy {
+            lockout_failures: self.lockout_failures,
+            lockout_window: self.lockout_window,
+            lockout_duration: self.lockout_duration,
+            refresh_ttl: self.refresh_ttl,
         }
     }
 }
@@ -116,18 +127,5 @@ impl Auth {
 
     pub fn now_text(&self) -> String {
         time::to_db(self.clock.now())
-    }
-
-    /// An audit event stamped with the request's context and the current time.
-    pub fn event(&self, meta: &RequestMeta, action: &str) -> NewAuditEvent {
-        NewAuditEvent {
-            at: self.now_text(),
-            action: action.to_owned(),
-            ip: meta.ip_text(),
-            user_agent: meta.user_agent.clone(),
-            request_id: meta.request_id.clone(),
-            details: serde_json::json!({}),
-            ..NewAuditEvent::default()
-        }
     }
 }

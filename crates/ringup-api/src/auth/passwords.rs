@@ -9,18 +9,17 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_core::ids::UserId;
-use ringup_core::tokens::{hash_token, random_token};
+use ringup_app::users::AuthError;
+use ringup_app::users::passwords::{self as app, IssuedReset};
+use ringup_app::write::AnonymousRequest;
 use ringup_core::users::{Email, Password};
-use ringup_store::{audit, platform::time, users, users::password_resets, users::sessions};
 
-use super::handlers::{hash_error, limited_body, rate_limited, with_rate};
-use super::principal::{Principal, PrincipalKind};
+use super::handlers::{limited_body, rate_limited, with_rate};
+use super::principal::Principal;
 use crate::http::context::RequestMeta;
-use crate::http::error::{ApiError, FieldError};
+use crate::http::error::ApiError;
 use crate::http::json::ApiJson;
 use crate::state::AppState;
-use crate::users::password_errors;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -49,85 +48,24 @@ pub async fn change_password(
     meta: RequestMeta,
     ApiJson(body): ApiJson<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
-    let PrincipalKind::User { user, .. } = principal.kind else {
-        return Err(ApiError::Forbidden);
-    };
     let auth = &state.auth;
-    let row = users::get_user(&state.db, user)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    let current_hash = {
-        let mut conn = state.db.read_conn().await?;
-        users::password_hash_of(&mut conn, user).await?
+    let change = app::PasswordChange {
+        current_password: body.current_password,
+        new_password: body.new_password,
     };
-    let matched = auth
-        .hasher
-        .verify(body.current_password, Some(current_hash))
-        .await
-        .map_err(hash_error)?;
-    let mut errors = Vec::new();
-    if !matched {
-        errors.push(FieldError::new(
-            "current_password",
-            "is not the current password",
-        ));
+    let hasher = &auth.hasher;
+    let verify = |password: String, hash: Option<String>| async move {
+        hasher.verify(password, hash).await.map_err(AuthError::from)
+    };
+    let hash = |password: &Password| {
+        let plain = password.expose().to_owned();
+        async move { hasher.hash(plain).await.map_err(AuthError::from) }
+    };
+    let request = state.write_request(&principal, &meta, None);
+    app::change_password(&state.db, request, change, verify, hash).await?;
+    if let Some(user) = principal.user_id() {
+        auth.cache.forget_user(user);
     }
-    let new = Password::new(&body.new_password, Some(&row.username));
-    if let Err(rules) = &new {
-        errors.extend(password_errors("new_password", rules));
-    }
-    let (true, Ok(new)) = (errors.is_empty(), new) else {
-        return Err(ApiError::Validation(errors));
-    };
-    let hash = auth
-        .hasher
-        .hash(new.expose().to_owned())
-        .await
-        .map_err(hash_error)?;
-    set_password(&state, &meta, user, &hash, PasswordChange::Changed).await
-}
-
-/// How a new password came about.
-enum PasswordChange<'a> {
-    /// The user gave the current one.
-    Changed,
-    /// A reset token, spent in the same transaction (refused if it is no longer live).
-    Reset { token_hash: &'a str },
-}
-
-/// Sets a user's password in one transaction: spends the reset token if there is one, voids
-/// every other reset link, revokes every session of the user and records the audit event.
-async fn set_password(
-    state: &AppState,
-    meta: &RequestMeta,
-    user: UserId,
-    hash: &str,
-    change: PasswordChange<'_>,
-) -> Result<StatusCode, ApiError> {
-    let auth = &state.auth;
-    let now_text = auth.now_text();
-    let mut tx = state.db.begin_write().await?;
-    let (action, reason) = match change {
-        PasswordChange::Changed => ("auth.password_changed", "password_changed"),
-        PasswordChange::Reset { token_hash } => {
-            let spent = password_resets::consume_reset(&mut tx, token_hash, &now_text).await?;
-            if spent != Some(user) {
-                return Err(ApiError::validation("token", "is unknown, used or expired"));
-            }
-            ("auth.password_reset", "password_reset")
-        }
-    };
-    users::set_password_hash(&mut tx, user, hash, &now_text).await?;
-    password_resets::cancel_for_user(&mut tx, user, &now_text).await?;
-    let revoked = sessions::revoke_user_sessions(&mut tx, user, reason, &now_text).await?;
-    let event = auth
-        .event(meta, action)
-        .by(user.to_string())
-        .on("user", user)
-        .with(serde_json::json!({ "sessions_revoked": revoked.len() }));
-    audit::append(&mut tx, &event).await?;
-    ringup_store::commit(tx).await?;
-    auth.cache.forget_user(user);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,32 +99,26 @@ pub async fn request_password_reset(
     if let Err(limited) = auth.reset_per_address.check(&email.normalized()) {
         return rate_limited(limited);
     }
-    match start_reset(&state, &email).await {
-        Ok(()) => with_rate(&rate, StatusCode::ACCEPTED),
-        Err(err) => with_rate(&rate, err),
+    let request = AnonymousRequest {
+        at: auth.clock.now(),
+        origin: &meta.origin,
+    };
+    match app::request_password_reset(&state.db, request, &email, auth.policy.reset_ttl).await {
+        Ok(issued) => {
+            if let Some(issued) = issued {
+                mail_reset_link(&state, issued);
+            }
+            with_rate(&rate, StatusCode::ACCEPTED)
+        }
+        Err(err) => with_rate(&rate, ApiError::from(err)),
     }
 }
 
-/// Creates a reset token for an active user with this address and mails the link. The mail
-/// goes out in the background so the answer takes the same time whether or not the address is
-/// known.
-async fn start_reset(state: &AppState, email: &Email) -> Result<(), ApiError> {
+/// Mails the reset link in the background, so the answer takes the same time whether or not
+/// the address is known.
+fn mail_reset_link(state: &AppState, issued: IssuedReset) {
     let auth = &state.auth;
-    let Some(user) = users::find_active_by_email(&state.db, &email.normalized()).await? else {
-        return Ok(());
-    };
-    let token = random_token();
-    let now = auth.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    password_resets::insert_reset(
-        &mut tx,
-        user.id,
-        &hash_token(&token),
-        &time::to_db(now + auth.policy.reset_ttl),
-        &time::to_db(now),
-    )
-    .await?;
-    ringup_store::commit(tx).await?;
+    let IssuedReset { user, token } = issued;
     let link = format!("{}/reset-password?token={token}", auth.public_url);
     let minutes = auth.policy.reset_ttl.num_minutes();
     let body = format!(
@@ -196,13 +128,12 @@ async fn start_reset(state: &AppState, email: &Email) -> Result<(), ApiError> {
         user.username
     );
     let mailer = auth.mailer.clone();
-    let to = user.email.clone();
+    let to = user.email;
     tokio::spawn(async move {
         if let Err(err) = mailer.send(&to, "Reset your ringup password", body).await {
             tracing::error!(error = %err, "password-reset mail not delivered");
         }
     });
-    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -224,33 +155,21 @@ pub async fn confirm_password_reset(
     meta: RequestMeta,
     ApiJson(body): ApiJson<ResetConfirm>,
 ) -> Result<StatusCode, ApiError> {
-    let invalid = || ApiError::validation("token", "is unknown, used or expired");
-    let token_hash = hash_token(&body.token);
-    // Look the token up and check the policy before hashing (no transaction is held during
-    // the slow hash); the token is spent in the transaction that sets the password, so a
-    // racing second use finds it spent.
-    let user = password_resets::find_live_reset(&state.db, &token_hash, &state.auth.now_text())
-        .await?
-        .ok_or_else(invalid)?;
-    let user = users::get_user(&state.db, user)
-        .await?
-        .ok_or_else(invalid)?;
-    let password = Password::new(&body.new_password, Some(&user.username))
-        .map_err(|rules| ApiError::Validation(password_errors("new_password", &rules)))?;
-    let hash = state
-        .auth
-        .hasher
-        .hash(password.expose().to_owned())
-        .await
-        .map_err(hash_error)?;
-    set_password(
-        &state,
-        &meta,
-        user.id,
-        &hash,
-        PasswordChange::Reset {
-            token_hash: &token_hash,
-        },
-    )
-    .await
+    let auth = &state.auth;
+    let reset = app::PasswordReset {
+        token: body.token,
+        new_password: body.new_password,
+    };
+    let request = AnonymousRequest {
+        at: auth.clock.now(),
+        origin: &meta.origin,
+    };
+    let hasher = &auth.hasher;
+    let hash = |password: &Password| {
+        let plain = password.expose().to_owned();
+        async move { hasher.hash(plain).await.map_err(AuthError::from) }
+    };
+    let user = app::reset_password(&state.db, request, &*auth.clock, reset, hash).await?;
+    auth.cache.forget_user(user);
+    Ok(StatusCode::NO_CONTENT)
 }

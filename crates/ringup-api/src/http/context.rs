@@ -10,10 +10,9 @@ use crate::http::middleware::RequestId;
 
 #[derive(Clone, Debug, Default)]
 pub struct RequestMeta {
+    /// The client's address, for per-address rate limits.
     pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-    pub request_id: Option<String>,
-    /// The same, as the use cases record it.
+    /// Address, user agent and request id, as the use cases record them.
     pub origin: ringup_app::Origin,
 }
 
@@ -33,20 +32,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
         let origin = ringup_app::Origin {
             ip: ip.map(|ip| ip.to_string()),
-            user_agent: user_agent.clone(),
-            request_id: request_id.clone(),
-        };
-        Ok(RequestMeta {
-            ip,
             user_agent,
             request_id,
-            origin,
-        })
-    }
-}
-
-impl RequestMeta {
-    pub fn ip_text(&self) -> Option<String> {
-        self.ip.map(|ip| ip.to_string())
+        };
+        Ok(RequestMeta { ip, origin })
     }
 }

@@ -15,7 +15,7 @@ use ringup_app::WriteError;
 use ringup_app::catalog::CatalogError;
 use ringup_app::checkout::CheckoutError;
 use ringup_app::stock::StockError;
-use ringup_app::users::UsersError;
+use ringup_app::users::{AuthError, UsersError};
 use ringup_core::catalog::Money;
 use ringup_store::StoreError;
 use ringup_store::checkout::shifts::ShiftRefusal;
@@ -373,6 +373,23 @@ impl From<UsersError> for ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Unauthorized => ApiError::Unauthorized,
+            AuthError::Forbidden => ApiError::Forbidden,
+            AuthError::LockedOut { retry_after_secs } => ApiError::RateLimited { retry_after_secs },
+            AuthError::Invalid(errors) => ApiError::Validation(errors),
+            // Hashing is rationed (auth/hasher.rs): a full pool is a reason to retry.
+            AuthError::Busy => ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
+            AuthError::Hashing(source) => ApiError::Internal(source),
+            AuthError::Write(err) => err.into(),
+        }
+    }
+}
+
 impl From<StockError> for ApiError {
     fn from(err: StockError) -> Self {
         match err {
@@ -520,7 +537,30 @@ mod tests {
             StockError::TransferChanged,
             StockError::Write(WriteError::Store(StoreError::corrupt("x", "y"))),
         ];
+        let auth = |e: &AuthError| match e {
+            AuthError::Unauthorized => 0,
+            AuthError::Forbidden => 1,
+            AuthError::LockedOut { .. } => 2,
+            AuthError::Invalid(_) => 3,
+            AuthError::Busy => 4,
+            AuthError::Hashing(_) => 5,
+            AuthError::Write(_) => 6,
+        };
+        let auths = [
+            AuthError::Unauthorized,
+            AuthError::Forbidden,
+            AuthError::LockedOut {
+                retry_after_secs: 300,
+            },
+            AuthError::Invalid(vec![FieldError::new("token", "x")]),
+            AuthError::Busy,
+            AuthError::Hashing(Box::new(std::io::Error::other("argon2 refused"))),
+            AuthError::Write(WriteError::Store(StoreError::NotFound)),
+        ];
         let mut all = Vec::new();
+        for err in auths {
+            all.push((4, auth(&err), ApiError::from(err)));
+        }
         for err in stocks {
             all.push((3, stock(&err), ApiError::from(err)));
         }
@@ -538,8 +578,8 @@ mod tests {
 
     #[test]
     fn every_refusal_maps_to_a_declared_problem_with_the_status_it_documents() {
-        // Variants per domain: checkout, catalog, users, stock.
-        let variants = [12, 3, 5, 7];
+        // Variants per domain: checkout, catalog, users, stock, auth.
+        let variants = [12, 3, 5, 7, 7];
         let all = refusals();
         for (domain, count) in variants.iter().enumerate() {
             for variant in 0..*count {

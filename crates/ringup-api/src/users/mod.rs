@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::users::{self as app, UsersError};
+use ringup_app::users::{self as app, UsersError, password_errors};
 use ringup_app::write::{Shown, ViewError};
 use ringup_core::ids::{StoreId, UserId};
 use ringup_core::rate::RateBp;
-use ringup_core::users::{Email, Password, PasswordRule, Role, Username};
+use ringup_core::users::{Email, Password, Role, Username};
 use ringup_store::users::{self, UserRow, UserScope};
 
 use crate::auth::principal::Principal;
@@ -60,14 +60,6 @@ impl From<UserRow> for UserView {
             updated_at: row.updated_at,
         }
     }
-}
-
-/// One `errors[]` entry per broken password rule.
-pub fn password_errors(field: &str, rules: &[PasswordRule]) -> Vec<FieldError> {
-    rules
-        .iter()
-        .map(|rule| FieldError::new(field, rule.message()))
-        .collect()
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,4 +1,5 @@
-//! Users' use cases: creating and changing users, and API keys ([`api_keys`]).
+//! Users' use cases: creating and changing users, API keys ([`api_keys`]), sessions
+//! ([`sessions`]: login, refresh, logout) and passwords ([`passwords`]: change and reset).
 //!
 //! Admins manage everyone; managers manage cashiers and employees whose every store is one of
 //! theirs ([`Actor::may_manage_user`]), and nobody deactivates themselves or changes their own
@@ -6,19 +7,30 @@
 //! a [`UsersError`]; the HTTP layer maps it to a problem in one place (`ringup-api`'s
 //! `http/error.rs`). A username or e-mail address another user has comes back as the store's
 //! unique violation, which that same mapping names.
+//!
+//! Signing in and the other writes of identity refuse with an [`AuthError`]: a caller that
+//! is not (or no longer) who it claims is answered 401, the same for every reason, and a
+//! locked-out username 429. Passwords are hashed and checked by functions the caller passes
+//! (its hashing pool, where a full pool is [`AuthError::Busy`] or [`UsersError::Busy`]), so no
+//! slow hash ever runs inside a write transaction.
 
 pub mod api_keys;
+pub mod passwords;
+pub mod sessions;
 
 use ringup_core::ids::{StoreId, UserId};
 use ringup_core::rate::RateBp;
-use ringup_core::users::{Email, Password, Role, Username};
+use ringup_core::users::{Email, Password, PasswordRule, Role, Username};
 use ringup_store::catalog::stores;
-use ringup_store::users::{self, NewUserRow, UserPatchRow, UserRow, sessions};
+use ringup_store::users::{self, NewUserRow, UserPatchRow, UserRow};
 use ringup_store::{Db, StoreError};
 
 use crate::authz::Actor;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{
+    AnonymousRequest, AnonymousWrite, Begun, Effects, View, Write, WriteError, WriteRequest,
+    Written,
+};
 
 /// Why a users operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +54,49 @@ impl From<StoreError> for UsersError {
     fn from(err: StoreError) -> Self {
         UsersError::Write(WriteError::Store(err))
     }
+}
+
+/// Why signing in, refreshing or ending a session, or changing or resetting a password was
+/// refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong or unknown credentials, an unknown, spent or revoked refresh token, or a user who
+    /// is gone or deactivated: one answer for every reason, so it tells nothing.
+    #[error("valid credentials are required")]
+    Unauthorized,
+    /// The caller may not do this (an API key has no password to change).
+    #[error("not allowed")]
+    Forbidden,
+    /// Logins for this username are refused until the lock ends, in whole seconds rounded up:
+    /// a client that waits as long as told is never refused again.
+    #[error("logins for this username are locked for {retry_after_secs} s")]
+    LockedOut { retry_after_secs: u64 },
+    /// Broken rules of the request, each naming its field.
+    #[error("the request breaks {} rule(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// A password could not be hashed or checked now (every hashing slot is taken): retry
+    /// shortly.
+    #[error("the password could not be hashed now")]
+    Busy,
+    /// Hashing or checking a password failed (a bug, or a stored hash that cannot be read).
+    #[error("password hashing failed")]
+    Hashing(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        AuthError::Write(WriteError::Store(err))
+    }
+}
+
+/// One entry, on `field`, per broken password rule.
+pub fn password_errors(field: &str, rules: &[PasswordRule]) -> Vec<FieldError> {
+    rules
+        .iter()
+        .map(|rule| FieldError::new(field, rule.message()))
+        .collect()
 }
 
 /// Refuses, naming each one by its index in `sent`, the store ids that do not exist or that
@@ -203,7 +258,7 @@ pub async fn update_user(
     };
     users::update_user(write.tx(), current.id, &patch, &now).await?;
     if changes.active == Some(false) {
-        sessions::revoke_user_sessions(write.tx(), current.id, "deactivated", &now).await?;
+        users::sessions::revoke_user_sessions(write.tx(), current.id, "deactivated", &now).await?;
     }
     let audit = write
         .audit_event("user.updated", None)
@@ -219,4 +274,51 @@ pub async fn update_user(
     Ok(write
         .finish(row, Effects::new().audit(audit), 200, shown)
         .await?)
+}
+
+/// The first admin, every field checked, and its password already hashed.
+pub struct FirstAdmin {
+    pub username: Username,
+    pub email: Email,
+    pub password_hash: String,
+}
+
+/// Creates the first admin of an empty database (nobody signed in asks: the server does, at
+/// start). Another node may have created the first user since the caller looked, so the
+/// users are counted again under the write lock: `None` when there are any.
+pub async fn create_first_admin(
+    db: &Db,
+    request: AnonymousRequest<'_>,
+    admin: FirstAdmin,
+) -> Result<Option<UserId>, StoreError> {
+    let mut write = AnonymousWrite::begin(db, request).await?;
+    if users::count_users(write.tx()).await? > 0 {
+        return Ok(None);
+    }
+    let id = UserId::new();
+    let now = write.now().to_owned();
+    users::insert_user(
+        write.tx(),
+        &NewUserRow {
+            id,
+            username: admin.username.as_str(),
+            username_key: &admin.username.normalized(),
+            email: admin.email.as_str(),
+            email_key: &admin.email.normalized(),
+            password_hash: &admin.password_hash,
+            role: Role::Admin.as_str(),
+            commission_rate_bp: 0,
+            store_ids: &[],
+            now: &now,
+        },
+    )
+    .await?;
+    let audit = write
+        .audit_event("user.created", None)
+        .on("user", id)
+        .with(serde_json::json!({
+            "username": admin.username.as_str(), "role": "admin", "first_admin": true,
+        }));
+    write.commit(Effects::new().audit(audit)).await?;
+    Ok(Some(id))
 }
