@@ -19,46 +19,46 @@
 //! 3. Verification: one sale row per success, gapless numbers per store, shift totals and
 //!    outbox events that account for every sale, sold quantities equal to the stock taken,
 //!    `check_ledger` without offences, and the audit chains intact. Any failure exits non-zero.
+//!
+//! The run and its two phases are here; `seed` makes the world they sell in (straight through
+//! ringup-store, and the cashier and shifts over HTTP), `cart` makes and prices each sale, and
+//! `verify` checks what the phases left behind.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use chrono::Utc;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Row;
 
 use ringup_api::checkout::sales::sale_view;
 use ringup_app::checkout::sales::{LineRequest, NewSale, create_sale};
 use ringup_app::write::{Idempotency, Origin, WriteRequest};
 use ringup_app::{Actor, ActorKind};
-use ringup_core::catalog::{Money, Quantity};
-use ringup_core::checkout::payment::TenderMethod;
-use ringup_core::checkout::pricing::{Discount, LineInput, PricedCart, price_cart};
-use ringup_core::ids::{ProductId, RegisterId, ShiftId, StoreId, TaxClassId, UserId};
-use ringup_core::rate::RateBp;
+use ringup_core::ids::{ProductId, RegisterId, ShiftId, StoreId, UserId};
 use ringup_core::tokens::hash_token;
 use ringup_core::users::Role;
-use ringup_store::audit::{self, Verification};
-use ringup_store::catalog::products::{ProductValues, insert_product};
-use ringup_store::catalog::stores::{NewStoreRow, insert_register, insert_store};
-use ringup_store::checkout::sales::{self, PaymentRow, SaleProduct};
-use ringup_store::{Db, commit, platform::time};
+use ringup_store::Db;
+use ringup_store::checkout::sales::{self, SaleProduct};
 
+use self::cart::Cart;
+use self::seed::{close_shifts, create_cashier, int_field, open_shifts, seed};
+use self::verify::verify;
 use crate::common::{
-    ADMIN_PASSWORD, BenchDatabase, Outcome, Server, WARM_UP, analyze, bearer_client, ean13, login,
-    proc_status_mib, reset_peak_rss, run_load, seed_stock,
+    ADMIN_PASSWORD, BenchDatabase, Outcome, Server, WARM_UP, analyze, bearer_client, login,
+    proc_status_mib, reset_peak_rss, run_load,
 };
+
+mod cart;
+mod seed;
+mod verify;
 
 const CASHIER: &str = "bench-cashier";
 const CASHIER_PASSWORD: &str = "Tulip-Harbor-Lantern-93";
 const COMMISSION_BP: i64 = 250;
-const STANDARD_RATE_BP: i64 = 1_600;
 /// Units of every product received in every store: no sale is ever short.
 const STOCK_UNITS: i64 = 10_000_000;
-const OPENING_FLOAT: i64 = 20_000;
 const SALES_PATH: &str = "/api/v1/sales";
 
 #[derive(clap::Args)]
@@ -344,362 +344,6 @@ async fn run_on(
     Ok(())
 }
 
-/// Stores, tax classes, products, stock and registers, straight through ringup-store; returns
-/// the stores and every register with its store's index.
-async fn seed(db: &Db, args: &CheckoutArgs) -> Result<(Vec<BenchStore>, Vec<(usize, RegisterId)>)> {
-    let now = time::to_db(Utc::now());
-    let stores: Vec<BenchStore> = (0..args.stores)
-        .map(|i| BenchStore {
-            id: StoreId::new(),
-            code: if args.stores == 1 {
-                "BNCH".to_owned()
-            } else {
-                format!("BN{i:02}")
-            },
-            prices_include_tax: true,
-            allow_negative: false,
-        })
-        .collect();
-    let standard = TaxClassId::new();
-    let zero = TaxClassId::new();
-    let mut tx = db.begin_write().await?;
-    for (i, store) in stores.iter().enumerate() {
-        let name = format!("Bench store {i}");
-        insert_store(
-            &mut tx,
-            &NewStoreRow {
-                id: store.id,
-                code: &store.code,
-                name: &name,
-                currency: "KES",
-                timezone: "Africa/Nairobi",
-                prices_include_tax: store.prices_include_tax,
-                allow_negative_stock: store.allow_negative,
-                country: "KE",
-                now: &now,
-            },
-        )
-        .await?;
-    }
-    ringup_store::catalog::tax_classes::insert_tax_class(
-        &mut tx,
-        standard,
-        "VAT 16%",
-        RateBp::new(STANDARD_RATE_BP)?,
-        &now,
-    )
-    .await?;
-    ringup_store::catalog::tax_classes::insert_tax_class(
-        &mut tx,
-        zero,
-        "Zero-rated",
-        RateBp::new(0)?,
-        &now,
-    )
-    .await?;
-
-    let mut rng = StdRng::seed_from_u64(11);
-    let mut ids = Vec::with_capacity(args.products);
-    for n in 0..args.products {
-        let id = ProductId::new();
-        let sku = format!("BN-{n:05}");
-        let barcode = ean13(n);
-        let name = format!("Bench item {n:05}");
-        let price = rng.random_range(50..=25_000);
-        insert_product(
-            &mut tx,
-            id,
-            &ProductValues {
-                sku: &sku,
-                barcode: Some(&barcode),
-                name: &name,
-                category_id: None,
-                price,
-                cost: price / 2,
-                // One product in five is zero-rated.
-                tax_class_id: if n % 5 == 4 { zero } else { standard },
-                low_stock_threshold: 5,
-                active: true,
-            },
-            &now,
-        )
-        .await?;
-        ids.push(id);
-    }
-    let mut registers = Vec::with_capacity(args.registers);
-    for r in 0..args.registers {
-        let store = r % stores.len();
-        let store_id = stores.get(store).context("no store")?.id;
-        let row = insert_register(
-            &mut tx,
-            RegisterId::new(),
-            store_id,
-            &format!("Till {:02}", r + 1),
-            &now,
-        )
-        .await?;
-        registers.push((store, row.id));
-    }
-    commit(tx).await?;
-    for store in &stores {
-        seed_stock(db, store.id, &ids, STOCK_UNITS, &now).await?;
-    }
-    analyze(db).await?;
-    Ok((stores, registers))
-}
-
-/// Expects `status` and returns the JSON body.
-async fn expect_json(response: reqwest::Response, status: u16, what: &str) -> Result<Value> {
-    let actual = response.status();
-    let text = response.text().await?;
-    if actual.as_u16() != status {
-        bail!("{what} answered {actual}: {text}");
-    }
-    serde_json::from_str(&text).with_context(|| format!("{what} answered {text}"))
-}
-
-fn text_field<'a>(value: &'a Value, field: &str) -> Result<&'a str> {
-    value
-        .get(field)
-        .and_then(Value::as_str)
-        .with_context(|| format!("no `{field}` in {value}"))
-}
-
-fn int_field(value: &Value, field: &str) -> Result<i64> {
-    value
-        .get(field)
-        .and_then(Value::as_i64)
-        .with_context(|| format!("no integer `{field}` in {value}"))
-}
-
-/// The cashier, created by the admin over HTTP (the server hashes the password).
-async fn create_cashier(
-    admin: &reqwest::Client,
-    base: &str,
-    stores: &[BenchStore],
-) -> Result<UserId> {
-    let store_ids: Vec<String> = stores.iter().map(|s| s.id.to_string()).collect();
-    let response = admin
-        .post(format!("{base}/api/v1/users"))
-        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-        .json(&json!({
-            "username": CASHIER,
-            "email": "cashier@bench.invalid",
-            "password": CASHIER_PASSWORD,
-            "role": "cashier",
-            "store_ids": store_ids,
-            "commission_rate_bp": COMMISSION_BP,
-        }))
-        .send()
-        .await?;
-    let user = expect_json(response, 201, "POST /api/v1/users").await?;
-    let id = text_field(&user, "id")?;
-    UserId::parse(id).map_err(|e| anyhow!("user id {id}: {e}"))
-}
-
-/// One shift per register, opened by the cashier over HTTP.
-async fn open_shifts(
-    client: &reqwest::Client,
-    base: &str,
-    registers: &[(usize, RegisterId)],
-) -> Result<Vec<ShiftId>> {
-    let mut shifts = Vec::with_capacity(registers.len());
-    for (_, register) in registers {
-        let response = client
-            .post(format!("{base}/api/v1/shifts"))
-            .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-            .json(&json!({ "register_id": register.to_string(), "opening_float": OPENING_FLOAT }))
-            .send()
-            .await?;
-        let shift = expect_json(response, 201, "POST /api/v1/shifts").await?;
-        let id = text_field(&shift, "id")?;
-        shifts.push(ShiftId::parse(id).map_err(|e| anyhow!("shift id {id}: {e}"))?);
-    }
-    Ok(shifts)
-}
-
-/// Closes the shifts over HTTP, counting exactly what the X report expects; returns the sum of
-/// the Z reports' sales counts.
-async fn close_shifts(client: &reqwest::Client, base: &str, shifts: &[ShiftId]) -> Result<u64> {
-    let mut sales = 0u64;
-    for shift in shifts {
-        let response = client
-            .get(format!("{base}/api/v1/shifts/{shift}/report"))
-            .send()
-            .await?;
-        let report = expect_json(response, 200, "GET /api/v1/shifts/{id}/report").await?;
-        let expected = int_field(&report, "expected_cash")?;
-        let response = client
-            .post(format!("{base}/api/v1/shifts/{shift}/close"))
-            .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-            .json(&json!({ "counted_cash": expected }))
-            .send()
-            .await?;
-        let closed = expect_json(response, 200, "POST /api/v1/shifts/{id}/close").await?;
-        ensure!(
-            int_field(&closed, "over_short")? == 0,
-            "shift {shift} closed over or short: {closed}"
-        );
-        let report = closed.get("report").context("no report")?;
-        ensure!(
-            text_field(report, "kind")? == "z",
-            "not a Z report: {report}"
-        );
-        sales += u64::try_from(int_field(report, "sales_count")?)?;
-    }
-    Ok(sales)
-}
-
-/// One cart line: a product (index into `World::products`), units, its own discount.
-struct CartLine {
-    product: usize,
-    quantity: Quantity,
-    discount: Option<Discount>,
-}
-
-/// A random, realistic cart, priced exactly as the server will price it, with its tenders.
-struct Cart {
-    lines: Vec<CartLine>,
-    discount: Option<Discount>,
-    priced: PricedCart,
-    payments: Vec<PaymentRow>,
-}
-
-impl Cart {
-    fn random(
-        rng: &mut StdRng,
-        products: &[SaleProduct],
-        prices_include_tax: bool,
-    ) -> Result<Cart> {
-        let n = rng.random_range(1..=5usize).min(products.len());
-        let picks = rand::seq::index::sample(rng, products.len(), n);
-        let mut lines = Vec::with_capacity(n);
-        let mut inputs = Vec::with_capacity(n);
-        for product in picks.iter() {
-            let p = products.get(product).context("no such product")?;
-            let quantity = Quantity::new(rng.random_range(1..=3))?;
-            // One line in five: 5, 10, 15 or 20 % off.
-            let discount = if rng.random_bool(0.2) {
-                Some(Discount::percent(500 * rng.random_range(1..=4))?)
-            } else {
-                None
-            };
-            inputs.push(LineInput {
-                unit_price: Money::new(p.price)?,
-                quantity,
-                discount,
-                tax_class_id: p.tax_class_id,
-                tax_rate_bp: RateBp::new(p.tax_rate_bp)?,
-            });
-            lines.push(CartLine {
-                product,
-                quantity,
-                discount,
-            });
-        }
-        let price = |discount| {
-            price_cart(&inputs, discount, prices_include_tax).map_err(|e| anyhow!("pricing: {e}"))
-        };
-        // One cart in six: a round amount off, at most a tenth of what the lines come to.
-        let discount = if rng.random_bool(1.0 / 6.0) {
-            let room = price(None)?.lines.iter().map(|l| l.amount).sum::<i64>() / 10;
-            if room >= 1 {
-                Some(Discount::amount(rng.random_range(1..=room.min(1_000)))?)
-            } else {
-                None
-            }
-        } else {
-            None
-        };
-        let priced = price(discount)?;
-        let total = priced.total.value();
-        ensure!(total > 0, "a cart priced at {total}");
-        let cash = |amount| PaymentRow {
-            method: TenderMethod::Cash,
-            amount,
-            reference: None,
-        };
-        let payments = match rng.random_range(0..100) {
-            // Cash, rounded up to the next 10.00 so there is change.
-            0..45 => vec![cash((total / 1_000 + 1) * 1_000)],
-            // Card, exactly.
-            45..80 => vec![PaymentRow {
-                method: TenderMethod::Card,
-                amount: total,
-                reference: Some(format!("AUTH{:06}", rng.random_range(0..1_000_000))),
-            }],
-            // Half by mobile money, the rest in cash rounded up to 5.00.
-            _ => {
-                let mobile = total / 2;
-                let rest = total - mobile;
-                let mut split = vec![cash((rest + 499) / 500 * 500)];
-                if mobile > 0 {
-                    split.push(PaymentRow {
-                        method: TenderMethod::MobileMoney,
-                        amount: mobile,
-                        reference: Some(format!("QK{:08X}", rng.random::<u32>())),
-                    });
-                }
-                split
-            }
-        };
-        Ok(Cart {
-            lines,
-            discount,
-            priced,
-            payments,
-        })
-    }
-
-    fn paid(&self) -> i64 {
-        self.payments.iter().map(|p| p.amount).sum()
-    }
-
-    /// The `POST /api/v1/sales` body.
-    fn body(&self, world: &World, till: &Till, store: &BenchStore) -> Result<Value> {
-        let discount = |d: &Discount| match d {
-            Discount::PercentBp(bp) => json!({ "percent_bp": bp }),
-            Discount::Amount(amount) => json!({ "amount": amount }),
-        };
-        let lines = self
-            .lines
-            .iter()
-            .map(|l| {
-                let product = world.products.get(l.product).context("no such product")?;
-                let mut line = json!({
-                    "product_id": product.id.to_string(),
-                    "quantity": l.quantity,
-                });
-                if let (Some(d), Some(object)) = (&l.discount, line.as_object_mut()) {
-                    object.insert("discount".into(), discount(d));
-                }
-                Ok(line)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let payments: Vec<Value> = self
-            .payments
-            .iter()
-            .map(|p| match &p.reference {
-                Some(r) => {
-                    json!({ "method": p.method.as_str(), "amount": p.amount, "reference": r })
-                }
-                None => json!({ "method": p.method.as_str(), "amount": p.amount }),
-            })
-            .collect();
-        let mut body = json!({
-            "store_id": store.id.to_string(),
-            "register_id": till.register.to_string(),
-            "shift_id": till.shift.to_string(),
-            "lines": lines,
-            "payments": payments,
-        });
-        if let (Some(d), Some(object)) = (&self.discount, body.as_object_mut()) {
-            object.insert("discount".into(), discount(d));
-        }
-        Ok(body)
-    }
-}
-
 async fn http_phase(
     client: &reqwest::Client,
     base: &str,
@@ -825,97 +469,4 @@ async fn direct_sale(db: &Db, world: &World, actor: &Actor, task: usize, cart: C
         recorded.change
     );
     Ok(())
-}
-
-/// Checks what both phases left behind; returns a summary or what is wrong.
-async fn verify(db: &Db, succeeded: u64) -> Result<String> {
-    let mut conn = db.read_conn().await?;
-    let count = |sql: &'static str| sqlx::query(sql);
-    let sales_count: i64 = count("select count(*) as n from sales")
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
-    ensure!(
-        u64::try_from(sales_count)? == succeeded,
-        "{sales_count} sales in the table, but {succeeded} were answered as made"
-    );
-
-    let per_store = sqlx::query(
-        "select s.code, count(*) as n, min(x.seq) as low, max(x.seq) as high, \
-           count(distinct x.seq) as distinct_seqs \
-         from sales x join stores s on s.id = x.store_id group by s.code order by s.code",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut numbers = Vec::new();
-    for row in &per_store {
-        let code: String = row.try_get("code")?;
-        let n: i64 = row.try_get("n")?;
-        let low: i64 = row.try_get("low")?;
-        let high: i64 = row.try_get("high")?;
-        let distinct: i64 = row.try_get("distinct_seqs")?;
-        ensure!(
-            low == 1 && high == n && distinct == n,
-            "store {code}: {n} sales numbered {low}..={high} ({distinct} distinct): not gapless"
-        );
-        numbers.push(format!("{code}-000001..{code}-{high:06}"));
-    }
-
-    let in_shifts: i64 =
-        count("select cast(coalesce(sum(sales_count), 0) as bigint) as n from shifts")
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?;
-    ensure!(
-        in_shifts == sales_count,
-        "the shifts' running totals count {in_shifts} sales, the table {sales_count}"
-    );
-    let events: i64 =
-        count("select count(*) as n from outbox_events where event_type = 'sale.completed'")
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?;
-    ensure!(
-        events == sales_count,
-        "{events} sale.completed outbox events for {sales_count} sales"
-    );
-    let sold: i64 = count("select cast(coalesce(sum(quantity), 0) as bigint) as n from sale_lines")
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
-    let taken: i64 = count(
-        "select cast(coalesce(-sum(delta), 0) as bigint) as n from stock_movements \
-         where kind = 'sale'",
-    )
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("n")?;
-    ensure!(
-        sold == taken,
-        "{sold} units sold but {taken} taken from stock"
-    );
-    drop(conn);
-
-    let (levels, offences) =
-        ringup_store::stock::check_ledger(db, &time::to_db(Utc::now())).await?;
-    if let Some(first) = offences.first() {
-        bail!(
-            "stock ledger: {} of {levels} levels are wrong (first: store {} product {}: {})",
-            offences.len(),
-            first.store_id,
-            first.product_id,
-            first.problem
-        );
-    }
-    let audited = match audit::verify(db).await? {
-        Verification::Ok { checked } => checked,
-        other => bail!("audit log: {other:?}"),
-    };
-    Ok(format!(
-        "{sales_count} sales = {succeeded} answered as made; numbers gapless ({}); shift totals \
-         count {in_shifts}; {events} sale.completed outbox events; {sold} units sold = {taken} \
-         taken from stock; ledger check: {levels} levels, no offences; audit chains intact \
-         ({audited} events)",
-        numbers.join(", ")
-    ))
 }
