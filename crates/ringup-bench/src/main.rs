@@ -5,7 +5,7 @@
 //! barcode lookup and a 50-item product page over HTTP at a fixed concurrency.
 //!
 //! `ringup-bench checkout` seeds a store and drives `POST /api/v1/sales` over HTTP, then runs
-//! the same sale transaction straight through the store layer (see `checkout.rs`).
+//! the same sale transaction straight through the store layer (see `checkout/`).
 
 // A benchmark binary: failing loudly on a broken setup is the right behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

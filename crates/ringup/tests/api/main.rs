@@ -18,6 +18,12 @@
 //! - the documentation: `docs/API.md` lists exactly the routes the server serves
 //!   (`api_reference`).
 //!
+//! The larger families are folders, organised like `auth/`: the family's shared helpers in its
+//! `mod.rs`, one module per concern — `authz_matrix` (the table; `world`, what its rows act on),
+//! `customers` (`create`, `search`, `history`, `access`, `country`), `receipts` (`json`, `text`,
+//! `pdf`, `mail`, `access`), `stock` (`adjustments`, `availability`, `list`, `movements`,
+//! `events`) and `transfers` (`requests`, `access`, `stock`, `lifecycle`).
+//!
 //! Every test starts its own server with `ringup_testkit::spawn_app()` (or runs the real
 //! binary), so they run in parallel and pass on SQLite (default) and on PostgreSQL when
 //! `RINGUP_TEST_DATABASE_URL` is set.

@@ -4,177 +4,44 @@
 //!
 //! Values are parsed into typed settings by [`Settings::from_cli`]; an invalid value stops the
 //! program before it listens, with one line naming the variable and the flag.
+//!
+//! What is where: the command line and every setting as given (`cli`), how an invalid one is
+//! reported (`error`), the values that must never be printed (`secret`), CORS origins
+//! (`origins`), and the limits on what one client can take (`limits`); the validated
+//! [`Settings`] and their validation are here.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::ValueEnum;
 use ringup_store::DatabaseUrl;
 use url::Url;
 
-mod limits;
+pub use cli::{
+    AuditCommand, Cli, Command, DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_USERNAME, DEFAULT_BIND,
+    DEFAULT_BODY_LIMIT, DEFAULT_DATA_DIR, DEFAULT_DB_MAX_CONNECTIONS, DEFAULT_HSTS,
+    DEFAULT_LOCKOUT_FAILURES, DEFAULT_LOCKOUT_MINUTES, DEFAULT_LOG, DEFAULT_LOGIN_RATE,
+    DEFAULT_MAIL_FROM, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RESET_RATE, DEFAULT_SHUTDOWN_GRACE,
+    RawSettings,
+};
+pub use error::SettingError;
+use error::{invalid, parse_in_range};
 pub use limits::{Limits, RawLimits};
+pub use origins::origin_text;
+use origins::parse_origins;
+pub use secret::{RedactedUrl, Secret};
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "ringup",
-    version,
-    about = "ringup: a multi-store point-of-sale backend"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub settings: RawSettings,
-}
-
-#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Serve the API (the default).
-    Serve,
-    /// Apply database migrations and exit.
-    Migrate,
-    /// Audit-log tools.
-    Audit {
-        #[command(subcommand)]
-        command: AuditCommand,
-    },
-    /// Check the stock ledger: every level equals the sum of its movements and no `available`
-    /// is negative where the store does not allow it; exit 1 listing offenders.
-    Check,
-}
-
-#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
-pub enum AuditCommand {
-    /// Re-compute every hash chain; exit 0 when intact, 1 naming the first broken event.
-    Verify,
-}
+mod cli;
+mod error;
+mod limits;
+mod origins;
+mod secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
-pub const DEFAULT_DATA_DIR: &str = "./data";
-pub const DEFAULT_ADMIN_USERNAME: &str = "admin";
-pub const DEFAULT_LOG: &str = "info";
-pub const DEFAULT_MAIL_FROM: &str = "ringup@localhost";
-pub const DEFAULT_DB_MAX_CONNECTIONS: &str = "8";
-pub const DEFAULT_BODY_LIMIT: &str = "1048576";
-pub const DEFAULT_REQUEST_TIMEOUT: &str = "30";
-pub const DEFAULT_SHUTDOWN_GRACE: &str = "20";
-pub const DEFAULT_HSTS: &str = "false";
-pub const DEFAULT_ADMIN_EMAIL: &str = "admin@ringup.invalid";
-pub const DEFAULT_LOGIN_RATE: &str = "30";
-pub const DEFAULT_RESET_RATE: &str = "3";
-pub const DEFAULT_LOCKOUT_FAILURES: &str = "5";
-pub const DEFAULT_LOCKOUT_MINUTES: &str = "5";
-
-/// Settings as given, before validation. Every field is a flag and an environment variable.
-#[derive(Debug, Args, Clone, Default)]
-pub struct RawSettings {
-    /// Listen address.
-    #[arg(long, env = "RINGUP_BIND", global = true, default_value = DEFAULT_BIND)]
-    pub bind: String,
-    /// Data directory: SQLite file, generated secret, mail drop, backups.
-    #[arg(long, env = "RINGUP_DATA_DIR", global = true, default_value = DEFAULT_DATA_DIR)]
-    pub data_dir: PathBuf,
-    /// `sqlite://…` or `postgres://…` (default: sqlite://<data dir>/ringup.db).
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// Token signing secret, at least 32 characters (default: generated once, kept in the data
-    /// directory).
-    #[arg(long, env = "RINGUP_SECRET", global = true, hide_env_values = true)]
-    pub secret: Option<String>,
-    /// Username of the first admin, created only when there are no users.
-    #[arg(long, env = "RINGUP_ADMIN_USERNAME", global = true, default_value = DEFAULT_ADMIN_USERNAME)]
-    pub admin_username: String,
-    /// Password of the first admin (default: random, printed once).
-    #[arg(
-        long,
-        env = "RINGUP_ADMIN_PASSWORD",
-        global = true,
-        hide_env_values = true
-    )]
-    pub admin_password: Option<String>,
-    /// Log filter (tracing `EnvFilter` syntax).
-    #[arg(long, env = "RINGUP_LOG", global = true, default_value = DEFAULT_LOG)]
-    pub log: String,
-    /// Log format: text or json (default: text on a terminal, else json).
-    #[arg(long, env = "RINGUP_LOG_FORMAT", global = true)]
-    pub log_format: Option<String>,
-    /// Comma-separated origins allowed by CORS (none by default; never a wildcard).
-    #[arg(long, env = "RINGUP_CORS_ORIGINS", global = true)]
-    pub cors_origins: Option<String>,
-    /// Outgoing mail server, `smtp://…` or `smtps://…` (default: write .eml files to
-    /// <data dir>/mail).
-    #[arg(long, env = "RINGUP_SMTP_URL", global = true, hide_env_values = true)]
-    pub smtp_url: Option<String>,
-    /// Sender address of outgoing mail.
-    #[arg(long, env = "RINGUP_MAIL_FROM", global = true, default_value = DEFAULT_MAIL_FROM)]
-    pub mail_from: String,
-    /// The address people reach ringup at, for links in mail (default: http://<bind>).
-    #[arg(long, env = "RINGUP_PUBLIC_URL", global = true)]
-    pub public_url: Option<String>,
-    /// Redis URL (redis:// or rediss://), checked but not used yet: shared limits and
-    /// revocations across nodes come later; until then each node keeps its own.
-    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
-    pub redis_url: Option<String>,
-    /// Database connections (read connections on SQLite).
-    #[arg(long, env = "RINGUP_DB_MAX_CONNECTIONS", global = true, default_value = DEFAULT_DB_MAX_CONNECTIONS)]
-    pub db_max_connections: String,
-    /// Largest request body in bytes.
-    #[arg(long, env = "RINGUP_BODY_LIMIT", global = true, default_value = DEFAULT_BODY_LIMIT)]
-    pub body_limit: String,
-    /// Seconds a request may take before it is abandoned (408).
-    #[arg(long, env = "RINGUP_REQUEST_TIMEOUT", global = true, default_value = DEFAULT_REQUEST_TIMEOUT)]
-    pub request_timeout: String,
-    /// Seconds requests in flight get to finish after SIGTERM / Ctrl-C.
-    #[arg(long, env = "RINGUP_SHUTDOWN_GRACE", global = true, default_value = DEFAULT_SHUTDOWN_GRACE)]
-    pub shutdown_grace: String,
-    /// E-mail address of the first admin.
-    #[arg(long, env = "RINGUP_ADMIN_EMAIL", global = true, default_value = DEFAULT_ADMIN_EMAIL)]
-    pub admin_email: String,
-    /// Login requests per client IP per minute.
-    #[arg(long, env = "RINGUP_LOGIN_RATE_PER_MINUTE", global = true, default_value = DEFAULT_LOGIN_RATE)]
-    pub login_rate_per_minute: String,
-    /// Password-reset requests per hour, per client IP and per address.
-    #[arg(long, env = "RINGUP_PASSWORD_RESET_RATE_PER_HOUR", global = true, default_value = DEFAULT_RESET_RATE)]
-    pub password_reset_rate_per_hour: String,
-    /// Failed logins of one username (within the lockout window) that lock it.
-    #[arg(long, env = "RINGUP_LOCKOUT_FAILURES", global = true, default_value = DEFAULT_LOCKOUT_FAILURES)]
-    pub lockout_failures: String,
-    /// Minutes of the failure window and of the lockout.
-    #[arg(long, env = "RINGUP_LOCKOUT_MINUTES", global = true, default_value = DEFAULT_LOCKOUT_MINUTES)]
-    pub lockout_minutes: String,
-    /// Send Strict-Transport-Security (set when ringup is served over TLS).
-    #[arg(long, env = "RINGUP_HSTS", global = true, default_value = DEFAULT_HSTS)]
-    pub hsts: String,
-    #[command(flatten)]
-    pub limits: RawLimits,
-}
-
-/// A secret string: compared and used, never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Secret(value)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
 }
 
 /// Validated settings.
@@ -205,54 +72,6 @@ pub struct Settings {
     pub lockout_failures: u32,
     pub lockout_minutes: u32,
     pub limits: Limits,
-}
-
-/// A URL that may carry a password: shown with the password replaced by `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedactedUrl(Url);
-
-impl RedactedUrl {
-    pub fn expose(&self) -> &Url {
-        &self.0
-    }
-}
-
-impl fmt::Debug for RedactedUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.0.clone();
-        if shown.password().is_some() {
-            let _ = shown.set_password(Some("***"));
-        }
-        write!(f, "{shown}")
-    }
-}
-
-/// One invalid setting: which one and why.
-#[derive(Debug, PartialEq, Eq)]
-pub struct SettingError {
-    pub variable: &'static str,
-    pub flag: &'static str,
-    pub message: String,
-}
-
-impl fmt::Display for SettingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid setting {} (--{}): {}",
-            self.variable, self.flag, self.message
-        )
-    }
-}
-
-impl std::error::Error for SettingError {}
-
-fn invalid(variable: &'static str, flag: &'static str, message: impl Into<String>) -> SettingError {
-    SettingError {
-        variable,
-        flag,
-        message: message.into(),
-    }
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -468,84 +287,6 @@ impl Settings {
     }
 }
 
-impl RawSettings {
-    /// The defaults, as if no flag, variable or `.env` entry were given.
-    pub fn defaults() -> RawSettings {
-        RawSettings {
-            bind: DEFAULT_BIND.into(),
-            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
-            admin_username: DEFAULT_ADMIN_USERNAME.into(),
-            log: DEFAULT_LOG.into(),
-            mail_from: DEFAULT_MAIL_FROM.into(),
-            db_max_connections: DEFAULT_DB_MAX_CONNECTIONS.into(),
-            body_limit: DEFAULT_BODY_LIMIT.into(),
-            request_timeout: DEFAULT_REQUEST_TIMEOUT.into(),
-            shutdown_grace: DEFAULT_SHUTDOWN_GRACE.into(),
-            hsts: DEFAULT_HSTS.into(),
-            admin_email: DEFAULT_ADMIN_EMAIL.into(),
-            login_rate_per_minute: DEFAULT_LOGIN_RATE.into(),
-            password_reset_rate_per_hour: DEFAULT_RESET_RATE.into(),
-            lockout_failures: DEFAULT_LOCKOUT_FAILURES.into(),
-            lockout_minutes: DEFAULT_LOCKOUT_MINUTES.into(),
-            limits: RawLimits::defaults(),
-            ..RawSettings::default()
-        }
-    }
-}
-
-fn parse_in_range<T>(
-    text: &str,
-    range: std::ops::RangeInclusive<T>,
-    variable: &'static str,
-    flag: &'static str,
-) -> Result<T, SettingError>
-where
-    T: std::str::FromStr + PartialOrd + fmt::Display,
-{
-    match text.trim().parse::<T>() {
-        Ok(value) if range.contains(&value) => Ok(value),
-        _ => Err(invalid(
-            variable,
-            flag,
-            format!(
-                "`{text}` is not a whole number from {} to {}",
-                range.start(),
-                range.end()
-            ),
-        )),
-    }
-}
-
-/// CORS origins: `scheme://host[:port]` each, no paths, never `*`.
-fn parse_origins(text: Option<&str>) -> Result<Vec<Url>, SettingError> {
-    let err = |m: String| invalid("RINGUP_CORS_ORIGINS", "cors-origins", m);
-    let Some(text) = text else {
-        return Ok(Vec::new());
-    };
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|origin| {
-            if origin == "*" {
-                return Err(err("a wildcard is not allowed; list the origins".to_owned()));
-            }
-            let url = Url::parse(origin).map_err(|e| err(format!("`{origin}`: {e}")))?;
-            let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
-            if !matches!(url.scheme(), "http" | "https") || !url.has_host() || !bare {
-                return Err(err(format!(
-                    "`{origin}` is not an origin like https://shop.example.com"
-                )));
-            }
-            Ok(url)
-        })
-        .collect()
-}
-
-/// The origin as browsers send it in `Origin`: no trailing slash.
-pub fn origin_text(url: &Url) -> String {
-    url.origin().ascii_serialization()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -695,13 +436,5 @@ mod tests {
         ] {
             assert!(!shown.contains(secret), "{secret} leaked: {shown}");
         }
-    }
-
-    #[test]
-    fn origins_are_normalised_for_comparison() {
-        let origins =
-            parse_origins(Some("https://shop.example.com, http://localhost:3000")).unwrap();
-        let texts: Vec<_> = origins.iter().map(origin_text).collect();
-        assert_eq!(texts, ["https://shop.example.com", "http://localhost:3000"]);
     }
 }
