@@ -133,7 +133,6 @@ pub enum WriteError {
 pub struct Write<'r> {
     tx: WriteTx,
     request: WriteRequest<'r>,
-    now: String,
 }
 
 /// What [`Write::begin`] found.
@@ -173,15 +172,14 @@ impl<'r> Write<'r> {
     /// operation checks anything again: the original answer stands.
     pub async fn begin(db: &Db, request: WriteRequest<'r>) -> Result<Begun<'r>, WriteError> {
         let mut tx = db.begin_write().await?;
-        let now = time::to_db(request.at);
         if let Some(key) = request.idempotency {
             let claim = idempotency::claim(
                 &mut tx,
                 &request.actor.actor_id(),
                 key.key,
                 key.request_hash,
-                &now,
-                &time::to_db(request.at + retention()),
+                request.at,
+                request.at + retention(),
             )
             .await?;
             match claim {
@@ -193,7 +191,7 @@ impl<'r> Write<'r> {
                 Claim::InFlight => return Err(WriteError::KeyInFlight),
             }
         }
-        Ok(Begun::Fresh(Write { tx, request, now }))
+        Ok(Begun::Fresh(Write { tx, request }))
     }
 
     /// The transaction, for the operation's own statements.
@@ -201,9 +199,9 @@ impl<'r> Write<'r> {
         &mut self.tx
     }
 
-    /// The write's time, as stored.
-    pub fn now(&self) -> &str {
-        &self.now
+    /// The write's time: every row it writes, and its audit events, carry this one.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.request.at
     }
 
     pub fn actor(&self) -> &'r Actor {
@@ -212,7 +210,8 @@ impl<'r> Write<'r> {
 
     /// An audit event by this write's actor, from its origin, in `store` (or the global chain).
     pub fn audit_event(&self, action: &str, store: Option<StoreId>) -> NewAuditEvent {
-        audit_event(&self.now, self.request.origin, action, store).by(self.request.actor.actor_id())
+        audit_event(self.request.at, self.request.origin, action, store)
+            .by(self.request.actor.actor_id())
     }
 
     /// Writes the effects, keeps `status` and `reply` as the key's reply, and commits.
@@ -223,7 +222,7 @@ impl<'r> Write<'r> {
         status: u16,
         reply: Shown,
     ) -> Result<Written<T>, WriteError> {
-        append_effects(&mut self.tx, &effects, &self.now).await?;
+        append_effects(&mut self.tx, &effects, self.request.at).await?;
         let Shown(body) = reply;
         if let Some(key) = self.request.idempotency {
             idempotency::complete(
@@ -232,7 +231,7 @@ impl<'r> Write<'r> {
                 key.key,
                 status,
                 &body,
-                &self.now,
+                self.request.at,
             )
             .await?;
         }
@@ -249,8 +248,7 @@ impl<'r> Write<'r> {
 /// rolls everything back.
 pub struct AnonymousWrite<'r> {
     tx: WriteTx,
-    origin: &'r Origin,
-    now: String,
+    request: AnonymousRequest<'r>,
 }
 
 impl<'r> AnonymousWrite<'r> {
@@ -261,8 +259,7 @@ impl<'r> AnonymousWrite<'r> {
     ) -> Result<AnonymousWrite<'r>, StoreError> {
         Ok(AnonymousWrite {
             tx: db.begin_write().await?,
-            origin: request.origin,
-            now: time::to_db(request.at),
+            request,
         })
     }
 
@@ -271,28 +268,33 @@ impl<'r> AnonymousWrite<'r> {
         &mut self.tx
     }
 
-    /// The write's time, as stored.
-    pub fn now(&self) -> &str {
-        &self.now
+    /// The write's time: every row it writes, and its audit events, carry this one.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.request.at
     }
 
     /// An audit event from this write's origin, in `store` (or the global chain). It names no
     /// actor: the operation adds whom it concerns, once known, with `.by(..)`.
     pub fn audit_event(&self, action: &str, store: Option<StoreId>) -> NewAuditEvent {
-        audit_event(&self.now, self.origin, action, store)
+        audit_event(self.request.at, self.request.origin, action, store)
     }
 
     /// Writes the effects and commits.
     pub async fn commit(mut self, effects: Effects) -> Result<(), StoreError> {
-        append_effects(&mut self.tx, &effects, &self.now).await?;
+        append_effects(&mut self.tx, &effects, self.request.at).await?;
         ringup_store::commit(self.tx).await
     }
 }
 
-/// An audit event at `now` from `origin`, in `store` (or the global chain), by nobody yet.
-fn audit_event(now: &str, origin: &Origin, action: &str, store: Option<StoreId>) -> NewAuditEvent {
+/// An audit event at `at` from `origin`, in `store` (or the global chain), by nobody yet.
+fn audit_event(
+    at: DateTime<Utc>,
+    origin: &Origin,
+    action: &str,
+    store: Option<StoreId>,
+) -> NewAuditEvent {
     NewAuditEvent {
-        at: now.to_owned(),
+        at: time::to_db(at),
         action: action.to_owned(),
         store_id: store,
         ip: origin.ip.clone(),
@@ -304,9 +306,13 @@ fn audit_event(now: &str, origin: &Origin, action: &str, store: Option<StoreId>)
 }
 
 /// Appends a write's outbox events, then its audit events, in its transaction.
-async fn append_effects(tx: &mut Conn, effects: &Effects, now: &str) -> Result<(), StoreError> {
+async fn append_effects(
+    tx: &mut Conn,
+    effects: &Effects,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     for (event_type, payload) in &effects.outbox {
-        outbox::append_json(tx, event_type, payload.as_str(), now).await?;
+        outbox::append_json(tx, event_type, payload.as_str(), at).await?;
     }
     for event in &effects.audit {
         audit::append(tx, event).await?;

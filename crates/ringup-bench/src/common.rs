@@ -300,8 +300,9 @@ pub async fn seed_stock(
     store: StoreId,
     products: &[ProductId],
     units: i64,
-    now: &str,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
+    let now = &ringup_store::platform::time::to_db(at);
     let mut tx = db.begin_write().await?;
     sqlx::query(
         "insert into stock_levels (store_id, product_id, on_hand, updated_at) \

@@ -271,7 +271,7 @@ const NOUNS: [&str; 16] = [
 /// store (a level and its movement, as the ledger requires); returns every product's barcode
 /// and the stores.
 async fn seed(db: &Db, products: usize) -> Result<(Vec<String>, Vec<StoreId>)> {
-    let now = ringup_store::platform::time::to_db(chrono::Utc::now());
+    let now = chrono::Utc::now();
     let tax_class = TaxClassId::new();
     let stores: Vec<StoreId> = (0..STORES).map(|_| StoreId::new()).collect();
     {
@@ -290,7 +290,7 @@ async fn seed(db: &Db, products: usize) -> Result<(Vec<String>, Vec<StoreId>)> {
                     prices_include_tax: true,
                     allow_negative_stock: false,
                     country: "DE",
-                    now: &now,
+                    at: now,
                 },
             )
             .await?;
@@ -300,7 +300,7 @@ async fn seed(db: &Db, products: usize) -> Result<(Vec<String>, Vec<StoreId>)> {
             tax_class,
             "Standard",
             RateBp::new(1_900)?,
-            &now,
+            now,
         )
         .await?;
         commit(tx).await?;
@@ -336,7 +336,7 @@ async fn seed(db: &Db, products: usize) -> Result<(Vec<String>, Vec<StoreId>)> {
                     low_stock_threshold: 5,
                     active: true,
                 },
-                &now,
+                now,
             )
             .await?;
             barcodes.push(barcode);
@@ -345,7 +345,7 @@ async fn seed(db: &Db, products: usize) -> Result<(Vec<String>, Vec<StoreId>)> {
     }
 
     for store in &stores {
-        seed_stock(db, *store, &product_ids, SEEDED_UNITS, &now).await?;
+        seed_stock(db, *store, &product_ids, SEEDED_UNITS, now).await?;
     }
 
     common::analyze(db).await?;

@@ -60,7 +60,7 @@ impl TestApp {
     /// A store, written through the store layer.
     pub async fn create_store(&self, code: &str) -> StoreId {
         let id = StoreId::new();
-        let now = ringup_store::platform::time::to_db(chrono::Utc::now());
+        let at = chrono::Utc::now();
         let mut tx = self.db.begin_write().await.expect("transaction");
         insert_store(
             &mut tx,
@@ -73,7 +73,7 @@ impl TestApp {
                 prices_include_tax: true,
                 allow_negative_stock: false,
                 country: "KE",
-                now: &now,
+                at,
             },
         )
         .await

@@ -9,8 +9,7 @@ type CheckResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Runs every check against `db`, printing what it finds.
 pub async fn run(db: &Db) -> CheckResult {
-    let now = ringup_store::platform::time::to_db(chrono::Utc::now());
-    let (levels, offences) = ringup_store::stock::check_ledger(db, &now).await?;
+    let (levels, offences) = ringup_store::stock::check_ledger(db, chrono::Utc::now()).await?;
     for offence in &offences {
         println!(
             "store {} product {}: {}",

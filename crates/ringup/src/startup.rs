@@ -321,7 +321,7 @@ impl Application {
                 tick.tick().await;
                 auth.forget_idle_limits();
                 if minute % 60 == 0 {
-                    purge_idempotency_keys(&db, &auth.now_text()).await;
+                    purge_idempotency_keys(&db, auth.clock.now()).await;
                 }
             }
         });
@@ -353,7 +353,7 @@ impl Application {
 
 /// Deletes idempotency keys past their retention (docs/API.md: kept at least 24 h). A failure is
 /// logged and retried an hour later; an expired key left in place only replays longer.
-pub async fn purge_idempotency_keys(db: &Db, now: &str) {
+pub async fn purge_idempotency_keys(db: &Db, now: chrono::DateTime<chrono::Utc>) {
     let purged = async {
         let mut tx = db.begin_write().await?;
         let n = ringup_store::platform::idempotency::purge_expired(&mut tx, now).await?;

@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use ringup_app::users::sessions::SessionPolicy;
 use ringup_core::clock::Clock;
-use ringup_store::platform::time;
 
 use crate::mail::Mailer;
 use api_key_rate::{ApiKeyLimits, TierQuotas};
@@ -123,9 +122,5 @@ impl Auth {
         self.reset_per_ip.forget_idle();
         self.reset_per_address.forget_idle();
         self.api_key_limits.forget_idle();
-    }
-
-    pub fn now_text(&self) -> String {
-        time::to_db(self.clock.now())
     }
 }

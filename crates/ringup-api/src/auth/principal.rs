@@ -220,8 +220,7 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
         Some(_) => return Err(ApiError::Unauthorized),
         None => {
             let seen = auth.cache.generation();
-            let live =
-                sessions::session_is_live(&state.db, access.session, &time::to_db(now)).await?;
+            let live = sessions::session_is_live(&state.db, access.session, now).await?;
             if !live {
                 return Err(ApiError::Unauthorized);
             }
@@ -281,8 +280,7 @@ async fn api_key_principal(state: &AppState, token: &str) -> Result<Principal, A
     let now = auth.clock.now();
     let stale = now - chrono::Duration::minutes(1);
     if row.last_used_at.as_deref() < Some(time::to_db(stale).as_str()) {
-        api_keys::touch_last_used(&state.db, row.id, &time::to_db(now), &time::to_db(stale))
-            .await?;
+        api_keys::touch_last_used(&state.db, row.id, now, stale).await?;
     }
     Ok(principal)
 }

@@ -109,8 +109,8 @@ pub async fn list_stock(
         product_id,
         below_threshold: below.unwrap_or(false),
     };
-    let now = state.auth.now_text();
-    let page = stock::list_levels(&state.db, store.id, filter, &now, after.as_ref(), limit).await?;
+    let now = state.auth.clock.now();
+    let page = stock::list_levels(&state.db, store.id, filter, now, after.as_ref(), limit).await?;
     Ok(ApiJson(PageView {
         items: page.items.into_iter().map(StockLevelView::from).collect(),
         next_cursor: page.next_cursor,

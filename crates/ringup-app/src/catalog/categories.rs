@@ -49,8 +49,8 @@ pub async fn create_category(
         return Err(CatalogError::Invalid(problems));
     };
     let id = CategoryId::new();
-    let now = write.now().to_owned();
-    let row = categories::insert_category(write.tx(), id, &name, parent_id, &now).await?;
+    let at = write.at();
+    let row = categories::insert_category(write.tx(), id, &name, parent_id, at).await?;
     let audit = write
         .audit_event("category.created", None)
         .on("category", id)

@@ -102,8 +102,8 @@ pub async fn create_product(
         low_stock_threshold: threshold.value(),
         active: true,
     };
-    let now = write.now().to_owned();
-    let row = products::insert_product(write.tx(), id, &values, &now).await?;
+    let at = write.at();
+    let row = products::insert_product(write.tx(), id, &values, at).await?;
     let audit = write
         .audit_event("product.created", None)
         .on("product", id)
@@ -192,8 +192,8 @@ pub async fn update_product(
             .map_or(current.low_stock_threshold, LowStockThreshold::value),
         active: active.unwrap_or(current.active),
     };
-    let now = write.now().to_owned();
-    products::update_product(write.tx(), current.id, &values, &now).await?;
+    let at = write.at();
+    products::update_product(write.tx(), current.id, &values, at).await?;
     // A barcode parses exactly as written, so it is recorded as sent.
     let audit = write
         .audit_event("product.updated", None)
@@ -243,8 +243,8 @@ pub async fn archive_product(
         low_stock_threshold: current.low_stock_threshold,
         active: false,
     };
-    let now = write.now().to_owned();
-    products::update_product(write.tx(), current.id, &values, &now).await?;
+    let at = write.at();
+    products::update_product(write.tx(), current.id, &values, at).await?;
     let audit = write
         .audit_event("product.archived", None)
         .on("product", current.id)

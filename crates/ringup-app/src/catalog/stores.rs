@@ -35,7 +35,7 @@ pub async fn create_store(
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
     let id = StoreId::new();
-    let now = write.now().to_owned();
+    let at = write.at();
     stores::insert_store(
         write.tx(),
         &NewStoreRow {
@@ -47,7 +47,7 @@ pub async fn create_store(
             prices_include_tax: store.prices_include_tax,
             allow_negative_stock: store.allow_negative_stock,
             country: store.country.as_str(),
-            now: &now,
+            at,
         },
     )
     .await?;
@@ -91,7 +91,7 @@ pub async fn update_store(
         Begun::Fresh(write) => write,
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
-    let now = write.now().to_owned();
+    let at = write.at();
     let patch = StorePatchRow {
         name: changes.name.as_deref(),
         currency: changes.currency.as_ref().map(CurrencyCode::as_str),
@@ -100,7 +100,7 @@ pub async fn update_store(
         allow_negative_stock: changes.allow_negative_stock,
         country: changes.country.as_ref().map(Country::as_str),
     };
-    stores::update_store(write.tx(), store, &patch, &now).await?;
+    stores::update_store(write.tx(), store, &patch, at).await?;
     // Parsing keeps a currency, time zone or country exactly as written, so these are as sent.
     let audit = write
         .audit_event("store.updated", Some(store))
@@ -132,8 +132,8 @@ pub async fn create_register(
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
     let id = RegisterId::new();
-    let now = write.now().to_owned();
-    let row = stores::insert_register(write.tx(), id, store, &name, &now).await?;
+    let at = write.at();
+    let row = stores::insert_register(write.tx(), id, store, &name, at).await?;
     let audit = write
         .audit_event("register.created", Some(store))
         .on("register", id)

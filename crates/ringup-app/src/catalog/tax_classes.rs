@@ -22,8 +22,8 @@ pub async fn create_tax_class(
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
     let id = TaxClassId::new();
-    let now = write.now().to_owned();
-    let row = tax_classes::insert_tax_class(write.tx(), id, &name, rate, &now).await?;
+    let at = write.at();
+    let row = tax_classes::insert_tax_class(write.tx(), id, &name, rate, at).await?;
     let audit = write
         .audit_event("tax_class.created", None)
         .on("tax_class", id)

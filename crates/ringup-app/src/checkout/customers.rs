@@ -112,8 +112,8 @@ pub async fn create_customer(
         phone: phone.as_ref().map(Phone::as_str),
         email: email.as_ref().map(Email::as_str),
     };
-    let now = write.now().to_owned();
-    let row = customers::insert_customer(write.tx(), id, &values, &now).await?;
+    let at = write.at();
+    let row = customers::insert_customer(write.tx(), id, &values, at).await?;
     let shown = view(&row).map_err(WriteError::View)?;
     let audit = write
         .audit_event("customer.created", store)
@@ -193,8 +193,8 @@ pub async fn update_customer(
     .into_iter()
     .filter_map(|(field, differs)| differs.then_some(field))
     .collect();
-    let now = write.now().to_owned();
-    customers::update_customer(write.tx(), current.id, &values, &now).await?;
+    let at = write.at();
+    customers::update_customer(write.tx(), current.id, &values, at).await?;
     let audit = write
         .audit_event("customer.updated", store)
         .on("customer", current.id)

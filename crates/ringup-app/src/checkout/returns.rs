@@ -163,7 +163,7 @@ pub async fn create_return(
             format!("must add up to the refund due of {due}, not {given}"),
         ));
     }
-    let now = write.now().to_owned();
+    let at = write.at();
     let draft = ReturnDraft {
         row: ReturnRow {
             id: ReturnId::new(),
@@ -176,12 +176,12 @@ pub async fn create_return(
             lines: rows,
             refunds,
             total: due,
-            created_at: now.clone(),
+            created_at: ringup_store::platform::time::to_db(at),
         },
         thresholds,
         allow_negative: store.allow_negative_stock,
     };
-    let taken = match returns::record_return(write.tx(), draft, &now).await? {
+    let taken = match returns::record_return(write.tx(), draft, at).await? {
         Ok(taken) => taken,
         Err(ReturnRefusal::Shift(refusal)) => {
             return Err(CheckoutError::Shift {

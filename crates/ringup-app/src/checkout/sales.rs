@@ -112,8 +112,8 @@ pub async fn create_sale(
         });
     }
     let draft = draft(sale, ctx, cart, settlement)?;
-    let now = write.now().to_owned();
-    let recorded = match sales::record_sale(write.tx(), draft, &now).await? {
+    let at = write.at();
+    let recorded = match sales::record_sale(write.tx(), draft, at).await? {
         Ok(recorded) => recorded,
         Err(SaleRefusal::Shift(refusal)) => {
             return Err(CheckoutError::Shift {
@@ -386,14 +386,14 @@ pub async fn void_sale(
         return Err(CheckoutError::Invalid(problems));
     };
     let actor_id = request.actor.actor_id();
-    let now = write.now().to_owned();
+    let at = write.at();
     let voided = match sales::void_sale(
         write.tx(),
         &sale,
         store.allow_negative_stock,
         &actor_id,
         &reason,
-        &now,
+        at,
     )
     .await?
     {

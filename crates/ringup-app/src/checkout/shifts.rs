@@ -67,8 +67,8 @@ pub async fn open_shift(
         cashier_id: user,
         opening_float: opening_float.value(),
     };
-    let now = write.now().to_owned();
-    let shift = match shifts::open_shift(write.tx(), &new, &now).await {
+    let at = write.at();
+    let shift = match shifts::open_shift(write.tx(), &new, at).await {
         Ok(shift) => shift,
         // The only unique key a new shift can hit: one open shift per register.
         Err(StoreError::UniqueViolation { .. }) => return Err(CheckoutError::ShiftAlreadyOpen),
@@ -119,7 +119,7 @@ pub async fn add_cash_movement(
         return Err(CheckoutError::Invalid(command.problems));
     };
     let actor_id = request.actor.actor_id();
-    let now = write.now().to_owned();
+    let at = write.at();
     let movement = shifts::add_cash_movement(
         write.tx(),
         command.shift.id,
@@ -127,7 +127,7 @@ pub async fn add_cash_movement(
         amount,
         &reason,
         &actor_id,
-        &now,
+        at,
     )
     .await?
     .map_err(|refusal| CheckoutError::Shift {
@@ -163,8 +163,8 @@ pub async fn close_shift(
         .map_err(|e| CheckoutError::invalid("counted_cash", e.to_string()))?
         .value();
     let actor_id = request.actor.actor_id();
-    let now = write.now().to_owned();
-    let mut closed = shifts::close_shift(write.tx(), command.shift.id, &actor_id, &now)
+    let at = write.at();
+    let mut closed = shifts::close_shift(write.tx(), command.shift.id, &actor_id, at)
         .await?
         .ok_or(CheckoutError::ShiftAlreadyClosed)?;
     let expected = closed

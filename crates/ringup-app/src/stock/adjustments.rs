@@ -61,7 +61,7 @@ pub async fn adjust_stock(
     // The store row the caller read to prove the store visible is used as is: re-reading it
     // inside the transaction would cost a statement and lock nothing either.
     let actor_id = request.actor.actor_id();
-    let now = write.now().to_owned();
+    let at = write.at();
     let movement = NewMovement {
         store_id: store.id,
         product_id: product,
@@ -76,7 +76,7 @@ pub async fn adjust_stock(
         write.tx(),
         &movement,
         |level| change.delta_against(level.on_hand),
-        &now,
+        at,
     )
     .await?
     .map_err(|short| StockError::InsufficientStock(vec![(change.field().to_owned(), short)]))?;

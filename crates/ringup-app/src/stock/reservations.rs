@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use ringup_core::ids::{ReservationId, StoreId};
 use ringup_store::Db;
 use ringup_store::catalog::stores::StoreRow;
-use ringup_store::platform::time;
 use ringup_store::stock::reservations::{self, ReservationRow};
 
 use super::{LinesRequest, StockError, check_products, short_lines};
@@ -45,7 +44,7 @@ pub async fn create_reservation(
     } = reservation;
     let at = request.at;
     let expires_at = match expires_at {
-        Some(t) if t > at && t <= at + longest_hold() => Some(time::to_db(t)),
+        Some(t) if t > at && t <= at + longest_hold() => Some(t),
         Some(_) => {
             problems.push(FieldError::new(
                 "expires_at",
@@ -70,18 +69,18 @@ pub async fn create_reservation(
         return Err(StockError::Invalid(problems));
     };
     let actor_id = request.actor.actor_id();
-    let now = write.now().to_owned();
+    let at = write.at();
     let row = reservations::reserve(
         write.tx(),
         &reservations::NewReservation {
             id: ReservationId::new(),
             store_id: store.id,
             reference: reference.as_deref(),
-            expires_at: &expires_at,
+            expires_at,
             created_by: &actor_id,
             lines: &lines.lines,
         },
-        &now,
+        at,
     )
     .await?
     .map_err(short_lines)?;
@@ -112,8 +111,8 @@ pub async fn release_reservation(
         .filter(|r| r.store_id == release.store_id)
         .ok_or(StockError::NotFound)?;
     let actor_id = request.actor.actor_id();
-    let now = write.now().to_owned();
-    let released = reservations::release(write.tx(), reservation.id, &actor_id, &now).await?;
+    let at = write.at();
+    let released = reservations::release(write.tx(), reservation.id, &actor_id, at).await?;
     Ok(write
         .finish(released, Effects::new(), 204, Shown::nothing())
         .await?)

@@ -71,7 +71,7 @@ pub async fn create_transfer(
     };
     let actor_id = request.actor.actor_id();
     let id = TransferId::new();
-    let now = write.now().to_owned();
+    let at = write.at();
     let row = transfers::insert_transfer(
         write.tx(),
         &transfers::NewTransfer {
@@ -82,7 +82,7 @@ pub async fn create_transfer(
             lines: &lines.lines,
             requested_by: &actor_id,
         },
-        &now,
+        at,
     )
     .await?;
     let shown = view(&row).map_err(WriteError::View)?;
@@ -215,7 +215,7 @@ async fn act(
         .next(action)
         .map_err(StockError::InvalidTransition)?;
     let actor_id = actor.actor_id();
-    let now = write.now().to_owned();
+    let at = write.at();
     // The conditional update is the guard: of two racing actions only one finds the status
     // it expects; the other sees the new one and is refused.
     if !transfers::transition(
@@ -225,7 +225,7 @@ async fn act(
         next,
         &actor_id,
         reason.as_deref(),
-        &now,
+        at,
     )
     .await?
     {
@@ -268,7 +268,7 @@ async fn act(
                 allow_negative: store.allow_negative_stock && kind != MovementKind::TransferOut,
             };
             if let Err(s) =
-                stock::move_stock(write.tx(), &movement, |_| sign * line.quantity, &now).await?
+                stock::move_stock(write.tx(), &movement, |_| sign * line.quantity, at).await?
             {
                 short.push((i, s));
             }

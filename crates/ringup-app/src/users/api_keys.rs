@@ -57,7 +57,7 @@ pub async fn create_api_key(
     }
     let key = new_api_key();
     let id = ApiKeyId::new();
-    let now = write.now().to_owned();
+    let at = write.at();
     api_keys::insert_api_key(
         write.tx(),
         &NewApiKeyRow {
@@ -69,7 +69,7 @@ pub async fn create_api_key(
             role: new.role.as_str(),
             store_ids: &new.store_ids,
             created_by: request.actor.user_id(),
-            now: &now,
+            at,
         },
     )
     .await?;
@@ -100,8 +100,8 @@ pub async fn revoke_api_key(
         Begun::Fresh(write) => write,
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
-    let now = write.now().to_owned();
-    if !api_keys::revoke_api_key(write.tx(), id, &now).await? {
+    let at = write.at();
+    if !api_keys::revoke_api_key(write.tx(), id, at).await? {
         return Err(UsersError::NotFound);
     }
     let audit = write.audit_event("api_key.revoked", None).on("api_key", id);

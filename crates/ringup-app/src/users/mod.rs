@@ -169,7 +169,7 @@ where
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
     let id = UserId::new();
-    let now = write.now().to_owned();
+    let at = write.at();
     users::insert_user(
         write.tx(),
         &NewUserRow {
@@ -182,7 +182,7 @@ where
             role: user.role.as_str(),
             commission_rate_bp: user.commission_rate.value(),
             store_ids: &user.store_ids,
-            now: &now,
+            at,
         },
     )
     .await?;
@@ -249,16 +249,16 @@ pub async fn update_user(
         Begun::Fresh(write) => write,
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
-    let now = write.now().to_owned();
+    let at = write.at();
     let patch = UserPatchRow {
         role: changes.role.map(Role::as_str),
         active: changes.active,
         commission_rate_bp: changes.commission_rate.map(RateBp::value),
         store_ids: changes.store_ids.as_deref(),
     };
-    users::update_user(write.tx(), current.id, &patch, &now).await?;
+    users::update_user(write.tx(), current.id, &patch, at).await?;
     if changes.active == Some(false) {
-        users::sessions::revoke_user_sessions(write.tx(), current.id, "deactivated", &now).await?;
+        users::sessions::revoke_user_sessions(write.tx(), current.id, "deactivated", at).await?;
     }
     let audit = write
         .audit_event("user.updated", None)
@@ -296,7 +296,7 @@ pub async fn create_first_admin(
         return Ok(None);
     }
     let id = UserId::new();
-    let now = write.now().to_owned();
+    let at = write.at();
     users::insert_user(
         write.tx(),
         &NewUserRow {
@@ -309,7 +309,7 @@ pub async fn create_first_admin(
             role: Role::Admin.as_str(),
             commission_rate_bp: 0,
             store_ids: &[],
-            now: &now,
+            at,
         },
     )
     .await?;

@@ -7,12 +7,11 @@
 //! transaction is held during the slow hash; a reset token is spent in the transaction that
 //! sets the password, so a racing second use finds it spent.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use ringup_core::clock::Clock;
 use ringup_core::ids::UserId;
 use ringup_core::tokens::{hash_token, random_token};
 use ringup_core::users::{Email, Password};
-use ringup_store::platform::time;
 use ringup_store::users::{self, UserRow, password_resets, sessions};
 use ringup_store::{Conn, Db, StoreError};
 
@@ -72,8 +71,8 @@ where
         Begun::Fresh(write) => write,
         Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
     };
-    let now = write.now().to_owned();
-    let revoked = set_password(write.tx(), user, &password_hash, "password_changed", &now).await?;
+    let at = write.at();
+    let revoked = set_password(write.tx(), user, &password_hash, "password_changed", at).await?;
     let audit = write
         .audit_event("auth.password_changed", None)
         .on("user", user)
@@ -103,13 +102,13 @@ pub async fn request_password_reset(
     };
     let token = random_token();
     let mut write = AnonymousWrite::begin(db, request).await?;
-    let now = write.now().to_owned();
+    let at = write.at();
     password_resets::insert_reset(
         write.tx(),
         user.id,
         &hash_token(&token),
-        &time::to_db(request.at + ttl),
-        &now,
+        request.at + ttl,
+        at,
     )
     .await?;
     write.commit(Effects::new()).await?;
@@ -142,7 +141,7 @@ where
         )])
     };
     let token_hash = hash_token(&reset.token);
-    let user = password_resets::find_live_reset(db, &token_hash, &time::to_db(request.at))
+    let user = password_resets::find_live_reset(db, &token_hash, request.at)
         .await?
         .ok_or_else(invalid)?;
     let user = users::get_user(db, user).await?.ok_or_else(invalid)?;
@@ -156,12 +155,12 @@ where
         ..request
     };
     let mut write = AnonymousWrite::begin(db, spent_at).await?;
-    let now = write.now().to_owned();
-    let spent = password_resets::consume_reset(write.tx(), &token_hash, &now).await?;
+    let at = write.at();
+    let spent = password_resets::consume_reset(write.tx(), &token_hash, at).await?;
     if spent != Some(user.id) {
         return Err(invalid());
     }
-    let revoked = set_password(write.tx(), user.id, &password_hash, "password_reset", &now).await?;
+    let revoked = set_password(write.tx(), user.id, &password_hash, "password_reset", at).await?;
     let audit = write
         .audit_event("auth.password_reset", None)
         .by(user.id.to_string())
@@ -178,11 +177,11 @@ async fn set_password(
     user: UserId,
     hash: &str,
     reason: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    users::set_password_hash(tx, user, hash, now).await?;
-    password_resets::cancel_for_user(tx, user, now).await?;
-    Ok(sessions::revoke_user_sessions(tx, user, reason, now)
+    users::set_password_hash(tx, user, hash, at).await?;
+    password_resets::cancel_for_user(tx, user, at).await?;
+    Ok(sessions::revoke_user_sessions(tx, user, reason, at)
         .await?
         .len())
 }

@@ -78,10 +78,10 @@ where
     let role = Role::parse(&user.role).map_err(|e| StoreError::corrupt("users.role", e))?;
     let session = SessionId::new();
     let refresh = random_token();
-    let expires_at = time::to_db(request.at + policy.refresh_ttl);
+    let expires_at = request.at + policy.refresh_ttl;
     let mut write = AnonymousWrite::begin(db, request).await?;
-    let now = write.now().to_owned();
-    logins::clear_failures(write.tx(), &username_key, &now).await?;
+    let at = write.at();
+    logins::clear_failures(write.tx(), &username_key, at).await?;
     sessions::create_session(
         write.tx(),
         &sessions::NewSession {
@@ -89,8 +89,8 @@ where
             user_id: user.id,
             ip: request.origin.ip.as_deref(),
             user_agent: request.origin.user_agent.as_deref(),
-            expires_at: &expires_at,
-            now: &now,
+            expires_at,
+            at,
         },
         &hash_token(&refresh),
     )
@@ -116,18 +116,20 @@ async fn count_attempt(
     username_key: &str,
     policy: &SessionPolicy,
 ) -> Result<Option<String>, StoreError> {
-    let lock_until = time::to_db(request.at + policy.lockout_duration);
+    let lock_until = request.at + policy.lockout_duration;
     let mut write = AnonymousWrite::begin(db, request).await?;
-    let now = write.now().to_owned();
+    let at = write.at();
     let attempt = logins::record_attempt(
         write.tx(),
         username_key,
-        &now,
-        &time::to_db(request.at - policy.lockout_window),
+        at,
+        at - policy.lockout_window,
         policy.lockout_failures,
-        &lock_until,
+        lock_until,
     )
     .await?;
+    // Stored times are fixed-width text, whose order is time order.
+    let (now, lock_until) = (time::to_db(at), time::to_db(lock_until));
     let locked = attempt.locked_until.filter(|until| *until > now);
     let mut effects = Effects::new();
     if locked.as_deref() == Some(lock_until.as_str()) {
@@ -187,15 +189,15 @@ pub async fn refresh_session(
     policy: &SessionPolicy,
 ) -> Result<Refreshed, AuthError> {
     let next = random_token();
-    let expires_at = time::to_db(request.at + policy.refresh_ttl);
+    let expires_at = request.at + policy.refresh_ttl;
     let mut write = AnonymousWrite::begin(db, request).await?;
-    let now = write.now().to_owned();
+    let at = write.at();
     let outcome = sessions::rotate_refresh(
         write.tx(),
         &hash_token(presented),
         &hash_token(&next),
-        &now,
-        &expires_at,
+        at,
+        expires_at,
     )
     .await?;
     match outcome {
@@ -233,13 +235,13 @@ pub async fn log_out(
     presented: &str,
 ) -> Result<Option<SessionId>, AuthError> {
     let mut write = AnonymousWrite::begin(db, request).await?;
-    let now = write.now().to_owned();
+    let at = write.at();
     let Some((session, user)) =
         sessions::session_of_refresh(write.tx(), &hash_token(presented)).await?
     else {
         return Ok(None);
     };
-    if !sessions::revoke_session(write.tx(), session, "logout", &now).await? {
+    if !sessions::revoke_session(write.tx(), session, "logout", at).await? {
         return Ok(None);
     }
     let audit = write

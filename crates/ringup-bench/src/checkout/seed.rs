@@ -12,7 +12,7 @@ use ringup_core::ids::{ProductId, RegisterId, ShiftId, StoreId, TaxClassId, User
 use ringup_core::rate::RateBp;
 use ringup_store::catalog::products::{ProductValues, insert_product};
 use ringup_store::catalog::stores::{NewStoreRow, insert_register, insert_store};
-use ringup_store::{Db, commit, platform::time};
+use ringup_store::{Db, commit};
 
 use super::{BenchStore, CASHIER, CASHIER_PASSWORD, COMMISSION_BP, CheckoutArgs, STOCK_UNITS};
 use crate::common::{analyze, ean13, seed_stock};
@@ -26,7 +26,7 @@ pub(super) async fn seed(
     db: &Db,
     args: &CheckoutArgs,
 ) -> Result<(Vec<BenchStore>, Vec<(usize, RegisterId)>)> {
-    let now = time::to_db(Utc::now());
+    let now = Utc::now();
     let stores: Vec<BenchStore> = (0..args.stores)
         .map(|i| BenchStore {
             id: StoreId::new(),
@@ -55,7 +55,7 @@ pub(super) async fn seed(
                 prices_include_tax: store.prices_include_tax,
                 allow_negative_stock: store.allow_negative,
                 country: "KE",
-                now: &now,
+                at: now,
             },
         )
         .await?;
@@ -65,7 +65,7 @@ pub(super) async fn seed(
         standard,
         "VAT 16%",
         RateBp::new(STANDARD_RATE_BP)?,
-        &now,
+        now,
     )
     .await?;
     ringup_store::catalog::tax_classes::insert_tax_class(
@@ -73,7 +73,7 @@ pub(super) async fn seed(
         zero,
         "Zero-rated",
         RateBp::new(0)?,
-        &now,
+        now,
     )
     .await?;
 
@@ -100,7 +100,7 @@ pub(super) async fn seed(
                 low_stock_threshold: 5,
                 active: true,
             },
-            &now,
+            now,
         )
         .await?;
         ids.push(id);
@@ -114,14 +114,14 @@ pub(super) async fn seed(
             RegisterId::new(),
             store_id,
             &format!("Till {:02}", r + 1),
-            &now,
+            now,
         )
         .await?;
         registers.push((store, row.id));
     }
     commit(tx).await?;
     for store in &stores {
-        seed_stock(db, store.id, &ids, STOCK_UNITS, &now).await?;
+        seed_stock(db, store.id, &ids, STOCK_UNITS, now).await?;
     }
     analyze(db).await?;
     Ok((stores, registers))

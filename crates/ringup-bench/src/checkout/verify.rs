@@ -6,8 +6,8 @@ use anyhow::{Result, bail, ensure};
 use chrono::Utc;
 use sqlx::Row;
 
+use ringup_store::Db;
 use ringup_store::audit::{self, Verification};
-use ringup_store::{Db, platform::time};
 
 /// Checks what both phases left behind; returns a summary or what is wrong.
 pub(super) async fn verify(db: &Db, succeeded: u64) -> Result<String> {
@@ -78,8 +78,7 @@ pub(super) async fn verify(db: &Db, succeeded: u64) -> Result<String> {
     );
     drop(conn);
 
-    let (levels, offences) =
-        ringup_store::stock::check_ledger(db, &time::to_db(Utc::now())).await?;
+    let (levels, offences) = ringup_store::stock::check_ledger(db, Utc::now()).await?;
     if let Some(first) = offences.first() {
         bail!(
             "stock ledger: {} of {levels} levels are wrong (first: store {} product {}: {})",

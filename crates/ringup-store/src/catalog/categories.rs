@@ -3,6 +3,7 @@
 //! Invariants: a category's `parent_id`, when set, names an existing category (a foreign key);
 //! a new category can only point at one that already exists, so the tree has no cycles.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::CategoryId;
@@ -11,6 +12,7 @@ use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::NullableId;
+use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct CategoryRow {
@@ -32,8 +34,9 @@ pub async fn insert_category(
     id: CategoryId,
     name: &str,
     parent: Option<CategoryId>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<CategoryRow> {
+    let now: &str = &time::to_db(at);
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into categories (id, name, parent_id, created_at, updated_at) \
          values ($1, $2, $3, $4, $4) returning {CATEGORY_COLUMNS}"

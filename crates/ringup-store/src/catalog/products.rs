@@ -5,6 +5,7 @@
 //! range predicates on those keys (`key >= q and key < q || U+10FFFF`), never `LIKE`, so they
 //! use the indexes on both engines. Archiving sets `active = 0` and keeps the row.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::{CategoryId, ProductId, TaxClassId};
@@ -14,6 +15,7 @@ use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Flag, NullableId};
+use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ProductRow {
@@ -71,8 +73,9 @@ pub async fn insert_product(
     conn: &mut AnyConnection,
     id: ProductId,
     values: &ProductValues<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<ProductRow> {
+    let now: &str = &time::to_db(at);
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into products (id, sku, sku_key, barcode, name, name_key, category_id, price, \
          cost, tax_class_id, low_stock_threshold, active, created_at, updated_at) \
@@ -102,8 +105,9 @@ pub async fn update_product(
     conn: &mut AnyConnection,
     id: ProductId,
     values: &ProductValues<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     let n = sqlx::query(
         "update products set barcode = $2, name = $3, name_key = $4, category_id = $5, \
          price = $6, cost = $7, tax_class_id = $8, low_stock_threshold = $9, active = $10, \

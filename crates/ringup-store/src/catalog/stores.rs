@@ -3,6 +3,7 @@
 //! Invariants: a store's `code` is unique; a register's name is unique within its store; a
 //! store's `country` is an upper-case ISO 3166-1 alpha-2 code (checked by the caller).
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::{RegisterId, StoreId};
@@ -11,6 +12,7 @@ use crate::platform::db::{Db, placeholders};
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;
+use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoreRow {
@@ -87,8 +89,9 @@ pub async fn update_store(
     conn: &mut AnyConnection,
     id: StoreId,
     patch: &StorePatchRow<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     let n = sqlx::query(
         "update stores set name = coalesce($2, name), currency = coalesce($3, currency), \
          timezone = coalesce($4, timezone), \
@@ -130,8 +133,9 @@ pub async fn insert_register(
     id: RegisterId,
     store: StoreId,
     name: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<RegisterRow> {
+    let now: &str = &time::to_db(at);
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into registers (id, store_id, name, active, created_at, updated_at) \
          values ($1, $2, $3, 1, $4, $4) returning {REGISTER_COLUMNS}"
@@ -175,7 +179,7 @@ pub struct NewStoreRow<'a> {
     pub allow_negative_stock: bool,
     /// ISO 3166-1 alpha-2 (`KE` unless the caller says otherwise).
     pub country: &'a str,
-    pub now: &'a str,
+    pub at: DateTime<Utc>,
 }
 
 pub async fn insert_store(conn: &mut AnyConnection, store: &NewStoreRow<'_>) -> StoreResult<()> {
@@ -191,7 +195,7 @@ pub async fn insert_store(conn: &mut AnyConnection, store: &NewStoreRow<'_>) -> 
     .bind(store.timezone)
     .bind(i64::from(store.prices_include_tax))
     .bind(i64::from(store.allow_negative_stock))
-    .bind(store.now)
+    .bind(time::to_db(store.at))
     .bind(store.country)
     .execute(&mut *conn)
     .await?;

@@ -3,6 +3,7 @@
 //! Invariants: a tax class's `name` is unique; its rate is 0..=10000 basis points (the schema's
 //! check constraint backs the `RateBp` the callers pass).
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::TaxClassId;
@@ -11,6 +12,7 @@ use ringup_core::rate::RateBp;
 use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct TaxClassRow {
@@ -31,8 +33,9 @@ pub async fn insert_tax_class(
     id: TaxClassId,
     name: &str,
     rate: RateBp,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<TaxClassRow> {
+    let now: &str = &time::to_db(at);
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into tax_classes (id, name, rate_bp, created_at, updated_at) \
          values ($1, $2, $3, $4, $4) returning {TAX_CLASS_COLUMNS}"

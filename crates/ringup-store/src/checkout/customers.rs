@@ -8,6 +8,7 @@
 //! both engines agree on every letter; a name search is a range on `name_key` that its index
 //! serves, and a phone search is an exact match on the unique index.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::{CustomerId, SaleId, StoreId};
@@ -16,6 +17,7 @@ use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct CustomerRow {
@@ -48,8 +50,9 @@ pub async fn insert_customer(
     conn: &mut AnyConnection,
     id: CustomerId,
     values: &CustomerValues<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<CustomerRow> {
+    let now: &str = &time::to_db(at);
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into customers (id, name, name_key, phone, email, created_at, updated_at) \
          values ($1, $2, $6, $3, $4, $5, $5) returning {CUSTOMER_COLUMNS}"
@@ -70,8 +73,9 @@ pub async fn update_customer(
     conn: &mut AnyConnection,
     id: CustomerId,
     values: &CustomerValues<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     let n = sqlx::query(
         "update customers set name = $2, phone = $3, email = $4, updated_at = $5, name_key = $6 \
          where id = $1",

@@ -6,6 +6,7 @@
 //! the sale is completed — so a void and a return of the same sale cannot both succeed, and the
 //! refund due is computed from line counts no concurrent return can change.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::catalog::{LowStockThreshold, Money};
@@ -94,7 +95,7 @@ pub enum ReturnRefusal {
 pub async fn record_return(
     conn: &mut AnyConnection,
     draft: ReturnDraft,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<ReturnRow, ReturnRefusal>> {
     let row = draft.row;
     let mut over = Vec::new();
@@ -154,7 +155,7 @@ pub async fn record_return(
         actor_id: &actor,
         allow_negative: draft.allow_negative,
     };
-    if move_many(conn, &what, &moves, now).await?.is_err() {
+    if move_many(conn, &what, &moves, at).await?.is_err() {
         return Err(StoreError::corrupt(
             "stock",
             "a restock cannot be short of stock",

@@ -7,6 +7,7 @@
 //! every sale of the store queues on it until commit, so it is taken last (README, "What the
 //! machine allows").
 
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use sqlx::AnyConnection;
@@ -26,6 +27,7 @@ use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Code, Flag, NullableId};
+use crate::platform::time;
 use crate::stock::{LineMove, MoveMany, move_many};
 
 /// What checkout needs of a product.
@@ -238,8 +240,9 @@ pub fn sale_number(store_code: &str, seq: i64) -> String {
 pub async fn record_sale(
     conn: &mut AnyConnection,
     draft: SaleDraft<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<SaleRow, SaleRefusal>> {
+    let now: &str = &time::to_db(at);
     if let Err(refusal) = add_to_shift(conn, draft.shift_id, &draft.shift_delta).await? {
         return Ok(Err(SaleRefusal::Shift(refusal)));
     }
@@ -261,7 +264,7 @@ pub async fn record_sale(
         actor_id: &cashier,
         allow_negative: draft.allow_negative,
     };
-    if let Err(short) = move_many(conn, &what, &moves, now).await? {
+    if let Err(short) = move_many(conn, &what, &moves, at).await? {
         return Ok(Err(SaleRefusal::Short(short)));
     }
     // The serial section starts here: the counter row stays locked until commit.
@@ -534,8 +537,9 @@ pub async fn void_sale(
     allow_negative: bool,
     by: &str,
     reason: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<SaleRow, VoidRefusal>> {
+    let now: &str = &time::to_db(at);
     let updated = sqlx::query(
         "update sales set status = 'voided', voided_by = $2, voided_at = $3, void_reason = $4 \
          where id = $1 and status = 'completed' and returns_count = 0",
@@ -576,7 +580,7 @@ pub async fn void_sale(
         actor_id: by,
         allow_negative,
     };
-    if move_many(conn, &what, &moves, now).await?.is_err() {
+    if move_many(conn, &what, &moves, at).await?.is_err() {
         return Err(StoreError::corrupt(
             "stock",
             "a void cannot be short of stock",

@@ -7,6 +7,7 @@
 //! before it (and is in the Z report) or is refused. No running total ever passes
 //! `Money::MAX`: the update that would take it there is refused as a whole.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::catalog::Money;
@@ -18,6 +19,7 @@ use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;
+use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShiftRow {
@@ -209,8 +211,9 @@ pub struct NewShift {
 pub async fn open_shift(
     conn: &mut AnyConnection,
     shift: &NewShift,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<ShiftRow> {
+    let now: &str = &time::to_db(at);
     let sql = sqlx::AssertSqlSafe(format!(
         "insert into shifts (id, store_id, register_id, cashier_id, status, opening_float, \
          opened_at) values ($1, $2, $3, $4, 'open', $5, $6) returning {SHIFT_COLUMNS}"
@@ -331,8 +334,9 @@ pub async fn add_cash_movement(
     amount: Money,
     reason: &str,
     actor: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<CashMovementRow, ShiftRefusal>> {
+    let now: &str = &time::to_db(at);
     let delta = if paid_in {
         ShiftTotals::paid_in(amount)
     } else {
@@ -373,8 +377,9 @@ pub async fn close_shift(
     conn: &mut AnyConnection,
     shift: ShiftId,
     by: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Option<ShiftRow>> {
+    let now: &str = &time::to_db(at);
     let sql = sqlx::AssertSqlSafe(format!(
         "update shifts set status = 'closed', closed_at = $2, closed_by = $3 \
          where id = $1 and status = 'open' returning {SHIFT_COLUMNS}"

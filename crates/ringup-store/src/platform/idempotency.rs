@@ -7,9 +7,11 @@
 //! it (replay) or, if the first rolled back, claims it; on SQLite the single writer serialises
 //! them. Keys are scoped to the caller and kept at least until `expires_at`.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use crate::platform::error::StoreResult;
+use crate::platform::time;
 
 /// What claiming a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +40,11 @@ pub async fn claim(
     scope: &str,
     key: &str,
     request_hash: &str,
-    now: &str,
-    expires_at: &str,
+    at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
 ) -> StoreResult<Claim> {
+    let now: &str = &time::to_db(at);
+    let expires_at: &str = &time::to_db(expires_at);
     let inserted = sqlx::query(
         "insert into idempotency_keys (scope, idempotency_key, request_hash, expires_at, \
          created_at, updated_at) values ($1, $2, $3, $4, $5, $5) \
@@ -84,8 +88,9 @@ pub async fn complete(
     key: &str,
     status: u16,
     body: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let now: &str = &time::to_db(at);
     sqlx::query(
         "update idempotency_keys set status_code = $3, response_body = $4, updated_at = $5 \
          where scope = $1 and idempotency_key = $2",
@@ -101,7 +106,8 @@ pub async fn complete(
 }
 
 /// Deletes keys that expired before `now`; returns how many.
-pub async fn purge_expired(conn: &mut AnyConnection, now: &str) -> StoreResult<u64> {
+pub async fn purge_expired(conn: &mut AnyConnection, at: DateTime<Utc>) -> StoreResult<u64> {
+    let now: &str = &time::to_db(at);
     let n = sqlx::query("delete from idempotency_keys where expires_at < $1")
         .bind(now)
         .execute(&mut *conn)

@@ -2,6 +2,7 @@
 //! reports, so it exists exactly when the change does. Delivery (webhooks) reads pending rows
 //! in id order and marks them delivered; that worker comes with the events capability.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::OutboxEventId;
@@ -10,6 +11,7 @@ use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::JsonText;
+use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct OutboxRow {
@@ -27,9 +29,9 @@ pub async fn append(
     conn: &mut AnyConnection,
     event_type: &str,
     payload: &serde_json::Value,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<OutboxEventId> {
-    append_json(conn, event_type, &payload.to_string(), now).await
+    append_json(conn, event_type, &payload.to_string(), at).await
 }
 
 /// Writes an event whose payload is JSON text already (a resource as clients see it).
@@ -37,8 +39,9 @@ pub async fn append_json(
     conn: &mut AnyConnection,
     event_type: &str,
     payload: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<OutboxEventId> {
+    let now: &str = &time::to_db(at);
     let id = OutboxEventId::new();
     sqlx::query(
         "insert into outbox_events (id, event_type, payload, created_at, attempts) \

@@ -9,6 +9,7 @@
 //! level changes in one conditional `update … from (values …)`, and append all movements in
 //! one insert. Several lines of one product share its level: they are checked together.
 
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 use sqlx::AnyConnection;
@@ -20,6 +21,7 @@ use ringup_core::stock::{MovementKind, Shortfall, StockLevel};
 use super::{LockedLevel, note_low_stock};
 use crate::platform::db::{placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::time;
 
 /// What the movements are and who made them.
 pub struct MoveMany<'a> {
@@ -68,8 +70,9 @@ pub async fn move_many(
     conn: &mut AnyConnection,
     what: &MoveMany<'_>,
     lines: &[LineMove],
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<(), Vec<(usize, Shortfall)>>> {
+    let now: &str = &time::to_db(at);
     let mut levels: BTreeMap<ProductId, Level> = BTreeMap::new();
     for line in lines {
         let level = levels.entry(line.product_id).or_insert(Level {
@@ -126,7 +129,7 @@ pub async fn move_many(
                 level: level.locked,
                 threshold: level.threshold,
             };
-            note_low_stock(conn, what.store_id, *product, locked, *next, now).await?;
+            note_low_stock(conn, what.store_id, *product, locked, *next, at).await?;
         }
     }
     Ok(Ok(()))

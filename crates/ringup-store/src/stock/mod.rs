@@ -12,6 +12,7 @@
 //! that changes several levels locks them in (store, product) order, so two of them cannot
 //! deadlock.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::catalog::LowStockThreshold;
@@ -24,6 +25,7 @@ use crate::platform::filter::Conditions;
 use crate::platform::outbox;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Code, Count};
+use crate::platform::time;
 
 /// One ledger entry.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -74,8 +76,9 @@ pub async fn lock_level(
     conn: &mut AnyConnection,
     store: StoreId,
     product: ProductId,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<LockedLevel> {
+    let now: &str = &time::to_db(at);
     let row: LockedRow = sqlx::query_as(
         "insert into stock_levels (store_id, product_id, on_hand, updated_at) \
          values ($1, $2, 0, $3) \
@@ -88,7 +91,7 @@ pub async fn lock_level(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    let reserved = reserved_of(conn, store, product, now).await?;
+    let reserved = reserved_of(conn, store, product, at).await?;
     Ok(LockedLevel {
         level: StockLevel::new(row.on_hand, reserved),
         threshold: row.threshold,
@@ -101,8 +104,9 @@ pub async fn reserved_of(
     conn: &mut AnyConnection,
     store: StoreId,
     product: ProductId,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<i64> {
+    let now: &str = &time::to_db(at);
     let row: ReservedRow = sqlx::query_as(
         "select cast(coalesce(sum(quantity), 0) as bigint) as reserved from reservation_lines \
          where store_id = $1 and product_id = $2 and expires_at > $3",
@@ -122,7 +126,7 @@ pub async fn note_low_stock(
     product: ProductId,
     locked: LockedLevel,
     after: StockLevel,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     if !crosses_low(locked.level, after, locked.threshold) {
         return Ok(false);
@@ -135,7 +139,7 @@ pub async fn note_low_stock(
         "available": after.available(),
         "low_stock_threshold": locked.threshold.value(),
     });
-    outbox::append(conn, "stock.low", &payload, now).await?;
+    outbox::append(conn, "stock.low", &payload, at).await?;
     Ok(true)
 }
 
@@ -168,10 +172,11 @@ pub async fn move_stock(
     conn: &mut AnyConnection,
     movement: &NewMovement<'_>,
     delta_of: impl FnOnce(StockLevel) -> i64,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<Moved, Shortfall>> {
+    let now: &str = &time::to_db(at);
     let (store, product) = (movement.store_id, movement.product_id);
-    let locked = lock_level(conn, store, product, now).await?;
+    let locked = lock_level(conn, store, product, at).await?;
     let delta = delta_of(locked.level);
     let after = match locked.level.apply(delta, movement.allow_negative) {
         Ok(after) => after,
@@ -216,7 +221,7 @@ pub async fn move_stock(
         .bind(now)
         .fetch_one(&mut *conn)
         .await?;
-    note_low_stock(conn, store, product, locked, after, now).await?;
+    note_low_stock(conn, store, product, locked, after, at).await?;
     Ok(Ok(Moved {
         movement: recorded,
         before: locked.level,
@@ -253,10 +258,11 @@ pub async fn list_levels(
     db: &Db,
     store: StoreId,
     filter: LevelFilter,
-    now: &str,
+    at: DateTime<Utc>,
     after: Option<&After>,
     limit: usize,
 ) -> StoreResult<Page<LevelRow>> {
+    let now: &str = &time::to_db(at);
     // Constants chosen here, never text from the request.
     let product = if filter.product_id.is_some() {
         "and l.product_id = $5"
@@ -381,7 +387,8 @@ pub struct Offence {
 /// Checks the ledger: every level equals the sum of its movements (and no movements exist
 /// without a level), and no `available` is negative where the store does not allow it.
 /// Returns the number of levels checked and the offences found.
-pub async fn check_ledger(db: &Db, now: &str) -> StoreResult<(u64, Vec<Offence>)> {
+pub async fn check_ledger(db: &Db, at: DateTime<Utc>) -> StoreResult<(u64, Vec<Offence>)> {
+    let now: &str = &time::to_db(at);
     let mut conn = db.read_conn().await?;
     let count: Count = sqlx::query_as("select count(*) as n from stock_levels")
         .fetch_one(&mut *conn)

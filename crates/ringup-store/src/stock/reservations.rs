@@ -3,6 +3,7 @@
 //! the future; releasing deletes them, and expiry needs no sweeper because every read and
 //! check compares `expires_at` with the time of the read.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::{ReservationId, StoreId};
@@ -10,6 +11,7 @@ use ringup_core::stock::{Shortfall, StockLevel};
 
 use crate::platform::db::value_rows;
 use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::time;
 use crate::stock::transfers::Line;
 use crate::stock::{LockedLevel, lock_level, note_low_stock};
 
@@ -33,7 +35,7 @@ pub struct NewReservation<'a> {
     pub id: ReservationId,
     pub store_id: StoreId,
     pub reference: Option<&'a str>,
-    pub expires_at: &'a str,
+    pub expires_at: DateTime<Utc>,
     pub created_by: &'a str,
     pub lines: &'a [Line],
 }
@@ -44,8 +46,9 @@ pub struct NewReservation<'a> {
 pub async fn reserve(
     conn: &mut AnyConnection,
     reservation: &NewReservation<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Result<ReservationRow, Vec<(usize, Shortfall)>>> {
+    let now: &str = &time::to_db(at);
     let store = reservation.store_id;
     let mut order: Vec<usize> = (0..reservation.lines.len()).collect();
     order.sort_by_key(|&i| reservation.lines.get(i).map(|l| l.product_id));
@@ -55,7 +58,7 @@ pub async fn reserve(
         let Some(line) = reservation.lines.get(i) else {
             continue;
         };
-        let level = lock_level(conn, store, line.product_id, now).await?;
+        let level = lock_level(conn, store, line.product_id, at).await?;
         match level.level.reserve(line.quantity) {
             Ok(after) => locked.push((i, level, after)),
             Err(s) => short.push((i, s)),
@@ -73,7 +76,7 @@ pub async fn reserve(
     .bind(&id)
     .bind(store.to_string())
     .bind(reservation.reference)
-    .bind(reservation.expires_at)
+    .bind(time::to_db(reservation.expires_at))
     .bind(reservation.created_by)
     .bind(now)
     .execute(&mut *conn)
@@ -104,12 +107,12 @@ pub async fn reserve(
             .bind(store.to_string())
             .bind(line.product_id.to_string())
             .bind(line.quantity)
-            .bind(reservation.expires_at);
+            .bind(time::to_db(reservation.expires_at));
     }
     query.execute(&mut *conn).await?;
     for (i, level, after) in locked {
         if let Some(line) = reservation.lines.get(i) {
-            note_low_stock(conn, store, line.product_id, level, after, now).await?;
+            note_low_stock(conn, store, line.product_id, level, after, at).await?;
         }
     }
     find_reservation(conn, reservation.id)
@@ -148,8 +151,9 @@ pub async fn release(
     conn: &mut AnyConnection,
     id: ReservationId,
     by: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     let n = sqlx::query(
         "update reservations set released_at = $2, released_by = $3 \
          where id = $1 and released_at is null",

@@ -6,6 +6,7 @@
 //! the transition that causes it (`transfer_out` on approval, `transfer_in` on receipt), in
 //! the same transaction.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::{ProductId, StoreId, TransferId};
@@ -16,6 +17,7 @@ use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Code;
+use crate::platform::time;
 
 /// A line of a transfer or a reservation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -78,8 +80,9 @@ pub struct NewTransfer<'a> {
 pub async fn insert_transfer(
     conn: &mut AnyConnection,
     transfer: &NewTransfer<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<TransferRow> {
+    let now: &str = &time::to_db(at);
     sqlx::query(
         "insert into transfers (id, from_store_id, to_store_id, status, note, requested_by, \
          created_at, updated_at) values ($1, $2, $3, 'requested', $4, $5, $6, $6)",
@@ -178,8 +181,9 @@ pub async fn transition(
     to: TransferStatus,
     actor: &str,
     reason: Option<&str>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     // The columns are chosen from constants by the target status.
     let (by, at) = match to {
         TransferStatus::Approved => ("approved_by", "approved_at"),

@@ -2,6 +2,7 @@
 //! with its first characters for recognising it in lists. A revoked key stops working at once:
 //! every lookup checks `revoked_at`.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::{ApiKeyId, StoreId, UserId};
@@ -10,6 +11,7 @@ use super::StoreOf;
 use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::time;
 
 /// A key as [`COLUMNS`] reads it; `store_ids` is filled in by a second query.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -37,7 +39,7 @@ pub struct NewApiKeyRow<'a> {
     pub role: &'a str,
     pub store_ids: &'a [StoreId],
     pub created_by: Option<UserId>,
-    pub now: &'a str,
+    pub at: DateTime<Utc>,
 }
 
 const COLUMNS: &str =
@@ -66,7 +68,7 @@ pub async fn insert_api_key(conn: &mut AnyConnection, key: &NewApiKeyRow<'_>) ->
     .bind(key.tier)
     .bind(key.role)
     .bind(key.created_by.map(|u| u.to_string()))
-    .bind(key.now)
+    .bind(time::to_db(key.at))
     .execute(&mut *conn)
     .await?;
     for store in key.store_ids {
@@ -76,7 +78,7 @@ pub async fn insert_api_key(conn: &mut AnyConnection, key: &NewApiKeyRow<'_>) ->
         )
         .bind(key.id.to_string())
         .bind(store.to_string())
-        .bind(key.now)
+        .bind(time::to_db(key.at))
         .execute(&mut *conn)
         .await?;
     }
@@ -145,8 +147,9 @@ pub async fn list_api_keys(
 pub async fn revoke_api_key(
     conn: &mut AnyConnection,
     id: ApiKeyId,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     let n = sqlx::query(
         "update api_keys set revoked_at = $2, updated_at = $2 where id = $1 and revoked_at is null",
     )
@@ -162,9 +165,11 @@ pub async fn revoke_api_key(
 pub async fn touch_last_used(
     db: &Db,
     id: ApiKeyId,
-    now: &str,
-    stale_before: &str,
+    at: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let now: &str = &time::to_db(at);
+    let stale_before: &str = &time::to_db(stale_before);
     let mut tx = db.begin_write().await?;
     sqlx::query(
         "update api_keys set last_used_at = $2 where id = $1 \

@@ -6,9 +6,11 @@
 //! concurrent attempts, so with a limit of N at most N attempts per window ever reach the
 //! password check, however many arrive at once. A success resets the count.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use crate::platform::error::StoreResult;
+use crate::platform::time;
 
 /// What counting an attempt decided.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -19,17 +21,20 @@ pub struct Attempt {
     pub locked_until: Option<String>,
 }
 
-/// Counts an attempt at `now`. A window that started at or before `window_start`, or a lock
+/// Counts an attempt at `at`. A window that started at or before `window_start`, or a lock
 /// that has ended, starts a new window; the attempt past `max_failures` locks the username
 /// until `lock_until`. While locked, nothing changes.
 pub async fn record_attempt(
     conn: &mut AnyConnection,
     username_key: &str,
-    now: &str,
-    window_start: &str,
+    at: DateTime<Utc>,
+    window_start: DateTime<Utc>,
     max_failures: i64,
-    lock_until: &str,
+    lock_until: DateTime<Utc>,
 ) -> StoreResult<Attempt> {
+    let now: &str = &time::to_db(at);
+    let window_start: &str = &time::to_db(window_start);
+    let lock_until: &str = &time::to_db(lock_until);
     let attempt = sqlx::query_as(
         "insert into login_throttles \
          (username_key, window_started_at, failures, locked_until, created_at, updated_at) \
@@ -65,8 +70,9 @@ pub async fn record_attempt(
 pub async fn clear_failures(
     conn: &mut AnyConnection,
     username_key: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let now: &str = &time::to_db(at);
     sqlx::query(
         "update login_throttles set failures = 0, window_started_at = $2, updated_at = $2 \
          where username_key = $1 and (locked_until is null or locked_until <= $2)",

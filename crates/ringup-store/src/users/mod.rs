@@ -10,6 +10,7 @@ pub mod logins;
 pub mod password_resets;
 pub mod sessions;
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::{StoreId, UserId};
@@ -18,6 +19,7 @@ use crate::platform::db::{Db, placeholders};
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Count, Flag};
+use crate::platform::time;
 
 /// A user as [`USER_COLUMNS`] reads it; `store_ids` is filled in by a second query.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -53,7 +55,7 @@ pub struct NewUserRow<'a> {
     pub role: &'a str,
     pub commission_rate_bp: i64,
     pub store_ids: &'a [StoreId],
-    pub now: &'a str,
+    pub at: DateTime<Utc>,
 }
 
 /// Changes to a user; `None` leaves a field as it is.
@@ -108,10 +110,10 @@ pub async fn insert_user(conn: &mut AnyConnection, user: &NewUserRow<'_>) -> Sto
     .bind(user.password_hash)
     .bind(user.role)
     .bind(user.commission_rate_bp)
-    .bind(user.now)
+    .bind(time::to_db(user.at))
     .execute(&mut *conn)
     .await?;
-    replace_stores(conn, user.id, user.store_ids, user.now).await
+    replace_stores(conn, user.id, user.store_ids, &time::to_db(user.at)).await
 }
 
 async fn replace_stores(
@@ -280,8 +282,9 @@ pub async fn update_user(
     conn: &mut AnyConnection,
     id: UserId,
     patch: &UserPatchRow<'_>,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     let updated = sqlx::query(
         "update users set role = coalesce($2, role), \
          active = coalesce($3, active), \
@@ -309,8 +312,9 @@ pub async fn set_password_hash(
     conn: &mut AnyConnection,
     id: UserId,
     hash: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let now: &str = &time::to_db(at);
     sqlx::query("update users set password_hash = $2, updated_at = $3 where id = $1")
         .bind(id.to_string())
         .bind(hash)

@@ -6,20 +6,22 @@
 //! conditional update (`used_at is null`), so two racing refreshes with one token cannot both
 //! succeed — the loser is treated as reuse.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use ringup_core::ids::{SessionId, UserId};
 
 use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
+use crate::platform::time;
 
 pub struct NewSession<'a> {
     pub id: SessionId,
     pub user_id: UserId,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
-    pub expires_at: &'a str,
-    pub now: &'a str,
+    pub expires_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
 }
 
 /// Starts a session with its first refresh token.
@@ -36,16 +38,16 @@ pub async fn create_session(
     .bind(session.user_id.to_string())
     .bind(session.ip)
     .bind(session.user_agent)
-    .bind(session.expires_at)
-    .bind(session.now)
+    .bind(time::to_db(session.expires_at))
+    .bind(time::to_db(session.at))
     .execute(&mut *conn)
     .await?;
     insert_refresh(
         conn,
         session.id,
         refresh_hash,
-        session.expires_at,
-        session.now,
+        &time::to_db(session.expires_at),
+        &time::to_db(session.at),
     )
     .await
 }
@@ -112,9 +114,11 @@ pub async fn rotate_refresh(
     conn: &mut AnyConnection,
     presented_hash: &str,
     new_hash: &str,
-    now: &str,
-    new_expires_at: &str,
+    at: DateTime<Utc>,
+    new_expires_at: DateTime<Utc>,
 ) -> StoreResult<Rotation> {
+    let now: &str = &time::to_db(at);
+    let new_expires_at: &str = &time::to_db(new_expires_at);
     let row: Option<RefreshToken> = sqlx::query_as(
         "select r.session_id, r.used_at, r.expires_at, s.user_id, s.revoked_at, \
          s.expires_at as session_expires_at \
@@ -146,7 +150,7 @@ pub async fn rotate_refresh(
     .await?
     .rows_affected();
     if spent == 0 {
-        revoke_session(conn, session, "refresh_token_reused", now).await?;
+        revoke_session(conn, session, "refresh_token_reused", at).await?;
         return Ok(Rotation::Reused { session, user });
     }
     insert_refresh(conn, session, new_hash, new_expires_at, now).await?;
@@ -179,8 +183,9 @@ pub async fn revoke_session(
     conn: &mut AnyConnection,
     session: SessionId,
     reason: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     let n = sqlx::query(
         "update sessions set revoked_at = $2, revoked_reason = $3, updated_at = $2 \
          where id = $1 and revoked_at is null",
@@ -199,8 +204,9 @@ pub async fn revoke_user_sessions(
     conn: &mut AnyConnection,
     user: UserId,
     reason: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<Vec<SessionId>> {
+    let now: &str = &time::to_db(at);
     let rows: Vec<SessionRef> = sqlx::query_as(
         "update sessions set revoked_at = $2, revoked_reason = $3, updated_at = $2 \
          where user_id = $1 and revoked_at is null returning id",
@@ -215,7 +221,8 @@ pub async fn revoke_user_sessions(
 
 /// Whether a session may still authenticate requests: not revoked, not expired, and its user
 /// active.
-pub async fn session_is_live(db: &Db, session: SessionId, now: &str) -> StoreResult<bool> {
+pub async fn session_is_live(db: &Db, session: SessionId, at: DateTime<Utc>) -> StoreResult<bool> {
+    let now: &str = &time::to_db(at);
     let row = sqlx::query(
         "select 1 as live from sessions s join users u on u.id = s.user_id \
          where s.id = $1 and s.revoked_at is null and s.expires_at > $2 and u.active = 1",

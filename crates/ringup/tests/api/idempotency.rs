@@ -218,12 +218,12 @@ async fn keys_are_kept_a_day_and_then_purged() {
     let created = post_with_key(&app, &admin, STORES, "k-day", first).await;
     assert_eq!(created.status().as_u16(), 201);
     let start = ringup_core::clock::Clock::now(&app.clock);
-    let at = |hours| ringup_store::platform::time::to_db(start + chrono::Duration::hours(hours));
+    let at = |hours| start + chrono::Duration::hours(hours);
 
     // Act: a purge within the day keeps the key; one after it removes it.
-    ringup::startup::purge_idempotency_keys(&app.db, &at(23)).await;
+    ringup::startup::purge_idempotency_keys(&app.db, at(23)).await;
     let within_a_day = post_with_key(&app, &admin, STORES, "k-day", other).await;
-    ringup::startup::purge_idempotency_keys(&app.db, &at(25)).await;
+    ringup::startup::purge_idempotency_keys(&app.db, at(25)).await;
     let after_the_purge = post_with_key(&app, &admin, STORES, "k-day", other).await;
 
     // Assert

@@ -321,8 +321,8 @@ impl World {
                     &mut tx,
                     self.reset_user,
                     &hash_token(&token),
-                    &ringup_store::platform::time::to_db(now + chrono::Duration::minutes(30)),
-                    &ringup_store::platform::time::to_db(now),
+                    now + chrono::Duration::minutes(30),
+                    now,
                 )
                 .await
                 .unwrap();

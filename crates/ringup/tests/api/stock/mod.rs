@@ -214,8 +214,7 @@ impl World {
 
     /// No level differs from the sum of its movements, none is negative where not allowed.
     pub(crate) async fn assert_ledger(&self) {
-        let now = ringup_store::platform::time::to_db(self.app.clock.now());
-        let checked = ringup_store::stock::check_ledger(&self.app.db, &now).await;
+        let checked = ringup_store::stock::check_ledger(&self.app.db, self.app.clock.now()).await;
         let (_, offences) = checked.unwrap();
         assert!(offences.is_empty(), "{offences:?}");
     }
