@@ -38,8 +38,13 @@ impl Conditions {
     /// Adds `column in (…)` over `values`.
     pub(crate) fn push_in(&mut self, column: &str, values: impl IntoIterator<Item = String>) {
         let list: Vec<String> = values.into_iter().map(|v| self.param(v)).collect();
-        self.parts
-            .push(format!("{column} in ({})", list.join(", ")));
+        // An empty list matches nothing; `in ()` itself is a syntax error on PostgreSQL.
+        if list.is_empty() {
+            self.parts.push("1 = 0".to_owned());
+        } else {
+            self.parts
+                .push(format!("{column} in ({})", list.join(", ")));
+        }
     }
 
     /// Runs `select … where <conditions> <tail>` (`tail` orders and limits with `$2`),
