@@ -21,7 +21,8 @@
 //! The larger families are folders, organised like `auth/`: the family's shared helpers in its
 //! `mod.rs`, one module per concern — `authz_matrix` (the table; `world`, what its rows act on),
 //! `customers` (`create`, `search`, `history`, `access`, `country`), `receipts` (`json`, `text`,
-//! `pdf`, `mail`, `access`), `stock` (`adjustments`, `availability`, `list`, `movements`,
+//! `pdf`, `mail`, `access`), `reservations` (making one in `mod.rs`; `over_time`, expiry,
+//! release, access and races), `stock` (`adjustments`, `availability`, `list`, `movements`,
 //! `events`) and `transfers` (`requests`, `access`, `stock`, `lifecycle`).
 //!
 //! Every test starts its own server with `ringup_testkit::spawn_app()` (or runs the real
