@@ -3,7 +3,7 @@
 //! the text receipt.
 //!
 //! Invariants: no font file and no network (Courier is one of the PDF's 14 standard fonts,
-//! which every reader carries); one page per [`LINES_PER_PAGE`] lines, each page only as tall
+//! which every reader carries); one page per `LINES_PER_PAGE` lines, each page only as tall
 //! as its lines. The standard fonts are WinAnsi-encoded: Latin-1 letters and common
 //! punctuation (`é`, `ß`, `—`) print, other characters print as `?`.
 

@@ -4,7 +4,7 @@
 //! - A problem's `type` is `/problems/<slug>` of a [`ProblemType`]. `PendingProblem` and
 //!   `ApiError::Conflict` hold this enum, not text, so no handler can answer a slug that is not
 //!   declared here.
-//! - [`problem_types!`] declares each type together with its meaning and builds
+//! - `problem_types!` declares each type together with its meaning and builds
 //!   [`ProblemType::ALL`] from the same list; the OpenAPI document's `Problem.type` is generated
 //!   from `ALL` ([`type_schema`]), so a new type is documented the moment it exists.
 //! - Slugs are a contract with clients, who match on them: renaming or removing one breaks

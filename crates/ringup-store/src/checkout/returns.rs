@@ -51,8 +51,8 @@ pub struct ReturnLineRow {
     pub refund: i64,
 }
 
-/// A return as [`RETURN_COLUMNS`] reads it; `lines` and `refunds` are filled in by
-/// [`attach_details`].
+/// A return as `RETURN_COLUMNS` reads it; `lines` and `refunds` are filled in by
+/// `attach_details`.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReturnRow {
     #[sqlx(try_from = "String")]

@@ -103,8 +103,8 @@ pub struct PaymentRow {
     pub reference: Option<String>,
 }
 
-/// A sale as [`SALE_COLUMNS`] reads it; `lines` and `payments` are filled in by
-/// [`attach_details`].
+/// A sale as `SALE_COLUMNS` reads it; `lines` and `payments` are filled in by
+/// `attach_details`.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct SaleRow {
     #[sqlx(try_from = "String")]

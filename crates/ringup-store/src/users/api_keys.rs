@@ -13,7 +13,7 @@ use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::time;
 
-/// A key as [`COLUMNS`] reads it; `store_ids` is filled in by a second query.
+/// A key as `COLUMNS` reads it; `store_ids` is filled in by a second query.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiKeyRow {
     #[sqlx(try_from = "String")]

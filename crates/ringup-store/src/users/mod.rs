@@ -21,7 +21,7 @@ use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Count, Flag};
 use crate::platform::time;
 
-/// A user as [`USER_COLUMNS`] reads it; `store_ids` is filled in by a second query.
+/// A user as `USER_COLUMNS` reads it; `store_ids` is filled in by a second query.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
     #[sqlx(try_from = "String")]
@@ -95,7 +95,7 @@ struct StoreOf {
 }
 
 /// Inserts a user and its store memberships. Unique violations come back as
-/// [`StoreError::UniqueViolation`]; see [`StoreError::is_unique_on`].
+/// [`crate::StoreError::UniqueViolation`]; see [`crate::StoreError::taken_field`].
 pub async fn insert_user(conn: &mut AnyConnection, user: &NewUserRow<'_>) -> StoreResult<()> {
     sqlx::query(
         "insert into users (id, username, username_key, email, email_key, password_hash, role, \
