@@ -128,6 +128,21 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
+/// Opens the [`Write`] of `request` in the calling operation, or returns from that operation
+/// with the reply of the key's first request (`Ok(Written::Replayed(..))`): the one early
+/// return every keyed operation shares, so none writes it by hand.
+macro_rules! begin_or_replay {
+    ($db:expr, $request:expr) => {
+        match $crate::write::Write::begin($db, $request).await? {
+            $crate::write::Begun::Fresh(write) => write,
+            $crate::write::Begun::Replayed(reply) => {
+                return Ok($crate::write::Written::Replayed(reply));
+            }
+        }
+    };
+}
+pub(crate) use begin_or_replay;
+
 /// An open business write: its transaction holds the idempotency key (if any) until
 /// [`Write::finish`] commits or the `Write` is dropped.
 pub struct Write<'r> {

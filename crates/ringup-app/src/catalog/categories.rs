@@ -7,7 +7,7 @@ use ringup_store::catalog::categories::{self, CategoryRow};
 
 use super::CatalogError;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// The problem of a `parent_id` that names no category (malformed or unknown alike).
 pub fn unknown_parent() -> FieldError {
@@ -34,10 +34,7 @@ pub async fn create_category(
         parent_id,
         mut problems,
     } = category;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     if let Some(parent) = parent_id
         && categories::find_category(write.tx(), parent)
             .await?

@@ -13,7 +13,9 @@ use ringup_store::{Conn, Db};
 
 use super::CatalogError;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, Shown, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{
+    Begun, Effects, Shown, View, Write, WriteError, WriteRequest, Written, begin_or_replay,
+};
 
 /// The problem of a `tax_class_id` that names no tax class.
 pub const UNKNOWN_TAX_CLASS: &str = "is not a known tax class";
@@ -74,10 +76,7 @@ pub async fn create_product(
         low_stock_threshold,
         mut problems,
     } = product;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     check_references(write.tx(), tax_class_id, category_id, &mut problems).await?;
     let (Some(sku), Some(name), Some(price), Some(cost), Some(tax_class), Some(threshold), true) = (
         sku,
@@ -158,10 +157,7 @@ pub async fn update_product(
         tax_class_id_sent,
         mut problems,
     } = changes;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     check_references(
         write.tx(),
         tax_class_id,

@@ -10,7 +10,7 @@ use ringup_store::Db;
 use ringup_store::catalog::stores::{self, NewStoreRow, RegisterRow, StorePatchRow, StoreRow};
 
 use super::CatalogError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// A new store, every field checked.
 pub struct NewStore {
@@ -30,10 +30,7 @@ pub async fn create_store(
     store: NewStore,
     view: View<StoreRow>,
 ) -> Result<Written<StoreRow>, CatalogError> {
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let id = StoreId::new();
     let at = write.at();
     stores::insert_store(
@@ -87,10 +84,7 @@ pub async fn update_store(
     changes: StoreChanges,
     view: View<StoreRow>,
 ) -> Result<Written<StoreRow>, CatalogError> {
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let at = write.at();
     let patch = StorePatchRow {
         name: changes.name.as_deref(),
@@ -127,10 +121,7 @@ pub async fn create_register(
     name: String,
     view: View<RegisterRow>,
 ) -> Result<Written<RegisterRow>, CatalogError> {
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let id = RegisterId::new();
     let at = write.at();
     let row = stores::insert_register(write.tx(), id, store, &name, at).await?;

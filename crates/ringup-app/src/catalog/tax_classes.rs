@@ -7,7 +7,7 @@ use ringup_store::Db;
 use ringup_store::catalog::tax_classes::{self, TaxClassRow};
 
 use super::CatalogError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// Creates a tax class named `name` (checked) with `rate`.
 pub async fn create_tax_class(
@@ -17,10 +17,7 @@ pub async fn create_tax_class(
     rate: RateBp,
     view: View<TaxClassRow>,
 ) -> Result<Written<TaxClassRow>, CatalogError> {
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let id = TaxClassId::new();
     let at = write.at();
     let row = tax_classes::insert_tax_class(write.tx(), id, &name, rate, at).await?;

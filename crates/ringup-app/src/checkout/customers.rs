@@ -18,7 +18,7 @@ use ringup_store::{Conn, Db, StoreError};
 use super::CheckoutError;
 use crate::authz::Actor;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 const UNKNOWN_STORE: &str = "is not a store you can see";
 
@@ -89,10 +89,7 @@ pub async fn create_customer(
         store_id,
         mut problems,
     } = command;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let (country, store) = phone_country(
         write.tx(),
         request.actor,
@@ -151,10 +148,7 @@ pub async fn update_customer(
         store_id,
         mut problems,
     } = change;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let (country, store) = phone_country(
         write.tx(),
         request.actor,

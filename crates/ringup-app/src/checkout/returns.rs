@@ -16,7 +16,7 @@ use ringup_store::checkout::shifts;
 
 use super::CheckoutError;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// One line of the request, as far as it could be read: `None` where the caller found the
 /// value broken (and said so in `problems`).
@@ -93,10 +93,7 @@ pub async fn create_return(
     };
     drop(conn);
 
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let (Some(sale), Some(store), Some(register_id), true) =
         (sale, store, register_id, problems.is_empty())
     else {

@@ -28,7 +28,7 @@ use ringup_store::{Db, StoreError};
 use super::CheckoutError;
 use crate::authz::Capability;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// One line as the caller asked for it; the product is not looked up yet.
 pub struct LineRequest {
@@ -95,10 +95,7 @@ pub async fn create_sale(
         _ => None,
     };
 
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let (Some(ctx), Some((cart, settlement)), true) = (&ctx, priced, problems.is_empty()) else {
         return Err(CheckoutError::Invalid(problems));
     };
@@ -378,10 +375,7 @@ pub async fn void_sale(
     let store = stores::find_store(&mut *db.read_conn().await?, sale.store_id)
         .await?
         .ok_or(CheckoutError::NotFound)?;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let Some(reason) = reason else {
         return Err(CheckoutError::Invalid(problems));
     };

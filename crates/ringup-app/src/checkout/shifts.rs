@@ -11,7 +11,7 @@ use ringup_store::{Db, StoreError};
 
 use super::CheckoutError;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// A shift to open, as the caller asked for it.
 pub struct OpenShift {
@@ -52,10 +52,7 @@ pub async fn open_shift(
             None
         }
     };
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let (Some((register_id, store_id)), Some(opening_float), true) =
         (store, opening_float, problems.is_empty())
     else {
@@ -106,10 +103,7 @@ pub async fn add_cash_movement(
     if !request.actor.may_act_on_drawer(&command.shift) {
         return Err(CheckoutError::Forbidden);
     }
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let (Some(paid_in), Some(amount), Some(reason), true) = (
         command.paid_in,
         command.amount,
@@ -155,10 +149,7 @@ pub async fn close_shift(
     if !request.actor.may_act_on_drawer(&command.shift) {
         return Err(CheckoutError::Forbidden);
     }
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let counted = Money::new(command.counted_cash)
         .map_err(|e| CheckoutError::invalid("counted_cash", e.to_string()))?
         .value();

@@ -13,7 +13,7 @@ use ringup_store::stock::{self, Moved, NewMovement};
 
 use super::{StockError, check_products};
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// An adjustment as the caller asked for it, in a store the caller sees: what failed to parse
 /// is in `problems` (and the field left `None`), so one answer can list those together with
@@ -42,10 +42,7 @@ pub async fn adjust_stock(
         note,
         mut problems,
     } = adjustment;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     if let Some(product) = product_id {
         check_products(
             write.tx(),

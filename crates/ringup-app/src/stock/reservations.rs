@@ -11,7 +11,7 @@ use ringup_store::stock::reservations::{self, ReservationRow};
 
 use super::{LinesRequest, StockError, check_products, short_lines};
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, Shown, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, Shown, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// The longest a reservation may hold stock.
 pub fn longest_hold() -> chrono::Duration {
@@ -54,10 +54,7 @@ pub async fn create_reservation(
         }
         None => None,
     };
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     check_products(
         write.tx(),
         &lines.products,
@@ -102,10 +99,7 @@ pub async fn release_reservation(
     request: WriteRequest<'_>,
     release: ReleaseReservation,
 ) -> Result<Written<bool>, StockError> {
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let reservation = reservations::find_reservation(write.tx(), release.id)
         .await?
         .filter(|r| r.store_id == release.store_id)

@@ -19,7 +19,7 @@ use ringup_store::stock::{self, NewMovement};
 
 use super::{LinesRequest, StockError, check_products, short_lines};
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// A transfer as the caller asked for it, with every rule that needs no database already
 /// checked: what failed is in `problems` (and the field left `None`).
@@ -45,10 +45,7 @@ pub async fn create_transfer(
         note,
         mut problems,
     } = transfer;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let named: Vec<(&str, StoreId)> = [("from_store_id", from), ("to_store_id", to)]
         .into_iter()
         .filter_map(|(f, s)| s.map(|s| (f, s)))
@@ -206,10 +203,7 @@ async fn act(
     if !problems.is_empty() {
         return Err(StockError::Invalid(problems));
     }
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let next = transfer
         .status
         .next(action)

@@ -11,7 +11,7 @@ use ringup_store::users::api_keys::{self, ApiKeyRow, NewApiKeyRow};
 
 use super::UsersError;
 use crate::problem::FieldError;
-use crate::write::{Begun, Effects, Shown, View, Write, WriteError, WriteRequest, Written};
+use crate::write::{Effects, Shown, View, WriteError, WriteRequest, Written, begin_or_replay};
 
 /// A key to issue, every field checked.
 pub struct NewApiKey {
@@ -41,10 +41,7 @@ pub async fn create_api_key(
     new: NewApiKey,
     view: View<IssuedApiKey>,
 ) -> Result<Written<IssuedApiKey>, UsersError> {
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     // Checked inside the write transaction, so a store cannot vanish before the key names it.
     if !stores::missing_stores(write.tx(), &new.store_ids)
         .await?
@@ -96,10 +93,7 @@ pub async fn revoke_api_key(
     request: WriteRequest<'_>,
     id: ApiKeyId,
 ) -> Result<Written<ApiKeyId>, UsersError> {
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let at = write.at();
     if !api_keys::revoke_api_key(write.tx(), id, at).await? {
         return Err(UsersError::NotFound);

@@ -28,8 +28,8 @@ use ringup_store::{Db, StoreError};
 use crate::authz::Actor;
 use crate::problem::FieldError;
 use crate::write::{
-    AnonymousRequest, AnonymousWrite, Begun, Effects, View, Write, WriteError, WriteRequest,
-    Written,
+    AnonymousRequest, AnonymousWrite, Effects, View, WriteError, WriteRequest, Written,
+    begin_or_replay,
 };
 
 /// Why a users operation was refused.
@@ -164,10 +164,7 @@ where
         return Err(UsersError::Forbidden);
     }
     let password_hash = hash(&user.password).await?;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let id = UserId::new();
     let at = write.at();
     users::insert_user(
@@ -245,10 +242,7 @@ pub async fn update_user(
     if !allowed {
         return Err(UsersError::Forbidden);
     }
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let at = write.at();
     let patch = UserPatchRow {
         role: changes.role.map(Role::as_str),

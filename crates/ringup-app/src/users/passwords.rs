@@ -18,7 +18,7 @@ use ringup_store::{Conn, Db, StoreError};
 use super::{AuthError, password_errors};
 use crate::problem::FieldError;
 use crate::write::{
-    AnonymousRequest, AnonymousWrite, Begun, Effects, Shown, Write, WriteRequest, Written,
+    AnonymousRequest, AnonymousWrite, Effects, Shown, WriteRequest, Written, begin_or_replay,
 };
 
 /// A password change as the client sent it.
@@ -67,10 +67,7 @@ where
         return Err(AuthError::Invalid(errors));
     };
     let password_hash = hash(&new).await?;
-    let mut write = match Write::begin(db, request).await? {
-        Begun::Fresh(write) => write,
-        Begun::Replayed(reply) => return Ok(Written::Replayed(reply)),
-    };
+    let mut write = begin_or_replay!(db, request);
     let at = write.at();
     let revoked = set_password(write.tx(), user, &password_hash, "password_changed", at).await?;
     let audit = write
