@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use ringup_store::{Db, DbOptions, Engine};
+use ringup_store::{Db, DbOptions, Durability, Engine};
 use ringup_testkit::{TEST_DATABASE_URL, TestDatabase};
 use sqlx::Row;
 
@@ -158,21 +158,38 @@ async fn sqlite_reads_cannot_write() {
 }
 
 #[tokio::test]
-async fn sqlite_runs_wal_with_foreign_keys() {
+async fn sqlite_runs_wal_with_foreign_keys_and_a_writer_that_syncs_every_commit() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_db(dir.path()).await;
-    for (pragma, expected) in [("pragma foreign_keys", 1_i64), ("pragma synchronous", 1)] {
-        let value: i64 = sqlx::query(pragma)
-            .fetch_one(db.reader())
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(value, expected, "{pragma}");
-    }
+    let foreign_keys: i64 = sqlx::query("pragma foreign_keys")
+        .fetch_one(db.reader())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(foreign_keys, 1);
     let mode: String = sqlx::query("pragma journal_mode")
         .fetch_one(db.reader())
         .await
         .unwrap()
         .get(0);
     assert_eq!(mode, "wal");
+    // Writes are durable by default (FULL = 2); NORMAL (1) only when asked for.
+    assert_eq!(writer_synchronous(&db).await, 2);
+    let url = ringup_store::DatabaseUrl::sqlite_file(&dir.path().join("normal.db")).unwrap();
+    let options = DbOptions {
+        durability: Durability::Normal,
+        ..DbOptions::default()
+    };
+    let normal = Db::connect(&url, &options).await.unwrap();
+    assert_eq!(writer_synchronous(&normal).await, 1);
+}
+
+/// `pragma synchronous` as the writer's connection has it.
+async fn writer_synchronous(db: &Db) -> i64 {
+    let mut tx = db.begin_write().await.unwrap();
+    sqlx::query("pragma synchronous")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap()
+        .get(0)
 }

@@ -92,7 +92,7 @@ problem_types! {
     Internal => "internal",
         "500 (or another 5xx): an internal error; the body says nothing more, so quote \
          `request_id` when reporting it.";
-    Unavailable => "unavailable", "503: the database is unavailable; try again shortly.";
+    Unavailable => "unavailable", "503: the database is unavailable, or more writes are queued than the server accepts; nothing was changed, retry after `Retry-After` seconds.";
     NotReady => "not-ready",
         "503 from `/readyz`: a dependency is not answering; `errors[].field` names it.";
     Error => "error", "Any other error status the framework answers by itself.";
