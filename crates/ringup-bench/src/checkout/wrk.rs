@@ -19,7 +19,9 @@
 //!
 //! A request written but not answered when wrk stops (it closes its connections at the end of
 //! the duration) may still have been committed by the server: `sent − answered` bounds how many
-//! sales the database may hold beyond the 201s wrk counted.
+//! sales the database may hold beyond the 201s wrk counted. (`sent` also counts the one request
+//! wrk asks of thread 0 before the run to check the script, which it never sends: a bound
+//! one too loose per run.)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
