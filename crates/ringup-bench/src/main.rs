@@ -1,11 +1,12 @@
-//! `ringup-bench`: load benchmarks for ringup, run against the real server started in-process
-//! on loopback (same settings, startup, router and middleware as the binary).
+//! `ringup-bench`: load benchmarks for ringup on loopback.
 //!
-//! `ringup-bench catalog` seeds 20 stores and a global catalog of products, then measures
+//! `ringup-bench catalog` starts the server in-process (same settings, startup, router and
+//! middleware as the binary), seeds 20 stores and a global catalog of products, then measures
 //! barcode lookup and a 50-item product page over HTTP at a fixed concurrency.
 //!
-//! `ringup-bench checkout` seeds a store and drives `POST /api/v1/sales` over HTTP, then runs
-//! the same sale transaction straight through the store layer (see `checkout/`).
+//! `ringup-bench checkout` starts the release `ringup` binary as a child process, seeds a store,
+//! drives `POST /api/v1/sales` with wrk (a process of its own), then runs the same sale through
+//! the use case without HTTP, and verifies what both left behind (see `checkout/`).
 
 // A benchmark binary: failing loudly on a broken setup is the right behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

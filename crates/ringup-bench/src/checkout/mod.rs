@@ -1,58 +1,70 @@
-//! `ringup-bench checkout`: the complete sale, over HTTP and straight to the store layer.
+//! `ringup-bench checkout`: the complete sale, over HTTP against the release server and
+//! straight to the use case.
+//!
+//! The server is the release `ringup` binary, started as a child process on loopback (see
+//! `server`), and the HTTP load comes from wrk, a process of its own (see `wrk`): the
+//! throughput, latency and memory measured are the server's, not shared with a load generator
+//! or the seeding in the same process.
 //!
 //! Seeds one store (or `--stores`), two tax classes (16 % and 0 %), `--products` products with
-//! ten million units each (received, so the ledger adds up), `--registers` registers, and a
+//! ten million units each (received, so the ledger adds up) and `--registers` registers straight
+//! through ringup-store, over the bench's own connection to the server's database; then a
 //! cashier (created over HTTP by the admin, so the password gets the server's argon2 hash) with
 //! a 2.5 % commission, who opens one shift per register over HTTP.
 //!
-//! 1. HTTP: `--concurrency` clients (client `i` sells at register `i % registers`) each
-//!    `POST /api/v1/sales` back to back with a fresh `Idempotency-Key` and a random cart: 1–5
-//!    distinct products, 1–3 units each, sometimes a line percent discount, sometimes a cart
-//!    amount discount, paid in cash with change, by card exactly, or split cash + mobile money.
-//!    The client prices the cart itself with the domain's pricing, so it pays exactly what is
-//!    due, and checks the answer's total and change. Any answer but 201 is an error.
-//! 2. Direct: the HTTP shifts are closed (X report, then close with the expected cash) and
-//!    fresh ones opened; then as many tasks call the use case the handler calls,
-//!    `ringup_app::checkout::sales::create_sale`, without HTTP: the same reads, pricing and
-//!    transaction (key claim, sale, outbox and audit events, stored reply, commit), through
-//!    the same `Db` the server uses (same pools).
-//! 3. Verification: one sale row per success, gapless numbers per store, shift totals and
-//!    outbox events that account for every sale, sold quantities equal to the stock taken,
-//!    `check_ledger` without offences, and the audit chains intact. Any failure exits non-zero.
+//! 1. HTTP: a few thousand `POST /api/v1/sales` bodies are made and priced beforehand with the
+//!    domain's pricing (random carts: 1–5 distinct products, 1–3 units each, sometimes a line
+//!    percent discount, sometimes a cart amount discount, paid in cash with change, by card
+//!    exactly, or split cash + mobile money; body `k` sells at register `k % registers`), and a
+//!    few are sent first as probes whose answers' totals and change are checked. Then wrk sends
+//!    them with a fresh `Idempotency-Key` each: a 2 s warm-up (figures discarded), the measured
+//!    run at `--concurrency` connections, and one connection alone. Any answer but 201 is an
+//!    error (503, back-pressure, is named as such).
+//! 2. The HTTP shifts are closed over HTTP (X report, then close with the expected cash) and
+//!    fresh ones opened; the server's peak RSS is read and the server stopped with SIGTERM.
+//! 3. Direct: as many tasks as HTTP connections call the use case the handler calls,
+//!    `ringup_app::checkout::sales::create_sale`, through the bench's own `Db` (the server's
+//!    pool sizes): the same reads, pricing and transaction (key claim, sale, outbox and audit
+//!    events, stored reply, commit), with the server stopped so two processes never write the
+//!    same database at once.
+//! 4. Verification: the Z reports' sales count lies between the 201s received and those plus
+//!    the requests wrk wrote but had no answer to when it stopped; one sale row per sale made,
+//!    gapless numbers per store, shift totals and outbox events that account for every sale,
+//!    sold quantities equal to the stock taken, `check_ledger` without offences, and the audit
+//!    chains intact. Any failure exits non-zero.
 //!
-//! The run and its two phases are here; `seed` makes the world they sell in (straight through
-//! ringup-store, and the cashier and shifts over HTTP), `cart` makes and prices each sale, and
-//! `verify` checks what the phases left behind.
+//! The run and its phases are here; `seed` makes the world they sell in, `cart` makes and
+//! prices each sale, `server` runs the server process, `wrk` the load generator, and `verify`
+//! checks what the phases left behind.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
-use chrono::Utc;
-use serde_json::Value;
+use anyhow::{Context, Result, anyhow, ensure};
 use sqlx::Row;
 
-use ringup_api::checkout::sales::sale_view;
-use ringup_app::checkout::sales::{LineRequest, NewSale, create_sale};
-use ringup_app::write::{Idempotency, Origin, WriteRequest};
-use ringup_app::{Actor, ActorKind};
 use ringup_core::ids::{ProductId, RegisterId, ShiftId, StoreId, UserId};
-use ringup_core::tokens::hash_token;
-use ringup_core::users::Role;
-use ringup_store::Db;
 use ringup_store::checkout::sales::{self, SaleProduct};
+use ringup_store::{Db, DbOptions, Engine};
 
-use self::cart::Cart;
-use self::seed::{close_shifts, create_cashier, int_field, open_shifts, seed};
+use self::direct::direct_phase;
+use self::http::{http_phase, implied_mean_ms, make_bodies, print_http, print_phase, probe};
+use self::seed::{close_shifts, create_cashier, open_shifts, seed};
+use self::server::{ServerConfig, ServerProcess, ringup_binary};
 use self::verify::verify;
 use crate::common::{
-    ADMIN_PASSWORD, BenchDatabase, Outcome, Server, WARM_UP, analyze, bearer_client, login,
-    proc_status_mib, reset_peak_rss, run_load,
+    ADMIN_PASSWORD, BenchDatabase, WARM_UP, analyze, bearer_client, login, proc_status_mib,
+    reset_peak_rss,
 };
 
 mod cart;
+mod direct;
+mod http;
 mod seed;
+mod server;
 mod verify;
+mod wrk;
 
 const CASHIER: &str = "bench-cashier";
 const CASHIER_PASSWORD: &str = "Tulip-Harbor-Lantern-93";
@@ -60,41 +72,65 @@ const COMMISSION_BP: i64 = 250;
 /// Units of every product received in every store: no sale is ever short.
 const STOCK_UNITS: i64 = 10_000_000;
 const SALES_PATH: &str = "/api/v1/sales";
+/// About how many request bodies wrk cycles through.
+const BODIES: usize = 4_096;
+/// Bodies sent with reqwest before the load, their answers checked against the bench's pricing.
+const PROBES: usize = 4;
+/// wrk's threads under load: one per core of the machine the figures are taken on.
+const WRK_THREADS: usize = 2;
 
 #[derive(clap::Args)]
 pub struct CheckoutArgs {
-    /// Measured seconds per phase (after a 2 s warm-up).
+    /// Measured seconds of the HTTP load (after a 2 s warm-up) and of the direct phase.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Concurrent closed-loop clients (HTTP) and tasks (direct).
+    /// Concurrent connections (wrk) and tasks (direct).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Seconds of the one-connection run.
+    #[arg(long, default_value_t = 5)]
+    one_client_seconds: u64,
     /// Products in the catalog.
     #[arg(long, default_value_t = 200)]
     products: usize,
     /// Stores; the registers are dealt out over them.
     #[arg(long, default_value_t = 1)]
     stores: usize,
-    /// Registers, one open shift each; client `i` uses register `i % registers`.
+    /// Registers, one open shift each; request body `k` and direct task `k` use register
+    /// `k % registers`.
     #[arg(long, default_value_t = 32)]
     registers: usize,
-    /// The server's `db_max_connections` (its default when not given).
+    /// The server's `db_max_connections` (its default when not given); the direct phase's
+    /// pools get the same.
     #[arg(long)]
     db_connections: Option<u32>,
+    /// The server binary (default: the `ringup` beside this executable).
+    #[arg(long)]
+    ringup_bin: Option<PathBuf>,
 }
 
 pub async fn run(args: CheckoutArgs) -> Result<()> {
     let args = CheckoutArgs {
         seconds: args.seconds.max(1),
         concurrency: args.concurrency.max(1),
+        one_client_seconds: args.one_client_seconds.max(1),
         products: args.products.max(5),
         stores: args.stores.max(1),
         registers: args.registers.max(args.stores.max(1)),
         db_connections: args.db_connections,
+        ringup_bin: args.ringup_bin,
     };
+    let wrk = wrk::find()?;
+    let binary = ringup_binary(args.ringup_bin.as_deref())?;
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build of ringup-bench; the server beside it is probably \
+             one too. Measure with `cargo build --release -p ringup -p ringup-bench`."
+        );
+    }
     let dir = tempfile::tempdir().context("temporary directory")?;
     let database = BenchDatabase::create(dir.path()).await?;
-    let result = run_on(&database, dir.path(), &args).await;
+    let result = run_on(&database, dir.path(), &args, &wrk, &binary).await;
     database.drop_now().await;
     result
 }
@@ -139,15 +175,42 @@ impl World {
 
 async fn run_on(
     database: &BenchDatabase,
-    dir: &std::path::Path,
+    dir: &Path,
     args: &CheckoutArgs,
+    wrk_path: &Path,
+    binary: &Path,
 ) -> Result<()> {
-    let server = Server::start(database, dir, args.db_connections).await?;
-    let (base, db) = (server.base.clone(), server.db.clone());
+    let db_connections = match args.db_connections {
+        Some(n) => n,
+        None => ringup::settings::DEFAULT_DB_MAX_CONNECTIONS
+            .parse()
+            .context("the server's default db_max_connections")?,
+    };
+    let server = ServerProcess::start(&ServerConfig {
+        binary,
+        database_url: database.url.expose(),
+        dir,
+        db_connections,
+    })
+    .await?;
+    let base = server.base.clone();
+    // The bench's own connection to the server's database (the same SQLite file, which WAL
+    // lets two processes share; the same PostgreSQL database): the seeding, the direct phase
+    // and the verification go through it. The server has migrated it by now.
+    let db = Db::connect(
+        &database.url,
+        &DbOptions {
+            max_connections: db_connections,
+            ..DbOptions::default()
+        },
+    )
+    .await
+    .context("the bench's connection to the server's database")?;
     let engine = db.engine();
     println!(
         "ringup-bench checkout: engine {}, {} store(s), {} products, {} registers, concurrency \
-         {}, {} s per phase after {} s warm-up, server db_max_connections {}",
+         {}, {} s measured after {} s warm-up, one client {} s; server {} (pid {}, ready in \
+         {:.0} ms on a fresh database, db_max_connections {db_connections}, resident {:.1} MiB)",
         engine.name(),
         args.stores,
         args.products,
@@ -155,7 +218,11 @@ async fn run_on(
         args.concurrency,
         args.seconds,
         WARM_UP.as_secs(),
-        server.db_connections
+        args.one_client_seconds,
+        binary.display(),
+        server.pid,
+        server.ready_after.as_secs_f64() * 1_000.0,
+        server.status_mib("VmRSS:").unwrap_or(f64::NAN),
     );
 
     let started = Instant::now();
@@ -163,121 +230,107 @@ async fn run_on(
     println!(
         "seeded {} store(s), 2 tax classes (1600 and 0 bp, prices include tax), {} products \
          with {} units each per store (levels plus receiving movements) and {} registers in \
-         {:.2} s{}",
+         {:.2} s{}, through the bench's own connection",
         stores.len(),
         args.products,
         STOCK_UNITS,
         registers.len(),
         started.elapsed().as_secs_f64(),
-        if engine == ringup_store::Engine::Postgres {
+        if engine == Engine::Postgres {
             ", then analyze"
         } else {
             ""
         }
     );
 
-    // Resident memory along the setup: each password hashed or verified is an argon2id run
-    // (19 MiB of working memory).
-    let rss = || proc_status_mib("VmRSS:").unwrap_or(f64::NAN);
-    let mut resident = vec![format!("seeded {:.1}", rss())];
     let started = Instant::now();
-    let admin = login(&base, &server.admin_username, ADMIN_PASSWORD).await?;
-    resident.push(format!("admin logged in {:.1}", rss()));
+    let admin = login(
+        &base,
+        ringup::settings::DEFAULT_ADMIN_USERNAME,
+        ADMIN_PASSWORD,
+    )
+    .await?;
     let admin = bearer_client(&admin, 1)?;
     let cashier = create_cashier(&admin, &base, &stores).await?;
-    resident.push(format!("cashier created {:.1}", rss()));
     let token = login(&base, CASHIER, CASHIER_PASSWORD).await?;
-    resident.push(format!("cashier logged in {:.1}", rss()));
-    let client = bearer_client(&token, args.concurrency)?;
+    let client = bearer_client(&token, 1)?;
     let shifts = open_shifts(&client, &base, &registers).await?;
-    resident.push(format!("shifts opened {:.1}", rss()));
     println!(
         "cashier `{CASHIER}` ({COMMISSION_BP} bp commission) created and logged in, and {} \
-         shifts opened, over HTTP in {:.2} s",
+         shifts opened, over HTTP in {:.2} s; server memory now: resident {:.1} MiB, peak {:.1} \
+         MiB (the setup's four argon2id runs of 19 MiB each: the admin's and the cashier's \
+         passwords, set and verified)",
         shifts.len(),
-        started.elapsed().as_secs_f64()
-    );
-    println!(
-        "resident memory (VmRSS, MiB) along the setup: server started (first admin hashed), {}",
-        resident.join(", ")
+        started.elapsed().as_secs_f64(),
+        server.status_mib("VmRSS:").unwrap_or(f64::NAN),
+        server.status_mib("VmHWM:").unwrap_or(f64::NAN),
     );
 
-    // The products, read once for both phases (in SKU order, as seeded).
-    let ids: Vec<ProductId> = {
-        let mut conn = db.read_conn().await?;
-        let rows = sqlx::query("select id from products order by sku")
-            .fetch_all(&mut *conn)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("id")?;
-                ProductId::parse(&id).map_err(|e| anyhow!("product id {id}: {e}"))
-            })
-            .collect::<Result<_>>()?
-    };
-    let products = {
-        let mut conn = db.read_conn().await?;
-        let mut found = sales::products_for_sale(&mut conn, &ids).await?;
-        ids.iter()
-            .map(|id| found.remove(id).context("a seeded product is missing"))
-            .collect::<Result<Vec<_>>>()?
-    };
-    let tills: Vec<Till> = registers
-        .iter()
-        .zip(&shifts)
-        .map(|(&(store, register), &shift)| Till {
-            store,
-            register,
-            shift,
-        })
-        .collect();
     let world = Arc::new(World {
+        tills: registers
+            .iter()
+            .zip(&shifts)
+            .map(|(&(store, register), &shift)| Till {
+                store,
+                register,
+                shift,
+            })
+            .collect(),
+        products: read_products(&db).await?,
         stores,
-        tills,
-        products,
         cashier,
     });
 
-    // The setup's peak (seeding, and four argon2id hashes of 19 MiB each: the admin's and the
-    // cashier's passwords, set and verified) is not the load's: measure the load's own peak.
-    let setup_peak = proc_status_mib("VmHWM:").context("VmHWM in /proc/self/status")?;
-    let resting = proc_status_mib("VmRSS:").context("VmRSS in /proc/self/status")?;
-    let reset = reset_peak_rss();
-    let duration = Duration::from_secs(args.seconds);
-    let http = http_phase(&client, &base, &world, args.concurrency, duration).await?;
-    let rss = proc_status_mib("VmHWM:").context("VmHWM in /proc/self/status")?;
-    http.print_as(
-        "http    POST /api/v1/sales (1–5 lines, mixed tenders, a fresh Idempotency-Key each)",
-        "sales",
-        "sales/s",
-    );
+    // Bodies for an even number of threads over whole rounds of the registers (see `wrk`).
+    let round = world.tills.len().max(1) * WRK_THREADS;
+    let bodies = make_bodies(&world, BODIES.div_ceil(round) * round)?;
+    let bodies_path = dir.join("sale-bodies.jsonl");
+    wrk::write_bodies(
+        &bodies_path,
+        &bodies.iter().map(|b| b.text.clone()).collect::<Vec<_>>(),
+    )?;
+    let probes = probe(&client, &base, bodies.get(..PROBES).unwrap_or(&bodies)).await?;
     println!(
-        "  whole run, warm-up and tail included: {} sales, {} errors",
-        http.ok_total, http.errors_total
+        "{} sale bodies made and priced by the bench ({:.0} bytes each on average); {probes} \
+         sent first with reqwest were answered 201 with the total and change the bench priced",
+        bodies.len(),
+        bodies.iter().map(|b| b.text.len()).sum::<usize>() as f64 / bodies.len().max(1) as f64,
     );
-    if reset {
-        println!(
-            "server peak RSS under load {rss:.1} MiB (VmHWM, reset just before the HTTP phase; \
-             the server runs in-process, so this also counts the load generator and its HTTP \
-             client); {resting:.1} MiB resident when the load started, peak before it \
-             {setup_peak:.1} MiB (seeding, argon2 hashes)"
-        );
-    } else {
-        println!(
-            "server peak RSS {rss:.1} MiB (VmHWM since the process started: it could not be \
-             reset, so it includes the seeding and argon2 hashes; the server runs in-process, \
-             so this also counts the load generator and its HTTP client)"
-        );
-    }
+
+    // The setup's peak is not the load's: measure the load's own.
+    let reset = server.reset_peak();
+    let target = wrk::Target {
+        wrk: wrk_path,
+        base: &base,
+        authority: &server.authority,
+        token: &token,
+        bodies: &bodies_path,
+        dir,
+    };
+    let http = http_phase(&target, args).await?;
+    print_http(&http, args, engine);
 
     let started = Instant::now();
     let counted = close_shifts(&client, &base, &shifts).await?;
+    let answered = probes + http.all().iter().map(|(_, f)| f.created()).sum::<u64>();
+    let unanswered: u64 = http.all().iter().map(|(_, f)| f.unanswered()).sum();
     ensure!(
-        counted == http.ok_total,
-        "the Z reports count {counted} sales, but {} were answered 201",
-        http.ok_total
+        (answered..=answered + unanswered).contains(&counted),
+        "the Z reports count {counted} sales, but {answered} were answered 201 and only \
+         {unanswered} more requests went unanswered"
     );
     let fresh = open_shifts(&client, &base, &registers).await?;
+    println!(
+        "closed the {} HTTP shifts over HTTP (X report, then counted = expected) and opened {} \
+         fresh ones in {:.2} s. The Z reports count {counted} sales: {probes} probes + {} \
+         answered 201 by wrk + {} of the {unanswered} requests wrk had written but not seen \
+         answered when it stopped (the server still committed them)",
+        shifts.len(),
+        fresh.len(),
+        started.elapsed().as_secs_f64(),
+        answered - probes,
+        counted - answered,
+    );
     let world = Arc::new(World {
         tills: world
             .tills
@@ -287,41 +340,78 @@ async fn run_on(
             .collect(),
         ..World::clone(&world)
     });
-    println!(
-        "closed the {} HTTP shifts over HTTP (X report, then counted = expected; the Z reports \
-         count all {counted} sales) and opened {} fresh ones in {:.2} s",
-        shifts.len(),
-        fresh.len(),
-        started.elapsed().as_secs_f64()
-    );
-    analyze(&db).await?;
 
-    let direct = direct_phase(&db, &world, args.concurrency, duration).await?;
-    direct.print_as(
-        "direct  ringup_app::checkout::sales::create_sale, the handler's use case, no HTTP \
-         (same Db and pools)",
-        "sales",
-        "sales/s",
+    let server_peak = server.status_mib("VmHWM:").unwrap_or(f64::NAN);
+    let pid = server.pid;
+    let exit = server.stop().await?;
+    println!(
+        "server peak RSS {server_peak:.1} MiB (VmHWM of pid {pid}, {}, read just before \
+         stopping it); stopped by SIGTERM: {exit}",
+        if reset {
+            "reset just before the warm-up: the load's peak"
+        } else {
+            "since it started (it could not be reset): it includes the setup's argon2 hashes"
+        }
+    );
+    ensure!(exit.success(), "the server exited with {exit}");
+
+    analyze(&db).await?;
+    let bench_reset = reset_peak_rss();
+    let direct = {
+        let checkpoints = checkpointer(&db);
+        let direct = direct_phase(
+            &db,
+            &world,
+            args.concurrency,
+            Duration::from_secs(args.seconds),
+        )
+        .await;
+        checkpoints.abort();
+        direct?
+    };
+    let bench_peak = proc_status_mib("VmHWM:").unwrap_or(f64::NAN);
+    print_phase(
+        &format!(
+            "direct  ringup_app::checkout::sales::create_sale, the handler's use case, no HTTP, \
+             {} tasks, the server stopped",
+            args.concurrency
+        ),
+        direct.throughput(),
+        direct.percentile(0.50),
+        direct.percentile(0.99),
+        args.concurrency,
     );
     println!(
-        "  whole run, warm-up and tail included: {} sales, {} errors",
-        direct.ok_total, direct.errors_total
+        "  {} sales measured (whole run, warm-up and tail included: {} sales, {} errors); the \
+         bench process's peak RSS {bench_peak:.1} MiB ({})",
+        direct.latencies.len(),
+        direct.ok_total,
+        direct.errors_total,
+        if bench_reset {
+            "reset before the phase"
+        } else {
+            "since it started"
+        }
     );
 
     let started = Instant::now();
-    let verified = verify(&db, http.ok_total + direct.ok_total).await;
-    server.stop().await?;
+    let verified = verify(&db, counted + direct.ok_total).await;
+    db.close().await;
     let summary = verified?;
     println!(
         "verified in {:.2} s: {summary}",
         started.elapsed().as_secs_f64()
     );
 
+    let failures: Vec<String> = http
+        .all()
+        .iter()
+        .filter_map(|(name, f)| f.errors().map(|e| format!("{name}: {e}")))
+        .collect();
     ensure!(
-        http.errors_total == 0,
-        "{} HTTP sales failed (first: {})",
-        http.errors_total,
-        http.first_error.as_deref().unwrap_or("?")
+        failures.is_empty(),
+        "answers other than 201 over HTTP: {}",
+        failures.join("; ")
     );
     ensure!(
         direct.errors_total == 0,
@@ -329,144 +419,55 @@ async fn run_on(
         direct.errors_total,
         direct.first_error.as_deref().unwrap_or("?")
     );
-    let (n, m) = (http.throughput(), direct.throughput());
+    let (n, m) = (http.load.sales_per_second(), direct.throughput());
     println!(
         "checkout {}: {:.0} sales/s http, {:.0} sales/s direct, ratio {:.2}, p50 {:.2} ms, p99 \
-         {:.2} ms, rss {:.0} MiB",
+         {:.2} ms (implied mean {:.2} ms), one client p50 {:.2} ms, server peak rss {:.0} MiB",
         engine.name(),
         n,
         m,
         if m > 0.0 { n / m } else { f64::NAN },
-        http.percentile(0.50),
-        http.percentile(0.99),
-        rss
+        http.load.p50_ms,
+        http.load.p99_ms,
+        implied_mean_ms(args.concurrency, n),
+        http.one.p50_ms,
+        server_peak
     );
     Ok(())
 }
 
-async fn http_phase(
-    client: &reqwest::Client,
-    base: &str,
-    world: &Arc<World>,
-    concurrency: usize,
-    duration: Duration,
-) -> Result<Outcome> {
-    let client = client.clone();
-    let url = format!("{base}{SALES_PATH}");
-    let world = Arc::clone(world);
-    run_load(concurrency, duration, move |task, rng| {
-        let client = client.clone();
-        let url = url.clone();
-        let prepared = world.till(task).and_then(|(till, store)| {
-            let cart = Cart::random(rng, &world.products, store.prices_include_tax)?;
-            let body = cart.body(&world, till, store)?;
-            let total = cart.priced.total.value();
-            Ok((body, total, cart.paid() - total))
-        });
-        async move {
-            let (body, total, change) = prepared?;
-            let response = client
-                .post(url)
-                .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-                .json(&body)
-                .send()
-                .await?;
-            let status = response.status();
-            let text = response.text().await?;
-            if status != reqwest::StatusCode::CREATED {
-                let cut: String = text.chars().take(400).collect();
-                bail!("status {status}: {cut}");
-            }
-            let sale: Value = serde_json::from_str(&text)?;
-            if int_field(&sale, "total")? != total || int_field(&sale, "change")? != change {
-                bail!("expected total {total} and change {change}, got {text}");
-            }
-            Ok(())
+/// The products, as `products_for_sale` reads them, in SKU (seeding) order.
+async fn read_products(db: &Db) -> Result<Vec<SaleProduct>> {
+    let mut conn = db.read_conn().await?;
+    let rows = sqlx::query("select id from products order by sku")
+        .fetch_all(&mut *conn)
+        .await?;
+    let ids: Vec<ProductId> = rows
+        .iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            ProductId::parse(&id).map_err(|e| anyhow!("product id {id}: {e}"))
+        })
+        .collect::<Result<_>>()?;
+    let mut found = sales::products_for_sale(&mut conn, &ids).await?;
+    ids.iter()
+        .map(|id| found.remove(id).context("a seeded product is missing"))
+        .collect()
+}
+
+/// Checkpoints the SQLite WAL every second while the direct phase runs, as the stopped server
+/// did under load, so a growing WAL does not slow the direct phase alone; nothing on
+/// PostgreSQL.
+fn checkpointer(db: &Db) -> tokio::task::JoinHandle<()> {
+    let db = db.clone();
+    tokio::spawn(async move {
+        if db.engine() != Engine::Sqlite {
+            return;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let _ = db.checkpoint().await;
         }
     })
-    .await
-}
-
-async fn direct_phase(
-    db: &Db,
-    world: &Arc<World>,
-    concurrency: usize,
-    duration: Duration,
-) -> Result<Outcome> {
-    let db = db.clone();
-    let world = Arc::clone(world);
-    let actor = Arc::new(Actor {
-        kind: ActorKind::User(world.cashier),
-        role: Role::Cashier,
-        store_ids: world.stores.iter().map(|s| s.id).collect(),
-    });
-    run_load(concurrency, duration, move |task, rng| {
-        let (db, world, actor) = (db.clone(), Arc::clone(&world), Arc::clone(&actor));
-        let cart = world
-            .till(task)
-            .and_then(|(_, store)| Cart::random(rng, &world.products, store.prices_include_tax));
-        async move { direct_sale(&db, &world, &actor, task, cart?).await }
-    })
-    .await
-}
-
-/// One sale through the use case, as the handler makes it once the body is parsed.
-async fn direct_sale(db: &Db, world: &World, actor: &Actor, task: usize, cart: Cart) -> Result<()> {
-    let (till, store) = world.till(task)?;
-    let body = cart.body(world, till, store)?;
-    let hash = hash_token(&format!("POST {SALES_PATH}\n{body}"));
-    let key = uuid::Uuid::now_v7().to_string();
-    let mut lines = Vec::with_capacity(cart.lines.len());
-    for line in &cart.lines {
-        let product = world
-            .products
-            .get(line.product)
-            .context("no such product")?;
-        lines.push(Some(LineRequest {
-            product_id: product.id,
-            quantity: line.quantity,
-            discount: line.discount,
-            unit_price: None,
-        }));
-    }
-    let sale = NewSale {
-        store_id: Some(store.id),
-        register_id: Some(till.register),
-        shift_id: Some(till.shift),
-        customer_id: None,
-        lines,
-        discount: cart.discount,
-        payments: cart.payments.clone(),
-        note: None,
-        problems: Vec::new(),
-    };
-    let origin = Origin {
-        ip: Some("127.0.0.1".to_owned()),
-        user_agent: Some("ringup-bench".to_owned()),
-        request_id: Some(uuid::Uuid::now_v7().to_string()),
-    };
-    let request = WriteRequest {
-        actor,
-        at: Utc::now(),
-        origin: &origin,
-        idempotency: Some(Idempotency {
-            key: &key,
-            request_hash: &hash,
-        }),
-    };
-    let written = create_sale(db, request, sale, sale_view)
-        .await
-        .map_err(|e| anyhow!("sale refused: {e:?}"))?;
-    let Some(recorded) = written.outcome() else {
-        bail!("idempotency key {key} was replayed");
-    };
-    let total = cart.priced.total.value();
-    let change = cart.paid() - total;
-    ensure!(
-        recorded.total == total && recorded.change == change,
-        "expected total {total} and change {change}, got {} and {}",
-        recorded.total,
-        recorded.change
-    );
-    Ok(())
 }
