@@ -357,18 +357,14 @@ async fn run_on(
 
     analyze(&db).await?;
     let bench_reset = reset_peak_rss();
-    let direct = {
-        let checkpoints = checkpointer(&db);
-        let direct = direct_phase(
-            &db,
-            &world,
-            args.concurrency,
-            Duration::from_secs(args.seconds),
-        )
-        .await;
-        checkpoints.abort();
-        direct?
-    };
+    // The bench's `Db` has the server's writer (group commit, checkpoints between batches).
+    let direct = direct_phase(
+        &db,
+        &world,
+        args.concurrency,
+        Duration::from_secs(args.seconds),
+    )
+    .await?;
     let bench_peak = proc_status_mib("VmHWM:").unwrap_or(f64::NAN);
     print_phase(
         &format!(
@@ -455,19 +451,3 @@ async fn read_products(db: &Db) -> Result<Vec<SaleProduct>> {
         .collect()
 }
 
-/// Checkpoints the SQLite WAL every second while the direct phase runs, as the stopped server
-/// did under load, so a growing WAL does not slow the direct phase alone; nothing on
-/// PostgreSQL.
-fn checkpointer(db: &Db) -> tokio::task::JoinHandle<()> {
-    let db = db.clone();
-    tokio::spawn(async move {
-        if db.engine() != Engine::Sqlite {
-            return;
-        }
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let _ = db.checkpoint().await;
-        }
-    })
-}
