@@ -74,7 +74,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>,
 }
 
 /// Prometheus metrics: HTTP requests by route template, method and status; latency histogram;
-/// requests in flight; database pool sizes.
+/// requests in flight; database pool sizes; SQLite's writer: queue depth and capacity, batch
+/// sizes and times (`ringup_write_batch_size`, `ringup_write_batch_seconds`), writes refused
+/// with 503 because the queue was full (`ringup_write_overloaded_total`); writes run again
+/// after a transient failure (`ringup_write_retries_total`).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -85,6 +88,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         metrics::gauge!("db_pool_connections", "pool" => pool.name, "state" => "idle").set(idle);
         metrics::gauge!("db_pool_connections", "pool" => pool.name, "state" => "max")
             .set(f64::from(pool.max));
+    }
+    if let Some(queue) = state.db.write_queue() {
+        metrics::gauge!("ringup_write_queue_depth").set(queue.depth as f64);
+        metrics::gauge!("ringup_write_queue_capacity").set(queue.capacity as f64);
     }
     state.metrics.run_upkeep();
     (
@@ -101,6 +108,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Writes per group commit.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
+
 /// The process-wide Prometheus recorder, installed on first use. Several apps in one process
 /// (as in the test suite) share it.
 pub fn prometheus() -> Result<PrometheusHandle, String> {
@@ -110,6 +120,16 @@ pub fn prometheus() -> Result<PrometheusHandle, String> {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full("http_request_duration_seconds".to_owned()),
+                    LATENCY_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
+                .set_buckets_for_metric(
+                    Matcher::Full("ringup_write_batch_size".to_owned()),
+                    BATCH_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
+                .set_buckets_for_metric(
+                    Matcher::Full("ringup_write_batch_seconds".to_owned()),
                     LATENCY_BUCKETS,
                 )
                 .map_err(|e| e.to_string())?
@@ -133,5 +153,30 @@ fn describe() {
     metrics::describe_gauge!(
         "db_pool_connections",
         "Database pool connections by pool and state (open, idle, max)"
+    );
+    metrics::describe_gauge!(
+        "ringup_write_queue_depth",
+        "Writes waiting for their turn on the SQLite writer"
+    );
+    metrics::describe_gauge!(
+        "ringup_write_queue_capacity",
+        "Writes the SQLite writer queues before refusing with 503"
+    );
+    metrics::describe_histogram!(
+        "ringup_write_batch_size",
+        "Writes committed together by one SQLite group commit"
+    );
+    metrics::describe_histogram!(
+        "ringup_write_batch_seconds",
+        metrics::Unit::Seconds,
+        "Time from a group commit's BEGIN to its COMMIT"
+    );
+    metrics::describe_counter!(
+        "ringup_write_overloaded_total",
+        "Writes refused with 503 because the writer's queue was full"
+    );
+    metrics::describe_counter!(
+        "ringup_write_retries_total",
+        "Writes run again after a transient database failure"
     );
 }

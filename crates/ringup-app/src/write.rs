@@ -5,8 +5,12 @@
 //! [`Write::finish`], which writes the effects and commits; dropping a `Write` instead rolls
 //! everything back, the key included. No operation touches a transaction's start or end.
 //!
-//! Which connection runs the transaction, and how, is decided here (today: the store's one
-//! write connection, `BEGIN IMMEDIATE` on SQLite); callers only see [`Written`].
+//! Which connection runs the transaction, and how, is decided by the store's `begin_write`
+//! (SQLite: a turn on the group-committing writer; PostgreSQL: a pooled transaction); callers
+//! only see [`Written`]. A write whose transaction the database gave up (a deadlock, a
+//! serialization failure, a failed group commit) runs again from the start, a bounded number
+//! of times ([`retrying`]): safe because nothing of the failed attempt was kept, the key claim
+//! included.
 //!
 //! A write nobody signed in asks for (logging in, refreshing or ending a session, a
 //! password-reset link, the first admin) is an [`AnonymousWrite`]: the same transaction and
@@ -200,6 +204,9 @@ impl<'r> Write<'r> {
             match claim {
                 Claim::Fresh => {}
                 Claim::Replay { status, body } => {
+                    // The first request may sit in the same uncommitted batch: the reply is
+                    // sent again only once what it describes has committed.
+                    ringup_store::commit(tx).await?;
                     return Ok(Begun::Replayed(Reply { status, body }));
                 }
                 Claim::Mismatch => return Err(WriteError::KeyReused),
@@ -299,6 +306,96 @@ impl<'r> AnonymousWrite<'r> {
         append_effects(&mut self.tx, &effects, self.request.at).await?;
         ringup_store::commit(self.tx).await
     }
+}
+
+/// How many times a write runs again after a transient failure, at most.
+pub const RETRIES: u32 = 3;
+
+/// A domain error that may carry the store error a write failed with.
+pub trait StoreFailure {
+    fn store_error(&self) -> Option<&StoreError>;
+}
+
+impl StoreFailure for WriteError {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            WriteError::Store(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl StoreFailure for StoreError {
+    fn store_error(&self) -> Option<&StoreError> {
+        Some(self)
+    }
+}
+
+/// Each domain's error carries a store error in its `Write` variant.
+macro_rules! store_failure_of_write_variant {
+    ($($error:ty),* $(,)?) => {$(
+        impl StoreFailure for $error {
+            fn store_error(&self) -> Option<&StoreError> {
+                match self {
+                    Self::Write(err) => err.store_error(),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+store_failure_of_write_variant!(
+    crate::catalog::CatalogError,
+    crate::checkout::CheckoutError,
+    crate::stock::StockError,
+    crate::users::UsersError,
+    crate::users::AuthError,
+);
+
+/// Runs a write, and runs it again (up to [`RETRIES`] times, after a short growing pause) while
+/// it fails in a way the database says is worth retrying: the transaction was rolled back as a
+/// deadlock victim or serialization failure, or its group commit failed. A lost connection is
+/// retried only for a keyed write (`keyed`): its commit may have happened, and only the key's
+/// replay makes running it again safe.
+pub async fn retrying<T, E, F, Fut>(keyed: bool, mut run: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: StoreFailure,
+{
+    let mut attempt = 0;
+    loop {
+        let result = run().await;
+        let retry = match &result {
+            Err(err) if attempt < RETRIES => err
+                .store_error()
+                .is_some_and(|err| err.is_transient() || (keyed && err.is_unavailable())),
+            _ => false,
+        };
+        if !retry {
+            return result;
+        }
+        attempt += 1;
+        metrics::counter!("ringup_write_retries_total").increment(1);
+        if let Some(err) = result.err().as_ref().and_then(StoreFailure::store_error) {
+            tracing::warn!(attempt, error = %err, "transient database failure; running the write again");
+        }
+        tokio::time::sleep(pause(attempt)).await;
+    }
+}
+
+/// The pause before attempt `attempt + 1`: 2, 4, 8 ms, plus up to as much again of jitter
+/// (from the clock's nanoseconds) so writes that collided do not collide again in step.
+fn pause(attempt: u32) -> std::time::Duration {
+    let base = 1u64 << attempt.min(6);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default(),
+    ) % (base * 1000);
+    std::time::Duration::from_micros(base * 1000 + jitter)
 }
 
 /// An audit event at `at` from `origin`, in `store` (or the global chain), by nobody yet.

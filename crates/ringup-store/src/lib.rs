@@ -19,11 +19,9 @@ pub mod platform;
 pub mod stock;
 pub mod users;
 
-pub use platform::db::{DatabaseUrl, Db, DbOptions, Engine, PoolStats, commit};
+pub use platform::db::{DatabaseUrl, Db, DbOptions, Durability, Engine, PoolStats, WriteTx, commit};
 pub use platform::error::StoreError;
+pub use platform::writer::{QueueStats, WriterOptions};
 
 /// A connection or open transaction (`&mut *tx`), as the write functions take it.
 pub type Conn = sqlx::AnyConnection;
-
-/// The one transaction of a business write, from [`Db::begin_write`].
-pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;

@@ -16,7 +16,7 @@ use ringup_api::auth::{Auth, AuthPolicy};
 use ringup_api::mail::Mailer;
 use ringup_api::{AppState, HttpConfig};
 use ringup_core::clock::{Clock, SystemClock};
-use ringup_store::{Db, DbOptions, StoreError};
+use ringup_store::{Db, DbOptions, StoreError, WriterOptions};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -145,6 +145,11 @@ fn create_secret_file(path: &Path) -> io::Result<Secret> {
 pub async fn open_database(settings: &Settings) -> Result<Db, StartupError> {
     let options = DbOptions {
         max_connections: settings.db_max_connections,
+        durability: settings.sqlite_synchronous,
+        writer: WriterOptions {
+            queue: settings.write_queue,
+            ..WriterOptions::default()
+        },
         ..DbOptions::default()
     };
     let db = Db::connect(&settings.database_url, &options)
@@ -325,16 +330,6 @@ impl Application {
                 }
             }
         });
-        let checkpoint_db = self.db.clone();
-        let checkpointer = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                if let Err(err) = checkpoint_db.checkpoint().await {
-                    tracing::warn!(error = %err, "WAL checkpoint failed; retrying in a second");
-                }
-            }
-        });
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -344,7 +339,6 @@ impl Application {
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; abandoning requests still in flight"),
         }
         housekeeping.abort();
-        checkpointer.abort();
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())

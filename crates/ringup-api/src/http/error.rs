@@ -202,6 +202,9 @@ impl ApiError {
     }
 }
 
+/// `Retry-After` of a 503: one second.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 1;
+
 /// The title of a problem is the status's reason phrase: stable for a given status.
 pub fn title_of(status: StatusCode) -> &'static str {
     status.canonical_reason().unwrap_or("Error")
@@ -212,6 +215,9 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let retry_after = match &self {
             ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            // Whatever is unavailable (the database, the writer's queue) is expected back
+            // shortly: clients should come back in a second, not hammer at once.
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
             _ => None,
         };
         let mut response = status.into_response();
@@ -242,6 +248,22 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
                 ApiError::Unavailable("the database is unavailable; try again shortly".to_owned())
+            }
+            StoreError::Overloaded => {
+                metrics::counter!("ringup_write_overloaded_total").increment(1);
+                ApiError::Unavailable(
+                    "more writes are waiting than the server queues; nothing was changed, \
+                     retry after the time in Retry-After"
+                        .to_owned(),
+                )
+            }
+            err @ StoreError::BatchFailed(_) => {
+                tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "group commit failed");
+                ApiError::Unavailable(
+                    "the write could not be committed; nothing was changed, retry it with the \
+                     same Idempotency-Key"
+                        .to_owned(),
+                )
             }
             other => ApiError::internal(other),
         }

@@ -1,11 +1,13 @@
 //! The database handle: which engine, the pools, and the few places where the engines differ.
 //!
 //! Invariants:
-//! - On SQLite every write goes through one writer connection, and write transactions start
-//!   with `BEGIN IMMEDIATE`, so concurrent writers queue in the pool instead of failing with
-//!   "database is locked". Reads use a separate pool of read connections (WAL lets them run
-//!   beside the writer).
-//! - On PostgreSQL one pool serves reads and writes; write transactions are plain `BEGIN`.
+//! - On SQLite every write goes through the writer ([`crate::platform::writer`]): one
+//!   connection, writes queued in a bounded queue and group-committed, each in its own
+//!   savepoint of a `BEGIN IMMEDIATE` batch. Reads use a separate pool of read connections (WAL
+//!   lets them run beside the writer). The writer's connection syncs every commit
+//!   (`synchronous = full`) unless [`Durability::Normal`] is chosen.
+//! - On PostgreSQL writes run on their own pool, reads on another; write transactions are plain
+//!   `BEGIN`.
 //! - A [`DatabaseUrl`] never prints its password (`Debug` and `Display` redact it).
 
 use std::fmt;
@@ -21,6 +23,7 @@ use sqlx::{AnyConnection, AnyPool, Executor, Transaction};
 use url::Url;
 
 use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::writer::{Lease, QueueStats, Writer, WriterOptions};
 
 /// The two engines ringup runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +155,10 @@ pub struct DbOptions {
     pub acquire_timeout: Duration,
     /// How long a SQLite connection waits on a lock held by another process.
     pub busy_timeout: Duration,
+    /// When an answered SQLite write is safe (PostgreSQL: its server's own settings).
+    pub durability: Durability,
+    /// SQLite's writer: queue, batch and checkpoint sizes.
+    pub writer: WriterOptions,
 }
 
 impl Default for DbOptions {
@@ -160,6 +167,40 @@ impl Default for DbOptions {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
             busy_timeout: Duration::from_secs(5),
+            durability: Durability::Full,
+            writer: WriterOptions::default(),
+        }
+    }
+}
+
+/// What survives what, for SQLite writes that were answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = full`: every batch's WAL is synced before its writes are answered, so an
+    /// answered sale survives a power cut as well as a crash. The default.
+    Full,
+    /// `synchronous = normal`: the WAL is synced only at checkpoints. An answered write
+    /// survives a crash of ringup, but a power cut or an operating-system crash can lose the
+    /// last writes that were already answered.
+    Normal,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "pragma synchronous = full",
+            Durability::Normal => "pragma synchronous = normal",
+        }
+    }
+}
+
+impl FromStr for Durability {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(Durability::Full),
+            "normal" => Ok(Durability::Normal),
+            other => Err(format!("`{other}` is not `full` or `normal`")),
         }
     }
 }
@@ -179,6 +220,51 @@ pub struct Db {
     engine: Engine,
     read: AnyPool,
     write: AnyPool,
+    /// SQLite's writer (none on PostgreSQL).
+    writer: Option<Writer>,
+    acquire_timeout: Duration,
+}
+
+/// The one transaction of a business write, from [`Db::begin_write`]: it derefs to the
+/// connection its statements run on. End it with [`WriteTx::commit`]; dropping it rolls back.
+#[derive(Debug)]
+pub struct WriteTx(Open);
+
+#[derive(Debug)]
+enum Open {
+    /// PostgreSQL: a transaction of its own.
+    Tx(Transaction<'static, sqlx::Any>),
+    /// SQLite: a turn on the writer, inside a group-committed batch.
+    Lease(Lease),
+}
+
+impl WriteTx {
+    /// Commits: on SQLite, keeps the write in its batch and returns once the batch committed.
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.0 {
+            Open::Tx(tx) => Ok(tx.commit().await?),
+            Open::Lease(lease) => lease.keep().await,
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match &self.0 {
+            Open::Tx(tx) => tx,
+            Open::Lease(lease) => lease.conn_ref(),
+        }
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.0 {
+            Open::Tx(tx) => tx,
+            Open::Lease(lease) => lease.conn(),
+        }
+    }
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -208,13 +294,16 @@ impl Db {
             .append_pair("mode", "rwc");
         let connect = AnyConnectOptions::from_str(connect_url.as_str())?;
         let busy_ms = options.busy_timeout.as_millis();
+        let options_durability = options.durability;
         let write = AnyPoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(options.acquire_timeout)
             .idle_timeout(None)
             .max_lifetime(None)
-            .after_connect(move |conn, meta| sqlite_session(conn, meta, busy_ms, false))
+            .after_connect(move |conn, meta| {
+                sqlite_session(conn, meta, busy_ms, Some(options_durability))
+            })
             .connect_with(connect.clone())
             .await?;
         // WAL is a property of the file: set it once through the writer, before readers open.
@@ -224,13 +313,15 @@ impl Db {
         let read = AnyPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, meta| sqlite_session(conn, meta, busy_ms, true))
+            .after_connect(move |conn, meta| sqlite_session(conn, meta, busy_ms, None))
             .connect_with(connect)
             .await?;
         Ok(Db {
             engine: Engine::Sqlite,
             read,
+            writer: Some(Writer::start(write.clone(), options.writer)),
             write,
+            acquire_timeout: options.acquire_timeout,
         })
     }
 
@@ -263,6 +354,8 @@ impl Db {
             engine: Engine::Postgres,
             read,
             write,
+            writer: None,
+            acquire_timeout: options.acquire_timeout,
         })
     }
 
@@ -281,12 +374,19 @@ impl Db {
     }
 
     /// Starts the one transaction of a business write. Commit it, or it rolls back on drop.
-    pub async fn begin_write(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
-        let tx = match self.engine {
-            Engine::Sqlite => self.write.begin_with("begin immediate").await?,
-            Engine::Postgres => self.write.begin().await?,
+    /// On SQLite it waits for its turn on the writer, and is refused at once with
+    /// [`StoreError::Overloaded`] when the writer's queue is full.
+    pub async fn begin_write(&self) -> StoreResult<WriteTx> {
+        let open = match &self.writer {
+            Some(writer) => Open::Lease(writer.lease(self.acquire_timeout).await?),
+            None => Open::Tx(self.write.begin().await?),
         };
-        Ok(tx)
+        Ok(WriteTx(open))
+    }
+
+    /// The SQLite writer's queue (none on PostgreSQL), for metrics.
+    pub fn write_queue(&self) -> Option<QueueStats> {
+        self.writer.as_ref().map(Writer::stats)
     }
 
     /// Applies pending migrations for this engine.
@@ -337,18 +437,6 @@ impl Db {
         vec![stats("read", &self.read), stats("write", &self.write)]
     }
 
-    /// Copies what the WAL holds into the SQLite database file without blocking the writer
-    /// (a passive checkpoint, run from a reader: `query_only` still allows checkpoints), so the
-    /// writer's commits never do it. Nothing to do on PostgreSQL.
-    pub async fn checkpoint(&self) -> StoreResult<()> {
-        if self.engine == Engine::Sqlite {
-            sqlx::query("pragma wal_checkpoint(passive)")
-                .fetch_all(&self.read)
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Closes the pools, waiting for checked-out connections to come back.
     pub async fn close(&self) {
         self.read.close().await;
@@ -357,9 +445,8 @@ impl Db {
 }
 
 /// Commits a write transaction, mapping the error like every other store error.
-pub async fn commit(tx: Transaction<'static, sqlx::Any>) -> StoreResult<()> {
-    tx.commit().await?;
-    Ok(())
+pub async fn commit(tx: WriteTx) -> StoreResult<()> {
+    tx.commit().await
 }
 
 /// `$start, $start+1, …` for `n` values (`placeholders(3, 1)` is `$3`): the only SQL ringup
@@ -398,26 +485,28 @@ pub fn value_rows(first: usize, rows: usize, template: &str) -> String {
 }
 
 /// Per-connection SQLite settings for a server: foreign keys on, wait on locks instead of
-/// failing, and `synchronous = normal`, which in WAL mode is durable across application
-/// crashes and loses at most the last transactions on power loss.
+/// failing; readers are read-only, the writer syncs as `durability` says (`None`: a reader).
 fn sqlite_session(
     conn: &mut AnyConnection,
     _meta: PoolConnectionMetadata,
     busy_ms: u128,
-    read_only: bool,
+    durability: Option<Durability>,
 ) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
         conn.execute("pragma foreign_keys = on").await?;
-        conn.execute("pragma synchronous = normal").await?;
         let busy = format!("pragma busy_timeout = {busy_ms}");
         conn.execute(sqlx::AssertSqlSafe(busy)).await?;
-        if read_only {
-            conn.execute("pragma query_only = on").await?;
-        } else {
-            // Checkpoints run on a reader every second (`Db::checkpoint`), outside the
-            // writer's transactions; an automatic one inside a commit stalls every sale
-            // queued behind it. This far larger threshold is only the safety net.
-            conn.execute("pragma wal_autocheckpoint = 16384").await?;
+        match durability {
+            None => {
+                conn.execute("pragma query_only = on").await?;
+            }
+            Some(durability) => {
+                conn.execute(durability.pragma()).await?;
+                // The writer checkpoints between batches (`WriterOptions::checkpoint_every`),
+                // after their answers; an automatic checkpoint inside a COMMIT would stall the
+                // batch. This far larger threshold is only the safety net.
+                conn.execute("pragma wal_autocheckpoint = 16384").await?;
+            }
         }
         Ok(())
     })

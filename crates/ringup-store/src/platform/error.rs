@@ -24,6 +24,14 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// SQLite's writer has as many writes queued as it accepts: answered at once (503 with
+    /// `Retry-After`) rather than after an ever longer wait.
+    #[error("too many writes queued")]
+    Overloaded,
+    /// The group commit of the batch this write was in failed: nothing of the batch was
+    /// written, so the request may be retried (with its idempotency key).
+    #[error("the write's batch could not be committed")]
+    BatchFailed(#[source] std::sync::Arc<sqlx::Error>),
     /// A row the caller asked for does not exist.
     #[error("not found")]
     NotFound,
@@ -117,6 +125,21 @@ impl StoreError {
     /// True when retrying later could succeed: the caller should answer 503, not 500.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// True when the database gave this transaction up and nothing of it was kept, so running
+    /// the whole write again may succeed: a PostgreSQL serialization failure (40001) or
+    /// deadlock victim (40P01), SQLite busy or locked (another process held the file past the
+    /// busy timeout), or a failed group commit.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::BatchFailed(_) => true,
+            StoreError::Database(sqlx::Error::Database(db)) => matches!(
+                db.code().as_deref(),
+                Some("40001" | "40P01" | "5" | "6" | "261" | "262" | "517")
+            ),
+            _ => false,
+        }
     }
 }
 

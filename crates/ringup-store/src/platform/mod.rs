@@ -1,4 +1,5 @@
-//! What every domain's storage stands on: the engine-aware pool and transactions ([`db`]),
+//! What every domain's storage stands on: the engine-aware pool and transactions ([`db`]) and SQLite's
+//! group-committing writer ([`writer`]),
 //! the error type, timestamps, pagination and filters, numeric bounds, and the two
 //! cross-cutting tables every write may touch (idempotency keys and the outbox).
 
@@ -12,3 +13,4 @@ pub mod outbox;
 pub mod page;
 pub(crate) mod row;
 pub mod time;
+pub mod writer;

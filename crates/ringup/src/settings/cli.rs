@@ -49,6 +49,8 @@ pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_MAIL_FROM: &str = "ringup@localhost";
 pub const DEFAULT_DB_MAX_CONNECTIONS: &str = "8";
 pub const DEFAULT_BODY_LIMIT: &str = "1048576";
+pub const DEFAULT_SQLITE_SYNCHRONOUS: &str = "full";
+pub const DEFAULT_WRITE_QUEUE: &str = "1024";
 pub const DEFAULT_REQUEST_TIMEOUT: &str = "30";
 pub const DEFAULT_SHUTDOWN_GRACE: &str = "20";
 pub const DEFAULT_HSTS: &str = "false";
@@ -111,6 +113,14 @@ pub struct RawSettings {
     /// Database connections (read connections on SQLite).
     #[arg(long, env = "RINGUP_DB_MAX_CONNECTIONS", global = true, default_value = DEFAULT_DB_MAX_CONNECTIONS)]
     pub db_max_connections: String,
+    /// When an answered write is safe on SQLite: `full` syncs every group commit, so an
+    /// answered sale survives a power cut; `normal` syncs only at checkpoints (faster, but a
+    /// power cut or OS crash can lose the last answered writes; a crash of ringup cannot).
+    #[arg(long, env = "RINGUP_SQLITE_SYNCHRONOUS", global = true, default_value = DEFAULT_SQLITE_SYNCHRONOUS)]
+    pub sqlite_synchronous: String,
+    /// Writes queued for SQLite's writer before new ones are refused with 503 + Retry-After.
+    #[arg(long, env = "RINGUP_WRITE_QUEUE", global = true, default_value = DEFAULT_WRITE_QUEUE)]
+    pub write_queue: String,
     /// Largest request body in bytes.
     #[arg(long, env = "RINGUP_BODY_LIMIT", global = true, default_value = DEFAULT_BODY_LIMIT)]
     pub body_limit: String,
@@ -152,6 +162,8 @@ impl RawSettings {
             log: DEFAULT_LOG.into(),
             mail_from: DEFAULT_MAIL_FROM.into(),
             db_max_connections: DEFAULT_DB_MAX_CONNECTIONS.into(),
+            sqlite_synchronous: DEFAULT_SQLITE_SYNCHRONOUS.into(),
+            write_queue: DEFAULT_WRITE_QUEUE.into(),
             body_limit: DEFAULT_BODY_LIMIT.into(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT.into(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE.into(),

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
-use ringup_store::DatabaseUrl;
+use ringup_store::{DatabaseUrl, Durability};
 use url::Url;
 
 pub use cli::{
@@ -62,6 +62,8 @@ pub struct Settings {
     pub public_url: Url,
     pub redis_url: Option<RedactedUrl>,
     pub db_max_connections: u32,
+    pub sqlite_synchronous: Durability,
+    pub write_queue: usize,
     pub body_limit: usize,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
@@ -196,6 +198,15 @@ impl Settings {
             "RINGUP_DB_MAX_CONNECTIONS",
             "db-max-connections",
         )?;
+        let sqlite_synchronous = raw.sqlite_synchronous.parse::<Durability>().map_err(|e| {
+            invalid("RINGUP_SQLITE_SYNCHRONOUS", "sqlite-synchronous", e)
+        })?;
+        let write_queue = parse_in_range(
+            &raw.write_queue,
+            1..=1_000_000,
+            "RINGUP_WRITE_QUEUE",
+            "write-queue",
+        )?;
         let body_limit = parse_in_range(
             &raw.body_limit,
             1024..=(64 * 1024 * 1024),
@@ -279,6 +290,8 @@ impl Settings {
             public_url,
             redis_url,
             db_max_connections,
+            sqlite_synchronous,
+            write_queue,
             body_limit,
             request_timeout,
             shutdown_grace,

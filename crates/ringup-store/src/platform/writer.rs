@@ -1,0 +1,295 @@
+//! SQLite's writer: one task owns the write connection and runs every business write through
+//! it with **group commit**.
+//!
+//! A write asks for a turn ([`Writer::lease`]); the writer hands it the connection inside the
+//! open batch transaction, under a `SAVEPOINT` of its own ([`Lease`]). The write runs its
+//! statements, then gives the connection back either to keep its work (`RELEASE`) or to drop
+//! it (`ROLLBACK TO`: a refused sale undoes only itself). The writer then serves the next
+//! queued write in the same transaction, up to [`WriterOptions::max_batch`], and commits once:
+//! one `BEGIN IMMEDIATE`, one `COMMIT` and one WAL sync for the whole batch. Only then does
+//! each kept write learn that it committed, so nothing is answered before it is durable.
+//!
+//! Invariants:
+//! - A write's answer waits for its batch's COMMIT; a failed COMMIT fails every write of the
+//!   batch (none was answered, so a retry with the same idempotency key is safe).
+//! - A write that is dropped without finishing (a refusal, an error, a cancelled request) rolls
+//!   back to its savepoint: the rest of the batch stands.
+//! - The queue is bounded: when it is full a write is refused at once ([`StoreError::Overloaded`],
+//!   answered 503 with `Retry-After`) instead of waiting behind an unbounded backlog.
+//! - WAL checkpoints run here, between batches and after the batch's writes have their answers,
+//!   so no reader's checkpoint competes with a commit and no commit pays for one.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
+
+use crate::platform::error::{StoreError, StoreResult};
+
+/// How the writer batches and checkpoints.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterOptions {
+    /// Writes waiting for their turn before new ones are refused.
+    pub queue: usize,
+    /// Writes committed together at most.
+    pub max_batch: usize,
+    /// Writes committed between two WAL checkpoints (a passive checkpoint, run by the writer
+    /// after the batch that reaches this count has its answers).
+    pub checkpoint_every: u64,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            queue: 1024,
+            max_batch: 64,
+            checkpoint_every: 512,
+        }
+    }
+}
+
+/// The handle writes queue on. Cheap to clone; the writer task stops when the last handle goes.
+#[derive(Clone, Debug)]
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Ticket>,
+    capacity: usize,
+    refused: Arc<AtomicU64>,
+}
+
+/// The queue's state, for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Writes waiting for their turn now.
+    pub depth: usize,
+    pub capacity: usize,
+    /// Writes refused because the queue was full, since start.
+    pub refused: u64,
+}
+
+/// A write waiting for its turn: where to send its lease.
+#[derive(Debug)]
+struct Ticket {
+    turn: oneshot::Sender<StoreResult<Lease>>,
+}
+
+/// Whether a batch committed, as each write that kept its work learns it.
+type Committed = Result<(), Arc<sqlx::Error>>;
+
+/// What a write says when its turn ends.
+#[derive(Debug)]
+enum Verdict {
+    /// Keep the work; say on this channel whether the batch committed.
+    Keep(oneshot::Sender<Committed>),
+    /// Undo the work (roll back to the write's savepoint).
+    Discard,
+}
+
+/// The batch's connection: the writer and the write whose turn it is take it in turn.
+type Shared = Arc<Mutex<PoolConnection<Any>>>;
+
+/// A write's turn on the writer's connection, inside the batch transaction and its own
+/// savepoint. [`Lease::keep`] ends it keeping the work; dropping it undoes the work.
+#[derive(Debug)]
+pub struct Lease {
+    conn: OwnedMutexGuard<PoolConnection<Any>>,
+    verdict: Option<oneshot::Sender<Verdict>>,
+}
+
+impl Lease {
+    /// The connection, for the write's statements.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+
+    pub fn conn_ref(&self) -> &AnyConnection {
+        &self.conn
+    }
+
+    /// Keeps the write's work and waits until its batch has committed.
+    pub async fn keep(mut self) -> StoreResult<()> {
+        let (done, committed) = oneshot::channel();
+        let verdict = self.verdict.take();
+        // Giving the connection back first: the writer locks it as soon as it hears the verdict.
+        drop(self);
+        verdict
+            .ok_or(StoreError::Unavailable(sqlx::Error::PoolClosed))?
+            .send(Verdict::Keep(done))
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolClosed))?;
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(StoreError::BatchFailed(err)),
+            Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(verdict) = self.verdict.take() {
+            // The writer waits for this; if it is gone, so is the batch.
+            let _ = verdict.send(Verdict::Discard);
+        }
+    }
+}
+
+impl Writer {
+    /// Starts the writer task on `pool` (one connection).
+    pub(crate) fn start(pool: AnyPool, options: WriterOptions) -> Writer {
+        let capacity = options.queue.max(1);
+        let (queue, tickets) = mpsc::channel(capacity);
+        tokio::spawn(run(pool, tickets, options));
+        Writer {
+            queue,
+            capacity,
+            refused: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Waits for a turn on the writer's connection, at most `timeout`. Refused at once when the
+    /// queue is full.
+    pub(crate) async fn lease(&self, timeout: Duration) -> StoreResult<Lease> {
+        let (turn, leased) = oneshot::channel();
+        self.queue.try_send(Ticket { turn }).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                StoreError::Overloaded
+            }
+            mpsc::error::TrySendError::Closed(_) => StoreError::Unavailable(sqlx::Error::PoolClosed),
+        })?;
+        match tokio::time::timeout(timeout, leased).await {
+            Ok(Ok(lease)) => lease,
+            Ok(Err(_)) => Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
+            Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> QueueStats {
+        QueueStats {
+            depth: self.capacity.saturating_sub(self.queue.capacity()),
+            capacity: self.capacity,
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The writer task: one batch after another until every handle is gone.
+async fn run(pool: AnyPool, mut tickets: mpsc::Receiver<Ticket>, options: WriterOptions) {
+    let mut since_checkpoint = 0u64;
+    while let Some(first) = tickets.recv().await {
+        let conn = match pool.acquire().await {
+            Ok(conn) => Arc::new(Mutex::new(conn)),
+            Err(err) => {
+                let _ = first.turn.send(Err(err.into()));
+                continue;
+            }
+        };
+        let started = Instant::now();
+        let Some(kept) = batch(&conn, first, &mut tickets, options.max_batch).await else {
+            continue;
+        };
+        let size = kept.len();
+        let mut conn = conn.lock().await;
+        let outcome = match conn.execute("commit").await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                tracing::error!(error = %err, writes = size, "group commit failed; the batch is rolled back");
+                let _ = conn.execute("rollback").await;
+                Err(Arc::new(err))
+            }
+        };
+        for waiter in kept {
+            let _ = waiter.send(outcome.clone());
+        }
+        metrics::histogram!("ringup_write_batch_size").record(size as f64);
+        metrics::histogram!("ringup_write_batch_seconds").record(started.elapsed().as_secs_f64());
+        since_checkpoint += size as u64;
+        if since_checkpoint >= options.checkpoint_every {
+            since_checkpoint = 0;
+            if let Err(err) = conn.execute("pragma wal_checkpoint(passive)").await {
+                tracing::warn!(error = %err, "WAL checkpoint failed; the next one retries");
+            }
+        }
+    }
+}
+
+/// Opens the batch transaction and serves `first`, then every queued write up to `max`.
+/// Returns the commit waiters of the writes that kept their work, or `None` when the batch had
+/// to be abandoned (rolled back, its writes told so).
+async fn batch(
+    conn: &Shared,
+    first: Ticket,
+    tickets: &mut mpsc::Receiver<Ticket>,
+    max: usize,
+) -> Option<Vec<oneshot::Sender<Committed>>> {
+    if let Err(err) = begin(&mut *conn.lock().await).await {
+        let _ = first.turn.send(Err(err.into()));
+        return None;
+    }
+    let mut kept = Vec::new();
+    let mut next = Some(first);
+    let mut served = 0;
+    while let Some(ticket) = next.take() {
+        served += 1;
+        match serve(conn, ticket).await {
+            Ok(Some(waiter)) => kept.push(waiter),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(error = %err, "a write's savepoint could not be closed; the batch is rolled back");
+                let _ = conn.lock().await.execute("rollback").await;
+                let err = Arc::new(err);
+                for waiter in kept {
+                    let _ = waiter.send(Err(err.clone()));
+                }
+                return None;
+            }
+        }
+        if served < max {
+            next = tickets.try_recv().ok();
+        }
+    }
+    Some(kept)
+}
+
+/// `BEGIN IMMEDIATE`; a connection left inside a transaction (a writer task cancelled mid-batch
+/// at shutdown) is rolled back first.
+async fn begin(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    if conn.execute("begin immediate").await.is_ok() {
+        return Ok(());
+    }
+    let _ = conn.execute("rollback").await;
+    conn.execute("begin immediate").await.map(drop)
+}
+
+/// Lends the connection to one write under its savepoint and takes it back. `Some`: the write
+/// kept its work and waits for the commit on the sender; `None`: it undid it (or stopped
+/// waiting for its turn).
+async fn serve(conn: &Shared, ticket: Ticket) -> Result<Option<oneshot::Sender<Committed>>, sqlx::Error> {
+    if let Err(err) = conn.lock().await.execute("savepoint write").await {
+        let _ = ticket.turn.send(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)));
+        return Err(err);
+    }
+    let (verdict, heard) = oneshot::channel();
+    let lease = Lease {
+        conn: conn.clone().lock_owned().await,
+        verdict: Some(verdict),
+    };
+    // A write that stopped waiting drops the lease it is sent, which discards.
+    let _ = ticket.turn.send(Ok(lease));
+    let verdict = heard.await.unwrap_or(Verdict::Discard);
+    // The lease gave the connection back before its verdict arrived (or as it was dropped).
+    let mut conn = conn.lock().await;
+    match verdict {
+        Verdict::Keep(waiter) => {
+            conn.execute("release savepoint write").await?;
+            Ok(Some(waiter))
+        }
+        Verdict::Discard => {
+            conn.execute("rollback to savepoint write").await?;
+            conn.execute("release savepoint write").await?;
+            Ok(None)
+        }
+    }
+}
