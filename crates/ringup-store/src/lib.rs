@@ -19,7 +19,9 @@ pub mod platform;
 pub mod stock;
 pub mod users;
 
-pub use platform::db::{DatabaseUrl, Db, DbOptions, Durability, Engine, PoolStats, WriteTx, commit};
+pub use platform::db::{
+    DatabaseUrl, Db, DbOptions, Durability, Engine, PoolStats, WriteTx, commit,
+};
 pub use platform::error::StoreError;
 pub use platform::writer::{QueueStats, WriterOptions};
 

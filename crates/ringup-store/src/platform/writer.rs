@@ -152,13 +152,17 @@ impl Writer {
     /// queue is full.
     pub(crate) async fn lease(&self, timeout: Duration) -> StoreResult<Lease> {
         let (turn, leased) = oneshot::channel();
-        self.queue.try_send(Ticket { turn }).map_err(|err| match err {
-            mpsc::error::TrySendError::Full(_) => {
-                self.refused.fetch_add(1, Ordering::Relaxed);
-                StoreError::Overloaded
-            }
-            mpsc::error::TrySendError::Closed(_) => StoreError::Unavailable(sqlx::Error::PoolClosed),
-        })?;
+        self.queue
+            .try_send(Ticket { turn })
+            .map_err(|err| match err {
+                mpsc::error::TrySendError::Full(_) => {
+                    self.refused.fetch_add(1, Ordering::Relaxed);
+                    StoreError::Overloaded
+                }
+                mpsc::error::TrySendError::Closed(_) => {
+                    StoreError::Unavailable(sqlx::Error::PoolClosed)
+                }
+            })?;
         match tokio::time::timeout(timeout, leased).await {
             Ok(Ok(lease)) => lease,
             Ok(Err(_)) => Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
@@ -266,9 +270,14 @@ async fn begin(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
 /// Lends the connection to one write under its savepoint and takes it back. `Some`: the write
 /// kept its work and waits for the commit on the sender; `None`: it undid it (or stopped
 /// waiting for its turn).
-async fn serve(conn: &Shared, ticket: Ticket) -> Result<Option<oneshot::Sender<Committed>>, sqlx::Error> {
+async fn serve(
+    conn: &Shared,
+    ticket: Ticket,
+) -> Result<Option<oneshot::Sender<Committed>>, sqlx::Error> {
     if let Err(err) = conn.lock().await.execute("savepoint write").await {
-        let _ = ticket.turn.send(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)));
+        let _ = ticket
+            .turn
+            .send(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)));
         return Err(err);
     }
     let (verdict, heard) = oneshot::channel();

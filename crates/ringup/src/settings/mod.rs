@@ -198,9 +198,10 @@ impl Settings {
             "RINGUP_DB_MAX_CONNECTIONS",
             "db-max-connections",
         )?;
-        let sqlite_synchronous = raw.sqlite_synchronous.parse::<Durability>().map_err(|e| {
-            invalid("RINGUP_SQLITE_SYNCHRONOUS", "sqlite-synchronous", e)
-        })?;
+        let sqlite_synchronous = raw
+            .sqlite_synchronous
+            .parse::<Durability>()
+            .map_err(|e| invalid("RINGUP_SQLITE_SYNCHRONOUS", "sqlite-synchronous", e))?;
         let write_queue = parse_in_range(
             &raw.write_queue,
             1..=1_000_000,
