@@ -10,7 +10,9 @@
 //! only see [`Written`]. A write whose transaction the database gave up (a deadlock, a
 //! serialization failure, a failed group commit) runs again from the start, a bounded number
 //! of times ([`retrying`]): safe because nothing of the failed attempt was kept, the key claim
-//! included.
+//! included. So each operation's public function is only that retry around a private
+//! `<operation>_once`, one attempt from `begin` to `finish`, which takes its command by
+//! reference (or a fresh clone of it, when it consumes it).
 //!
 //! A write nobody signed in asks for (logging in, refreshing or ending a session, a
 //! password-reset link, the first admin) is an [`AnonymousWrite`]: the same transaction and
@@ -55,6 +57,14 @@ pub struct WriteRequest<'a> {
     pub at: DateTime<Utc>,
     pub origin: &'a Origin,
     pub idempotency: Option<Idempotency<'a>>,
+}
+
+impl WriteRequest<'_> {
+    /// Whether the request carries an idempotency key: only then may a write whose connection
+    /// was lost run again ([`retrying`]), as a commit that did happen is replayed, not redone.
+    pub fn is_keyed(&self) -> bool {
+        self.idempotency.is_some()
+    }
 }
 
 /// Everything an [`AnonymousWrite`] needs besides its command: when, and from where.
@@ -436,7 +446,99 @@ async fn append_effects(
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
     use super::*;
+
+    /// Runs `retrying` on a write that fails with `error()` its first `failures` times, then
+    /// succeeds; answers whether it succeeded and how many times it ran.
+    async fn run(
+        keyed: bool,
+        failures: u32,
+        error: impl Fn() -> StoreError,
+    ) -> (Result<u32, StoreError>, u32) {
+        let calls = Cell::new(0);
+        let result = retrying(keyed, || {
+            calls.set(calls.get() + 1);
+            let outcome = if calls.get() > failures {
+                Ok(calls.get())
+            } else {
+                Err(error())
+            };
+            std::future::ready(outcome)
+        })
+        .await;
+        (result, calls.get())
+    }
+
+    fn batch_failed() -> StoreError {
+        StoreError::BatchFailed(Arc::new(sqlx::Error::PoolClosed))
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_runs_the_write_again_until_it_succeeds() {
+        let (result, calls) = run(false, 2, batch_failed).await;
+        assert_eq!((result.ok(), calls), (Some(3), 3));
+    }
+
+    #[tokio::test]
+    async fn a_write_that_keeps_failing_stops_after_the_last_retry() {
+        let (result, calls) = run(true, u32::MAX, batch_failed).await;
+        assert!(
+            matches!(result, Err(StoreError::BatchFailed(_))),
+            "{result:?}"
+        );
+        assert_eq!(calls, RETRIES + 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_or_a_missing_row_runs_once() {
+        let unique = || StoreError::UniqueViolation {
+            constraint: Some("tax_classes_name_key".to_owned()),
+            source: sqlx::Error::RowNotFound,
+        };
+        let (result, calls) = run(true, 1, unique).await;
+        assert!(matches!(result, Err(StoreError::UniqueViolation { .. })));
+        assert_eq!(calls, 1);
+        let (result, calls) = run(true, 1, || StoreError::NotFound).await;
+        assert!(matches!(result, Err(StoreError::NotFound)));
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn a_lost_connection_runs_again_only_under_a_key() {
+        let lost = || StoreError::Unavailable(sqlx::Error::PoolTimedOut);
+        let (result, calls) = run(false, 1, lost).await;
+        assert!(matches!(result, Err(StoreError::Unavailable(_))));
+        assert_eq!(calls, 1);
+        let (result, calls) = run(true, 1, lost).await;
+        assert_eq!((result.ok(), calls), (Some(2), 2));
+    }
+
+    #[tokio::test]
+    async fn a_domain_error_carries_its_store_error_to_the_retry() {
+        let calls = Cell::new(0);
+        let result: Result<(), crate::catalog::CatalogError> = retrying(false, || {
+            calls.set(calls.get() + 1);
+            let failed = crate::catalog::CatalogError::from(batch_failed());
+            std::future::ready(if calls.get() == 1 {
+                Err(failed)
+            } else {
+                Ok(())
+            })
+        })
+        .await;
+        assert!(result.is_ok());
+        assert_eq!(calls.get(), 2);
+        let refused: Result<(), _> = retrying(true, || {
+            calls.set(calls.get() + 1);
+            std::future::ready(Err(crate::catalog::CatalogError::NotFound))
+        })
+        .await;
+        assert!(refused.is_err());
+        assert_eq!(calls.get(), 3);
+    }
 
     #[derive(Serialize)]
     struct Backwards {

@@ -7,7 +7,7 @@ use ringup_store::catalog::categories::{self, CategoryRow};
 
 use super::CatalogError;
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 /// The problem of a `parent_id` that names no category (malformed or unknown alike).
 pub fn unknown_parent() -> FieldError {
@@ -16,6 +16,7 @@ pub fn unknown_parent() -> FieldError {
 
 /// A category as the caller asked for it: `name` is `None` when it broke a rule, listed in
 /// `problems` with the caller's other findings.
+#[derive(Clone)]
 pub struct NewCategory {
     pub name: Option<String>,
     pub parent_id: Option<CategoryId>,
@@ -24,6 +25,18 @@ pub struct NewCategory {
 
 /// Creates a category, under its parent if it names one.
 pub async fn create_category(
+    db: &Db,
+    request: WriteRequest<'_>,
+    category: NewCategory,
+    view: View<CategoryRow>,
+) -> Result<Written<CategoryRow>, CatalogError> {
+    retrying(request.is_keyed(), || {
+        create_category_once(db, request, category.clone(), view)
+    })
+    .await
+}
+
+async fn create_category_once(
     db: &Db,
     request: WriteRequest<'_>,
     category: NewCategory,

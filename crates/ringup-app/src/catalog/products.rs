@@ -15,6 +15,7 @@ use super::CatalogError;
 use crate::problem::FieldError;
 use crate::write::{
     Begun, Effects, Shown, View, Write, WriteError, WriteRequest, Written, begin_or_replay,
+    retrying,
 };
 
 /// The problem of a `tax_class_id` that names no tax class.
@@ -45,6 +46,7 @@ async fn check_references(
 /// A product as the caller asked for it, with every rule that needs no database already
 /// checked: what failed is in `problems` (and its field left `None`), so one answer lists
 /// those together with the references the database does not know.
+#[derive(Clone)]
 pub struct NewProduct {
     pub sku: Option<Sku>,
     pub barcode: Option<Barcode>,
@@ -60,6 +62,18 @@ pub struct NewProduct {
 /// Creates a product: idempotent under its key (a replay answers before anything is checked
 /// again).
 pub async fn create_product(
+    db: &Db,
+    request: WriteRequest<'_>,
+    product: NewProduct,
+    view: View<ProductRow>,
+) -> Result<Written<ProductRow>, CatalogError> {
+    retrying(request.is_keyed(), || {
+        create_product_once(db, request, product.clone(), view)
+    })
+    .await
+}
+
+async fn create_product_once(
     db: &Db,
     request: WriteRequest<'_>,
     product: NewProduct,
@@ -119,6 +133,7 @@ pub async fn create_product(
 /// Changes to a product as the caller asked for them (`None`: unchanged; `Some(None)`: remove
 /// the barcode or the category), with every rule that needs no database already checked:
 /// what failed is in `problems`.
+#[derive(Clone)]
 pub struct ProductChanges {
     pub name: Option<String>,
     pub barcode: Option<Option<Barcode>>,
@@ -138,6 +153,19 @@ pub struct ProductChanges {
 
 /// Changes a product. The audit event keeps the old and new price and cost.
 pub async fn update_product(
+    db: &Db,
+    request: WriteRequest<'_>,
+    product: ProductId,
+    changes: ProductChanges,
+    view: View<ProductRow>,
+) -> Result<Written<ProductRow>, CatalogError> {
+    retrying(request.is_keyed(), || {
+        update_product_once(db, request, product, changes.clone(), view)
+    })
+    .await
+}
+
+async fn update_product_once(
     db: &Db,
     request: WriteRequest<'_>,
     product: ProductId,
@@ -214,6 +242,17 @@ pub async fn update_product(
 /// Archives `product` (as the caller read it): it stays readable with `active = false`.
 /// Archiving an archived product changes nothing and writes nothing: `None`.
 pub async fn archive_product(
+    db: &Db,
+    request: WriteRequest<'_>,
+    product: &ProductRow,
+) -> Result<Option<Written<ProductId>>, CatalogError> {
+    retrying(request.is_keyed(), || {
+        archive_product_once(db, request, product)
+    })
+    .await
+}
+
+async fn archive_product_once(
     db: &Db,
     request: WriteRequest<'_>,
     product: &ProductRow,

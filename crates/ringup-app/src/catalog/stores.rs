@@ -10,7 +10,7 @@ use ringup_store::Db;
 use ringup_store::catalog::stores::{self, NewStoreRow, RegisterRow, StorePatchRow, StoreRow};
 
 use super::CatalogError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 /// A new store, every field checked.
 pub struct NewStore {
@@ -28,6 +28,18 @@ pub async fn create_store(
     db: &Db,
     request: WriteRequest<'_>,
     store: NewStore,
+    view: View<StoreRow>,
+) -> Result<Written<StoreRow>, CatalogError> {
+    retrying(request.is_keyed(), || {
+        create_store_once(db, request, &store, view)
+    })
+    .await
+}
+
+async fn create_store_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    store: &NewStore,
     view: View<StoreRow>,
 ) -> Result<Written<StoreRow>, CatalogError> {
     let mut write = begin_or_replay!(db, request);
@@ -84,6 +96,19 @@ pub async fn update_store(
     changes: StoreChanges,
     view: View<StoreRow>,
 ) -> Result<Written<StoreRow>, CatalogError> {
+    retrying(request.is_keyed(), || {
+        update_store_once(db, request, store, &changes, view)
+    })
+    .await
+}
+
+async fn update_store_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    store: StoreId,
+    changes: &StoreChanges,
+    view: View<StoreRow>,
+) -> Result<Written<StoreRow>, CatalogError> {
     let mut write = begin_or_replay!(db, request);
     let at = write.at();
     let patch = StorePatchRow {
@@ -121,10 +146,23 @@ pub async fn create_register(
     name: String,
     view: View<RegisterRow>,
 ) -> Result<Written<RegisterRow>, CatalogError> {
+    retrying(request.is_keyed(), || {
+        create_register_once(db, request, store, &name, view)
+    })
+    .await
+}
+
+async fn create_register_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    store: StoreId,
+    name: &str,
+    view: View<RegisterRow>,
+) -> Result<Written<RegisterRow>, CatalogError> {
     let mut write = begin_or_replay!(db, request);
     let id = RegisterId::new();
     let at = write.at();
-    let row = stores::insert_register(write.tx(), id, store, &name, at).await?;
+    let row = stores::insert_register(write.tx(), id, store, name, at).await?;
     let audit = write
         .audit_event("register.created", Some(store))
         .on("register", id)

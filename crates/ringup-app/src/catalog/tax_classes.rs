@@ -7,7 +7,7 @@ use ringup_store::Db;
 use ringup_store::catalog::tax_classes::{self, TaxClassRow};
 
 use super::CatalogError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 /// Creates a tax class named `name` (checked) with `rate`.
 pub async fn create_tax_class(
@@ -17,10 +17,23 @@ pub async fn create_tax_class(
     rate: RateBp,
     view: View<TaxClassRow>,
 ) -> Result<Written<TaxClassRow>, CatalogError> {
+    retrying(request.is_keyed(), || {
+        create_tax_class_once(db, request, &name, rate, view)
+    })
+    .await
+}
+
+async fn create_tax_class_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    name: &str,
+    rate: RateBp,
+    view: View<TaxClassRow>,
+) -> Result<Written<TaxClassRow>, CatalogError> {
     let mut write = begin_or_replay!(db, request);
     let id = TaxClassId::new();
     let at = write.at();
-    let row = tax_classes::insert_tax_class(write.tx(), id, &name, rate, at).await?;
+    let row = tax_classes::insert_tax_class(write.tx(), id, name, rate, at).await?;
     let audit = write
         .audit_event("tax_class.created", None)
         .on("tax_class", id)

@@ -18,7 +18,7 @@ use ringup_store::{Conn, Db, StoreError};
 use super::CheckoutError;
 use crate::authz::Actor;
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 const UNKNOWN_STORE: &str = "is not a store you can see";
 
@@ -66,6 +66,7 @@ fn phone(raw: &str, country: &Country, problems: &mut Vec<FieldError>) -> Option
 
 /// A customer to register. The phone number stays text until the store it is read for is
 /// known (inside the transaction).
+#[derive(Clone)]
 pub struct NewCustomer {
     pub name: Option<CustomerName>,
     pub phone: Option<String>,
@@ -77,6 +78,18 @@ pub struct NewCustomer {
 
 /// Registers a customer; idempotent under its key when one is sent.
 pub async fn create_customer(
+    db: &Db,
+    request: WriteRequest<'_>,
+    command: NewCustomer,
+    view: View<CustomerRow>,
+) -> Result<Written<CustomerRow>, CheckoutError> {
+    retrying(request.is_keyed(), || {
+        create_customer_once(db, request, command.clone(), view)
+    })
+    .await
+}
+
+async fn create_customer_once(
     db: &Db,
     request: WriteRequest<'_>,
     command: NewCustomer,
@@ -124,6 +137,7 @@ pub async fn create_customer(
 }
 
 /// A change to a customer: `None` keeps a field; `Some(None)` removes the phone or e-mail.
+#[derive(Clone)]
 pub struct CustomerChange {
     pub id: CustomerId,
     pub name: Option<CustomerName>,
@@ -135,6 +149,18 @@ pub struct CustomerChange {
 
 /// Changes a customer's name, phone or e-mail.
 pub async fn update_customer(
+    db: &Db,
+    request: WriteRequest<'_>,
+    change: CustomerChange,
+    view: View<CustomerRow>,
+) -> Result<Written<CustomerRow>, CheckoutError> {
+    retrying(request.is_keyed(), || {
+        update_customer_once(db, request, change.clone(), view)
+    })
+    .await
+}
+
+async fn update_customer_once(
     db: &Db,
     request: WriteRequest<'_>,
     change: CustomerChange,

@@ -16,10 +16,11 @@ use ringup_store::checkout::shifts;
 
 use super::CheckoutError;
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 /// One line of the request, as far as it could be read: `None` where the caller found the
 /// value broken (and said so in `problems`).
+#[derive(Clone)]
 pub struct ReturnLine {
     pub sale_line_id: Option<SaleLineId>,
     pub quantity: Option<Quantity>,
@@ -28,6 +29,7 @@ pub struct ReturnLine {
 }
 
 /// A return as the caller asked for it; see `NewSale` for how `problems` travel.
+#[derive(Clone)]
 pub struct NewReturn {
     pub sale_id: Option<SaleId>,
     /// The register the return is made at, when it is not the sale's.
@@ -40,6 +42,18 @@ pub struct NewReturn {
 
 /// Takes a return: one transaction, idempotent under its key.
 pub async fn create_return(
+    db: &Db,
+    request: WriteRequest<'_>,
+    command: NewReturn,
+    view: View<ReturnRow>,
+) -> Result<Written<ReturnRow>, CheckoutError> {
+    retrying(request.is_keyed(), || {
+        create_return_once(db, request, command.clone(), view)
+    })
+    .await
+}
+
+async fn create_return_once(
     db: &Db,
     request: WriteRequest<'_>,
     command: NewReturn,

@@ -28,9 +28,10 @@ use ringup_store::{Db, StoreError};
 use super::CheckoutError;
 use crate::authz::Capability;
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 /// One line as the caller asked for it; the product is not looked up yet.
+#[derive(Clone)]
 pub struct LineRequest {
     pub product_id: ProductId,
     pub quantity: Quantity,
@@ -42,6 +43,7 @@ pub struct LineRequest {
 /// A sale as the caller asked for it, with every rule that needs no database already checked:
 /// what failed is in `problems` (and the field left `None`), so one answer can list those
 /// together with what the database says (unknown store, archived product, …).
+#[derive(Clone)]
 pub struct NewSale {
     pub store_id: Option<StoreId>,
     pub register_id: Option<RegisterId>,
@@ -79,6 +81,18 @@ impl NewSale {
 
 /// Rings up a sale: one transaction, idempotent under its key.
 pub async fn create_sale(
+    db: &Db,
+    request: WriteRequest<'_>,
+    sale: NewSale,
+    view: View<SaleRow>,
+) -> Result<Written<SaleRow>, CheckoutError> {
+    retrying(request.is_keyed(), || {
+        create_sale_once(db, request, sale.clone(), view)
+    })
+    .await
+}
+
+async fn create_sale_once(
     db: &Db,
     request: WriteRequest<'_>,
     mut sale: NewSale,
@@ -364,6 +378,18 @@ pub async fn void_sale(
     void: VoidSale,
     view: View<SaleRow>,
 ) -> Result<Written<SaleRow>, CheckoutError> {
+    retrying(request.is_keyed(), || {
+        void_sale_once(db, request, &void, view)
+    })
+    .await
+}
+
+async fn void_sale_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    void: &VoidSale,
+    view: View<SaleRow>,
+) -> Result<Written<SaleRow>, CheckoutError> {
     if !request.actor.can(Capability::SuperviseSales) {
         return Err(CheckoutError::Forbidden);
     }
@@ -377,16 +403,16 @@ pub async fn void_sale(
         .ok_or(CheckoutError::NotFound)?;
     let mut write = begin_or_replay!(db, request);
     let Some(reason) = reason else {
-        return Err(CheckoutError::Invalid(problems));
+        return Err(CheckoutError::Invalid(problems.clone()));
     };
     let actor_id = request.actor.actor_id();
     let at = write.at();
     let voided = match sales::void_sale(
         write.tx(),
-        &sale,
+        sale,
         store.allow_negative_stock,
         &actor_id,
-        &reason,
+        reason,
         at,
     )
     .await?

@@ -11,9 +11,10 @@ use ringup_store::{Db, StoreError};
 
 use super::CheckoutError;
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 /// A shift to open, as the caller asked for it.
+#[derive(Clone)]
 pub struct OpenShift {
     pub register_id: Option<RegisterId>,
     pub opening_float: Option<Money>,
@@ -22,6 +23,18 @@ pub struct OpenShift {
 
 /// Opens a shift on a register for the acting user (one open shift per register).
 pub async fn open_shift(
+    db: &Db,
+    request: WriteRequest<'_>,
+    command: OpenShift,
+    view: View<ShiftRow>,
+) -> Result<Written<ShiftRow>, CheckoutError> {
+    retrying(request.is_keyed(), || {
+        open_shift_once(db, request, command.clone(), view)
+    })
+    .await
+}
+
+async fn open_shift_once(
     db: &Db,
     request: WriteRequest<'_>,
     command: OpenShift,
@@ -100,6 +113,18 @@ pub async fn add_cash_movement(
     command: CashMovement,
     view: View<CashMovementRow>,
 ) -> Result<Written<CashMovementRow>, CheckoutError> {
+    retrying(request.is_keyed(), || {
+        add_cash_movement_once(db, request, &command, view)
+    })
+    .await
+}
+
+async fn add_cash_movement_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    command: &CashMovement,
+    view: View<CashMovementRow>,
+) -> Result<Written<CashMovementRow>, CheckoutError> {
     if !request.actor.may_act_on_drawer(&command.shift) {
         return Err(CheckoutError::Forbidden);
     }
@@ -107,10 +132,10 @@ pub async fn add_cash_movement(
     let (Some(paid_in), Some(amount), Some(reason), true) = (
         command.paid_in,
         command.amount,
-        command.reason,
+        &command.reason,
         command.problems.is_empty(),
     ) else {
-        return Err(CheckoutError::Invalid(command.problems));
+        return Err(CheckoutError::Invalid(command.problems.clone()));
     };
     let actor_id = request.actor.actor_id();
     let at = write.at();
@@ -119,7 +144,7 @@ pub async fn add_cash_movement(
         command.shift.id,
         paid_in,
         amount,
-        &reason,
+        reason,
         &actor_id,
         at,
     )
@@ -144,6 +169,18 @@ pub async fn close_shift(
     db: &Db,
     request: WriteRequest<'_>,
     command: CloseShift,
+    view: View<ShiftRow>,
+) -> Result<Written<ShiftRow>, CheckoutError> {
+    retrying(request.is_keyed(), || {
+        close_shift_once(db, request, &command, view)
+    })
+    .await
+}
+
+async fn close_shift_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    command: &CloseShift,
     view: View<ShiftRow>,
 ) -> Result<Written<ShiftRow>, CheckoutError> {
     if !request.actor.may_act_on_drawer(&command.shift) {

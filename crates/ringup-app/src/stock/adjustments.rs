@@ -13,11 +13,12 @@ use ringup_store::stock::{self, Moved, NewMovement};
 
 use super::{StockError, check_products};
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 /// An adjustment as the caller asked for it, in a store the caller sees: what failed to parse
 /// is in `problems` (and the field left `None`), so one answer can list those together with
 /// what the database says (an unknown product).
+#[derive(Clone)]
 pub struct NewAdjustment {
     pub store: StoreRow,
     pub product_id: Option<ProductId>,
@@ -30,6 +31,18 @@ pub struct NewAdjustment {
 /// Records an adjustment: one movement in the ledger and the level after it; idempotent under
 /// its key.
 pub async fn adjust_stock(
+    db: &Db,
+    request: WriteRequest<'_>,
+    adjustment: NewAdjustment,
+    view: View<Moved>,
+) -> Result<Written<Moved>, StockError> {
+    retrying(request.is_keyed(), || {
+        adjust_stock_once(db, request, adjustment.clone(), view)
+    })
+    .await
+}
+
+async fn adjust_stock_once(
     db: &Db,
     request: WriteRequest<'_>,
     adjustment: NewAdjustment,

@@ -11,7 +11,9 @@ use ringup_store::stock::reservations::{self, ReservationRow};
 
 use super::{LinesRequest, StockError, check_products, short_lines};
 use crate::problem::FieldError;
-use crate::write::{Effects, Shown, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{
+    Effects, Shown, View, WriteError, WriteRequest, Written, begin_or_replay, retrying,
+};
 
 /// The longest a reservation may hold stock.
 pub fn longest_hold() -> chrono::Duration {
@@ -20,6 +22,7 @@ pub fn longest_hold() -> chrono::Duration {
 
 /// A reservation as the caller asked for it, in a store the caller sees: what failed to parse
 /// is in `problems` (and `expires_at` left `None` when it is no timestamp).
+#[derive(Clone)]
 pub struct NewReservation {
     pub store: StoreRow,
     pub lines: LinesRequest,
@@ -30,6 +33,18 @@ pub struct NewReservation {
 
 /// Reserves every line until `expires_at`, or nothing; idempotent under its key.
 pub async fn create_reservation(
+    db: &Db,
+    request: WriteRequest<'_>,
+    reservation: NewReservation,
+    view: View<ReservationRow>,
+) -> Result<Written<ReservationRow>, StockError> {
+    retrying(request.is_keyed(), || {
+        create_reservation_once(db, request, reservation.clone(), view)
+    })
+    .await
+}
+
+async fn create_reservation_once(
     db: &Db,
     request: WriteRequest<'_>,
     reservation: NewReservation,
@@ -98,6 +113,17 @@ pub async fn release_reservation(
     db: &Db,
     request: WriteRequest<'_>,
     release: ReleaseReservation,
+) -> Result<Written<bool>, StockError> {
+    retrying(request.is_keyed(), || {
+        release_reservation_once(db, request, &release)
+    })
+    .await
+}
+
+async fn release_reservation_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    release: &ReleaseReservation,
 ) -> Result<Written<bool>, StockError> {
     let mut write = begin_or_replay!(db, request);
     let reservation = reservations::find_reservation(write.tx(), release.id)

@@ -19,10 +19,11 @@ use ringup_store::stock::{self, NewMovement};
 
 use super::{LinesRequest, StockError, check_products, short_lines};
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
 /// A transfer as the caller asked for it, with every rule that needs no database already
 /// checked: what failed is in `problems` (and the field left `None`).
+#[derive(Clone)]
 pub struct NewTransfer {
     pub from_store_id: Option<StoreId>,
     pub to_store_id: Option<StoreId>,
@@ -33,6 +34,18 @@ pub struct NewTransfer {
 
 /// Requests a transfer; idempotent under its key.
 pub async fn create_transfer(
+    db: &Db,
+    request: WriteRequest<'_>,
+    transfer: NewTransfer,
+    view: View<TransferRow>,
+) -> Result<Written<TransferRow>, StockError> {
+    retrying(request.is_keyed(), || {
+        create_transfer_once(db, request, transfer.clone(), view)
+    })
+    .await
+}
+
+async fn create_transfer_once(
     db: &Db,
     request: WriteRequest<'_>,
     transfer: NewTransfer,
@@ -171,6 +184,7 @@ pub async fn cancel_transfer(
 }
 
 /// One action on a transfer.
+#[derive(Clone)]
 struct Step {
     id: TransferId,
     action: TransferAction,
@@ -181,6 +195,18 @@ struct Step {
 /// Runs one action in one write transaction: who may (404 before 403 before 422, all before a
 /// replay), the state machine, the stock it moves, the audit event.
 async fn act(
+    db: &Db,
+    request: WriteRequest<'_>,
+    step: Step,
+    view: View<TransferRow>,
+) -> Result<Written<TransferRow>, StockError> {
+    retrying(request.is_keyed(), || {
+        act_once(db, request, step.clone(), view)
+    })
+    .await
+}
+
+async fn act_once(
     db: &Db,
     request: WriteRequest<'_>,
     step: Step,

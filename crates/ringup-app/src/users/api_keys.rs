@@ -11,7 +11,9 @@ use ringup_store::users::api_keys::{self, ApiKeyRow, NewApiKeyRow};
 
 use super::UsersError;
 use crate::problem::FieldError;
-use crate::write::{Effects, Shown, View, WriteError, WriteRequest, Written, begin_or_replay};
+use crate::write::{
+    Effects, Shown, View, WriteError, WriteRequest, Written, begin_or_replay, retrying,
+};
 
 /// A key to issue, every field checked.
 pub struct NewApiKey {
@@ -39,6 +41,18 @@ pub async fn create_api_key(
     db: &Db,
     request: WriteRequest<'_>,
     new: NewApiKey,
+    view: View<IssuedApiKey>,
+) -> Result<Written<IssuedApiKey>, UsersError> {
+    retrying(request.is_keyed(), || {
+        create_api_key_once(db, request, &new, view)
+    })
+    .await
+}
+
+async fn create_api_key_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    new: &NewApiKey,
     view: View<IssuedApiKey>,
 ) -> Result<Written<IssuedApiKey>, UsersError> {
     let mut write = begin_or_replay!(db, request);
@@ -89,6 +103,14 @@ pub async fn create_api_key(
 
 /// Revokes a live key; [`UsersError::NotFound`] when it does not exist or is already revoked.
 pub async fn revoke_api_key(
+    db: &Db,
+    request: WriteRequest<'_>,
+    id: ApiKeyId,
+) -> Result<Written<ApiKeyId>, UsersError> {
+    retrying(request.is_keyed(), || revoke_api_key_once(db, request, id)).await
+}
+
+async fn revoke_api_key_once(
     db: &Db,
     request: WriteRequest<'_>,
     id: ApiKeyId,

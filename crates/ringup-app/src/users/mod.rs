@@ -29,7 +29,7 @@ use crate::authz::Actor;
 use crate::problem::FieldError;
 use crate::write::{
     AnonymousRequest, AnonymousWrite, Effects, View, WriteError, WriteRequest, Written,
-    begin_or_replay,
+    begin_or_replay, retrying,
 };
 
 /// Why a users operation was refused.
@@ -164,6 +164,21 @@ where
         return Err(UsersError::Forbidden);
     }
     let password_hash = hash(&user.password).await?;
+    retrying(request.is_keyed(), || {
+        create_user_once(db, request, &user, &password_hash, view)
+    })
+    .await
+}
+
+/// The write of [`create_user`], once: the checks and the slow hash came before it, and are
+/// not repeated when it runs again.
+async fn create_user_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    user: &NewUser,
+    password_hash: &str,
+    view: View<UserRow>,
+) -> Result<Written<UserRow>, UsersError> {
     let mut write = begin_or_replay!(db, request);
     let id = UserId::new();
     let at = write.at();
@@ -175,7 +190,7 @@ where
             username_key: &user.username.normalized(),
             email: user.email.as_str(),
             email_key: &user.email.normalized(),
-            password_hash: &password_hash,
+            password_hash,
             role: user.role.as_str(),
             commission_rate_bp: user.commission_rate.value(),
             store_ids: &user.store_ids,
@@ -223,6 +238,19 @@ pub async fn update_user(
     request: WriteRequest<'_>,
     current: UserRow,
     changes: UserChanges,
+    view: View<UserRow>,
+) -> Result<Written<UserRow>, UsersError> {
+    retrying(request.is_keyed(), || {
+        update_user_once(db, request, &current, &changes, view)
+    })
+    .await
+}
+
+async fn update_user_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    current: &UserRow,
+    changes: &UserChanges,
     view: View<UserRow>,
 ) -> Result<Written<UserRow>, UsersError> {
     let actor = request.actor;
@@ -284,6 +312,14 @@ pub async fn create_first_admin(
     db: &Db,
     request: AnonymousRequest<'_>,
     admin: FirstAdmin,
+) -> Result<Option<UserId>, StoreError> {
+    retrying(false, || create_first_admin_once(db, request, &admin)).await
+}
+
+async fn create_first_admin_once(
+    db: &Db,
+    request: AnonymousRequest<'_>,
+    admin: &FirstAdmin,
 ) -> Result<Option<UserId>, StoreError> {
     let mut write = AnonymousWrite::begin(db, request).await?;
     if users::count_users(write.tx()).await? > 0 {

@@ -19,6 +19,7 @@ use super::{AuthError, password_errors};
 use crate::problem::FieldError;
 use crate::write::{
     AnonymousRequest, AnonymousWrite, Effects, Shown, WriteRequest, Written, begin_or_replay,
+    retrying,
 };
 
 /// A password change as the client sent it.
@@ -67,9 +68,23 @@ where
         return Err(AuthError::Invalid(errors));
     };
     let password_hash = hash(&new).await?;
+    retrying(request.is_keyed(), || {
+        change_password_once(db, request, user, &password_hash)
+    })
+    .await
+}
+
+/// The write of [`change_password`], once: every check and the slow hash came before it, and
+/// are not repeated when it runs again.
+async fn change_password_once(
+    db: &Db,
+    request: WriteRequest<'_>,
+    user: UserId,
+    password_hash: &str,
+) -> Result<Written<UserId>, AuthError> {
     let mut write = begin_or_replay!(db, request);
     let at = write.at();
-    let revoked = set_password(write.tx(), user, &password_hash, "password_changed", at).await?;
+    let revoked = set_password(write.tx(), user, password_hash, "password_changed", at).await?;
     let audit = write
         .audit_event("auth.password_changed", None)
         .on("user", user)
@@ -89,6 +104,18 @@ pub struct IssuedReset {
 /// Issues a reset token, valid for `ttl`, for the active user with this address; `None` when
 /// there is none (the caller answers the same either way).
 pub async fn request_password_reset(
+    db: &Db,
+    request: AnonymousRequest<'_>,
+    email: &Email,
+    ttl: Duration,
+) -> Result<Option<IssuedReset>, AuthError> {
+    retrying(false, || {
+        request_password_reset_once(db, request, email, ttl)
+    })
+    .await
+}
+
+async fn request_password_reset_once(
     db: &Db,
     request: AnonymousRequest<'_>,
     email: &Email,
@@ -131,20 +158,30 @@ where
     H: FnOnce(&Password) -> HF,
     HF: Future<Output = Result<String, AuthError>>,
 {
-    let invalid = || {
-        AuthError::Invalid(vec![FieldError::new(
-            "token",
-            "is unknown, used or expired",
-        )])
-    };
     let token_hash = hash_token(&reset.token);
     let user = password_resets::find_live_reset(db, &token_hash, request.at)
         .await?
-        .ok_or_else(invalid)?;
-    let user = users::get_user(db, user).await?.ok_or_else(invalid)?;
+        .ok_or_else(invalid_token)?;
+    let user = users::get_user(db, user).await?.ok_or_else(invalid_token)?;
     let password = Password::new(&reset.new_password, Some(&user.username))
         .map_err(|rules| AuthError::Invalid(password_errors("new_password", &rules)))?;
     let password_hash = hash(&password).await?;
+    retrying(false, || {
+        reset_password_once(db, request, clock, &token_hash, &user, &password_hash)
+    })
+    .await
+}
+
+/// The write of [`reset_password`], once: the token was looked up and the new password hashed
+/// before it, and are not again when it runs again.
+async fn reset_password_once(
+    db: &Db,
+    request: AnonymousRequest<'_>,
+    clock: &dyn Clock,
+    token_hash: &str,
+    user: &UserRow,
+    password_hash: &str,
+) -> Result<UserId, AuthError> {
     // The link is spent at the time of the write, read after the hash: a link that expires
     // while the password is being hashed is refused, as it is when it is first looked up.
     let spent_at = AnonymousRequest {
@@ -153,11 +190,11 @@ where
     };
     let mut write = AnonymousWrite::begin(db, spent_at).await?;
     let at = write.at();
-    let spent = password_resets::consume_reset(write.tx(), &token_hash, at).await?;
+    let spent = password_resets::consume_reset(write.tx(), token_hash, at).await?;
     if spent != Some(user.id) {
-        return Err(invalid());
+        return Err(invalid_token());
     }
-    let revoked = set_password(write.tx(), user.id, &password_hash, "password_reset", at).await?;
+    let revoked = set_password(write.tx(), user.id, password_hash, "password_reset", at).await?;
     let audit = write
         .audit_event("auth.password_reset", None)
         .by(user.id.to_string())
@@ -165,6 +202,14 @@ where
         .with(serde_json::json!({ "sessions_revoked": revoked }));
     write.commit(Effects::new().audit(audit)).await?;
     Ok(user.id)
+}
+
+/// The refusal of a reset token that is unknown, used or expired.
+fn invalid_token() -> AuthError {
+    AuthError::Invalid(vec![FieldError::new(
+        "token",
+        "is unknown, used or expired",
+    )])
 }
 
 /// Sets a user's password hash, voids every outstanding reset link of the user and revokes

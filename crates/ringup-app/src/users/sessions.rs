@@ -19,7 +19,7 @@ use ringup_store::users::{self, UserRow, logins, sessions};
 use ringup_store::{Db, StoreError};
 
 use super::AuthError;
-use crate::write::{AnonymousRequest, AnonymousWrite, Effects};
+use crate::write::{AnonymousRequest, AnonymousWrite, Effects, retrying};
 
 /// How logins and sessions are limited; every one is a setting.
 #[derive(Clone, Copy, Debug)]
@@ -62,7 +62,9 @@ where
     F: Future<Output = Result<bool, AuthError>>,
 {
     let username_key = login.username.trim().to_lowercase();
-    if let Some(until) = count_attempt(db, request, &username_key, policy).await? {
+    if let Some(until) =
+        retrying(false, || count_attempt(db, request, &username_key, policy)).await?
+    {
         return Err(locked_out(request.at, &until));
     }
     let credentials = users::find_credentials(db, &username_key).await?;
@@ -71,7 +73,7 @@ where
     let user = match credentials {
         Some(c) if matched && c.user.active => c.user,
         _ => {
-            record_failure(db, request, &username_key).await?;
+            retrying(false, || record_failure(db, request, &username_key)).await?;
             return Err(AuthError::Unauthorized);
         }
     };
@@ -79,9 +81,40 @@ where
     let session = SessionId::new();
     let refresh = random_token();
     let expires_at = request.at + policy.refresh_ttl;
+    retrying(false, || {
+        log_in_once(
+            db,
+            request,
+            &username_key,
+            &user,
+            session,
+            &refresh,
+            expires_at,
+        )
+    })
+    .await?;
+    Ok(IssuedSession {
+        user,
+        role,
+        session,
+        refresh_token: refresh,
+    })
+}
+
+/// The write of [`log_in`], once: the attempt was counted and the password checked before it,
+/// and are not again when it runs again.
+async fn log_in_once(
+    db: &Db,
+    request: AnonymousRequest<'_>,
+    username_key: &str,
+    user: &UserRow,
+    session: SessionId,
+    refresh: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let mut write = AnonymousWrite::begin(db, request).await?;
     let at = write.at();
-    logins::clear_failures(write.tx(), &username_key, at).await?;
+    logins::clear_failures(write.tx(), username_key, at).await?;
     sessions::create_session(
         write.tx(),
         &sessions::NewSession {
@@ -92,20 +125,14 @@ where
             expires_at,
             at,
         },
-        &hash_token(&refresh),
+        &hash_token(refresh),
     )
     .await?;
     let audit = write
         .audit_event("auth.login", None)
         .by(user.id.to_string())
         .on("session", session);
-    write.commit(Effects::new().audit(audit)).await?;
-    Ok(IssuedSession {
-        user,
-        role,
-        session,
-        refresh_token: refresh,
-    })
+    write.commit(Effects::new().audit(audit)).await
 }
 
 /// Counts a login attempt for the username; `Some(until)` when logins for it are refused
@@ -188,6 +215,18 @@ pub async fn refresh_session(
     presented: &str,
     policy: &SessionPolicy,
 ) -> Result<Refreshed, AuthError> {
+    retrying(false, || {
+        refresh_session_once(db, request, presented, policy)
+    })
+    .await
+}
+
+async fn refresh_session_once(
+    db: &Db,
+    request: AnonymousRequest<'_>,
+    presented: &str,
+    policy: &SessionPolicy,
+) -> Result<Refreshed, AuthError> {
     let next = random_token();
     let expires_at = request.at + policy.refresh_ttl;
     let mut write = AnonymousWrite::begin(db, request).await?;
@@ -230,6 +269,14 @@ pub async fn refresh_session(
 /// Ends the session of a refresh token; `Some` when a live session ended (the caller forgets
 /// it), `None` for an unknown token or a session already ended, which changes nothing.
 pub async fn log_out(
+    db: &Db,
+    request: AnonymousRequest<'_>,
+    presented: &str,
+) -> Result<Option<SessionId>, AuthError> {
+    retrying(false, || log_out_once(db, request, presented)).await
+}
+
+async fn log_out_once(
     db: &Db,
     request: AnonymousRequest<'_>,
     presented: &str,
