@@ -9,7 +9,9 @@
 //! - SQLite (`sqlite/`): one writer thread with a synchronous driver runs whole transactions,
 //!   in four modes: `synchronous` NORMAL or FULL, one sale per transaction or group commit.
 //! - PostgreSQL (`postgres.rs`, when `BENCH_POSTGRES_URL` is set): the transaction is one
-//!   server-side function, so a sale is one round trip.
+//!   server-side function, so a sale is one round trip. A priming load (the warm-up alone)
+//!   and `analyze` come first, so plans are made on tables with a history, not on the empty
+//!   `sales` of a fresh seed.
 //!
 //! The world is checkout's (`checkout::seed`): one store (or `--stores`), products with ten
 //! million units each, registers with one open shift each, a cashier with a commission; carts
@@ -186,26 +188,7 @@ pub(crate) async fn measure(
         .try_get("n")?;
     let duration = Duration::from_secs(seconds.max(1));
     let concurrency = concurrency.max(1);
-    let mut figures = Vec::new();
-    let mut made = 0u64;
-    let mut failed = Vec::new();
-    let mut record = |label: String, outcome: &Outcome| {
-        made += outcome.ok_total;
-        if outcome.errors_total > 0 {
-            failed.push(format!(
-                "{label}: {} sales failed (first: {})",
-                outcome.errors_total,
-                outcome.first_error.as_deref().unwrap_or("?")
-            ));
-        }
-        figures.push(CeilingFigure {
-            engine: url.engine(),
-            label,
-            sales_per_second: outcome.throughput(),
-            p50_ms: outcome.percentile(0.50),
-            p99_ms: outcome.percentile(0.99),
-        });
-    };
+    let mut tally = Tally::default();
     match url.engine() {
         Engine::Sqlite => {
             let path = sqlite::path_of(url)?;
@@ -226,12 +209,21 @@ pub(crate) async fn measure(
                     stats.transactions,
                     stats.sales as f64 / stats.transactions.max(1) as f64
                 );
-                record(label, &outcome);
+                tally.figure(url.engine(), label, &outcome);
             }
         }
         Engine::Postgres => {
             postgres::install(url).await?;
-            let outcome = postgres::measure(url, world, concurrency, duration).await?;
+            let postgres::Measured { primed, outcome } =
+                postgres::measure(url, world, concurrency, duration).await?;
+            println!(
+                "primed with {} sales ({} s, {} errors), then analyze, as the tables now hold \
+                 a history",
+                primed.ok_total,
+                WARM_UP.as_secs(),
+                primed.errors_total
+            );
+            tally.count("priming", &primed);
             let label = "one round trip per sale (a PL/pgSQL function, autocommit)".to_owned();
             outcome.print_as(
                 &format!("ceiling postgresql  {label}, a connection per task ({concurrency})"),
@@ -242,11 +234,16 @@ pub(crate) async fn measure(
                 "  whole run, warm-up and tail included: {} sales, {} errors",
                 outcome.ok_total, outcome.errors_total
             );
-            record(label, &outcome);
+            tally.figure(url.engine(), label, &outcome);
         }
     }
 
     let started = Instant::now();
+    let Tally {
+        made,
+        failed,
+        figures,
+    } = tally;
     let expected = u64::try_from(before)? + made;
     let summary = verify(db, expected).await?;
     println!(
@@ -256,6 +253,38 @@ pub(crate) async fn measure(
     );
     ensure!(failed.is_empty(), "{}", failed.join("; "));
     Ok(figures)
+}
+
+/// Sales made and failed over every load, and the figures of the measured ones.
+#[derive(Default)]
+struct Tally {
+    made: u64,
+    failed: Vec<String>,
+    figures: Vec<CeilingFigure>,
+}
+
+impl Tally {
+    fn count(&mut self, what: &str, outcome: &Outcome) {
+        self.made += outcome.ok_total;
+        if outcome.errors_total > 0 {
+            self.failed.push(format!(
+                "{what}: {} sales failed (first: {})",
+                outcome.errors_total,
+                outcome.first_error.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+
+    fn figure(&mut self, engine: Engine, label: String, outcome: &Outcome) {
+        self.count(&label, outcome);
+        self.figures.push(CeilingFigure {
+            engine,
+            label,
+            sales_per_second: outcome.throughput(),
+            p50_ms: outcome.percentile(0.50),
+            p99_ms: outcome.percentile(0.99),
+        });
+    }
 }
 
 /// The figures as a table: way, sales/s, p50, p99.

@@ -53,14 +53,24 @@ pub(super) async fn install(url: &DatabaseUrl) -> Result<()> {
     Ok(())
 }
 
-/// Runs the load: `concurrency` tasks, each on its own connection, the warm-up, then
-/// `duration` measured.
+/// What the PostgreSQL ceiling did: the priming load (its warm-up only) and the measured one.
+pub(super) struct Measured {
+    pub(super) primed: Outcome,
+    pub(super) outcome: Outcome,
+}
+
+/// Runs the load with `concurrency` tasks, each on its own connection: first a priming load
+/// (the warm-up alone), then `analyze`, then the warm-up and `duration` measured. Statistics
+/// taken on a freshly seeded database say `sales` is empty, and every session caches
+/// foreign-key checks planned from them as sequential scans of `sales`, which grow with every
+/// sale (PERFORMANCE.md, "Statistics"); `analyze` on realistic data makes those plans stale and
+/// they are made again with index scans, as in a shop with a history.
 pub(super) async fn measure(
     url: &DatabaseUrl,
     world: &Arc<World>,
     concurrency: usize,
     duration: Duration,
-) -> Result<Outcome> {
+) -> Result<Measured> {
     let mut conns = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
         let conn = PgConnection::connect(url.expose())
@@ -69,20 +79,15 @@ pub(super) async fn measure(
         conns.push(Arc::new(Mutex::new(conn)));
     }
     let conns = Arc::new(conns);
-    let world = Arc::clone(world);
-    let outcome = {
-        let conns = Arc::clone(&conns);
-        run_load(concurrency, duration, move |task, rng| {
-            let job = SaleJob::random(&world, task, rng);
-            let conn = conns.get(task).cloned();
-            async move {
-                let conn = conn.context("no connection for this task")?;
-                let mut conn = conn.lock().await;
-                call(&mut conn, &job?).await
-            }
-        })
-        .await?
-    };
+    let primed = load(&conns, world, concurrency, Duration::ZERO).await?;
+    {
+        let first = conns.first().context("no connection")?;
+        sqlx::raw_sql("analyze")
+            .execute(&mut *first.lock().await)
+            .await
+            .context("analyze")?;
+    }
+    let outcome = load(&conns, world, concurrency, duration).await?;
     if let Ok(conns) = Arc::try_unwrap(conns) {
         for conn in conns {
             if let Ok(conn) = Arc::try_unwrap(conn) {
@@ -90,7 +95,28 @@ pub(super) async fn measure(
             }
         }
     }
-    Ok(outcome)
+    Ok(Measured { primed, outcome })
+}
+
+/// The closed loop over the connections: task `t` sells on connection `t`.
+async fn load(
+    conns: &Arc<Vec<Arc<Mutex<PgConnection>>>>,
+    world: &Arc<World>,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<Outcome> {
+    let conns = Arc::clone(conns);
+    let world = Arc::clone(world);
+    run_load(concurrency, duration, move |task, rng| {
+        let job = SaleJob::random(&world, task, rng);
+        let conn = conns.get(task).cloned();
+        async move {
+            let conn = conn.context("no connection for this task")?;
+            let mut conn = conn.lock().await;
+            call(&mut conn, &job?).await
+        }
+    })
+    .await
 }
 
 /// One sale: one `select` of the function, in autocommit.
