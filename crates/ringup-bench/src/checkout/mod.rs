@@ -450,4 +450,3 @@ pub(crate) async fn read_products(db: &Db) -> Result<Vec<SaleProduct>> {
         .map(|id| found.remove(id).context("a seeded product is missing"))
         .collect()
 }
-
