@@ -7,10 +7,15 @@
 //! `ringup-bench checkout` starts the release `ringup` binary as a child process, seeds a store,
 //! drives `POST /api/v1/sales` with wrk (a process of its own), then runs the same sale through
 //! the use case without HTTP, and verifies what both left behind (see `checkout/`).
+//!
+//! `ringup-bench ceiling` seeds checkout's world and issues the same sale transaction straight
+//! to the engine, the fastest way each engine allows: the reference for checkout's HTTP figure
+//! (see `ceiling/`).
 
 // A benchmark binary: failing loudly on a broken setup is the right behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod ceiling;
 mod checkout;
 mod common;
 
@@ -62,6 +67,10 @@ enum Command {
     },
     /// `POST /api/v1/sales` over HTTP, then the same sale transaction without HTTP.
     Checkout(checkout::CheckoutArgs),
+    /// The same sale transaction with no HTTP and no use-case code, the fastest way the engine
+    /// allows (SQLite: one writer thread, four durability/commit modes; PostgreSQL: one round
+    /// trip per sale).
+    Ceiling(ceiling::CeilingArgs),
 }
 
 #[tokio::main]
@@ -73,6 +82,7 @@ async fn main() -> Result<()> {
             products,
         } => catalog(seconds, concurrency.max(1), products.max(1)).await,
         Command::Checkout(args) => checkout::run(args).await,
+        Command::Ceiling(args) => ceiling::run(args).await,
     }
 }
 

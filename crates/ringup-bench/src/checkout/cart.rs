@@ -15,22 +15,22 @@ use ringup_store::checkout::sales::{PaymentRow, SaleProduct};
 use super::{BenchStore, Till, World};
 
 /// One cart line: a product (index into `World::products`), units, its own discount.
-pub(super) struct CartLine {
-    pub(super) product: usize,
-    pub(super) quantity: Quantity,
-    pub(super) discount: Option<Discount>,
+pub(crate) struct CartLine {
+    pub(crate) product: usize,
+    pub(crate) quantity: Quantity,
+    pub(crate) discount: Option<Discount>,
 }
 
 /// A random, realistic cart, priced exactly as the server will price it, with its tenders.
-pub(super) struct Cart {
-    pub(super) lines: Vec<CartLine>,
-    pub(super) discount: Option<Discount>,
-    pub(super) priced: PricedCart,
-    pub(super) payments: Vec<PaymentRow>,
+pub(crate) struct Cart {
+    pub(crate) lines: Vec<CartLine>,
+    pub(crate) discount: Option<Discount>,
+    pub(crate) priced: PricedCart,
+    pub(crate) payments: Vec<PaymentRow>,
 }
 
 impl Cart {
-    pub(super) fn random(
+    pub(crate) fn random(
         rng: &mut StdRng,
         products: &[SaleProduct],
         prices_include_tax: bool,
@@ -115,12 +115,12 @@ impl Cart {
         })
     }
 
-    pub(super) fn paid(&self) -> i64 {
+    pub(crate) fn paid(&self) -> i64 {
         self.payments.iter().map(|p| p.amount).sum()
     }
 
     /// The `POST /api/v1/sales` body.
-    pub(super) fn body(&self, world: &World, till: &Till, store: &BenchStore) -> Result<Value> {
+    pub(crate) fn body(&self, world: &World, till: &Till, store: &BenchStore) -> Result<Value> {
         let discount = |d: &Discount| match d {
             Discount::PercentBp(bp) => json!({ "percent_bp": bp }),
             Discount::Amount(amount) => json!({ "amount": amount }),

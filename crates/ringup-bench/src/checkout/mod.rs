@@ -58,19 +58,19 @@ use crate::common::{
     reset_peak_rss,
 };
 
-mod cart;
+pub(crate) mod cart;
 mod direct;
 mod http;
-mod seed;
+pub(crate) mod seed;
 mod server;
-mod verify;
+pub(crate) mod verify;
 mod wrk;
 
-const CASHIER: &str = "bench-cashier";
-const CASHIER_PASSWORD: &str = "Tulip-Harbor-Lantern-93";
-const COMMISSION_BP: i64 = 250;
+pub(crate) const CASHIER: &str = "bench-cashier";
+pub(crate) const CASHIER_PASSWORD: &str = "Tulip-Harbor-Lantern-93";
+pub(crate) const COMMISSION_BP: i64 = 250;
 /// Units of every product received in every store: no sale is ever short.
-const STOCK_UNITS: i64 = 10_000_000;
+pub(crate) const STOCK_UNITS: i64 = 10_000_000;
 const SALES_PATH: &str = "/api/v1/sales";
 /// About how many request bodies wrk cycles through.
 const BODIES: usize = 4_096;
@@ -83,30 +83,30 @@ const WRK_THREADS: usize = 2;
 pub struct CheckoutArgs {
     /// Measured seconds of the HTTP load (after a 2 s warm-up) and of the direct phase.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub(crate) seconds: u64,
     /// Concurrent connections (wrk) and tasks (direct).
     #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Seconds of the one-connection run.
     #[arg(long, default_value_t = 5)]
-    one_client_seconds: u64,
+    pub(crate) one_client_seconds: u64,
     /// Products in the catalog.
     #[arg(long, default_value_t = 200)]
-    products: usize,
+    pub(crate) products: usize,
     /// Stores; the registers are dealt out over them.
     #[arg(long, default_value_t = 1)]
-    stores: usize,
+    pub(crate) stores: usize,
     /// Registers, one open shift each; request body `k` and direct task `k` use register
     /// `k % registers`.
     #[arg(long, default_value_t = 32)]
-    registers: usize,
+    pub(crate) registers: usize,
     /// The server's `db_max_connections` (its default when not given); the direct phase's
     /// pools get the same.
     #[arg(long)]
-    db_connections: Option<u32>,
+    pub(crate) db_connections: Option<u32>,
     /// The server binary (default: the `ringup` beside this executable).
     #[arg(long)]
-    ringup_bin: Option<PathBuf>,
+    pub(crate) ringup_bin: Option<PathBuf>,
 }
 
 pub async fn run(args: CheckoutArgs) -> Result<()> {
@@ -137,33 +137,33 @@ pub async fn run(args: CheckoutArgs) -> Result<()> {
 
 /// A store as checkout needs it.
 #[derive(Clone)]
-struct BenchStore {
-    id: StoreId,
-    code: String,
-    prices_include_tax: bool,
-    allow_negative: bool,
+pub(crate) struct BenchStore {
+    pub(crate) id: StoreId,
+    pub(crate) code: String,
+    pub(crate) prices_include_tax: bool,
+    pub(crate) allow_negative: bool,
 }
 
 /// A register, its store (an index into the stores) and its current open shift.
 #[derive(Clone, Copy)]
-struct Till {
-    store: usize,
-    register: RegisterId,
-    shift: ShiftId,
+pub(crate) struct Till {
+    pub(crate) store: usize,
+    pub(crate) register: RegisterId,
+    pub(crate) shift: ShiftId,
 }
 
 /// Everything a sale is made of, shared by the load tasks.
 #[derive(Clone)]
-struct World {
-    stores: Vec<BenchStore>,
-    tills: Vec<Till>,
+pub(crate) struct World {
+    pub(crate) stores: Vec<BenchStore>,
+    pub(crate) tills: Vec<Till>,
     /// As `products_for_sale` reads them, in seeding order.
-    products: Vec<SaleProduct>,
-    cashier: UserId,
+    pub(crate) products: Vec<SaleProduct>,
+    pub(crate) cashier: UserId,
 }
 
 impl World {
-    fn till(&self, task: usize) -> Result<(&Till, &BenchStore)> {
+    pub(crate) fn till(&self, task: usize) -> Result<(&Till, &BenchStore)> {
         let till = self
             .tills
             .get(task % self.tills.len().max(1))
@@ -433,7 +433,7 @@ async fn run_on(
 }
 
 /// The products, as `products_for_sale` reads them, in SKU (seeding) order.
-async fn read_products(db: &Db) -> Result<Vec<SaleProduct>> {
+pub(crate) async fn read_products(db: &Db) -> Result<Vec<SaleProduct>> {
     let mut conn = db.read_conn().await?;
     let rows = sqlx::query("select id from products order by sku")
         .fetch_all(&mut *conn)
@@ -450,4 +450,3 @@ async fn read_products(db: &Db) -> Result<Vec<SaleProduct>> {
         .map(|id| found.remove(id).context("a seeded product is missing"))
         .collect()
 }
-

@@ -22,7 +22,7 @@ const OPENING_FLOAT: i64 = 20_000;
 
 /// Stores, tax classes, products, stock and registers, straight through ringup-store; returns
 /// the stores and every register with its store's index.
-pub(super) async fn seed(
+pub(crate) async fn seed(
     db: &Db,
     args: &CheckoutArgs,
 ) -> Result<(Vec<BenchStore>, Vec<(usize, RegisterId)>)> {
@@ -144,7 +144,7 @@ fn text_field<'a>(value: &'a Value, field: &str) -> Result<&'a str> {
         .with_context(|| format!("no `{field}` in {value}"))
 }
 
-pub(super) fn int_field(value: &Value, field: &str) -> Result<i64> {
+pub(crate) fn int_field(value: &Value, field: &str) -> Result<i64> {
     value
         .get(field)
         .and_then(Value::as_i64)
@@ -152,7 +152,7 @@ pub(super) fn int_field(value: &Value, field: &str) -> Result<i64> {
 }
 
 /// The cashier, created by the admin over HTTP (the server hashes the password).
-pub(super) async fn create_cashier(
+pub(crate) async fn create_cashier(
     admin: &reqwest::Client,
     base: &str,
     stores: &[BenchStore],
@@ -177,7 +177,7 @@ pub(super) async fn create_cashier(
 }
 
 /// One shift per register, opened by the cashier over HTTP.
-pub(super) async fn open_shifts(
+pub(crate) async fn open_shifts(
     client: &reqwest::Client,
     base: &str,
     registers: &[(usize, RegisterId)],
@@ -199,7 +199,7 @@ pub(super) async fn open_shifts(
 
 /// Closes the shifts over HTTP, counting exactly what the X report expects; returns the sum of
 /// the Z reports' sales counts.
-pub(super) async fn close_shifts(
+pub(crate) async fn close_shifts(
     client: &reqwest::Client,
     base: &str,
     shifts: &[ShiftId],

@@ -10,7 +10,7 @@ use ringup_store::Db;
 use ringup_store::audit::{self, Verification};
 
 /// Checks what both phases left behind; returns a summary or what is wrong.
-pub(super) async fn verify(db: &Db, succeeded: u64) -> Result<String> {
+pub(crate) async fn verify(db: &Db, succeeded: u64) -> Result<String> {
     let mut conn = db.read_conn().await?;
     let count = |sql: &'static str| sqlx::query(sql);
     let sales_count: i64 = count("select count(*) as n from sales")
