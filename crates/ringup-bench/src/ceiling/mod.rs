@@ -85,6 +85,7 @@ pub async fn run(args: CeilingArgs) -> Result<()> {
         registers: args.registers.max(args.stores.max(1)),
         db_connections: None,
         ringup_bin: None,
+        no_ceiling: false,
     };
     let dir = tempfile::tempdir().context("temporary directory")?;
     let database = BenchDatabase::create(dir.path()).await?;

@@ -107,6 +107,9 @@ pub struct CheckoutArgs {
     /// The server binary (default: the `ringup` beside this executable).
     #[arg(long)]
     pub(crate) ringup_bin: Option<PathBuf>,
+    /// Skip the ceiling phase (the same sale straight to the engine, `ringup-bench ceiling`).
+    #[arg(long)]
+    pub(crate) no_ceiling: bool,
 }
 
 pub async fn run(args: CheckoutArgs) -> Result<()> {
@@ -119,6 +122,7 @@ pub async fn run(args: CheckoutArgs) -> Result<()> {
         registers: args.registers.max(args.stores.max(1)),
         db_connections: args.db_connections,
         ringup_bin: args.ringup_bin,
+        no_ceiling: args.no_ceiling,
     };
     let wrk = wrk::find()?;
     let binary = ringup_binary(args.ringup_bin.as_deref())?;
@@ -392,12 +396,23 @@ async fn run_on(
 
     let started = Instant::now();
     let verified = verify(&db, counted + direct.ok_total).await;
-    db.close().await;
     let summary = verified?;
     println!(
         "verified in {:.2} s: {summary}",
         started.elapsed().as_secs_f64()
     );
+
+    // 3. The ceiling: the same sale on the same world, straight to the engine (it verifies
+    // everything again afterwards, its own sales included).
+    let ceilings = if args.no_ceiling {
+        Vec::new()
+    } else {
+        let measured =
+            crate::ceiling::measure(&db, &database.url, &world, args.seconds, args.concurrency)
+                .await;
+        measured?
+    };
+    db.close().await;
 
     let failures: Vec<String> = http
         .all()
@@ -429,6 +444,16 @@ async fn run_on(
         http.one.p50_ms,
         server_peak
     );
+    for ceiling in &ceilings {
+        let c = ceiling.sales_per_second;
+        println!(
+            "  http against ceiling `{}`: {:.0} / {:.0} sales/s = {:.2}",
+            ceiling.label,
+            n,
+            c,
+            if c > 0.0 { n / c } else { f64::NAN }
+        );
+    }
     Ok(())
 }
 
