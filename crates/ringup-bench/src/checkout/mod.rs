@@ -311,7 +311,7 @@ async fn run_on(
         bodies: &bodies_path,
         dir,
     };
-    let http = http_phase(&target, args).await?;
+    let http = http_phase(&target, args, &db).await?;
     print_http(&http, args, engine);
 
     let started = Instant::now();
