@@ -86,6 +86,7 @@ pub async fn run(args: CeilingArgs) -> Result<()> {
         db_connections: None,
         ringup_bin: None,
         no_ceiling: false,
+        sqlite_synchronous: "full".to_owned(),
     };
     let dir = tempfile::tempdir().context("temporary directory")?;
     let database = BenchDatabase::create(dir.path()).await?;

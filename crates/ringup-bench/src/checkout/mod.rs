@@ -107,6 +107,10 @@ pub struct CheckoutArgs {
     /// The server binary (default: the `ringup` beside this executable).
     #[arg(long)]
     pub(crate) ringup_bin: Option<PathBuf>,
+    /// The server's `RINGUP_SQLITE_SYNCHRONOUS`: `full` (its default: every group commit
+    /// syncs the WAL) or `normal`; the direct phase's `Db` gets the same.
+    #[arg(long, default_value = "full")]
+    pub(crate) sqlite_synchronous: String,
     /// Skip the ceiling phase (the same sale straight to the engine, `ringup-bench ceiling`).
     #[arg(long)]
     pub(crate) no_ceiling: bool,
@@ -123,6 +127,7 @@ pub async fn run(args: CheckoutArgs) -> Result<()> {
         db_connections: args.db_connections,
         ringup_bin: args.ringup_bin,
         no_ceiling: args.no_ceiling,
+        sqlite_synchronous: args.sqlite_synchronous,
     };
     let wrk = wrk::find()?;
     let binary = ringup_binary(args.ringup_bin.as_deref())?;
@@ -195,6 +200,7 @@ async fn run_on(
         database_url: database.url.expose(),
         dir,
         db_connections,
+        sqlite_synchronous: &args.sqlite_synchronous,
     })
     .await?;
     let base = server.base.clone();
@@ -205,6 +211,10 @@ async fn run_on(
         &database.url,
         &DbOptions {
             max_connections: db_connections,
+            durability: args
+                .sqlite_synchronous
+                .parse()
+                .map_err(|e: String| anyhow!("--sqlite-synchronous: {e}"))?,
             ..DbOptions::default()
         },
     )

@@ -57,6 +57,8 @@ pub(super) struct ServerConfig<'a> {
     /// (`data/`) and its log (`server.log`) go there.
     pub(super) dir: &'a Path,
     pub(super) db_connections: u32,
+    /// `RINGUP_SQLITE_SYNCHRONOUS` (`full`, the server's default, or `normal`).
+    pub(super) sqlite_synchronous: &'a str,
 }
 
 /// The running server: its address, PID and log.
@@ -104,6 +106,7 @@ impl ServerProcess {
                 ringup::settings::DEFAULT_ADMIN_USERNAME,
             )
             .env("RINGUP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RINGUP_SQLITE_SYNCHRONOUS", config.sqlite_synchronous)
             .env("RINGUP_LOG", "warn")
             .env("RINGUP_LOG_FORMAT", "text")
             // Every login of the setup comes from 127.0.0.1; the in-process server was given
