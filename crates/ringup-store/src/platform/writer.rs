@@ -1,7 +1,7 @@
 //! SQLite's writer: one task owns the write connection and runs every business write through
 //! it with **group commit**.
 //!
-//! A write asks for a turn ([`Writer::lease`]); the writer hands it the connection inside the
+//! A write asks for a turn (`Writer::lease`); the writer hands it the connection inside the
 //! open batch transaction, under a `SAVEPOINT` of its own ([`Lease`]). The write runs its
 //! statements, then gives the connection back either to keep its work (`RELEASE`) or to drop
 //! it (`ROLLBACK TO`: a refused sale undoes only itself). The writer then serves the next
