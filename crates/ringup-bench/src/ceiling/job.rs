@@ -101,8 +101,8 @@ pub(super) struct SaleJob {
     pub(super) now: String,
     pub(super) expires_at: String,
     pub(super) shift_id: String,
-    /// What the sale adds to the shift, in [`super::sql::SHIFT_COLUMNS`] order.
-    pub(super) shift_delta: [i64; 23],
+    /// What the sale adds to the shift, in `delta_columns` order (the store's).
+    pub(super) shift_delta: Vec<i64>,
     pub(super) store_id: String,
     pub(super) store_code: String,
     pub(super) allow_negative: bool,
@@ -209,7 +209,7 @@ impl SaleJob {
             key,
             expires_at: time::to_db(at + retention()),
             shift_id: sale.shift_id.to_string(),
-            shift_delta: shift_columns(&delta),
+            shift_delta: ringup_store::checkout::shifts::delta_values(&delta).collect(),
             store_id: store.id.to_string(),
             store_code: store.code.clone(),
             allow_negative: store.allow_negative,
@@ -304,33 +304,4 @@ fn payment(p: &PaymentRow) -> Payment {
         amount: p.amount,
         reference: p.reference.clone(),
     }
-}
-
-/// The shift delta as `add_to_shift` binds it: the 21 counters, then paid-in and paid-out.
-fn shift_columns(t: &ShiftTotals) -> [i64; 23] {
-    [
-        t.sales_count,
-        t.gross,
-        t.discounts,
-        t.tax,
-        t.net,
-        t.total,
-        t.tenders.cash,
-        t.tenders.card,
-        t.tenders.mobile_money,
-        t.tenders.voucher,
-        t.tenders.other,
-        t.change_given,
-        t.voids_count,
-        t.voids_total,
-        t.returns_count,
-        t.returns_total,
-        t.refunds.cash,
-        t.refunds.card,
-        t.refunds.mobile_money,
-        t.refunds.voucher,
-        t.refunds.other,
-        t.paid_in,
-        t.paid_out,
-    ]
 }

@@ -15,9 +15,9 @@ use ringup_core::catalog::Money;
 use ringup_store::DatabaseUrl;
 
 use super::job::SaleJob;
-use super::sql::SHIFT_COLUMNS;
 use crate::checkout::World;
 use crate::common::{Outcome, run_load};
+use ringup_store::checkout::shifts::delta_columns;
 
 const FUNCTION: &str = include_str!("sale.sql");
 
@@ -27,13 +27,11 @@ const CALL: &str = "select ringup_bench_ceiling_sale($1, $2, $3, $4, $5, $6, $7,
 
 /// Creates (or replaces) the sale function in the benchmark's database.
 pub(super) async fn install(url: &DatabaseUrl) -> Result<()> {
-    let sets: Vec<String> = SHIFT_COLUMNS
-        .iter()
+    let sets: Vec<String> = delta_columns()
         .zip(1..)
         .map(|(column, i)| format!("{column} = {column} + d[{i}]"))
         .collect();
-    let bounds: Vec<String> = SHIFT_COLUMNS
-        .iter()
+    let bounds: Vec<String> = delta_columns()
         .zip(1..)
         .map(|(column, i)| format!("{column} + d[{i}] <= p_money_max"))
         .collect();

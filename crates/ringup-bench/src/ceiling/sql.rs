@@ -23,56 +23,13 @@
 
 use ringup_store::platform::db::{placeholders, value_rows};
 
-/// `add_to_shift`'s columns: `COUNTER_COLUMNS`, then paid-in and paid-out.
-pub(super) const SHIFT_COLUMNS: [&str; 23] = [
-    "sales_count",
-    "gross",
-    "discounts",
-    "tax",
-    "net",
-    "total",
-    "tender_cash",
-    "tender_card",
-    "tender_mobile_money",
-    "tender_voucher",
-    "tender_other",
-    "change_given",
-    "voids_count",
-    "voids_total",
-    "returns_count",
-    "returns_total",
-    "refund_cash",
-    "refund_card",
-    "refund_mobile_money",
-    "refund_voucher",
-    "refund_other",
-    "paid_in",
-    "paid_out",
-];
-
 pub(super) const CLAIM_KEY: &str = "insert into idempotency_keys (scope, idempotency_key, \
      request_hash, expires_at, created_at, updated_at) values ($1, $2, $3, $4, $5, $5) \
      on conflict (scope, idempotency_key) do nothing";
 
-/// `$1` the shift, `$2..=$24` the delta, `$25` the bound (`Money::MAX`).
+/// `$1` the shift, `$2..=$24` the delta, `$25` the bound (`Money::MAX`): the store's own.
 pub(super) fn add_to_shift() -> String {
-    let max = placeholders(SHIFT_COLUMNS.len() + 2, 1);
-    let (sets, bounds): (Vec<String>, Vec<String>) = SHIFT_COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(i, column)| {
-            let p = placeholders(i + 2, 1);
-            (
-                format!("{column} = {column} + {p}"),
-                format!("{column} + {p} <= {max}"),
-            )
-        })
-        .unzip();
-    format!(
-        "update shifts set {} where id = $1 and status = 'open' and {}",
-        sets.join(", "),
-        bounds.join(" and ")
-    )
+    ringup_store::checkout::shifts::add_to_shift_sql()
 }
 
 pub(super) fn lock_levels(n: usize) -> String {

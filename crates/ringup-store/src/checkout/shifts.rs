@@ -264,18 +264,25 @@ pub enum ShiftRefusal {
     TotalsOutOfRange,
 }
 
-/// Adds `delta` to an open shift's running totals (one statement, which also locks the shift
-/// row until commit). Refused, with nothing changed, when the shift is closed or when any
-/// total would pass `Money::MAX`; the same statement checks both, so the bound holds under
-/// any interleaving.
-pub async fn add_to_shift(
-    conn: &mut AnyConnection,
-    shift: ShiftId,
-    delta: &ShiftTotals,
-) -> StoreResult<Result<(), ShiftRefusal>> {
-    let columns = COUNTER_COLUMNS.iter().chain(["paid_in", "paid_out"].iter());
-    let max = placeholders(COUNTER_COLUMNS.len() + 4, 1);
-    let (sets, bounds): (Vec<String>, Vec<String>) = columns
+/// The columns a shift delta adds to, in the order [`delta_values`] gives their values: the
+/// counters, then paid-in and paid-out.
+pub fn delta_columns() -> impl Iterator<Item = &'static str> {
+    COUNTER_COLUMNS.into_iter().chain(["paid_in", "paid_out"])
+}
+
+/// A shift delta's values, in [`delta_columns`] order.
+pub fn delta_values(delta: &ShiftTotals) -> impl Iterator<Item = i64> {
+    counters(delta)
+        .into_iter()
+        .chain([delta.paid_in, delta.paid_out])
+}
+
+/// [`add_to_shift`]'s statement: `$1` the shift, `$2…` the delta in [`delta_columns`] order,
+/// then the bound every total must stay within (the checkout bench's ceiling runs the same).
+pub fn add_to_shift_sql() -> String {
+    let n = delta_columns().count();
+    let max = placeholders(n + 2, 1);
+    let (sets, bounds): (Vec<String>, Vec<String>) = delta_columns()
         .enumerate()
         .map(|(i, column)| {
             let p = placeholders(i + 2, 1);
@@ -285,18 +292,28 @@ pub async fn add_to_shift(
             )
         })
         .unzip();
-    let sql = sqlx::AssertSqlSafe(format!(
+    format!(
         "update shifts set {} where id = $1 and status = 'open' and {}",
         sets.join(", "),
         bounds.join(" and ")
-    ));
+    )
+}
+
+/// Adds `delta` to an open shift's running totals (one statement, which also locks the shift
+/// row until commit). Refused, with nothing changed, when the shift is closed or when any
+/// total would pass `Money::MAX`; the same statement checks both, so the bound holds under
+/// any interleaving.
+pub async fn add_to_shift(
+    conn: &mut AnyConnection,
+    shift: ShiftId,
+    delta: &ShiftTotals,
+) -> StoreResult<Result<(), ShiftRefusal>> {
+    let sql = sqlx::AssertSqlSafe(add_to_shift_sql());
     let mut query = sqlx::query(sql).bind(shift.to_string());
-    for value in counters(delta) {
+    for value in delta_values(delta) {
         query = query.bind(value);
     }
     let updated = query
-        .bind(delta.paid_in)
-        .bind(delta.paid_out)
         .bind(Money::MAX.value())
         .execute(&mut *conn)
         .await?

@@ -104,6 +104,7 @@ impl Lease {
         &mut self.conn
     }
 
+    /// The connection, read-only (for `Deref`).
     pub fn conn_ref(&self) -> &AnyConnection {
         &self.conn
     }
