@@ -7,7 +7,10 @@
 //!
 //! Which connection runs the transaction, and how, is decided by the store's `begin_write`
 //! (SQLite: a turn on the group-committing writer; PostgreSQL: a pooled transaction); callers
-//! only see [`Written`]. A write whose transaction the database gave up (a deadlock, a
+//! only see [`Written`]. The hot writes (a sale, a void, a return, a stock movement) open
+//! theirs with [`Write::begin_direct`] instead: their store functions issue every statement
+//! through `ringup_store::Sql`, so on SQLite they run on the writer's own synchronous
+//! connection, with no hand-off to a driver thread per statement. A write whose transaction the database gave up (a deadlock, a
 //! serialization failure, a failed group commit) runs again from the start, a bounded number
 //! of times ([`retrying`]): safe because nothing of the failed attempt was kept, the key claim
 //! included. So each operation's public function is only that retry around a private
@@ -24,7 +27,7 @@ use ringup_core::ids::StoreId;
 use ringup_store::audit::{self, NewAuditEvent};
 use ringup_store::platform::idempotency::{self, Claim};
 use ringup_store::platform::{outbox, time};
-use ringup_store::{Conn, Db, StoreError, WriteTx};
+use ringup_store::{Conn, Db, DirectTx, Sql, StoreError, Tx, WriteTx};
 use serde::Serialize;
 
 use crate::authz::Actor;
@@ -145,9 +148,14 @@ pub enum WriteError {
 /// Opens the [`Write`] of `request` in the calling operation, or returns from that operation
 /// with the reply of the key's first request (`Ok(Written::Replayed(..))`): the one early
 /// return every keyed operation shares, so none writes it by hand.
+///
+/// `begin_or_replay!(db, request, begin_direct)` opens it with [`Write::begin_direct`].
 macro_rules! begin_or_replay {
     ($db:expr, $request:expr) => {
-        match $crate::write::Write::begin($db, $request).await? {
+        $crate::write::begin_or_replay!($db, $request, begin)
+    };
+    ($db:expr, $request:expr, $begin:ident) => {
+        match $crate::write::Write::$begin($db, $request).await? {
             $crate::write::Begun::Fresh(write) => write,
             $crate::write::Begun::Replayed(reply) => {
                 return Ok($crate::write::Written::Replayed(reply));
@@ -159,14 +167,14 @@ pub(crate) use begin_or_replay;
 
 /// An open business write: its transaction holds the idempotency key (if any) until
 /// [`Write::finish`] commits or the `Write` is dropped.
-pub struct Write<'r> {
-    tx: WriteTx,
+pub struct Write<'r, T = WriteTx> {
+    tx: T,
     request: WriteRequest<'r>,
 }
 
 /// What [`Write::begin`] found.
-pub enum Begun<'r> {
-    Fresh(Write<'r>),
+pub enum Begun<'r, T = WriteTx> {
+    Fresh(Write<'r, T>),
     /// The key's request was answered before: send this again and do nothing else.
     Replayed(Reply),
 }
@@ -200,7 +208,23 @@ impl<'r> Write<'r> {
     /// Starts the write's transaction and claims its key. A replay answers here, before the
     /// operation checks anything again: the original answer stands.
     pub async fn begin(db: &Db, request: WriteRequest<'r>) -> Result<Begun<'r>, WriteError> {
-        let mut tx = db.begin_write().await?;
+        Write::claim(db.begin_write().await?, request).await
+    }
+}
+
+impl<'r> Write<'r, DirectTx> {
+    /// [`Write::begin`] for a hot write, whose statements all go through `ringup_store::Sql`.
+    pub async fn begin_direct(
+        db: &Db,
+        request: WriteRequest<'r>,
+    ) -> Result<Begun<'r, DirectTx>, WriteError> {
+        Write::claim(db.begin_direct().await?, request).await
+    }
+}
+
+impl<'r, T: Tx> Write<'r, T> {
+    /// Claims the request's key in `tx`; a replay commits and answers.
+    async fn claim(mut tx: T, request: WriteRequest<'r>) -> Result<Begun<'r, T>, WriteError> {
         if let Some(key) = request.idempotency {
             let claim = idempotency::claim(
                 &mut tx,
@@ -216,7 +240,7 @@ impl<'r> Write<'r> {
                 Claim::Replay { status, body } => {
                     // The first request may sit in the same uncommitted batch: the reply is
                     // sent again only once what it describes has committed.
-                    ringup_store::commit(tx).await?;
+                    tx.commit().await?;
                     return Ok(Begun::Replayed(Reply { status, body }));
                 }
                 Claim::Mismatch => return Err(WriteError::KeyReused),
@@ -227,7 +251,7 @@ impl<'r> Write<'r> {
     }
 
     /// The transaction, for the operation's own statements.
-    pub fn tx(&mut self) -> &mut Conn {
+    pub fn tx(&mut self) -> &mut T {
         &mut self.tx
     }
 
@@ -247,13 +271,13 @@ impl<'r> Write<'r> {
     }
 
     /// Keeps `status` and `reply` as the key's reply, writes the effects, and commits.
-    pub async fn finish<T>(
+    pub async fn finish<O>(
         mut self,
-        outcome: T,
+        outcome: O,
         effects: Effects,
         status: u16,
         reply: Shown,
-    ) -> Result<Written<T>, WriteError> {
+    ) -> Result<Written<O>, WriteError> {
         let Shown(body) = reply;
         if let Some(key) = self.request.idempotency {
             idempotency::complete(
@@ -269,7 +293,7 @@ impl<'r> Write<'r> {
         // Last, right before COMMIT: the audit link takes the store's chain head, which every
         // write of that store waits for until this one commits.
         append_effects(&mut self.tx, &effects, self.request.at).await?;
-        ringup_store::commit(self.tx).await?;
+        self.tx.commit().await?;
         Ok(Written::Fresh {
             outcome,
             reply: Reply { status, body },
@@ -431,7 +455,7 @@ fn audit_event(
 
 /// Appends a write's outbox events, then its audit events, in its transaction.
 async fn append_effects(
-    tx: &mut Conn,
+    tx: &mut impl Sql,
     effects: &Effects,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {

@@ -20,9 +20,10 @@ pub mod stock;
 pub mod users;
 
 pub use platform::db::{
-    DatabaseUrl, Db, DbOptions, Durability, Engine, PoolStats, WriteTx, commit,
+    DatabaseUrl, Db, DbOptions, DirectTx, Durability, Engine, PoolStats, Tx, WriteTx, commit,
 };
 pub use platform::error::StoreError;
+pub use platform::sql::{Row, Sql, Stmt, Value, stmt};
 pub use platform::writer::{QueueStats, WriterOptions};
 
 /// A connection or open transaction (`&mut *tx`), as the write functions take it.

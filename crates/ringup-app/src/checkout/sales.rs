@@ -109,7 +109,7 @@ async fn create_sale_once(
         _ => None,
     };
 
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let (Some(ctx), Some((cart, settlement)), true) = (&ctx, priced, problems.is_empty()) else {
         return Err(CheckoutError::Invalid(problems));
     };
@@ -401,7 +401,7 @@ async fn void_sale_once(
     let store = stores::find_store(&mut *db.read_conn().await?, sale.store_id)
         .await?
         .ok_or(CheckoutError::NotFound)?;
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let Some(reason) = reason else {
         return Err(CheckoutError::Invalid(problems.clone()));
     };

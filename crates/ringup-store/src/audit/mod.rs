@@ -5,8 +5,6 @@
 //! PostgreSQL, the single writer on SQLite), links the new event to the head's hash, and moves
 //! the head — all in the caller's transaction, so an event exists exactly when its effect does.
 
-use sqlx::AnyConnection;
-
 use ringup_core::audit::{
     AuditRecord, ChainBreak, GENESIS_HASH, chain_hash, verify_chain, verify_continuation,
 };
@@ -15,6 +13,7 @@ use ringup_core::ids::{AuditEventId, StoreId};
 use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
+use crate::platform::sql::{Sql, stmt};
 
 pub const GLOBAL_CHAIN: &str = "global";
 
@@ -70,29 +69,31 @@ struct ChainHeadRow {
 }
 
 /// Appends one event to its chain (the store's, or the global one).
-pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreResult<AuditRecord> {
+pub async fn append(conn: &mut impl Sql, event: &NewAuditEvent) -> StoreResult<AuditRecord> {
     let chain = event
         .store_id
         .map(|s| s.to_string())
         .unwrap_or_else(|| GLOBAL_CHAIN.to_owned());
     // One statement takes the next link and locks the head until commit: a new chain starts
     // at seq 1 after the genesis hash; an existing one advances and hands back its last hash.
-    let head: HeadRow = sqlx::query_as(
-        "insert into audit_chain_heads (chain, last_seq, last_hash, created_at, updated_at) \
-         values ($1, 1, $2, $3, $3) \
-         on conflict (chain) do update set last_seq = audit_chain_heads.last_seq + 1, \
-           updated_at = excluded.updated_at \
-         returning last_seq, last_hash",
-    )
-    .bind(&chain)
-    .bind(GENESIS_HASH)
-    .bind(&event.at)
-    .fetch_one(&mut *conn)
-    .await?;
+    let head = conn
+        .row(
+            stmt(
+                "insert into audit_chain_heads (chain, last_seq, last_hash, created_at, \
+                 updated_at) values ($1, 1, $2, $3, $3) \
+                 on conflict (chain) do update set last_seq = audit_chain_heads.last_seq + 1, \
+                   updated_at = excluded.updated_at \
+                 returning last_seq, last_hash",
+            )
+            .bind(&chain)
+            .bind(GENESIS_HASH)
+            .bind(&event.at),
+        )
+        .await?;
     let mut record = AuditRecord {
         id: AuditEventId::new().to_string(),
         chain: chain.clone(),
-        seq: head.last_seq,
+        seq: head.int("last_seq")?,
         at: event.at.clone(),
         actor_id: event.actor_id.clone(),
         action: event.action.clone(),
@@ -103,36 +104,39 @@ pub async fn append(conn: &mut AnyConnection, event: &NewAuditEvent) -> StoreRes
         user_agent: event.user_agent.clone(),
         request_id: event.request_id.clone(),
         details: event.details.to_string(),
-        prev_hash: head.last_hash,
+        prev_hash: head.text("last_hash")?,
         hash: String::new(),
     };
     record.hash = chain_hash(&record);
-    sqlx::query("update audit_chain_heads set last_hash = $2 where chain = $1")
-        .bind(&chain)
-        .bind(&record.hash)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "insert into audit_events (id, chain, seq, at, actor_id, action, target_type, target_id, \
-         store_id, ip, user_agent, request_id, details, prev_hash, hash, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $4, $4)",
+    conn.run(
+        stmt("update audit_chain_heads set last_hash = $2 where chain = $1")
+            .bind(&chain)
+            .bind(&record.hash),
     )
-    .bind(&record.id)
-    .bind(&record.chain)
-    .bind(record.seq)
-    .bind(&record.at)
-    .bind(&record.actor_id)
-    .bind(&record.action)
-    .bind(&record.target_type)
-    .bind(&record.target_id)
-    .bind(&record.store_id)
-    .bind(&record.ip)
-    .bind(&record.user_agent)
-    .bind(&record.request_id)
-    .bind(&record.details)
-    .bind(&record.prev_hash)
-    .bind(&record.hash)
-    .execute(&mut *conn)
+    .await?;
+    conn.run(
+        stmt(
+            "insert into audit_events (id, chain, seq, at, actor_id, action, target_type, \
+             target_id, store_id, ip, user_agent, request_id, details, prev_hash, hash, \
+             created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $4, $4)",
+        )
+        .bind(&record.id)
+        .bind(&record.chain)
+        .bind(record.seq)
+        .bind(&record.at)
+        .bind(&record.actor_id)
+        .bind(&record.action)
+        .bind(&record.target_type)
+        .bind(&record.target_id)
+        .bind(&record.store_id)
+        .bind(&record.ip)
+        .bind(&record.user_agent)
+        .bind(&record.request_id)
+        .bind(&record.details)
+        .bind(&record.prev_hash)
+        .bind(&record.hash),
+    )
     .await?;
     Ok(record)
 }

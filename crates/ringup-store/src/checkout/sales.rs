@@ -27,6 +27,7 @@ use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Code, Flag, NullableId};
+use crate::platform::sql::{Sql, stmt};
 use crate::platform::time;
 use crate::stock::{LineMove, MoveMany, move_many};
 
@@ -173,12 +174,6 @@ struct PaymentOf {
     payment: PaymentRow,
 }
 
-/// The store's sale counter after the bump.
-#[derive(sqlx::FromRow)]
-struct CounterRow {
-    last_number: i64,
-}
-
 impl SaleRow {
     /// What this sale added to its shift's totals (recomputed from its rows).
     pub fn shift_delta(&self) -> ShiftTotals {
@@ -238,7 +233,7 @@ pub fn sale_number(store_code: &str, seq: i64) -> String {
 /// movements (refusing shortfalls), then the store's next number, the sale, its lines and its
 /// payments. The caller appends the audit and outbox events and commits.
 pub async fn record_sale(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     draft: SaleDraft<'_>,
     at: DateTime<Utc>,
 ) -> StoreResult<Result<SaleRow, SaleRefusal>> {
@@ -268,15 +263,17 @@ pub async fn record_sale(
         return Ok(Err(SaleRefusal::Short(short)));
     }
     // The serial section starts here: the counter row stays locked until commit.
-    let counter: CounterRow = sqlx::query_as(
-        "insert into sale_counters (store_id, last_number) values ($1, 1) \
-         on conflict (store_id) do update set last_number = sale_counters.last_number + 1 \
-         returning last_number",
-    )
-    .bind(draft.store_id.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    let seq = counter.last_number;
+    let counter = conn
+        .row(
+            stmt(
+                "insert into sale_counters (store_id, last_number) values ($1, 1) \
+                 on conflict (store_id) do update set last_number = sale_counters.last_number + 1 \
+                 returning last_number",
+            )
+            .bind(draft.store_id.to_string()),
+        )
+        .await?;
+    let seq = counter.int("last_number")?;
     let mut sale = SaleRow {
         id: draft.id,
         number: sale_number(draft.store_code, seq),
@@ -311,8 +308,8 @@ pub async fn record_sale(
     Ok(Ok(sale))
 }
 
-async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> StoreResult<()> {
-    sqlx::query(
+async fn insert_sale(conn: &mut impl Sql, sale: &SaleRow, seq: i64) -> StoreResult<()> {
+    let row = stmt(
         "insert into sales (id, store_id, seq, number, register_id, shift_id, cashier_id, \
          customer_id, status, subtotal, discount_total, net_total, tax_total, total, paid, \
          change_given, commission, note, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, \
@@ -335,21 +332,20 @@ async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> Stor
     .bind(sale.change)
     .bind(sale.commission)
     .bind(&sale.note)
-    .bind(&sale.created_at)
-    .execute(&mut *conn)
-    .await?;
+    .bind(&sale.created_at);
+    conn.run(row).await?;
 
     // The sale's id is `$1`; then one `?` per bound value of a line, in bind order.
     const LINE: &str = "($1, ?, cast(? as bigint), ?, ?, ?, cast(? as bigint), \
          cast(? as bigint), cast(? as bigint), cast(? as bigint), cast(? as bigint), \
          cast(? as bigint), cast(? as bigint), ?, cast(? as bigint))";
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "insert into sale_lines (sale_id, id, line_no, product_id, sku, name, quantity, \
          unit_price, discount, net, tax, total, tax_rate_bp, tax_class_id, returned_quantity) \
          values {}",
         value_rows(2, sale.lines.len(), LINE)
-    ));
-    let mut query = sqlx::query(sql).bind(sale.id.to_string());
+    );
+    let mut query = stmt(sql).bind(sale.id.to_string());
     for (no, line) in (1i64..).zip(&sale.lines) {
         query = query
             .bind(line.id.to_string())
@@ -367,20 +363,20 @@ async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> Stor
             .bind(line.tax_class_id.to_string())
             .bind(0i64);
     }
-    query.execute(&mut *conn).await?;
+    conn.run(query).await?;
 
     if sale.payments.is_empty() {
         return Ok(());
     }
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "insert into sale_payments (sale_id, line_no, method, amount, reference) values {}",
         value_rows(
             2,
             sale.payments.len(),
             "($1, cast(? as bigint), ?, cast(? as bigint), ?)"
         )
-    ));
-    let mut query = sqlx::query(sql).bind(sale.id.to_string());
+    );
+    let mut query = stmt(sql).bind(sale.id.to_string());
     for (no, payment) in (1i64..).zip(&sale.payments) {
         query = query
             .bind(no)
@@ -388,7 +384,7 @@ async fn insert_sale(conn: &mut AnyConnection, sale: &SaleRow, seq: i64) -> Stor
             .bind(payment.amount)
             .bind(payment.reference.clone());
     }
-    query.execute(&mut *conn).await?;
+    conn.run(query).await?;
     Ok(())
 }
 
@@ -532,7 +528,7 @@ pub enum VoidRefusal {
 /// one winner and a void racing a return cannot both succeed), takes it out of its shift's
 /// totals (refusing a closed shift) and puts its stock back as `void` movements.
 pub async fn void_sale(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     sale: &SaleRow,
     allow_negative: bool,
     by: &str,
@@ -540,22 +536,26 @@ pub async fn void_sale(
     at: DateTime<Utc>,
 ) -> StoreResult<Result<SaleRow, VoidRefusal>> {
     let now: &str = &time::to_db(at);
-    let updated = sqlx::query(
-        "update sales set status = 'voided', voided_by = $2, voided_at = $3, void_reason = $4 \
-         where id = $1 and status = 'completed' and returns_count = 0",
-    )
-    .bind(sale.id.to_string())
-    .bind(by)
-    .bind(now)
-    .bind(reason)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let updated = conn
+        .run(
+            stmt(
+                "update sales set status = 'voided', voided_by = $2, voided_at = $3, \
+                 void_reason = $4 where id = $1 and status = 'completed' and returns_count = 0",
+            )
+            .bind(sale.id.to_string())
+            .bind(by)
+            .bind(now)
+            .bind(reason),
+        )
+        .await?;
     if updated != 1 {
         // Re-read to say why: the row is now settled (locked or committed).
-        let current = find_sale(conn, sale.id).await?;
-        return Ok(Err(match current {
-            Some(s) if s.voided => VoidRefusal::AlreadyVoided,
+        let current = conn
+            .optional_row(stmt("select status from sales where id = $1").bind(sale.id.to_string()))
+            .await?;
+        let status = current.map(|row| row.text("status")).transpose()?;
+        return Ok(Err(match status.as_deref() {
+            Some("voided") => VoidRefusal::AlreadyVoided,
             _ => VoidRefusal::HasReturns,
         }));
     }

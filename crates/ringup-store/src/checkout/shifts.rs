@@ -19,6 +19,7 @@ use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;
+use crate::platform::sql::{Sql, stmt};
 use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,11 +186,6 @@ impl From<ShiftRecord> for ShiftRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct StatusRow {
-    status: String,
-}
-
 /// A register's store and whether it is active.
 #[derive(sqlx::FromRow)]
 struct RegisterOf {
@@ -304,29 +300,24 @@ pub fn add_to_shift_sql() -> String {
 /// total would pass `Money::MAX`; the same statement checks both, so the bound holds under
 /// any interleaving.
 pub async fn add_to_shift(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     shift: ShiftId,
     delta: &ShiftTotals,
 ) -> StoreResult<Result<(), ShiftRefusal>> {
-    let sql = sqlx::AssertSqlSafe(add_to_shift_sql());
-    let mut query = sqlx::query(sql).bind(shift.to_string());
+    let mut add = stmt(add_to_shift_sql()).bind(shift.to_string());
     for value in delta_values(delta) {
-        query = query.bind(value);
+        add = add.bind(value);
     }
-    let updated = query
-        .bind(Money::MAX.value())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let updated = conn.run(add.bind(Money::MAX.value())).await?;
     if updated == 1 {
         return Ok(Ok(()));
     }
     // Say why; the row is settled now (locked by this transaction's earlier writes, or not).
-    let current: Option<StatusRow> = sqlx::query_as("select status from shifts where id = $1")
-        .bind(shift.to_string())
-        .fetch_optional(&mut *conn)
+    let current = conn
+        .optional_row(stmt("select status from shifts where id = $1").bind(shift.to_string()))
         .await?;
-    Ok(Err(match current.as_ref().map(|s| s.status.as_str()) {
+    let status = current.map(|row| row.text("status")).transpose()?;
+    Ok(Err(match status.as_deref() {
         Some("open") => ShiftRefusal::TotalsOutOfRange,
         _ => ShiftRefusal::Closed,
     }))

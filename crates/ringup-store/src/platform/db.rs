@@ -22,8 +22,10 @@ use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{AnyConnection, AnyPool, Executor, Transaction};
 use url::Url;
 
+use crate::platform::direct::{self, Opener};
 use crate::platform::error::{StoreError, StoreResult};
-use crate::platform::writer::{Lease, QueueStats, Writer, WriterOptions};
+use crate::platform::sql::{Row, Sql, Stmt};
+use crate::platform::writer::{DirectLease, Lease, QueueStats, Writer, WriterOptions};
 
 /// The two engines ringup runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,7 +188,7 @@ pub enum Durability {
 }
 
 impl Durability {
-    fn pragma(self) -> &'static str {
+    pub(crate) fn pragma(self) -> &'static str {
         match self {
             Durability::Full => "pragma synchronous = full",
             Durability::Normal => "pragma synchronous = normal",
@@ -267,6 +269,66 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+impl Sql for WriteTx {
+    async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        Sql::run(&mut **self, stmt).await
+    }
+
+    async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
+        Sql::rows(&mut **self, stmt).await
+    }
+}
+
+/// An open write transaction: statements through [`Sql`], then [`Tx::commit`]; dropping it
+/// rolls back.
+pub trait Tx: Sql {
+    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+impl Tx for WriteTx {
+    async fn commit(self) -> StoreResult<()> {
+        WriteTx::commit(self).await
+    }
+}
+
+/// The transaction of a hot write, from [`Db::begin_direct`]: its statements go through
+/// [`Sql`] only, so on SQLite they run on the writer's own synchronous connection (a turn in
+/// a group-committed batch, like [`WriteTx`]), and on PostgreSQL on a pooled transaction.
+#[derive(Debug)]
+pub struct DirectTx(Direct);
+
+#[derive(Debug)]
+enum Direct {
+    Tx(Transaction<'static, sqlx::Any>),
+    Lease(DirectLease),
+}
+
+impl Sql for DirectTx {
+    async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        match &mut self.0 {
+            Direct::Tx(tx) => Sql::run(&mut **tx, stmt).await,
+            Direct::Lease(lease) => lease.run(stmt).await,
+        }
+    }
+
+    async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
+        match &mut self.0 {
+            Direct::Tx(tx) => Sql::rows(&mut **tx, stmt).await,
+            Direct::Lease(lease) => lease.rows(stmt).await,
+        }
+    }
+}
+
+impl Tx for DirectTx {
+    /// On SQLite, keeps the write in its batch and returns once the batch committed.
+    async fn commit(self) -> StoreResult<()> {
+        match self.0 {
+            Direct::Tx(tx) => Ok(tx.commit().await?),
+            Direct::Lease(lease) => lease.keep().await,
+        }
+    }
+}
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -316,10 +378,19 @@ impl Db {
             .after_connect(move |conn, meta| sqlite_session(conn, meta, busy_ms, None))
             .connect_with(connect)
             .await?;
+        let opener =
+            Opener {
+                path: url.sqlite_path().ok_or(StoreError::Unavailable(
+                    sqlx::Error::Configuration("a sqlite:// URL needs a file path".into()),
+                ))?,
+                busy_timeout: options.busy_timeout,
+                durability: options.durability,
+            };
+        let direct = opener.open().map_err(direct::store_error)?;
         Ok(Db {
             engine: Engine::Sqlite,
             read,
-            writer: Some(Writer::start(write.clone(), options.writer)),
+            writer: Some(Writer::start(write.clone(), direct, opener, options.writer)),
             write,
             acquire_timeout: options.acquire_timeout,
         })
@@ -382,6 +453,16 @@ impl Db {
             None => Open::Tx(self.write.begin().await?),
         };
         Ok(WriteTx(open))
+    }
+
+    /// Starts the transaction of a hot write ([`DirectTx`]): on SQLite a turn on the writer's
+    /// own connection, queued like [`Db::begin_write`]'s; on PostgreSQL a pooled transaction.
+    pub async fn begin_direct(&self) -> StoreResult<DirectTx> {
+        let open = match &self.writer {
+            Some(writer) => Direct::Lease(writer.lease_direct(self.acquire_timeout).await?),
+            None => Direct::Tx(self.write.begin().await?),
+        };
+        Ok(DirectTx(open))
     }
 
     /// The SQLite writer's queue (none on PostgreSQL), for metrics.

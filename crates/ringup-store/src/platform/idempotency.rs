@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use crate::platform::error::StoreResult;
+use crate::platform::sql::{Sql, stmt};
 use crate::platform::time;
 
 /// What claiming a key found.
@@ -26,17 +27,9 @@ pub enum Claim {
     InFlight,
 }
 
-/// A key claimed before, and the response stored with it once its request finished.
-#[derive(sqlx::FromRow)]
-struct ClaimedKey {
-    request_hash: String,
-    status_code: Option<i64>,
-    response_body: Option<String>,
-}
-
 /// Claims `key` for `scope` in the caller's transaction.
 pub async fn claim(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     scope: &str,
     key: &str,
     request_hash: &str,
@@ -45,34 +38,41 @@ pub async fn claim(
 ) -> StoreResult<Claim> {
     let now: &str = &time::to_db(at);
     let expires_at: &str = &time::to_db(expires_at);
-    let inserted = sqlx::query(
-        "insert into idempotency_keys (scope, idempotency_key, request_hash, expires_at, \
-         created_at, updated_at) values ($1, $2, $3, $4, $5, $5) \
-         on conflict (scope, idempotency_key) do nothing",
-    )
-    .bind(scope)
-    .bind(key)
-    .bind(request_hash)
-    .bind(expires_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let inserted = conn
+        .run(
+            stmt(
+                "insert into idempotency_keys (scope, idempotency_key, request_hash, expires_at, \
+                 created_at, updated_at) values ($1, $2, $3, $4, $5, $5) \
+                 on conflict (scope, idempotency_key) do nothing",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(request_hash)
+            .bind(expires_at)
+            .bind(now),
+        )
+        .await?;
     if inserted == 1 {
         return Ok(Claim::Fresh);
     }
-    let claimed: ClaimedKey = sqlx::query_as(
-        "select request_hash, status_code, response_body from idempotency_keys \
-         where scope = $1 and idempotency_key = $2",
-    )
-    .bind(scope)
-    .bind(key)
-    .fetch_one(&mut *conn)
-    .await?;
-    if claimed.request_hash != request_hash {
+    let claimed = conn
+        .row(
+            stmt(
+                "select request_hash, status_code, response_body from idempotency_keys \
+                 where scope = $1 and idempotency_key = $2",
+            )
+            .bind(scope)
+            .bind(key),
+        )
+        .await?;
+    if claimed.text("request_hash")? != request_hash {
         return Ok(Claim::Mismatch);
     }
-    Ok(match (claimed.status_code, claimed.response_body) {
+    let stored = (
+        claimed.opt_int("status_code")?,
+        claimed.opt_text("response_body")?,
+    );
+    Ok(match stored {
         (Some(status), Some(body)) => Claim::Replay {
             status: u16::try_from(status).unwrap_or(500),
             body,
@@ -83,7 +83,7 @@ pub async fn claim(
 
 /// Stores the response of a fresh key, in the same transaction as the effect.
 pub async fn complete(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     scope: &str,
     key: &str,
     status: u16,
@@ -91,16 +91,17 @@ pub async fn complete(
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let now: &str = &time::to_db(at);
-    sqlx::query(
-        "update idempotency_keys set status_code = $3, response_body = $4, updated_at = $5 \
-         where scope = $1 and idempotency_key = $2",
+    conn.run(
+        stmt(
+            "update idempotency_keys set status_code = $3, response_body = $4, updated_at = $5 \
+             where scope = $1 and idempotency_key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(i64::from(status))
+        .bind(body)
+        .bind(now),
     )
-    .bind(scope)
-    .bind(key)
-    .bind(i64::from(status))
-    .bind(body)
-    .bind(now)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }

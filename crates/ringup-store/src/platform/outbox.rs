@@ -3,7 +3,6 @@
 //! in id order and marks them delivered; that worker comes with the events capability.
 
 use chrono::{DateTime, Utc};
-use sqlx::AnyConnection;
 
 use ringup_core::ids::OutboxEventId;
 
@@ -11,6 +10,7 @@ use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::JsonText;
+use crate::platform::sql::{Sql, stmt};
 use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -26,7 +26,7 @@ pub struct OutboxRow {
 
 /// Writes an event in the caller's transaction.
 pub async fn append(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     event_type: &str,
     payload: &serde_json::Value,
     at: DateTime<Utc>,
@@ -36,22 +36,23 @@ pub async fn append(
 
 /// Writes an event whose payload is JSON text already (a resource as clients see it).
 pub async fn append_json(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     event_type: &str,
     payload: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<OutboxEventId> {
     let now: &str = &time::to_db(at);
     let id = OutboxEventId::new();
-    sqlx::query(
-        "insert into outbox_events (id, event_type, payload, created_at, attempts) \
-         values ($1, $2, $3, $4, 0)",
+    conn.run(
+        stmt(
+            "insert into outbox_events (id, event_type, payload, created_at, attempts) \
+             values ($1, $2, $3, $4, 0)",
+        )
+        .bind(id.to_string())
+        .bind(event_type)
+        .bind(payload)
+        .bind(now),
     )
-    .bind(id.to_string())
-    .bind(event_type)
-    .bind(payload)
-    .bind(now)
-    .execute(&mut *conn)
     .await?;
     Ok(id)
 }

@@ -18,6 +18,13 @@
 //!   answered 503 with `Retry-After`) instead of waiting behind an unbounded backlog.
 //! - WAL checkpoints run here, between batches and after the batch's writes have their answers,
 //!   so no reader's checkpoint competes with a commit and no commit pays for one.
+//!
+//! The writer holds two connections to the file and uses one at a time, a batch on one or the
+//! other: the pooled sqlx connection ([`Lease`]) for writes whose store functions take
+//! `&mut AnyConnection`, and its own synchronous connection ([`DirectLease`], see
+//! [`crate::platform::direct`]) for the hot writes, whose statements then run on the write's
+//! own thread with no hand-off. A queued write of the other kind ends the batch; it opens the
+//! next one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +34,9 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
 
+use crate::platform::direct::{self, Opener};
 use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::sql::{Row, Sql, Stmt};
 
 /// How the writer batches and checkpoints.
 #[derive(Clone, Copy, Debug)]
@@ -69,10 +78,11 @@ pub struct QueueStats {
     pub refused: u64,
 }
 
-/// A write waiting for its turn: where to send its lease.
+/// A write waiting for its turn: which connection it wants, and where to send its lease.
 #[derive(Debug)]
-struct Ticket {
-    turn: oneshot::Sender<StoreResult<Lease>>,
+enum Ticket {
+    Pooled(oneshot::Sender<StoreResult<Lease>>),
+    Direct(oneshot::Sender<StoreResult<DirectLease>>),
 }
 
 /// Whether a batch committed, as each write that kept its work learns it.
@@ -136,12 +146,86 @@ impl Drop for Lease {
     }
 }
 
+/// What a write on the writer's own connection says when its turn ends; the connection comes
+/// back with it.
+#[derive(Debug)]
+enum DirectVerdict {
+    Keep(rusqlite::Connection, oneshot::Sender<Committed>),
+    Discard(rusqlite::Connection),
+}
+
+/// A write's turn on the writer's own synchronous connection, inside the batch transaction
+/// and its own savepoint: the connection itself, lent and given back. [`DirectLease::keep`]
+/// ends it keeping the work; dropping it undoes the work.
+#[derive(Debug)]
+pub struct DirectLease {
+    conn: Option<rusqlite::Connection>,
+    verdict: Option<oneshot::Sender<DirectVerdict>>,
+}
+
+impl DirectLease {
+    fn conn(&self) -> StoreResult<&rusqlite::Connection> {
+        self.conn
+            .as_ref()
+            .ok_or(StoreError::Unavailable(sqlx::Error::PoolClosed))
+    }
+
+    /// Keeps the write's work and waits until its batch has committed.
+    pub async fn keep(mut self) -> StoreResult<()> {
+        let closed = || StoreError::Unavailable(sqlx::Error::PoolClosed);
+        let (conn, verdict) = (self.conn.take(), self.verdict.take());
+        let (Some(conn), Some(verdict)) = (conn, verdict) else {
+            return Err(closed());
+        };
+        let (done, committed) = oneshot::channel();
+        verdict
+            .send(DirectVerdict::Keep(conn, done))
+            .map_err(|_| closed())?;
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(StoreError::BatchFailed(err)),
+            Err(_) => Err(closed()),
+        }
+    }
+}
+
+impl Drop for DirectLease {
+    fn drop(&mut self) {
+        if let (Some(conn), Some(verdict)) = (self.conn.take(), self.verdict.take()) {
+            // The writer waits for this; if it is gone, so is the batch.
+            let _ = verdict.send(DirectVerdict::Discard(conn));
+        }
+    }
+}
+
+/// Statements run right here, on the write's own thread: each is a few microseconds of
+/// SQLite, and the write holds the writer's turn anyway.
+impl Sql for DirectLease {
+    async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        direct::execute(self.conn()?, stmt)
+    }
+
+    async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
+        direct::fetch_all(self.conn()?, stmt)
+    }
+}
+
 impl Writer {
-    /// Starts the writer task on `pool` (one connection).
-    pub(crate) fn start(pool: AnyPool, options: WriterOptions) -> Writer {
+    /// Starts the writer task on `pool` (one connection) and the connection `opener` opens.
+    pub(crate) fn start(
+        pool: AnyPool,
+        direct: rusqlite::Connection,
+        opener: Opener,
+        options: WriterOptions,
+    ) -> Writer {
         let capacity = options.queue.max(1);
         let (queue, tickets) = mpsc::channel(capacity);
-        tokio::spawn(run(pool, tickets, options));
+        let connections = Connections {
+            pool,
+            direct: Some(direct),
+            opener,
+        };
+        tokio::spawn(run(connections, tickets, options));
         Writer {
             queue,
             capacity,
@@ -149,26 +233,32 @@ impl Writer {
         }
     }
 
-    /// Waits for a turn on the writer's connection, at most `timeout`. Refused at once when the
-    /// queue is full.
+    /// Waits for a turn on the writer's pooled connection, at most `timeout`. Refused at once
+    /// when the queue is full.
     pub(crate) async fn lease(&self, timeout: Duration) -> StoreResult<Lease> {
         let (turn, leased) = oneshot::channel();
-        self.queue
-            .try_send(Ticket { turn })
-            .map_err(|err| match err {
-                mpsc::error::TrySendError::Full(_) => {
-                    self.refused.fetch_add(1, Ordering::Relaxed);
-                    StoreError::Overloaded
-                }
-                mpsc::error::TrySendError::Closed(_) => {
-                    StoreError::Unavailable(sqlx::Error::PoolClosed)
-                }
-            })?;
-        match tokio::time::timeout(timeout, leased).await {
-            Ok(Ok(lease)) => lease,
-            Ok(Err(_)) => Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
-            Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
-        }
+        self.queue_up(Ticket::Pooled(turn))?;
+        wait_for_turn(leased, timeout).await
+    }
+
+    /// Waits for a turn on the writer's own synchronous connection, at most `timeout`.
+    /// Refused at once when the queue is full.
+    pub(crate) async fn lease_direct(&self, timeout: Duration) -> StoreResult<DirectLease> {
+        let (turn, leased) = oneshot::channel();
+        self.queue_up(Ticket::Direct(turn))?;
+        wait_for_turn(leased, timeout).await
+    }
+
+    fn queue_up(&self, ticket: Ticket) -> StoreResult<()> {
+        self.queue.try_send(ticket).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                StoreError::Overloaded
+            }
+            mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable(sqlx::Error::PoolClosed)
+            }
+        })
     }
 
     pub(crate) fn stats(&self) -> QueueStats {
@@ -180,79 +270,236 @@ impl Writer {
     }
 }
 
-/// The writer task: one batch after another until every handle is gone.
-async fn run(pool: AnyPool, mut tickets: mpsc::Receiver<Ticket>, options: WriterOptions) {
-    let mut since_checkpoint = 0u64;
-    while let Some(first) = tickets.recv().await {
-        let conn = match pool.acquire().await {
-            Ok(conn) => Arc::new(Mutex::new(conn)),
-            Err(err) => {
-                let _ = first.turn.send(Err(err.into()));
-                continue;
-            }
-        };
-        let started = Instant::now();
-        let Some(kept) = batch(&conn, first, &mut tickets, options.max_batch).await else {
-            continue;
-        };
-        let size = kept.len();
-        let mut conn = conn.lock().await;
-        let outcome = match conn.execute("commit").await {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                tracing::error!(error = %err, writes = size, "group commit failed; the batch is rolled back");
-                let _ = conn.execute("rollback").await;
-                Err(Arc::new(err))
-            }
-        };
-        for waiter in kept {
-            let _ = waiter.send(outcome.clone());
-        }
-        metrics::histogram!("ringup_write_batch_size").record(size as f64);
-        metrics::histogram!("ringup_write_batch_seconds").record(started.elapsed().as_secs_f64());
-        since_checkpoint += size as u64;
-        if since_checkpoint >= options.checkpoint_every {
-            since_checkpoint = 0;
-            if let Err(err) = conn.execute("pragma wal_checkpoint(passive)").await {
-                tracing::warn!(error = %err, "WAL checkpoint failed; the next one retries");
-            }
+async fn wait_for_turn<L>(
+    leased: oneshot::Receiver<StoreResult<L>>,
+    timeout: Duration,
+) -> StoreResult<L> {
+    match tokio::time::timeout(timeout, leased).await {
+        Ok(Ok(lease)) => lease,
+        Ok(Err(_)) => Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
+        Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+    }
+}
+
+/// The writer's two connections to the file.
+struct Connections {
+    pool: AnyPool,
+    /// Lent out during a write's turn and given back with its verdict; `None` only after it
+    /// was lost (a write task that never gave it back), and then opened again.
+    direct: Option<rusqlite::Connection>,
+    opener: Opener,
+}
+
+impl Connections {
+    fn take_direct(&mut self) -> Result<rusqlite::Connection, sqlx::Error> {
+        match self.direct.take() {
+            Some(conn) => Ok(conn),
+            None => self.opener.open().map_err(direct::sqlx_error),
         }
     }
 }
 
-/// Opens the batch transaction and serves `first`, then every queued write up to `max`.
+/// How a batch ended.
+struct Batch {
+    /// Writes committed (or failed) together.
+    size: usize,
+    started: Instant,
+    /// A queued write of the other kind, which opens the next batch.
+    held: Option<Ticket>,
+}
+
+/// The writer task: one batch after another until every handle is gone.
+async fn run(
+    mut connections: Connections,
+    mut tickets: mpsc::Receiver<Ticket>,
+    options: WriterOptions,
+) {
+    let mut since_checkpoint = 0u64;
+    let mut held = None;
+    loop {
+        let first = match held.take() {
+            Some(ticket) => ticket,
+            None => match tickets.recv().await {
+                Some(ticket) => ticket,
+                None => break,
+            },
+        };
+        let started = Instant::now();
+        let mut checkpoint = false;
+        let batch = match first {
+            Ticket::Pooled(turn) => {
+                pooled_batch(
+                    &connections.pool,
+                    turn,
+                    &mut tickets,
+                    options.max_batch,
+                    started,
+                )
+                .await
+            }
+            Ticket::Direct(turn) => {
+                direct_batch(
+                    &mut connections,
+                    turn,
+                    &mut tickets,
+                    options.max_batch,
+                    started,
+                )
+                .await
+            }
+        };
+        held = batch.held;
+        if batch.size > 0 {
+            metrics::histogram!("ringup_write_batch_size").record(batch.size as f64);
+            metrics::histogram!("ringup_write_batch_seconds")
+                .record(batch.started.elapsed().as_secs_f64());
+            since_checkpoint += batch.size as u64;
+            checkpoint = since_checkpoint >= options.checkpoint_every;
+        }
+        if checkpoint {
+            since_checkpoint = 0;
+            wal_checkpoint(&mut connections).await;
+        }
+    }
+}
+
+/// A passive WAL checkpoint, between batches, on the writer's own connection.
+async fn wal_checkpoint(connections: &mut Connections) {
+    let Some(conn) = connections.direct.take() else {
+        return;
+    };
+    let checkpointed = tokio::task::spawn_blocking(move || {
+        let result = conn.execute_batch("pragma wal_checkpoint(passive)");
+        (conn, result)
+    })
+    .await;
+    match checkpointed {
+        Ok((conn, result)) => {
+            connections.direct = Some(conn);
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "WAL checkpoint failed; the next one retries");
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "the WAL checkpoint stopped; the writer's connection is opened again")
+        }
+    }
+}
+
+/// The next queued write for this batch, if it is of the same kind; one of the other kind is
+/// handed back as `held`.
+fn next_of<L>(
+    tickets: &mut mpsc::Receiver<Ticket>,
+    held: &mut Option<Ticket>,
+    pick: fn(Ticket) -> Result<oneshot::Sender<StoreResult<L>>, Ticket>,
+) -> Option<oneshot::Sender<StoreResult<L>>> {
+    match pick(tickets.try_recv().ok()?) {
+        Ok(turn) => Some(turn),
+        Err(other) => {
+            *held = Some(other);
+            None
+        }
+    }
+}
+
+fn pooled_ticket(ticket: Ticket) -> Result<oneshot::Sender<StoreResult<Lease>>, Ticket> {
+    match ticket {
+        Ticket::Pooled(turn) => Ok(turn),
+        other => Err(other),
+    }
+}
+
+fn direct_ticket(ticket: Ticket) -> Result<oneshot::Sender<StoreResult<DirectLease>>, Ticket> {
+    match ticket {
+        Ticket::Direct(turn) => Ok(turn),
+        other => Err(other),
+    }
+}
+
+/// Tells every kept write how its batch ended.
+fn answer(kept: Vec<oneshot::Sender<Committed>>, outcome: &Committed) {
+    for waiter in kept {
+        let _ = waiter.send(outcome.clone());
+    }
+}
+
+/// A batch on the pooled connection: `first`, then every queued pooled write up to `max`.
+async fn pooled_batch(
+    pool: &AnyPool,
+    first: oneshot::Sender<StoreResult<Lease>>,
+    tickets: &mut mpsc::Receiver<Ticket>,
+    max: usize,
+    started: Instant,
+) -> Batch {
+    let mut held = None;
+    let conn = match pool.acquire().await {
+        Ok(conn) => Arc::new(Mutex::new(conn)),
+        Err(err) => {
+            let _ = first.send(Err(err.into()));
+            return Batch {
+                size: 0,
+                started,
+                held,
+            };
+        }
+    };
+    let kept = pooled_writes(&conn, first, tickets, &mut held, max).await;
+    let Some(kept) = kept else {
+        return Batch {
+            size: 0,
+            started,
+            held,
+        };
+    };
+    let size = kept.len();
+    let mut conn = conn.lock().await;
+    let outcome = match conn.execute("commit").await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            tracing::error!(error = %err, writes = size, "group commit failed; the batch is rolled back");
+            let _ = conn.execute("rollback").await;
+            Err(Arc::new(err))
+        }
+    };
+    answer(kept, &outcome);
+    Batch {
+        size,
+        started,
+        held,
+    }
+}
+
+/// Opens the batch transaction and serves `first`, then every queued pooled write up to `max`.
 /// Returns the commit waiters of the writes that kept their work, or `None` when the batch had
 /// to be abandoned (rolled back, its writes told so).
-async fn batch(
+async fn pooled_writes(
     conn: &Shared,
-    first: Ticket,
+    first: oneshot::Sender<StoreResult<Lease>>,
     tickets: &mut mpsc::Receiver<Ticket>,
+    held: &mut Option<Ticket>,
     max: usize,
 ) -> Option<Vec<oneshot::Sender<Committed>>> {
     if let Err(err) = begin(&mut *conn.lock().await).await {
-        let _ = first.turn.send(Err(err.into()));
+        let _ = first.send(Err(err.into()));
         return None;
     }
     let mut kept = Vec::new();
     let mut next = Some(first);
     let mut served = 0;
-    while let Some(ticket) = next.take() {
+    while let Some(turn) = next.take() {
         served += 1;
-        match serve(conn, ticket).await {
+        match serve(conn, turn).await {
             Ok(Some(waiter)) => kept.push(waiter),
             Ok(None) => {}
             Err(err) => {
                 tracing::error!(error = %err, "a write's savepoint could not be closed; the batch is rolled back");
                 let _ = conn.lock().await.execute("rollback").await;
-                let err = Arc::new(err);
-                for waiter in kept {
-                    let _ = waiter.send(Err(err.clone()));
-                }
+                answer(kept, &Err(Arc::new(err)));
                 return None;
             }
         }
         if served < max {
-            next = tickets.try_recv().ok();
+            next = next_of(tickets, held, pooled_ticket);
         }
     }
     Some(kept)
@@ -268,17 +515,15 @@ async fn begin(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     conn.execute("begin immediate").await.map(drop)
 }
 
-/// Lends the connection to one write under its savepoint and takes it back. `Some`: the write
-/// kept its work and waits for the commit on the sender; `None`: it undid it (or stopped
+/// Lends the pooled connection to one write under its savepoint and takes it back. `Some`: the
+/// write kept its work and waits for the commit on the sender; `None`: it undid it (or stopped
 /// waiting for its turn).
 async fn serve(
     conn: &Shared,
-    ticket: Ticket,
+    turn: oneshot::Sender<StoreResult<Lease>>,
 ) -> Result<Option<oneshot::Sender<Committed>>, sqlx::Error> {
     if let Err(err) = conn.lock().await.execute("savepoint write").await {
-        let _ = ticket
-            .turn
-            .send(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)));
+        let _ = turn.send(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)));
         return Err(err);
     }
     let (verdict, heard) = oneshot::channel();
@@ -287,7 +532,7 @@ async fn serve(
         verdict: Some(verdict),
     };
     // A write that stopped waiting drops the lease it is sent, which discards.
-    let _ = ticket.turn.send(Ok(lease));
+    let _ = turn.send(Ok(lease));
     let verdict = heard.await.unwrap_or(Verdict::Discard);
     // The lease gave the connection back before its verdict arrived (or as it was dropped).
     let mut conn = conn.lock().await;
@@ -301,5 +546,245 @@ async fn serve(
             conn.execute("release savepoint write").await?;
             Ok(None)
         }
+    }
+}
+
+/// Runs `work` on the writer's own connection on a blocking thread (a `BEGIN IMMEDIATE` may
+/// wait on another process's lock; a `COMMIT` syncs the WAL) and hands the connection back.
+async fn blocking<T: Send + 'static>(
+    conn: rusqlite::Connection,
+    work: fn(&rusqlite::Connection) -> rusqlite::Result<T>,
+) -> (Option<rusqlite::Connection>, Result<T, sqlx::Error>) {
+    let ran = tokio::task::spawn_blocking(move || {
+        let result = work(&conn);
+        (conn, result)
+    })
+    .await;
+    match ran {
+        Ok((conn, result)) => (Some(conn), result.map_err(direct::sqlx_error)),
+        Err(err) => (
+            None,
+            Err(sqlx::Error::WorkerCrashed).inspect_err(|_| {
+                tracing::error!(error = %err, "the writer's blocking step stopped");
+            }),
+        ),
+    }
+}
+
+fn begin_direct(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    if conn.execute_batch("begin immediate").is_ok() {
+        return Ok(());
+    }
+    let _ = conn.execute_batch("rollback");
+    conn.execute_batch("begin immediate")
+}
+
+fn commit_direct(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let committed = conn.execute_batch("commit");
+    if committed.is_err() {
+        let _ = conn.execute_batch("rollback");
+    }
+    committed
+}
+
+/// A batch on the writer's own connection: `first`, then every queued direct write up to
+/// `max`, one `BEGIN IMMEDIATE` and one `COMMIT`.
+async fn direct_batch(
+    connections: &mut Connections,
+    first: oneshot::Sender<StoreResult<DirectLease>>,
+    tickets: &mut mpsc::Receiver<Ticket>,
+    max: usize,
+    started: Instant,
+) -> Batch {
+    let mut held = None;
+    let mut batch = Batch {
+        size: 0,
+        started,
+        held: None,
+    };
+    let conn = match connections.take_direct() {
+        Ok(conn) => conn,
+        Err(err) => {
+            let _ = first.send(Err(err.into()));
+            return batch;
+        }
+    };
+    let (conn, began) = blocking(conn, begin_direct).await;
+    let (Some(mut conn), Ok(())) = (conn, began.as_ref()) else {
+        let err = began.err().unwrap_or(sqlx::Error::WorkerCrashed);
+        let _ = first.send(Err(err.into()));
+        return batch;
+    };
+    let mut kept = Vec::new();
+    let mut next = Some(first);
+    let mut served = 0;
+    while let Some(turn) = next.take() {
+        served += 1;
+        match serve_direct(conn, turn).await {
+            Ok((back, waiter)) => {
+                conn = back;
+                kept.extend(waiter);
+            }
+            Err((back, err)) => {
+                tracing::error!(error = %err, "a write's savepoint could not be closed; the batch is rolled back");
+                if let Some(back) = &back {
+                    let _ = back.execute_batch("rollback");
+                }
+                connections.direct = back;
+                answer(kept, &Err(Arc::new(err)));
+                batch.held = held;
+                return batch;
+            }
+        }
+        if served < max {
+            next = next_of(tickets, &mut held, direct_ticket);
+        }
+    }
+    batch.size = kept.len();
+    batch.held = held;
+    let (conn, committed) = blocking(conn, commit_direct).await;
+    connections.direct = conn;
+    let outcome = committed.map_err(|err| {
+        tracing::error!(error = %err, writes = batch.size, "group commit failed; the batch is rolled back");
+        Arc::new(err)
+    });
+    answer(kept, &outcome);
+    batch
+}
+
+/// What serving one write on the writer's own connection left: the connection and the write's
+/// commit waiter (`None`: it undid its work), or the error that ends the batch, with the
+/// connection unless it was lost.
+type Served = Result<
+    (rusqlite::Connection, Option<oneshot::Sender<Committed>>),
+    (Option<rusqlite::Connection>, sqlx::Error),
+>;
+
+/// Lends the writer's own connection to one write under its savepoint and takes it back.
+async fn serve_direct(
+    conn: rusqlite::Connection,
+    turn: oneshot::Sender<StoreResult<DirectLease>>,
+) -> Served {
+    if let Err(err) = conn.execute_batch("savepoint write") {
+        let _ = turn.send(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)));
+        return Err((Some(conn), direct::sqlx_error(err)));
+    }
+    let (verdict, heard) = oneshot::channel();
+    let lease = DirectLease {
+        conn: Some(conn),
+        verdict: Some(verdict),
+    };
+    // A write that stopped waiting drops the lease it is sent, which discards.
+    let _ = turn.send(Ok(lease));
+    let (conn, waiter, close) = match heard.await {
+        Ok(DirectVerdict::Keep(conn, waiter)) => (conn, Some(waiter), "release savepoint write"),
+        Ok(DirectVerdict::Discard(conn)) => (
+            conn,
+            None,
+            "rollback to savepoint write; release savepoint write",
+        ),
+        // Only a lease forgotten without being dropped keeps the connection.
+        Err(_) => return Err((None, sqlx::Error::WorkerCrashed)),
+    };
+    match conn.execute_batch(close) {
+        Ok(()) => Ok((conn, waiter)),
+        Err(err) => Err((Some(conn), direct::sqlx_error(err))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use crate::platform::db::{DatabaseUrl, Db, DbOptions, Tx};
+    use crate::platform::error::StoreError;
+    use crate::platform::outbox;
+    use crate::platform::sql::{Sql, stmt};
+
+    async fn scratch() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::sqlite_file(&dir.path().join("w.db")).unwrap();
+        let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+        db.migrate().await.unwrap();
+        (dir, db)
+    }
+
+    async fn events(db: &Db) -> Vec<String> {
+        let page = outbox::list(db, None, 100).await.unwrap();
+        page.items.into_iter().map(|e| e.event_type).collect()
+    }
+
+    /// Writes of both kinds queued together: each batch takes one kind, every write gets its
+    /// own answer, and only the discarded one leaves nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn direct_and_pooled_writes_interleave_and_a_dropped_one_undoes_only_itself() {
+        let (_dir, db) = scratch().await;
+        let mut tasks = Vec::new();
+        for (i, (direct, keep)) in [
+            (true, true),
+            (false, true),
+            (true, false),
+            (true, true),
+            (false, false),
+            (false, true),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("w{i}");
+                if direct {
+                    let mut tx = db.begin_direct().await?;
+                    outbox::append_json(&mut tx, &name, "{}", Utc::now()).await?;
+                    if keep {
+                        tx.commit().await?;
+                    }
+                } else {
+                    let mut tx = db.begin_write().await?;
+                    outbox::append_json(&mut tx, &name, "{}", Utc::now()).await?;
+                    if keep {
+                        tx.commit().await?;
+                    }
+                }
+                Ok::<_, StoreError>(())
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let mut seen = events(&db).await;
+        seen.sort();
+        assert_eq!(seen, ["w0", "w1", "w3", "w5"]);
+    }
+
+    /// A failed statement on the writer's own connection is the same store error as on the
+    /// pooled one, and the write can still keep what it did before it.
+    #[tokio::test]
+    async fn a_refused_statement_leaves_the_direct_write_usable() {
+        let (_dir, db) = scratch().await;
+        let mut tx = db.begin_direct().await.unwrap();
+        let key = |k: &str| {
+            stmt(
+                "insert into idempotency_keys (scope, idempotency_key, request_hash, expires_at, \
+                 created_at, updated_at) values ('s', $1, 'h', 'x', 'x', 'x')",
+            )
+            .bind(k)
+        };
+        tx.run(key("a")).await.unwrap();
+        let err = tx.run(key("a")).await.unwrap_err();
+        assert!(matches!(err, StoreError::UniqueViolation { .. }), "{err:?}");
+        tx.run(key("b")).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut read = db.read_conn().await.unwrap();
+        let n = Sql::row(
+            &mut *read,
+            stmt("select count(*) as n from idempotency_keys"),
+        )
+        .await
+        .unwrap()
+        .int("n")
+        .unwrap();
+        assert_eq!(n, 2);
     }
 }

@@ -12,8 +12,6 @@
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-use sqlx::AnyConnection;
-
 use ringup_core::catalog::LowStockThreshold;
 use ringup_core::ids::{ProductId, StockMovementId, StoreId};
 use ringup_core::stock::{MovementKind, Shortfall, StockLevel};
@@ -21,6 +19,7 @@ use ringup_core::stock::{MovementKind, Shortfall, StockLevel};
 use super::{LockedLevel, note_low_stock};
 use crate::platform::db::{placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::sql::{Sql, stmt};
 use crate::platform::time;
 
 /// What the movements are and who made them.
@@ -41,22 +40,6 @@ pub struct LineMove {
     pub threshold: LowStockThreshold,
 }
 
-/// A level just locked.
-#[derive(sqlx::FromRow)]
-struct OnHandRow {
-    #[sqlx(try_from = "String")]
-    product_id: ProductId,
-    on_hand: i64,
-}
-
-/// What live reservations hold of one level.
-#[derive(sqlx::FromRow)]
-struct ReservedRow {
-    #[sqlx(try_from = "String")]
-    product_id: ProductId,
-    reserved: i64,
-}
-
 struct Level {
     delta: i64,
     threshold: LowStockThreshold,
@@ -67,7 +50,7 @@ struct Level {
 /// line whose product cannot give what all its lines together ask; then nothing was written
 /// by this call, but the caller must roll back whatever else it wrote.
 pub async fn move_many(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     what: &MoveMany<'_>,
     lines: &[LineMove],
     at: DateTime<Utc>,
@@ -136,49 +119,49 @@ pub async fn move_many(
 }
 
 async fn lock_levels(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     store: &str,
     levels: &mut BTreeMap<ProductId, Level>,
     now: &str,
 ) -> StoreResult<()> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "insert into stock_levels (store_id, product_id, on_hand, updated_at) values {} \
          on conflict (store_id, product_id) do update set on_hand = stock_levels.on_hand \
          returning product_id, on_hand",
         value_rows(3, levels.len(), "($1, ?, 0, $2)")
-    ));
-    let mut query = sqlx::query_as(sql).bind(store).bind(now);
+    );
+    let mut query = stmt(sql).bind(store).bind(now);
     for product in levels.keys() {
         query = query.bind(product.to_string());
     }
-    let rows: Vec<OnHandRow> = query.fetch_all(&mut *conn).await?;
-    for row in rows {
-        if let Some(level) = levels.get_mut(&row.product_id) {
-            level.locked = StockLevel::new(row.on_hand, 0);
+    for row in conn.rows(query).await? {
+        let product = product_of(&row.text("product_id")?)?;
+        if let Some(level) = levels.get_mut(&product) {
+            level.locked = StockLevel::new(row.int("on_hand")?, 0);
         }
     }
     Ok(())
 }
 
 async fn read_reserved(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     store: &str,
     levels: &mut BTreeMap<ProductId, Level>,
     now: &str,
 ) -> StoreResult<()> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "select product_id, cast(sum(quantity) as bigint) as reserved from reservation_lines \
          where store_id = $1 and expires_at > $2 and product_id in ({}) group by product_id",
         placeholders(3, levels.len())
-    ));
-    let mut query = sqlx::query_as(sql).bind(store).bind(now);
+    );
+    let mut query = stmt(sql).bind(store).bind(now);
     for product in levels.keys() {
         query = query.bind(product.to_string());
     }
-    let rows: Vec<ReservedRow> = query.fetch_all(&mut *conn).await?;
-    for row in rows {
-        if let Some(level) = levels.get_mut(&row.product_id) {
-            level.locked = StockLevel::new(level.locked.on_hand, row.reserved);
+    for row in conn.rows(query).await? {
+        let product = product_of(&row.text("product_id")?)?;
+        if let Some(level) = levels.get_mut(&product) {
+            level.locked = StockLevel::new(level.locked.on_hand, row.int("reserved")?);
         }
     }
     Ok(())
@@ -187,14 +170,14 @@ async fn read_reserved(
 /// One conditional update for every changed level; the condition repeats the rule in SQL so
 /// the database itself never takes `available` below zero where that is forbidden.
 async fn update_levels(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     store: &str,
     levels: &BTreeMap<ProductId, Level>,
     allow_negative: bool,
     now: &str,
 ) -> StoreResult<usize> {
     let changed: Vec<(&ProductId, &Level)> = levels.iter().filter(|(_, l)| l.delta != 0).collect();
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "update stock_levels set on_hand = stock_levels.on_hand + v.column2, updated_at = $2 \
          from (values {}) as v \
          where stock_levels.store_id = $1 and stock_levels.product_id = v.column1 \
@@ -204,8 +187,8 @@ async fn update_levels(
             changed.len(),
             "(?, cast(? as bigint), cast(? as bigint))"
         )
-    ));
-    let mut query = sqlx::query(sql)
+    );
+    let mut query = stmt(sql)
         .bind(store)
         .bind(now)
         .bind(i64::from(allow_negative));
@@ -215,12 +198,12 @@ async fn update_levels(
             .bind(level.delta)
             .bind(level.locked.reserved);
     }
-    let updated = query.execute(&mut *conn).await?.rows_affected();
+    let updated = conn.run(query).await?;
     Ok(usize::try_from(updated).unwrap_or(usize::MAX))
 }
 
 async fn insert_movements(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     what: &MoveMany<'_>,
     lines: &[LineMove],
     now: &str,
@@ -230,7 +213,7 @@ async fn insert_movements(
         return Ok(());
     }
     // Shared values first ($1–$6), then (id, product, delta) per line.
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "insert into stock_movements (id, store_id, product_id, delta, kind, ref_type, ref_id, \
          actor_id, created_at) values {}",
         value_rows(
@@ -238,8 +221,8 @@ async fn insert_movements(
             lines.len(),
             "(?, $1, ?, cast(? as bigint), $2, $3, $4, $5, $6)"
         )
-    ));
-    let mut query = sqlx::query(sql)
+    );
+    let mut query = stmt(sql)
         .bind(what.store_id.to_string())
         .bind(what.kind.as_str())
         .bind(what.ref_type)
@@ -252,6 +235,12 @@ async fn insert_movements(
             .bind(line.product_id.to_string())
             .bind(line.delta);
     }
-    query.execute(&mut *conn).await?;
+    conn.run(query).await?;
     Ok(())
+}
+
+/// A product id read back from a row this module wrote.
+fn product_of(text: &str) -> StoreResult<ProductId> {
+    text.parse()
+        .map_err(|e| StoreError::corrupt("stock_levels.product_id", e))
 }

@@ -25,6 +25,7 @@ use crate::platform::filter::Conditions;
 use crate::platform::outbox;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Code, Count};
+use crate::platform::sql::Sql;
 use crate::platform::time;
 
 /// One ledger entry.
@@ -121,7 +122,7 @@ pub async fn reserved_of(
 
 /// Writes a `stock.low` outbox event when a change took `available` across the threshold.
 pub async fn note_low_stock(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     store: StoreId,
     product: ProductId,
     locked: LockedLevel,
