@@ -108,13 +108,13 @@ pub async fn append(conn: &mut impl Sql, event: &NewAuditEvent) -> StoreResult<A
         hash: String::new(),
     };
     record.hash = chain_hash(&record);
-    conn.run(
+    conn.defer(
         stmt("update audit_chain_heads set last_hash = $2 where chain = $1")
             .bind(&chain)
             .bind(&record.hash),
     )
     .await?;
-    conn.run(
+    conn.defer(
         stmt(
             "insert into audit_events (id, chain, seq, at, actor_id, action, target_type, \
              target_id, store_id, ip, user_agent, request_id, details, prev_hash, hash, \

@@ -333,7 +333,7 @@ async fn insert_sale(conn: &mut impl Sql, sale: &SaleRow, seq: i64) -> StoreResu
     .bind(sale.commission)
     .bind(&sale.note)
     .bind(&sale.created_at);
-    conn.run(row).await?;
+    conn.defer(row).await?;
 
     // The sale's id is `$1`; then one `?` per bound value of a line, in bind order.
     const LINE: &str = "($1, ?, cast(? as bigint), ?, ?, ?, cast(? as bigint), \
@@ -363,7 +363,7 @@ async fn insert_sale(conn: &mut impl Sql, sale: &SaleRow, seq: i64) -> StoreResu
             .bind(line.tax_class_id.to_string())
             .bind(0i64);
     }
-    conn.run(query).await?;
+    conn.defer(query).await?;
 
     if sale.payments.is_empty() {
         return Ok(());
@@ -384,7 +384,7 @@ async fn insert_sale(conn: &mut impl Sql, sale: &SaleRow, seq: i64) -> StoreResu
             .bind(payment.amount)
             .bind(payment.reference.clone());
     }
-    conn.run(query).await?;
+    conn.defer(query).await?;
     Ok(())
 }
 

@@ -24,7 +24,7 @@ use url::Url;
 
 use crate::platform::direct::{self, Opener};
 use crate::platform::error::{StoreError, StoreResult};
-use crate::platform::sql::{Row, Sql, Stmt};
+use crate::platform::sql::{Row, Sql, Stmt, one_statement};
 use crate::platform::writer::{DirectLease, Lease, QueueStats, Writer, WriterOptions};
 
 /// The two engines ringup runs on.
@@ -299,22 +299,55 @@ pub struct DirectTx(Direct);
 
 #[derive(Debug)]
 enum Direct {
-    Tx(Transaction<'static, sqlx::Any>),
+    /// PostgreSQL: a pooled transaction, and the statements deferred on it ([`Sql::defer`]),
+    /// sent as one before its next statement or its commit.
+    Tx {
+        tx: Transaction<'static, sqlx::Any>,
+        deferred: Vec<Stmt<'static>>,
+    },
     Lease(DirectLease),
+}
+
+/// Sends the deferred statements, as one.
+async fn send_deferred(
+    tx: &mut Transaction<'static, sqlx::Any>,
+    deferred: &mut Vec<Stmt<'static>>,
+) -> StoreResult<()> {
+    if let Some(one) = one_statement(std::mem::take(deferred)) {
+        Sql::run(&mut **tx, one).await?;
+    }
+    Ok(())
 }
 
 impl Sql for DirectTx {
     async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
         match &mut self.0 {
-            Direct::Tx(tx) => Sql::run(&mut **tx, stmt).await,
+            Direct::Tx { tx, deferred } => {
+                send_deferred(tx, deferred).await?;
+                Sql::run(&mut **tx, stmt).await
+            }
             Direct::Lease(lease) => lease.run(stmt).await,
         }
     }
 
     async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
         match &mut self.0 {
-            Direct::Tx(tx) => Sql::rows(&mut **tx, stmt).await,
+            Direct::Tx { tx, deferred } => {
+                send_deferred(tx, deferred).await?;
+                Sql::rows(&mut **tx, stmt).await
+            }
             Direct::Lease(lease) => lease.rows(stmt).await,
+        }
+    }
+
+    async fn defer(&mut self, stmt: Stmt<'static>) -> StoreResult<()> {
+        match &mut self.0 {
+            Direct::Tx { deferred, .. } => {
+                deferred.push(stmt);
+                Ok(())
+            }
+            // On the writer's own connection a statement costs microseconds: no reason to wait.
+            Direct::Lease(lease) => lease.run(stmt).await.map(drop),
         }
     }
 }
@@ -323,7 +356,13 @@ impl Tx for DirectTx {
     /// On SQLite, keeps the write in its batch and returns once the batch committed.
     async fn commit(self) -> StoreResult<()> {
         match self.0 {
-            Direct::Tx(tx) => Ok(tx.commit().await?),
+            Direct::Tx {
+                mut tx,
+                mut deferred,
+            } => {
+                send_deferred(&mut tx, &mut deferred).await?;
+                Ok(tx.commit().await?)
+            }
             Direct::Lease(lease) => lease.keep().await,
         }
     }
@@ -460,7 +499,10 @@ impl Db {
     pub async fn begin_direct(&self) -> StoreResult<DirectTx> {
         let open = match &self.writer {
             Some(writer) => Direct::Lease(writer.lease_direct(self.acquire_timeout).await?),
-            None => Direct::Tx(self.write.begin().await?),
+            None => Direct::Tx {
+                tx: self.write.begin().await?,
+                deferred: Vec::new(),
+            },
         };
         Ok(DirectTx(open))
     }

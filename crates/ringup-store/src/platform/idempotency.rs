@@ -91,7 +91,7 @@ pub async fn complete(
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let now: &str = &time::to_db(at);
-    conn.run(
+    conn.defer(
         stmt(
             "update idempotency_keys set status_code = $3, response_body = $4, updated_at = $5 \
              where scope = $1 and idempotency_key = $2",

@@ -43,7 +43,7 @@ pub async fn append_json(
 ) -> StoreResult<OutboxEventId> {
     let now: &str = &time::to_db(at);
     let id = OutboxEventId::new();
-    conn.run(
+    conn.defer(
         stmt(
             "insert into outbox_events (id, event_type, payload, created_at, attempts) \
              values ($1, $2, $3, $4, 0)",

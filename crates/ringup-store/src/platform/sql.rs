@@ -196,6 +196,77 @@ pub trait Sql: Send {
     ) -> impl Future<Output = StoreResult<Option<Row>>> + Send {
         async move { Ok(self.rows(stmt).await?.into_iter().next()) }
     }
+
+    /// Runs a statement whose answer the write does not need, now or together with the next
+    /// ones: a transaction that sends statements over the network (PostgreSQL's
+    /// [`crate::DirectTx`]) holds deferred statements and sends them as **one** statement right
+    /// before its next statement or its commit, so a sale's inserts cost one round trip instead
+    /// of one each. Its errors surface there. Statements deferred together run on one snapshot:
+    /// none may depend on another's effect (a child row's foreign key to a parent inserted
+    /// beside it is fine: keys are checked at the end of the statement). Everywhere else it
+    /// runs at once.
+    fn defer(&mut self, stmt: Stmt<'static>) -> impl Future<Output = StoreResult<()>> + Send {
+        async move { self.run(stmt).await.map(drop) }
+    }
+}
+
+/// Deferred statements as one PostgreSQL statement: every one but the last as a data-modifying
+/// `WITH` item, the last as the main statement, each one's `$n` moved past the values of those
+/// before it.
+pub(crate) fn one_statement(stmts: Vec<Stmt<'static>>) -> Option<Stmt<'static>> {
+    let count = stmts.len();
+    let mut items = Vec::with_capacity(count);
+    let mut params = Vec::new();
+    for (i, stmt) in stmts.into_iter().enumerate() {
+        let text = shift_placeholders(&stmt.sql, params.len());
+        items.push(if i + 1 < count {
+            format!("d{i} as ({text})")
+        } else {
+            text
+        });
+        params.extend(stmt.params);
+    }
+    let main = items.pop()?;
+    let sql = if items.is_empty() {
+        main
+    } else {
+        format!("with {} {main}", items.join(", "))
+    };
+    Some(Stmt {
+        sql: Cow::Owned(sql),
+        params,
+    })
+}
+
+/// `sql` with every `$n` written `$(n + by)`. The store's statements hold no `$` but their
+/// placeholders (every value is bound).
+fn shift_placeholders(sql: &str, by: usize) -> String {
+    if by == 0 {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let digits = after
+            .get(1..)
+            .unwrap_or_default()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
+        let number = after.get(1..=digits).and_then(|d| d.parse::<usize>().ok());
+        match number {
+            Some(n) => {
+                out.push('$');
+                out.push_str(&(n + by).to_string());
+            }
+            None => out.push('$'),
+        }
+        rest = after.get(1 + digits..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The statement as sqlx takes it, values bound.
@@ -246,6 +317,42 @@ mod tests {
             row.int("missing"),
             Err(StoreError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn deferred_statements_become_one_with_their_placeholders_moved() {
+        let one = one_statement(vec![
+            stmt("insert into a (x, y) values ($1, $2)")
+                .bind(1i64)
+                .bind("p"),
+            stmt("insert into b (x) values ($1), ($1)").bind(2i64),
+            stmt("update c set v = $2 where id = $1")
+                .bind("c")
+                .bind(3i64),
+        ])
+        .unwrap();
+        assert_eq!(
+            one.sql,
+            "with d0 as (insert into a (x, y) values ($1, $2)), \
+             d1 as (insert into b (x) values ($3), ($3)) update c set v = $5 where id = $4"
+        );
+        assert_eq!(
+            one.params,
+            vec![
+                Value::Int(Some(1)),
+                Value::Text(Some("p".into())),
+                Value::Int(Some(2)),
+                Value::Text(Some("c".into())),
+                Value::Int(Some(3)),
+            ]
+        );
+        let alone = one_statement(vec![stmt("delete from t where id = $1").bind(9i64)]).unwrap();
+        assert_eq!(alone.sql, "delete from t where id = $1");
+        assert!(one_statement(vec![]).is_none());
+        assert_eq!(
+            shift_placeholders("$1, $10, cast($2 as bigint)", 10),
+            "$11, $20, cast($12 as bigint)"
+        );
     }
 
     #[test]

@@ -235,7 +235,7 @@ async fn insert_movements(
             .bind(line.product_id.to_string())
             .bind(line.delta);
     }
-    conn.run(query).await?;
+    conn.defer(query).await?;
     Ok(())
 }
 
