@@ -193,3 +193,75 @@ async fn writer_synchronous(db: &Db) -> i64 {
         .unwrap()
         .get(0)
 }
+
+fn outbox_insert(id: &str) -> ringup_store::Stmt<'static> {
+    ringup_store::stmt(
+        "insert into outbox_events (id, event_type, payload, created_at, attempts) \
+         values ($1, 'test.deferred', '{}', '2026-01-01T00:00:00.000000Z', 0)",
+    )
+    .bind(id)
+}
+
+async fn outbox_count(db: &Db, prefix: &str) -> i64 {
+    let row = sqlx::query("select count(*) as n from outbox_events where id like $1")
+        .bind(format!("{prefix}%"))
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    row.get::<i64, _>("n")
+}
+
+/// Deferred statements (one statement on PostgreSQL, at once on SQLite's writer) are all
+/// written, and a statement after them sees them.
+#[tokio::test]
+async fn deferred_statements_are_written_before_the_next_statement_and_the_commit() {
+    use ringup_store::{Sql, Tx};
+    let dir = tempfile::tempdir().unwrap();
+    let (_database, db) = fresh_db(dir.path()).await;
+    let mut tx = db.begin_direct().await.unwrap();
+    for i in 0..3 {
+        tx.defer(outbox_insert(&format!("seen-{i}"))).await.unwrap();
+    }
+    let seen = tx
+        .row(
+            ringup_store::stmt("select count(*) as n from outbox_events where id like $1")
+                .bind("seen-%"),
+        )
+        .await
+        .unwrap()
+        .int("n")
+        .unwrap();
+    assert_eq!(seen, 3);
+    tx.defer(outbox_insert("seen-3")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(outbox_count(&db, "seen-").await, 4);
+}
+
+/// A deferred statement that fails fails the write (at the latest at its commit), and nothing
+/// of the write is kept.
+#[tokio::test]
+async fn a_failing_deferred_statement_fails_the_write_and_keeps_nothing() {
+    use ringup_store::{Sql, StoreError, Tx};
+    let dir = tempfile::tempdir().unwrap();
+    let (_database, db) = fresh_db(dir.path()).await;
+    let mut tx = db.begin_direct().await.unwrap();
+    let written = async {
+        tx.defer(outbox_insert("dup-1")).await?;
+        tx.defer(outbox_insert("dup-2")).await?;
+        tx.defer(outbox_insert("dup-1")).await?;
+        Ok::<_, StoreError>(())
+    }
+    .await;
+    let result = match written {
+        Ok(()) => tx.commit().await,
+        Err(err) => {
+            drop(tx);
+            Err(err)
+        }
+    };
+    assert!(
+        matches!(result, Err(StoreError::UniqueViolation { .. })),
+        "{result:?}"
+    );
+    assert_eq!(outbox_count(&db, "dup-").await, 0);
+}
