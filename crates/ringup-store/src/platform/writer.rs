@@ -571,6 +571,16 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// `BEGIN IMMEDIATE` right here when the file's write lock is free (the usual case: the
+/// writer is its only writer), so a batch does not wait for a blocking thread; busy fails at
+/// once instead of waiting, and the caller then waits on a blocking thread.
+fn begin_now(conn: &rusqlite::Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::ZERO)?;
+    let began = conn.execute_batch("begin immediate");
+    conn.busy_timeout(busy_timeout)?;
+    began
+}
+
 fn begin_direct(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     if conn.execute_batch("begin immediate").is_ok() {
         return Ok(());
@@ -609,7 +619,12 @@ async fn direct_batch(
             return batch;
         }
     };
-    let (conn, began) = blocking(conn, begin_direct).await;
+    let (conn, began) = match begin_now(&conn, connections.opener.busy_timeout) {
+        Ok(()) => (Some(conn), Ok(())),
+        // Another process holds the file, or the connection is in a bad state: wait for it
+        // (up to the busy timeout) off the runtime's threads.
+        Err(_) => blocking(conn, begin_direct).await,
+    };
     let (Some(mut conn), Ok(())) = (conn, began.as_ref()) else {
         let err = began.err().unwrap_or(sqlx::Error::WorkerCrashed);
         let _ = first.send(Err(err.into()));
