@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod checkout;
+mod decode;
 pub mod platform;
 pub mod stock;
 pub mod users;

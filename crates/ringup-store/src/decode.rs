@@ -1,0 +1,22 @@
+//! The values `platform::row` converts for `sqlx::FromRow`, read by hand from a [`Row`] of a
+//! write on the fast path (`Sql`): ids and integer newtypes through their own parsers, flags as
+//! integers, codes through the core's `parse`. A value that does not convert is
+//! [`StoreError::Corrupt`] naming its `table.column`, a 500 like any stored value this version
+//! cannot read.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::sql::Row;
+
+/// A text column parsed with `T`'s `FromStr` (ids).
+pub(crate) fn parsed<T>(row: &Row, column: &str, what: &'static str) -> StoreResult<T>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    row.text(column)?
+        .parse()
+        .map_err(|e| StoreError::corrupt(what, e))
+}
