@@ -20,3 +20,12 @@ where
         .parse()
         .map_err(|e| StoreError::corrupt(what, e))
 }
+
+/// An integer column converted with `T`'s `TryFrom<i64>` (`LowStockThreshold`).
+pub(crate) fn converted<T>(row: &Row, column: &str, what: &'static str) -> StoreResult<T>
+where
+    T: TryFrom<i64>,
+    T::Error: Display,
+{
+    T::try_from(row.int(column)?).map_err(|e| StoreError::corrupt(what, e))
+}
