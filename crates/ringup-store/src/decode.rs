@@ -29,3 +29,14 @@ where
 {
     T::try_from(row.int(column)?).map_err(|e| StoreError::corrupt(what, e))
 }
+
+/// A text column holding the stored code of a core enum, read with the enum's `parse`.
+pub(crate) fn code<T>(
+    row: &Row,
+    column: &str,
+    what: &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> StoreResult<T> {
+    let text = row.text(column)?;
+    parse(&text).ok_or_else(|| StoreError::corrupt(what, format!("unknown code {text:?}")))
+}
