@@ -30,6 +30,11 @@ where
     T::try_from(row.int(column)?).map_err(|e| StoreError::corrupt(what, e))
 }
 
+/// A flag column: `integer`, 0 or 1 on both engines.
+pub(crate) fn flag(row: &Row, column: &str) -> StoreResult<bool> {
+    Ok(row.int(column)? != 0)
+}
+
 /// A text column holding the stored code of a core enum, read with the enum's `parse`.
 pub(crate) fn code<T>(
     row: &Row,
