@@ -7,14 +7,17 @@
 //!
 //! Conventions every table follows: ids are UUIDv7 strings, money and quantities are 64-bit
 //! integers, timestamps are fixed-width RFC 3339 UTC text (see [`platform::time`]), and every
-//! multi-statement write runs in one transaction from [`Db::begin_write`]. Rows are read by
-//! column name into `#[derive(sqlx::FromRow)]` structs; `platform::row` converts what the
-//! `Any` driver cannot decode by itself (ids, flags, codes), and [`platform::db::placeholders`]
-//! writes every numbered placeholder of the few lists built at run time.
+//! multi-statement write runs in one transaction from [`Db::begin_write`] (a hot write: from
+//! [`Db::begin_direct`]). Rows are read by column name into `#[derive(sqlx::FromRow)]` structs;
+//! `platform::row` converts what the `Any` driver cannot decode by itself (ids, flags, codes),
+//! `decode` does the same by hand for the rows a hot write reads through [`Sql`], and
+//! [`platform::db::placeholders`] writes every numbered placeholder of the few lists built at
+//! run time.
 
 pub mod audit;
 pub mod catalog;
 pub mod checkout;
+mod decode;
 pub mod platform;
 pub mod stock;
 pub mod users;

@@ -107,7 +107,7 @@ async fn create_return_once(
     };
     drop(conn);
 
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let (Some(sale), Some(store), Some(register_id), true) =
         (sale, store, register_id, problems.is_empty())
     else {
@@ -126,9 +126,7 @@ async fn create_return_once(
         return Err(CheckoutError::SaleVoided);
     }
     // Line counts read after the lock: no other return of this sale can change them now.
-    let current = sales::find_sale(write.tx(), sale.id)
-        .await?
-        .ok_or(CheckoutError::NotFound)?;
+    let sold_lines = returns::sold_lines(write.tx(), sale.id).await?;
     let mut over = Vec::new();
     let mut rows = Vec::new();
     let mut thresholds = Vec::new();
@@ -136,7 +134,7 @@ async fn create_return_once(
         .iter()
         .filter_map(|l| Some((l.sale_line_id?, l.quantity?.value(), l.restock)));
     for (i, (sale_line_id, quantity, restock)) in wanted.enumerate() {
-        let Some(sold) = current.lines.iter().find(|l| l.id == sale_line_id) else {
+        let Some(sold) = sold_lines.iter().find(|l| l.id == sale_line_id) else {
             continue;
         };
         let returnable = sold.quantity.saturating_sub(sold.returned_quantity);

@@ -65,7 +65,7 @@ async fn open_shift_once(
             None
         }
     };
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let (Some((register_id, store_id)), Some(opening_float), true) =
         (store, opening_float, problems.is_empty())
     else {
@@ -128,7 +128,7 @@ async fn add_cash_movement_once(
     if !request.actor.may_act_on_drawer(&command.shift) {
         return Err(CheckoutError::Forbidden);
     }
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let (Some(paid_in), Some(amount), Some(reason), true) = (
         command.paid_in,
         command.amount,
@@ -186,7 +186,7 @@ async fn close_shift_once(
     if !request.actor.may_act_on_drawer(&command.shift) {
         return Err(CheckoutError::Forbidden);
     }
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let counted = Money::new(command.counted_cash)
         .map_err(|e| CheckoutError::invalid("counted_cash", e.to_string()))?
         .value();

@@ -55,7 +55,7 @@ async fn adjust_stock_once(
         note,
         mut problems,
     } = adjustment;
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     if let Some(product) = product_id {
         check_products(
             write.tx(),

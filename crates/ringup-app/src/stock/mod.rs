@@ -14,7 +14,7 @@ pub mod transfers;
 use ringup_core::ids::ProductId;
 use ringup_core::stock::{Shortfall, TransitionError};
 use ringup_store::stock::transfers::Line;
-use ringup_store::{Conn, StoreError, catalog::products};
+use ringup_store::{Sql, StoreError, catalog::products};
 
 use crate::problem::FieldError;
 use crate::write::WriteError;
@@ -61,7 +61,7 @@ pub struct LinesRequest {
 
 /// Adds a problem for every product that does not exist; `field(i)` names line `i`'s field.
 pub(crate) async fn check_products(
-    conn: &mut Conn,
+    conn: &mut impl Sql,
     ids: &[(usize, ProductId)],
     field: impl Fn(usize) -> String,
     problems: &mut Vec<FieldError>,

@@ -58,7 +58,7 @@ async fn create_transfer_once(
         note,
         mut problems,
     } = transfer;
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let named: Vec<(&str, StoreId)> = [("from_store_id", from), ("to_store_id", to)]
         .into_iter()
         .filter_map(|(f, s)| s.map(|s| (f, s)))
@@ -229,7 +229,7 @@ async fn act_once(
     if !problems.is_empty() {
         return Err(StockError::Invalid(problems));
     }
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let next = transfer
         .status
         .next(action)
@@ -264,7 +264,7 @@ async fn act_once(
         TransferAction::Reject | TransferAction::Cancel => None,
     };
     if let Some((store_id, kind, sign)) = moves {
-        let store = stores::find_store(write.tx(), store_id)
+        let store = stores::find_store_in(write.tx(), store_id)
             .await?
             .ok_or(StockError::NotFound)?;
         // Lock levels in product order (see ringup_store::stock), report lines in body order.

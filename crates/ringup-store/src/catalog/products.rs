@@ -10,11 +10,13 @@ use sqlx::AnyConnection;
 
 use ringup_core::ids::{CategoryId, ProductId, TaxClassId};
 
+use crate::decode::parsed;
 use crate::platform::db::{Db, placeholders};
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Flag, NullableId};
+use crate::platform::sql::{Sql, stmt};
 use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -39,12 +41,6 @@ pub struct ProductRow {
 
 const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, category_id, price, cost, tax_class_id, \
      low_stock_threshold, active, created_at, updated_at";
-
-#[derive(sqlx::FromRow)]
-struct ProductRef {
-    #[sqlx(try_from = "String")]
-    id: ProductId,
-}
 
 /// A product's stored values; `sku_key` and `name_key` are derived from `sku` and `name` here.
 pub struct ProductValues<'a> {
@@ -164,22 +160,24 @@ pub async fn category_exists(conn: &mut AnyConnection, id: CategoryId) -> StoreR
 
 /// Which of `ids` name existing products (archived ones included).
 pub async fn existing_products(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     ids: &[ProductId],
 ) -> StoreResult<Vec<ProductId>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "select id from products where id in ({})",
         placeholders(1, ids.len())
-    ));
-    let mut query = sqlx::query_as(sql);
+    );
+    let mut query = stmt(sql);
     for id in ids {
         query = query.bind(id.to_string());
     }
-    let rows: Vec<ProductRef> = query.fetch_all(&mut *conn).await?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    let rows = conn.rows(query).await?;
+    rows.iter()
+        .map(|row| parsed(row, "id", "products.id"))
+        .collect()
 }
 
 /// List filters; `None` does not filter.

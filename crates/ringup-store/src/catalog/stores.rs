@@ -8,10 +8,12 @@ use sqlx::AnyConnection;
 
 use ringup_core::ids::{RegisterId, StoreId};
 
+use crate::decode::{flag, parsed};
 use crate::platform::db::{Db, placeholders};
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;
+use crate::platform::sql::{Sql, stmt};
 use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -35,13 +37,31 @@ pub struct StoreRow {
 const STORE_COLUMNS: &str = "id, code, name, currency, timezone, prices_include_tax, \
      allow_negative_stock, country, created_at, updated_at";
 
-/// One store, if it exists.
+/// One store, if it exists. [`find_store_in`] on a sqlx connection, kept concrete so that a
+/// pooled connection (`&mut conn`) still derefs to it.
 pub async fn find_store(conn: &mut AnyConnection, id: StoreId) -> StoreResult<Option<StoreRow>> {
-    let sql = sqlx::AssertSqlSafe(format!("select {STORE_COLUMNS} from stores where id = $1"));
-    Ok(sqlx::query_as(sql)
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?)
+    find_store_in(conn, id).await
+}
+
+/// One store, if it exists, on any connection: a write on the fast path (`Sql`) reads it
+/// inside its transaction with this.
+pub async fn find_store_in(conn: &mut impl Sql, id: StoreId) -> StoreResult<Option<StoreRow>> {
+    let sql = format!("select {STORE_COLUMNS} from stores where id = $1");
+    let Some(row) = conn.optional_row(stmt(sql).bind(id.to_string())).await? else {
+        return Ok(None);
+    };
+    Ok(Some(StoreRow {
+        id: parsed(&row, "id", "stores.id")?,
+        code: row.text("code")?,
+        name: row.text("name")?,
+        currency: row.text("currency")?,
+        timezone: row.text("timezone")?,
+        prices_include_tax: flag(&row, "prices_include_tax")?,
+        allow_negative_stock: flag(&row, "allow_negative_stock")?,
+        country: row.text("country")?,
+        created_at: row.text("created_at")?,
+        updated_at: row.text("updated_at")?,
+    }))
 }
 
 /// Stores in id order; with `scope`, only those stores.
@@ -202,32 +222,28 @@ pub async fn insert_store(conn: &mut AnyConnection, store: &NewStoreRow<'_>) -> 
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
-struct StoreRef {
-    #[sqlx(try_from = "String")]
-    id: StoreId,
-}
-
 /// The ids among `ids` that name no store, in the order given.
-pub async fn missing_stores(
-    conn: &mut AnyConnection,
-    ids: &[StoreId],
-) -> StoreResult<Vec<StoreId>> {
+pub async fn missing_stores(conn: &mut impl Sql, ids: &[StoreId]) -> StoreResult<Vec<StoreId>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "select id from stores where id in ({})",
         placeholders(1, ids.len())
-    ));
-    let mut query = sqlx::query_as(sql);
+    );
+    let mut query = stmt(sql);
     for id in ids {
         query = query.bind(id.to_string());
     }
-    let found: Vec<StoreRef> = query.fetch_all(&mut *conn).await?;
+    let found = conn
+        .rows(query)
+        .await?
+        .iter()
+        .map(|row| parsed(row, "id", "stores.id"))
+        .collect::<StoreResult<Vec<StoreId>>>()?;
     Ok(ids
         .iter()
-        .filter(|id| !found.iter().any(|f| f.id == **id))
+        .filter(|id| !found.contains(id))
         .copied()
         .collect())
 }

@@ -19,24 +19,72 @@ use ringup_core::stock::MovementKind;
 
 use crate::checkout::sales::PaymentRow;
 use crate::checkout::shifts::{ShiftRefusal, add_to_shift};
+use crate::decode::{converted, parsed};
 use crate::platform::db::Db;
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;
+use crate::platform::sql::{Sql, stmt};
 use crate::stock::{LineMove, MoveMany, move_many};
 
 /// Locks a completed sale for a return (until commit); `false` if it is voided or missing.
-pub async fn lock_sale_for_return(conn: &mut AnyConnection, sale: SaleId) -> StoreResult<bool> {
-    let updated = sqlx::query(
-        "update sales set returns_count = returns_count + 1 \
-         where id = $1 and status = 'completed'",
-    )
-    .bind(sale.to_string())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+pub async fn lock_sale_for_return(conn: &mut impl Sql, sale: SaleId) -> StoreResult<bool> {
+    let updated = conn
+        .run(
+            stmt(
+                "update sales set returns_count = returns_count + 1 \
+                 where id = $1 and status = 'completed'",
+            )
+            .bind(sale.to_string()),
+        )
+        .await?;
     Ok(updated == 1)
+}
+
+/// A line of a sale as a return weighs it: what was sold, and how much of it is back already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SoldLine {
+    pub id: SaleLineId,
+    pub product_id: ProductId,
+    pub quantity: i64,
+    pub total: i64,
+    pub returned_quantity: i64,
+    /// The product's (a restocked line moves stock back).
+    pub low_stock_threshold: LowStockThreshold,
+}
+
+/// The lines of a sale, in the return's transaction after [`lock_sale_for_return`]: no other
+/// return of the sale can change their counts before this one commits. Only what the refund
+/// rule and the restock need (the sale itself was read before the transaction).
+pub async fn sold_lines(conn: &mut impl Sql, sale: SaleId) -> StoreResult<Vec<SoldLine>> {
+    let rows = conn
+        .rows(
+            stmt(
+                "select l.id, l.product_id, l.quantity, l.total, l.returned_quantity, \
+                   p.low_stock_threshold \
+                 from sale_lines l join products p on p.id = l.product_id \
+                 where l.sale_id = $1 order by l.line_no",
+            )
+            .bind(sale.to_string()),
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SoldLine {
+                id: parsed(row, "id", "sale_lines.id")?,
+                product_id: parsed(row, "product_id", "sale_lines.product_id")?,
+                quantity: row.int("quantity")?,
+                total: row.int("total")?,
+                returned_quantity: row.int("returned_quantity")?,
+                low_stock_threshold: converted(
+                    row,
+                    "low_stock_threshold",
+                    "products.low_stock_threshold",
+                )?,
+            })
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -93,25 +141,26 @@ pub enum ReturnRefusal {
 /// Writes a return in the caller's transaction (after [`lock_sale_for_return`]): the lines'
 /// returned counts, the shift's totals, `return` movements for restocked lines, and the rows.
 pub async fn record_return(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     draft: ReturnDraft,
     at: DateTime<Utc>,
 ) -> StoreResult<Result<ReturnRow, ReturnRefusal>> {
     let row = draft.row;
     let mut over = Vec::new();
     for (i, line) in row.lines.iter().enumerate() {
-        let updated = sqlx::query(
-            "update sale_lines set returned_quantity = returned_quantity + $3, \
-               refunded = refunded + $4 \
-             where id = $1 and sale_id = $2 and returned_quantity + $3 <= quantity",
-        )
-        .bind(line.sale_line_id.to_string())
-        .bind(row.sale_id.to_string())
-        .bind(line.quantity)
-        .bind(line.refund)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        let updated = conn
+            .run(
+                stmt(
+                    "update sale_lines set returned_quantity = returned_quantity + $3, \
+                       refunded = refunded + $4 \
+                     where id = $1 and sale_id = $2 and returned_quantity + $3 <= quantity",
+                )
+                .bind(line.sale_line_id.to_string())
+                .bind(row.sale_id.to_string())
+                .bind(line.quantity)
+                .bind(line.refund),
+            )
+            .await?;
         if updated != 1 {
             over.push(i);
         }
@@ -165,48 +214,51 @@ pub async fn record_return(
     Ok(Ok(row))
 }
 
-async fn insert_return(conn: &mut AnyConnection, row: &ReturnRow) -> StoreResult<()> {
-    sqlx::query(
-        "insert into returns (id, sale_id, store_id, register_id, shift_id, cashier_id, reason, \
-         total, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(row.id.to_string())
-    .bind(row.sale_id.to_string())
-    .bind(row.store_id.to_string())
-    .bind(row.register_id.to_string())
-    .bind(row.shift_id.to_string())
-    .bind(row.cashier_id.to_string())
-    .bind(&row.reason)
-    .bind(row.total)
-    .bind(&row.created_at)
-    .execute(&mut *conn)
-    .await?;
-    for (no, line) in (1i64..).zip(&row.lines) {
-        sqlx::query(
-            "insert into return_lines (return_id, line_no, sale_line_id, product_id, quantity, \
-             restock, refund) values ($1, $2, $3, $4, $5, $6, $7)",
+async fn insert_return(conn: &mut impl Sql, row: &ReturnRow) -> StoreResult<()> {
+    conn.run(
+        stmt(
+            "insert into returns (id, sale_id, store_id, register_id, shift_id, cashier_id, \
+             reason, total, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(row.id.to_string())
-        .bind(no)
-        .bind(line.sale_line_id.to_string())
-        .bind(line.product_id.to_string())
-        .bind(line.quantity)
-        .bind(i64::from(line.restock))
-        .bind(line.refund)
-        .execute(&mut *conn)
+        .bind(row.sale_id.to_string())
+        .bind(row.store_id.to_string())
+        .bind(row.register_id.to_string())
+        .bind(row.shift_id.to_string())
+        .bind(row.cashier_id.to_string())
+        .bind(&row.reason)
+        .bind(row.total)
+        .bind(&row.created_at),
+    )
+    .await?;
+    for (no, line) in (1i64..).zip(&row.lines) {
+        conn.run(
+            stmt(
+                "insert into return_lines (return_id, line_no, sale_line_id, product_id, \
+                 quantity, restock, refund) values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(row.id.to_string())
+            .bind(no)
+            .bind(line.sale_line_id.to_string())
+            .bind(line.product_id.to_string())
+            .bind(line.quantity)
+            .bind(i64::from(line.restock))
+            .bind(line.refund),
+        )
         .await?;
     }
     for (no, refund) in (1i64..).zip(&row.refunds) {
-        sqlx::query(
-            "insert into return_refunds (return_id, line_no, method, amount, reference) \
-             values ($1, $2, $3, $4, $5)",
+        conn.run(
+            stmt(
+                "insert into return_refunds (return_id, line_no, method, amount, reference) \
+                 values ($1, $2, $3, $4, $5)",
+            )
+            .bind(row.id.to_string())
+            .bind(no)
+            .bind(refund.method.as_str())
+            .bind(refund.amount)
+            .bind(&refund.reference),
         )
-        .bind(row.id.to_string())
-        .bind(no)
-        .bind(refund.method.as_str())
-        .bind(refund.amount)
-        .bind(&refund.reference)
-        .execute(&mut *conn)
         .await?;
     }
     Ok(())

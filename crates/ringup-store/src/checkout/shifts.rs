@@ -14,12 +14,13 @@ use ringup_core::catalog::Money;
 use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{CashMovementId, RegisterId, ShiftId, StoreId, UserId};
 
+use crate::decode::parsed;
 use crate::platform::db::{Db, placeholders};
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;
-use crate::platform::sql::{Sql, stmt};
+use crate::platform::sql::{Row, Sql, stmt};
 use crate::platform::time;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +140,48 @@ struct ShiftRecord {
     closed_at: Option<String>,
 }
 
+impl ShiftRecord {
+    /// A shift a write read back (`returning {SHIFT_COLUMNS}`) on either connection.
+    fn read(row: &Row) -> StoreResult<ShiftRecord> {
+        Ok(ShiftRecord {
+            id: parsed(row, "id", "shifts.id")?,
+            store_id: parsed(row, "store_id", "shifts.store_id")?,
+            register_id: parsed(row, "register_id", "shifts.register_id")?,
+            cashier_id: parsed(row, "cashier_id", "shifts.cashier_id")?,
+            status: row.text("status")?,
+            opening_float: row.int("opening_float")?,
+            sales_count: row.int("sales_count")?,
+            gross: row.int("gross")?,
+            discounts: row.int("discounts")?,
+            tax: row.int("tax")?,
+            net: row.int("net")?,
+            total: row.int("total")?,
+            tender_cash: row.int("tender_cash")?,
+            tender_card: row.int("tender_card")?,
+            tender_mobile_money: row.int("tender_mobile_money")?,
+            tender_voucher: row.int("tender_voucher")?,
+            tender_other: row.int("tender_other")?,
+            change_given: row.int("change_given")?,
+            voids_count: row.int("voids_count")?,
+            voids_total: row.int("voids_total")?,
+            returns_count: row.int("returns_count")?,
+            returns_total: row.int("returns_total")?,
+            refund_cash: row.int("refund_cash")?,
+            refund_card: row.int("refund_card")?,
+            refund_mobile_money: row.int("refund_mobile_money")?,
+            refund_voucher: row.int("refund_voucher")?,
+            refund_other: row.int("refund_other")?,
+            paid_in: row.int("paid_in")?,
+            paid_out: row.int("paid_out")?,
+            counted_cash: row.opt_int("counted_cash")?,
+            expected_cash: row.opt_int("expected_cash")?,
+            over_short: row.opt_int("over_short")?,
+            opened_at: row.text("opened_at")?,
+            closed_at: row.opt_text("closed_at")?,
+        })
+    }
+}
+
 impl From<ShiftRecord> for ShiftRow {
     fn from(r: ShiftRecord) -> ShiftRow {
         ShiftRow {
@@ -205,25 +248,27 @@ pub struct NewShift {
 /// Opens a shift. A register with an open shift already is a unique violation
 /// (`shifts_open_register`), which the caller answers as 409.
 pub async fn open_shift(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     shift: &NewShift,
     at: DateTime<Utc>,
 ) -> StoreResult<ShiftRow> {
     let now: &str = &time::to_db(at);
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "insert into shifts (id, store_id, register_id, cashier_id, status, opening_float, \
          opened_at) values ($1, $2, $3, $4, 'open', $5, $6) returning {SHIFT_COLUMNS}"
-    ));
-    let record: ShiftRecord = sqlx::query_as(sql)
-        .bind(ShiftId::new().to_string())
-        .bind(shift.store_id.to_string())
-        .bind(shift.register_id.to_string())
-        .bind(shift.cashier_id.to_string())
-        .bind(shift.opening_float)
-        .bind(now)
-        .fetch_one(&mut *conn)
+    );
+    let row = conn
+        .row(
+            stmt(sql)
+                .bind(ShiftId::new().to_string())
+                .bind(shift.store_id.to_string())
+                .bind(shift.register_id.to_string())
+                .bind(shift.cashier_id.to_string())
+                .bind(shift.opening_float)
+                .bind(now),
+        )
         .await?;
-    Ok(record.into())
+    Ok(ShiftRecord::read(&row)?.into())
 }
 
 pub async fn find_shift(conn: &mut AnyConnection, id: ShiftId) -> StoreResult<Option<ShiftRow>> {
@@ -336,7 +381,7 @@ pub struct CashMovementRow {
 
 /// Records a paid-in or paid-out on an open shift, unless [`add_to_shift`] refuses it.
 pub async fn add_cash_movement(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     shift: ShiftId,
     paid_in: bool,
     amount: Money,
@@ -362,18 +407,19 @@ pub async fn add_cash_movement(
         actor_id: actor.to_owned(),
         created_at: now.to_owned(),
     };
-    sqlx::query(
-        "insert into shift_cash_movements (id, shift_id, kind, amount, reason, actor_id, \
-         created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+    conn.run(
+        stmt(
+            "insert into shift_cash_movements (id, shift_id, kind, amount, reason, actor_id, \
+             created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(row.id.to_string())
+        .bind(shift.to_string())
+        .bind(&row.kind)
+        .bind(row.amount)
+        .bind(reason)
+        .bind(actor)
+        .bind(now),
     )
-    .bind(row.id.to_string())
-    .bind(shift.to_string())
-    .bind(&row.kind)
-    .bind(row.amount)
-    .bind(reason)
-    .bind(actor)
-    .bind(now)
-    .execute(&mut *conn)
     .await?;
     Ok(Ok(row))
 }
@@ -382,41 +428,41 @@ pub async fn add_cash_movement(
 /// so no sale can add to it afterwards); `None` if it was not open. The caller computes the
 /// expected cash from the returned totals and records it with [`record_count`].
 pub async fn close_shift(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     shift: ShiftId,
     by: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<Option<ShiftRow>> {
     let now: &str = &time::to_db(at);
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "update shifts set status = 'closed', closed_at = $2, closed_by = $3 \
          where id = $1 and status = 'open' returning {SHIFT_COLUMNS}"
-    ));
-    let record: Option<ShiftRecord> = sqlx::query_as(sql)
-        .bind(shift.to_string())
-        .bind(now)
-        .bind(by)
-        .fetch_optional(&mut *conn)
+    );
+    let row = conn
+        .optional_row(stmt(sql).bind(shift.to_string()).bind(now).bind(by))
         .await?;
-    Ok(record.map(ShiftRow::from))
+    row.map(|row| Ok(ShiftRecord::read(&row)?.into()))
+        .transpose()
 }
 
 /// Records the counted cash of a closed shift and what was expected.
 pub async fn record_count(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     shift: ShiftId,
     counted: i64,
     expected: i64,
     over_short: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "update shifts set counted_cash = $2, expected_cash = $3, over_short = $4 where id = $1",
+    conn.run(
+        stmt(
+            "update shifts set counted_cash = $2, expected_cash = $3, over_short = $4 \
+             where id = $1",
+        )
+        .bind(shift.to_string())
+        .bind(counted)
+        .bind(expected)
+        .bind(over_short),
     )
-    .bind(shift.to_string())
-    .bind(counted)
-    .bind(expected)
-    .bind(over_short)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }

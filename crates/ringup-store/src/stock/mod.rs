@@ -13,19 +13,19 @@
 //! deadlock.
 
 use chrono::{DateTime, Utc};
-use sqlx::AnyConnection;
 
 use ringup_core::catalog::LowStockThreshold;
 use ringup_core::ids::{ProductId, StockMovementId, StoreId};
 use ringup_core::stock::{MovementKind, Shortfall, StockLevel, crosses_low};
 
+use crate::decode::{code, converted, parsed};
 use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::outbox;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Code, Count};
-use crate::platform::sql::Sql;
+use crate::platform::sql::{Row, Sql, stmt};
 use crate::platform::time;
 
 /// One ledger entry.
@@ -50,18 +50,22 @@ pub struct MovementRow {
 const MOVEMENT_COLUMNS: &str =
     "id, store_id, product_id, delta, kind, ref_type, ref_id, actor_id, note, created_at";
 
-/// A level row just locked, with its product's threshold.
-#[derive(sqlx::FromRow)]
-struct LockedRow {
-    on_hand: i64,
-    #[sqlx(try_from = "i64")]
-    threshold: LowStockThreshold,
-}
-
-/// What live reservations hold of one level.
-#[derive(sqlx::FromRow)]
-struct ReservedRow {
-    reserved: i64,
+impl MovementRow {
+    /// A movement a write read back (`returning {MOVEMENT_COLUMNS}`) on either connection.
+    fn read(row: &Row) -> StoreResult<MovementRow> {
+        Ok(MovementRow {
+            id: parsed(row, "id", "stock_movements.id")?,
+            store_id: parsed(row, "store_id", "stock_movements.store_id")?,
+            product_id: parsed(row, "product_id", "stock_movements.product_id")?,
+            delta: row.int("delta")?,
+            kind: code(row, "kind", "stock_movements.kind", MovementKind::parse)?,
+            ref_type: row.opt_text("ref_type")?,
+            ref_id: row.opt_text("ref_id")?,
+            actor_id: row.opt_text("actor_id")?,
+            note: row.opt_text("note")?,
+            created_at: row.text("created_at")?,
+        })
+    }
 }
 
 /// A level locked for change in the caller's transaction.
@@ -74,50 +78,58 @@ pub struct LockedLevel {
 /// Locks (creating it at zero if needed) the level of `product` in `store`, then reads what is
 /// reserved. Hold the lock until commit; see the module's notes on ordering.
 pub async fn lock_level(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     store: StoreId,
     product: ProductId,
     at: DateTime<Utc>,
 ) -> StoreResult<LockedLevel> {
     let now: &str = &time::to_db(at);
-    let row: LockedRow = sqlx::query_as(
-        "insert into stock_levels (store_id, product_id, on_hand, updated_at) \
-         values ($1, $2, 0, $3) \
-         on conflict (store_id, product_id) do update set on_hand = stock_levels.on_hand \
-         returning on_hand, \
-           (select low_stock_threshold from products where id = $2) as threshold",
-    )
-    .bind(store.to_string())
-    .bind(product.to_string())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    let row = conn
+        .row(
+            stmt(
+                "insert into stock_levels (store_id, product_id, on_hand, updated_at) \
+                 values ($1, $2, 0, $3) \
+                 on conflict (store_id, product_id) do update set on_hand = stock_levels.on_hand \
+                 returning on_hand, \
+                   (select low_stock_threshold from products where id = $2) as threshold",
+            )
+            .bind(store.to_string())
+            .bind(product.to_string())
+            .bind(now),
+        )
+        .await?;
+    let on_hand = row.int("on_hand")?;
+    let threshold: LowStockThreshold =
+        converted(&row, "threshold", "products.low_stock_threshold")?;
     let reserved = reserved_of(conn, store, product, at).await?;
     Ok(LockedLevel {
-        level: StockLevel::new(row.on_hand, reserved),
-        threshold: row.threshold,
+        level: StockLevel::new(on_hand, reserved),
+        threshold,
     })
 }
 
 /// Units of `product` held in `store` by reservations that are neither released nor expired
 /// at `now`.
 pub async fn reserved_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     store: StoreId,
     product: ProductId,
     at: DateTime<Utc>,
 ) -> StoreResult<i64> {
     let now: &str = &time::to_db(at);
-    let row: ReservedRow = sqlx::query_as(
-        "select cast(coalesce(sum(quantity), 0) as bigint) as reserved from reservation_lines \
-         where store_id = $1 and product_id = $2 and expires_at > $3",
-    )
-    .bind(store.to_string())
-    .bind(product.to_string())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(row.reserved)
+    let row = conn
+        .row(
+            stmt(
+                "select cast(coalesce(sum(quantity), 0) as bigint) as reserved \
+                 from reservation_lines \
+                 where store_id = $1 and product_id = $2 and expires_at > $3",
+            )
+            .bind(store.to_string())
+            .bind(product.to_string())
+            .bind(now),
+        )
+        .await?;
+    row.int("reserved")
 }
 
 /// Writes a `stock.low` outbox event when a change took `available` across the threshold.
@@ -170,7 +182,7 @@ pub struct Moved {
 /// change crossed the threshold. `Ok(Err(_))` is a refusal; nothing was written for it, but
 /// the caller must roll back if it wrote anything else.
 pub async fn move_stock(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     movement: &NewMovement<'_>,
     delta_of: impl FnOnce(StockLevel) -> i64,
     at: DateTime<Utc>,
@@ -185,43 +197,47 @@ pub async fn move_stock(
     };
     // The condition repeats the rule in SQL, so the database itself never takes `available`
     // below zero, whatever the code above concluded.
-    let updated = sqlx::query(
-        "update stock_levels set on_hand = on_hand + $3, updated_at = $4 \
-         where store_id = $1 and product_id = $2 \
-           and ($3 >= 0 or $5 = 1 or on_hand + $3 - $6 >= 0)",
-    )
-    .bind(store.to_string())
-    .bind(product.to_string())
-    .bind(delta)
-    .bind(now)
-    .bind(i64::from(movement.allow_negative))
-    .bind(locked.level.reserved)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let updated = conn
+        .run(
+            stmt(
+                "update stock_levels set on_hand = on_hand + $3, updated_at = $4 \
+                 where store_id = $1 and product_id = $2 \
+                   and ($3 >= 0 or $5 = 1 or on_hand + $3 - $6 >= 0)",
+            )
+            .bind(store.to_string())
+            .bind(product.to_string())
+            .bind(delta)
+            .bind(now)
+            .bind(i64::from(movement.allow_negative))
+            .bind(locked.level.reserved),
+        )
+        .await?;
     if updated != 1 {
         return Ok(Err(Shortfall {
             available: locked.level.available(),
             requested: delta.saturating_neg(),
         }));
     }
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "insert into stock_movements ({MOVEMENT_COLUMNS}) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning {MOVEMENT_COLUMNS}"
-    ));
-    let recorded: MovementRow = sqlx::query_as(sql)
-        .bind(StockMovementId::new().to_string())
-        .bind(store.to_string())
-        .bind(product.to_string())
-        .bind(delta)
-        .bind(movement.kind.as_str())
-        .bind(movement.ref_type)
-        .bind(movement.ref_id.clone())
-        .bind(movement.actor_id)
-        .bind(movement.note)
-        .bind(now)
-        .fetch_one(&mut *conn)
+    );
+    let row = conn
+        .row(
+            stmt(sql)
+                .bind(StockMovementId::new().to_string())
+                .bind(store.to_string())
+                .bind(product.to_string())
+                .bind(delta)
+                .bind(movement.kind.as_str())
+                .bind(movement.ref_type)
+                .bind(movement.ref_id.clone())
+                .bind(movement.actor_id)
+                .bind(movement.note)
+                .bind(now),
+        )
         .await?;
+    let recorded = MovementRow::read(&row)?;
     note_low_stock(conn, store, product, locked, after, at).await?;
     Ok(Ok(Moved {
         movement: recorded,

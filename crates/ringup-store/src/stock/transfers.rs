@@ -7,16 +7,17 @@
 //! the same transaction.
 
 use chrono::{DateTime, Utc};
-use sqlx::AnyConnection;
 
 use ringup_core::ids::{ProductId, StoreId, TransferId};
 use ringup_core::stock::TransferStatus;
 
+use crate::decode::{code, parsed};
 use crate::platform::db::{Db, placeholders, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Code;
+use crate::platform::sql::{Row, Sql, stmt};
 use crate::platform::time;
 
 /// A line of a transfer or a reservation.
@@ -59,12 +60,30 @@ const TRANSFER_COLUMNS: &str = "id, from_store_id, to_store_id, status, note, re
      approved_by, approved_at, received_by, received_at, rejected_by, rejected_at, \
      reject_reason, cancelled_by, cancelled_at, created_at, updated_at";
 
-/// A line with the transfer it belongs to.
-#[derive(sqlx::FromRow)]
-struct TransferLine {
-    transfer_id: String,
-    #[sqlx(flatten)]
-    line: Line,
+impl TransferRow {
+    /// A transfer as [`TRANSFER_COLUMNS`] reads it, on either connection (`lines` empty).
+    fn read(row: &Row) -> StoreResult<TransferRow> {
+        Ok(TransferRow {
+            id: parsed(row, "id", "transfers.id")?,
+            from_store_id: parsed(row, "from_store_id", "transfers.from_store_id")?,
+            to_store_id: parsed(row, "to_store_id", "transfers.to_store_id")?,
+            status: code(row, "status", "transfers.status", TransferStatus::parse)?,
+            note: row.opt_text("note")?,
+            lines: Vec::new(),
+            requested_by: row.text("requested_by")?,
+            approved_by: row.opt_text("approved_by")?,
+            approved_at: row.opt_text("approved_at")?,
+            received_by: row.opt_text("received_by")?,
+            received_at: row.opt_text("received_at")?,
+            rejected_by: row.opt_text("rejected_by")?,
+            rejected_at: row.opt_text("rejected_at")?,
+            reject_reason: row.opt_text("reject_reason")?,
+            cancelled_by: row.opt_text("cancelled_by")?,
+            cancelled_at: row.opt_text("cancelled_at")?,
+            created_at: row.text("created_at")?,
+            updated_at: row.text("updated_at")?,
+        })
+    }
 }
 
 /// A transfer as requested.
@@ -78,22 +97,23 @@ pub struct NewTransfer<'a> {
 }
 
 pub async fn insert_transfer(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     transfer: &NewTransfer<'_>,
     at: DateTime<Utc>,
 ) -> StoreResult<TransferRow> {
     let now: &str = &time::to_db(at);
-    sqlx::query(
-        "insert into transfers (id, from_store_id, to_store_id, status, note, requested_by, \
-         created_at, updated_at) values ($1, $2, $3, 'requested', $4, $5, $6, $6)",
+    conn.run(
+        stmt(
+            "insert into transfers (id, from_store_id, to_store_id, status, note, requested_by, \
+             created_at, updated_at) values ($1, $2, $3, 'requested', $4, $5, $6, $6)",
+        )
+        .bind(transfer.id.to_string())
+        .bind(transfer.from_store_id.to_string())
+        .bind(transfer.to_store_id.to_string())
+        .bind(transfer.note)
+        .bind(transfer.requested_by)
+        .bind(now),
     )
-    .bind(transfer.id.to_string())
-    .bind(transfer.from_store_id.to_string())
-    .bind(transfer.to_store_id.to_string())
-    .bind(transfer.note)
-    .bind(transfer.requested_by)
-    .bind(now)
-    .execute(&mut *conn)
     .await?;
     insert_lines(conn, transfer.id, transfer.lines).await?;
     find_transfer(conn, transfer.id)
@@ -102,15 +122,15 @@ pub async fn insert_transfer(
 }
 
 /// All lines in one statement.
-async fn insert_lines(conn: &mut AnyConnection, id: TransferId, lines: &[Line]) -> StoreResult<()> {
+async fn insert_lines(conn: &mut impl Sql, id: TransferId, lines: &[Line]) -> StoreResult<()> {
     if lines.is_empty() {
         return Ok(());
     }
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "insert into transfer_lines (transfer_id, line_no, product_id, quantity) values {}",
         value_rows(1, lines.len(), "(?, ?, ?, ?)")
-    ));
-    let mut query = sqlx::query(sql);
+    );
+    let mut query = stmt(sql);
     for (no, line) in (1i64..).zip(lines) {
         query = query
             .bind(id.to_string())
@@ -118,29 +138,38 @@ async fn insert_lines(conn: &mut AnyConnection, id: TransferId, lines: &[Line]) 
             .bind(line.product_id.to_string())
             .bind(line.quantity);
     }
-    query.execute(&mut *conn).await?;
+    conn.run(query).await?;
     Ok(())
 }
 
-async fn lines_of(conn: &mut AnyConnection, ids: &[String]) -> StoreResult<Vec<(String, Line)>> {
+/// The lines of the transfers `ids`, each with its transfer's id.
+async fn lines_of(conn: &mut impl Sql, ids: &[String]) -> StoreResult<Vec<(String, Line)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "select transfer_id, product_id, quantity from transfer_lines \
          where transfer_id in ({}) order by transfer_id, line_no",
         placeholders(1, ids.len())
-    ));
-    let mut query = sqlx::query_as(sql);
+    );
+    let mut query = stmt(sql);
     for id in ids {
         query = query.bind(id.clone());
     }
-    let rows: Vec<TransferLine> = query.fetch_all(&mut *conn).await?;
-    Ok(rows.into_iter().map(|r| (r.transfer_id, r.line)).collect())
+    let rows = conn.rows(query).await?;
+    rows.iter()
+        .map(|row| {
+            let line = Line {
+                product_id: parsed(row, "product_id", "transfer_lines.product_id")?,
+                quantity: row.int("quantity")?,
+            };
+            Ok((row.text("transfer_id")?, line))
+        })
+        .collect()
 }
 
 async fn with_lines(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     mut transfers: Vec<TransferRow>,
 ) -> StoreResult<Vec<TransferRow>> {
     let ids: Vec<String> = transfers.iter().map(|t| t.id.to_string()).collect();
@@ -155,27 +184,23 @@ async fn with_lines(
     Ok(transfers)
 }
 
+/// A transfer with its lines, on either connection (reads, and the actions' transactions).
 pub async fn find_transfer(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     id: TransferId,
 ) -> StoreResult<Option<TransferRow>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "select {TRANSFER_COLUMNS} from transfers where id = $1"
-    ));
-    let Some(transfer): Option<TransferRow> = sqlx::query_as(sql)
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let sql = format!("select {TRANSFER_COLUMNS} from transfers where id = $1");
+    let Some(row) = conn.optional_row(stmt(sql).bind(id.to_string())).await? else {
         return Ok(None);
     };
+    let transfer = TransferRow::read(&row)?;
     Ok(with_lines(conn, vec![transfer]).await?.pop())
 }
 
 /// Moves a transfer from `from` to `to`, recording who did it (and a rejection's reason);
 /// false when the transfer is not in `from` (any more).
 pub async fn transition(
-    conn: &mut AnyConnection,
+    conn: &mut impl Sql,
     id: TransferId,
     from: TransferStatus,
     to: TransferStatus,
@@ -194,20 +219,21 @@ pub async fn transition(
             return Err(StoreError::corrupt("transfers.status", "back to requested"));
         }
     };
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "update transfers set status = $3, {by} = $4, {at} = $5, updated_at = $5, \
          reject_reason = coalesce($6, reject_reason) where id = $1 and status = $2"
-    ));
-    let n = sqlx::query(sql)
-        .bind(id.to_string())
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(actor)
-        .bind(now)
-        .bind(reason)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    );
+    let n = conn
+        .run(
+            stmt(sql)
+                .bind(id.to_string())
+                .bind(from.as_str())
+                .bind(to.as_str())
+                .bind(actor)
+                .bind(now)
+                .bind(reason),
+        )
+        .await?;
     Ok(n == 1)
 }
 
@@ -265,7 +291,7 @@ pub async fn list_transfers(
         .await?;
     let page = page_of(transfers, limit, |t| t.id.to_string());
     Ok(Page {
-        items: with_lines(&mut conn, page.items).await?,
+        items: with_lines(&mut *conn, page.items).await?,
         next_cursor: page.next_cursor,
     })
 }
