@@ -10,14 +10,13 @@
 //! multi-statement write runs in one transaction from [`Db::begin_write`] (a hot write: from
 //! [`Db::begin_direct`]). Rows are read by column name into `#[derive(sqlx::FromRow)]` structs;
 //! `platform::row` converts what the `Any` driver cannot decode by itself (ids, flags, codes),
-//! `decode` does the same by hand for the rows a hot write reads through [`Sql`], and
+//! `platform::decode` does the same by hand for the rows a hot write reads through [`Sql`], and
 //! [`platform::db::placeholders`] writes every numbered placeholder of the few lists built at
 //! run time.
 
 pub mod audit;
 pub mod catalog;
 pub mod checkout;
-mod decode;
 pub mod platform;
 pub mod stock;
 pub mod users;

@@ -10,8 +10,8 @@ use sqlx::AnyConnection;
 
 use ringup_core::ids::{CategoryId, ProductId, TaxClassId};
 
-use crate::decode::parsed;
 use crate::platform::db::{Db, placeholders};
+use crate::platform::decode::parsed;
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};

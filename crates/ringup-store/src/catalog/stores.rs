@@ -8,8 +8,8 @@ use sqlx::AnyConnection;
 
 use ringup_core::ids::{RegisterId, StoreId};
 
-use crate::decode::{flag, parsed};
 use crate::platform::db::{Db, placeholders};
+use crate::platform::decode::{flag, parsed};
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;

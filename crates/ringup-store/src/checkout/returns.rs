@@ -19,8 +19,8 @@ use ringup_core::stock::MovementKind;
 
 use crate::checkout::sales::PaymentRow;
 use crate::checkout::shifts::{ShiftRefusal, add_to_shift};
-use crate::decode::{converted, parsed};
 use crate::platform::db::Db;
+use crate::platform::decode::{converted, parsed};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};

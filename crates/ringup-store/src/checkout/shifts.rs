@@ -14,8 +14,8 @@ use ringup_core::catalog::Money;
 use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{CashMovementId, RegisterId, ShiftId, StoreId, UserId};
 
-use crate::decode::parsed;
 use crate::platform::db::{Db, placeholders};
+use crate::platform::decode::parsed;
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};

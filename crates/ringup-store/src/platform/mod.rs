@@ -6,6 +6,7 @@
 
 pub mod bounds;
 pub mod db;
+pub(crate) mod decode;
 pub(crate) mod direct;
 pub mod error;
 pub(crate) mod filter;

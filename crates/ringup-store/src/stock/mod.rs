@@ -18,8 +18,8 @@ use ringup_core::catalog::LowStockThreshold;
 use ringup_core::ids::{ProductId, StockMovementId, StoreId};
 use ringup_core::stock::{MovementKind, Shortfall, StockLevel, crosses_low};
 
-use crate::decode::{code, converted, parsed};
 use crate::platform::db::Db;
+use crate::platform::decode::{code, converted, parsed};
 use crate::platform::error::StoreResult;
 use crate::platform::filter::Conditions;
 use crate::platform::outbox;

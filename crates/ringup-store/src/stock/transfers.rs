@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use ringup_core::ids::{ProductId, StoreId, TransferId};
 use ringup_core::stock::TransferStatus;
 
-use crate::decode::{code, parsed};
 use crate::platform::db::{Db, placeholders, value_rows};
+use crate::platform::decode::{code, parsed};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
