@@ -28,6 +28,62 @@ pub(super) struct HttpRuns {
     pub(super) warm: wrk::Figures,
     pub(super) load: wrk::Figures,
     pub(super) one: wrk::Figures,
+    /// What the server's own histograms say of the one-client run.
+    pub(super) one_inside: ServerTimes,
+}
+
+/// Time the server spent, from its `/metrics`: `POST /api/v1/sales` from request to response,
+/// and the writer's batches (SQLite: from taking a write's turn to its COMMIT, WAL sync
+/// included). Sums in seconds and counts, so two readings subtract to one phase's.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct ServerTimes {
+    pub(super) sales_seconds: f64,
+    pub(super) sales: f64,
+    pub(super) batch_seconds: f64,
+    pub(super) batches: f64,
+}
+
+impl ServerTimes {
+    fn since(self, before: ServerTimes) -> ServerTimes {
+        ServerTimes {
+            sales_seconds: self.sales_seconds - before.sales_seconds,
+            sales: self.sales - before.sales,
+            batch_seconds: self.batch_seconds - before.batch_seconds,
+            batches: self.batches - before.batches,
+        }
+    }
+
+    /// Reads them from a Prometheus text exposition.
+    fn parse(text: &str) -> ServerTimes {
+        let sales = ["route=\"/api/v1/sales\"", "method=\"POST\""];
+        ServerTimes {
+            sales_seconds: sum_of(text, "http_request_duration_seconds_sum", &sales),
+            sales: sum_of(text, "http_request_duration_seconds_count", &sales),
+            batch_seconds: sum_of(text, "ringup_write_batch_seconds_sum", &[]),
+            batches: sum_of(text, "ringup_write_batch_seconds_count", &[]),
+        }
+    }
+}
+
+/// The sum of the samples of `metric` whose labels hold every one of `labels`.
+fn sum_of(text: &str, metric: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| {
+            line.strip_prefix(metric)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn server_times(base: &str) -> Result<ServerTimes> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    Ok(ServerTimes::parse(&text))
 }
 
 impl HttpRuns {
@@ -104,6 +160,7 @@ pub(super) async fn http_phase(
     let warm = wrk::run(target, &loaded("warm", WARM_UP)).await?;
     crate::common::analyze(db).await?;
     let load = wrk::run(target, &loaded("load", Duration::from_secs(args.seconds))).await?;
+    let before = server_times(target.base).await?;
     let one = wrk::run(
         target,
         &wrk::Run {
@@ -114,7 +171,13 @@ pub(super) async fn http_phase(
         },
     )
     .await?;
-    Ok(HttpRuns { warm, load, one })
+    let one_inside = server_times(target.base).await?.since(before);
+    Ok(HttpRuns {
+        warm,
+        load,
+        one,
+        one_inside,
+    })
 }
 
 /// The mean latency a closed loop of `concurrency` clients implies at `per_second` (Little's
@@ -189,4 +252,73 @@ pub(super) fn print_http(http: &HttpRuns, args: &CheckoutArgs, engine: Engine) {
         one.p90_ms,
         one.max_ms
     );
+    print_inside(&http.one_inside, one.mean_ms);
+}
+
+/// Where one client's time goes, by the server's own histograms (means over the run).
+fn print_inside(inside: &ServerTimes, wrk_mean_ms: f64) {
+    if inside.sales < 1.0 {
+        return;
+    }
+    let server_ms = inside.sales_seconds / inside.sales * 1_000.0;
+    println!(
+        "  inside the server (its /metrics, this run only): {server_ms:.2} ms a sale from request \
+         to response, of wrk's mean {wrk_mean_ms:.2} ms (the rest: wrk, loopback, the kernel)"
+    );
+    if inside.batches >= 1.0 {
+        let write_ms = inside.batch_seconds / inside.batches * 1_000.0;
+        println!(
+            "  of which the writer's turn {write_ms:.2} ms a batch ({:.0} batches for {:.0} \
+             sales: BEGIN, the write's statements, COMMIT and its WAL sync) and {:.2} ms the \
+             rest (HTTP, authentication, the checks read before the write, pricing, JSON)",
+            inside.batches,
+            inside.sales,
+            server_ms - write_ms * inside.batches / inside.sales
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_times_sum_the_sales_route_and_subtract() {
+        let text = "\
+# TYPE http_request_duration_seconds summary
+http_request_duration_seconds_sum{method=\"POST\",route=\"/api/v1/sales\",status=\"201\"} 1.5
+http_request_duration_seconds_sum{method=\"POST\",route=\"/api/v1/sales\",status=\"409\"} 0.5
+http_request_duration_seconds_sum{method=\"GET\",route=\"/api/v1/sales\",status=\"200\"} 9
+http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/sales\",status=\"201\"} 3
+http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/sales\",status=\"409\"} 1
+ringup_write_batch_seconds_sum 0.25
+ringup_write_batch_seconds_count 2
+ringup_write_batch_seconds_summed 7
+";
+        let now = ServerTimes::parse(text);
+        assert_eq!(
+            now,
+            ServerTimes {
+                sales_seconds: 2.0,
+                sales: 4.0,
+                batch_seconds: 0.25,
+                batches: 2.0
+            }
+        );
+        let then = ServerTimes {
+            sales_seconds: 1.0,
+            sales: 1.0,
+            batch_seconds: 0.25,
+            batches: 1.0,
+        };
+        assert_eq!(
+            now.since(then),
+            ServerTimes {
+                sales_seconds: 1.0,
+                sales: 3.0,
+                batch_seconds: 0.0,
+                batches: 1.0
+            }
+        );
+    }
 }
