@@ -214,8 +214,10 @@ pub async fn record_return(
     Ok(Ok(row))
 }
 
+/// The return's rows; none is read back before commit, so on PostgreSQL they go as one
+/// statement with the write's other answerless ones ([`Sql::defer`]).
 async fn insert_return(conn: &mut impl Sql, row: &ReturnRow) -> StoreResult<()> {
-    conn.run(
+    conn.defer(
         stmt(
             "insert into returns (id, sale_id, store_id, register_id, shift_id, cashier_id, \
              reason, total, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -232,7 +234,7 @@ async fn insert_return(conn: &mut impl Sql, row: &ReturnRow) -> StoreResult<()> 
     )
     .await?;
     for (no, line) in (1i64..).zip(&row.lines) {
-        conn.run(
+        conn.defer(
             stmt(
                 "insert into return_lines (return_id, line_no, sale_line_id, product_id, \
                  quantity, restock, refund) values ($1, $2, $3, $4, $5, $6, $7)",
@@ -248,7 +250,7 @@ async fn insert_return(conn: &mut impl Sql, row: &ReturnRow) -> StoreResult<()> 
         .await?;
     }
     for (no, refund) in (1i64..).zip(&row.refunds) {
-        conn.run(
+        conn.defer(
             stmt(
                 "insert into return_refunds (return_id, line_no, method, amount, reference) \
                  values ($1, $2, $3, $4, $5)",
