@@ -69,7 +69,7 @@ async fn create_reservation_once(
         }
         None => None,
     };
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     check_products(
         write.tx(),
         &lines.products,
@@ -125,7 +125,7 @@ async fn release_reservation_once(
     request: WriteRequest<'_>,
     release: &ReleaseReservation,
 ) -> Result<Written<bool>, StockError> {
-    let mut write = begin_or_replay!(db, request);
+    let mut write = begin_or_replay!(db, request, begin_direct);
     let reservation = reservations::find_reservation(write.tx(), release.id)
         .await?
         .filter(|r| r.store_id == release.store_id)
