@@ -22,10 +22,11 @@ pub mod stock;
 pub mod users;
 
 pub use platform::db::{
-    DatabaseUrl, Db, DbOptions, DirectTx, Durability, Engine, PoolStats, Tx, WriteTx, commit,
+    DatabaseUrl, Db, DbOptions, Durability, Engine, PoolStats, WriteTx, commit,
 };
 pub use platform::error::StoreError;
 pub use platform::sql::{Row, Sql, Stmt, Value, stmt};
+pub use platform::tx::{DirectTx, Tx};
 pub use platform::writer::{QueueStats, WriterOptions};
 
 /// A connection or open transaction (`&mut *tx`), as the write functions take it.

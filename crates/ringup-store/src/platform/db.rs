@@ -24,8 +24,8 @@ use url::Url;
 
 use crate::platform::direct::{self, Opener};
 use crate::platform::error::{StoreError, StoreResult};
-use crate::platform::sql::{Row, Sql, Stmt, one_statement};
-use crate::platform::writer::{DirectLease, Lease, QueueStats, Writer, WriterOptions};
+use crate::platform::tx::DirectTx;
+use crate::platform::writer::{Lease, QueueStats, Writer, WriterOptions};
 
 /// The two engines ringup runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,105 +269,6 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
-impl Sql for WriteTx {
-    async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
-        Sql::run(&mut **self, stmt).await
-    }
-
-    async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
-        Sql::rows(&mut **self, stmt).await
-    }
-}
-
-/// An open write transaction: statements through [`Sql`], then [`Tx::commit`]; dropping it
-/// rolls back.
-pub trait Tx: Sql {
-    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
-}
-
-impl Tx for WriteTx {
-    async fn commit(self) -> StoreResult<()> {
-        WriteTx::commit(self).await
-    }
-}
-
-/// The transaction of a hot write, from [`Db::begin_direct`]: its statements go through
-/// [`Sql`] only, so on SQLite they run on the writer's own synchronous connection (a turn in
-/// a group-committed batch, like [`WriteTx`]), and on PostgreSQL on a pooled transaction.
-#[derive(Debug)]
-pub struct DirectTx(Direct);
-
-#[derive(Debug)]
-enum Direct {
-    /// PostgreSQL: a pooled transaction, and the statements deferred on it ([`Sql::defer`]),
-    /// sent as one before its next statement or its commit.
-    Tx {
-        tx: Transaction<'static, sqlx::Any>,
-        deferred: Vec<Stmt<'static>>,
-    },
-    Lease(DirectLease),
-}
-
-/// Sends the deferred statements, as one.
-async fn send_deferred(
-    tx: &mut Transaction<'static, sqlx::Any>,
-    deferred: &mut Vec<Stmt<'static>>,
-) -> StoreResult<()> {
-    if let Some(one) = one_statement(std::mem::take(deferred)) {
-        Sql::run(&mut **tx, one).await?;
-    }
-    Ok(())
-}
-
-impl Sql for DirectTx {
-    async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
-        match &mut self.0 {
-            Direct::Tx { tx, deferred } => {
-                send_deferred(tx, deferred).await?;
-                Sql::run(&mut **tx, stmt).await
-            }
-            Direct::Lease(lease) => lease.run(stmt).await,
-        }
-    }
-
-    async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
-        match &mut self.0 {
-            Direct::Tx { tx, deferred } => {
-                send_deferred(tx, deferred).await?;
-                Sql::rows(&mut **tx, stmt).await
-            }
-            Direct::Lease(lease) => lease.rows(stmt).await,
-        }
-    }
-
-    async fn defer(&mut self, stmt: Stmt<'static>) -> StoreResult<()> {
-        match &mut self.0 {
-            Direct::Tx { deferred, .. } => {
-                deferred.push(stmt);
-                Ok(())
-            }
-            // On the writer's own connection a statement costs microseconds: no reason to wait.
-            Direct::Lease(lease) => lease.run(stmt).await.map(drop),
-        }
-    }
-}
-
-impl Tx for DirectTx {
-    /// On SQLite, keeps the write in its batch and returns once the batch committed.
-    async fn commit(self) -> StoreResult<()> {
-        match self.0 {
-            Direct::Tx {
-                mut tx,
-                mut deferred,
-            } => {
-                send_deferred(&mut tx, &mut deferred).await?;
-                Ok(tx.commit().await?)
-            }
-            Direct::Lease(lease) => lease.keep().await,
-        }
-    }
-}
-
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -497,14 +398,10 @@ impl Db {
     /// Starts the transaction of a hot write ([`DirectTx`]): on SQLite a turn on the writer's
     /// own connection, queued like [`Db::begin_write`]'s; on PostgreSQL a pooled transaction.
     pub async fn begin_direct(&self) -> StoreResult<DirectTx> {
-        let open = match &self.writer {
-            Some(writer) => Direct::Lease(writer.lease_direct(self.acquire_timeout).await?),
-            None => Direct::Tx {
-                tx: self.write.begin().await?,
-                deferred: Vec::new(),
-            },
-        };
-        Ok(DirectTx(open))
+        Ok(match &self.writer {
+            Some(writer) => DirectTx::lease(writer.lease_direct(self.acquire_timeout).await?),
+            None => DirectTx::pooled(self.write.begin().await?),
+        })
     }
 
     /// The SQLite writer's queue (none on PostgreSQL), for metrics.

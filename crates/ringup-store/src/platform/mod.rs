@@ -17,4 +17,5 @@ pub mod page;
 pub(crate) mod row;
 pub mod sql;
 pub mod time;
+pub mod tx;
 pub mod writer;

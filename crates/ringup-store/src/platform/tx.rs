@@ -1,0 +1,122 @@
+//! The two write transactions as the store functions see them: [`Tx`] (statements through
+//! [`Sql`], then commit) for [`WriteTx`] and for [`DirectTx`], the transaction of a hot write,
+//! which on PostgreSQL also holds the statements deferred on it ([`Sql::defer`]).
+
+use sqlx::Transaction;
+
+use crate::platform::db::WriteTx;
+use crate::platform::error::StoreResult;
+use crate::platform::sql::{Row, Sql, Stmt, one_statement};
+use crate::platform::writer::DirectLease;
+
+impl Sql for WriteTx {
+    async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        Sql::run(&mut **self, stmt).await
+    }
+
+    async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
+        Sql::rows(&mut **self, stmt).await
+    }
+}
+
+/// An open write transaction: statements through [`Sql`], then [`Tx::commit`]; dropping it
+/// rolls back.
+pub trait Tx: Sql {
+    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+impl Tx for WriteTx {
+    async fn commit(self) -> StoreResult<()> {
+        WriteTx::commit(self).await
+    }
+}
+
+/// The transaction of a hot write, from [`Db::begin_direct`]: its statements go through
+/// [`Sql`] only, so on SQLite they run on the writer's own synchronous connection (a turn in
+/// a group-committed batch, like [`WriteTx`]), and on PostgreSQL on a pooled transaction.
+#[derive(Debug)]
+pub struct DirectTx(Direct);
+
+impl DirectTx {
+    pub(crate) fn pooled(tx: Transaction<'static, sqlx::Any>) -> DirectTx {
+        DirectTx(Direct::Tx {
+            tx,
+            deferred: Vec::new(),
+        })
+    }
+
+    pub(crate) fn lease(lease: DirectLease) -> DirectTx {
+        DirectTx(Direct::Lease(lease))
+    }
+}
+
+#[derive(Debug)]
+enum Direct {
+    /// PostgreSQL: a pooled transaction, and the statements deferred on it ([`Sql::defer`]),
+    /// sent as one before its next statement or its commit.
+    Tx {
+        tx: Transaction<'static, sqlx::Any>,
+        deferred: Vec<Stmt<'static>>,
+    },
+    Lease(DirectLease),
+}
+
+/// Sends the deferred statements, as one.
+async fn send_deferred(
+    tx: &mut Transaction<'static, sqlx::Any>,
+    deferred: &mut Vec<Stmt<'static>>,
+) -> StoreResult<()> {
+    if let Some(one) = one_statement(std::mem::take(deferred)) {
+        Sql::run(&mut **tx, one).await?;
+    }
+    Ok(())
+}
+
+impl Sql for DirectTx {
+    async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        match &mut self.0 {
+            Direct::Tx { tx, deferred } => {
+                send_deferred(tx, deferred).await?;
+                Sql::run(&mut **tx, stmt).await
+            }
+            Direct::Lease(lease) => lease.run(stmt).await,
+        }
+    }
+
+    async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
+        match &mut self.0 {
+            Direct::Tx { tx, deferred } => {
+                send_deferred(tx, deferred).await?;
+                Sql::rows(&mut **tx, stmt).await
+            }
+            Direct::Lease(lease) => lease.rows(stmt).await,
+        }
+    }
+
+    async fn defer(&mut self, stmt: Stmt<'static>) -> StoreResult<()> {
+        match &mut self.0 {
+            Direct::Tx { deferred, .. } => {
+                deferred.push(stmt);
+                Ok(())
+            }
+            // On the writer's own connection a statement costs microseconds: no reason to wait.
+            Direct::Lease(lease) => lease.run(stmt).await.map(drop),
+        }
+    }
+}
+
+impl Tx for DirectTx {
+    /// On SQLite, keeps the write in its batch and returns once the batch committed.
+    async fn commit(self) -> StoreResult<()> {
+        match self.0 {
+            Direct::Tx {
+                mut tx,
+                mut deferred,
+            } => {
+                send_deferred(&mut tx, &mut deferred).await?;
+                Ok(tx.commit().await?)
+            }
+            Direct::Lease(lease) => lease.keep().await,
+        }
+    }
+}
