@@ -264,7 +264,7 @@ async fn act_once(
         TransferAction::Reject | TransferAction::Cancel => None,
     };
     if let Some((store_id, kind, sign)) = moves {
-        let store = stores::find_store_in(write.tx(), store_id)
+        let store = stores::find_store(write.tx(), store_id)
             .await?
             .ok_or(StockError::NotFound)?;
         // Lock levels in product order (see ringup_store::stock), report lines in body order.

@@ -37,15 +37,8 @@ pub struct StoreRow {
 const STORE_COLUMNS: &str = "id, code, name, currency, timezone, prices_include_tax, \
      allow_negative_stock, country, created_at, updated_at";
 
-/// One store, if it exists. [`find_store_in`] on a sqlx connection, kept concrete so that a
-/// pooled connection (`&mut conn`) still derefs to it.
-pub async fn find_store(conn: &mut AnyConnection, id: StoreId) -> StoreResult<Option<StoreRow>> {
-    find_store_in(conn, id).await
-}
-
-/// One store, if it exists, on any connection: a write on the fast path (`Sql`) reads it
-/// inside its transaction with this.
-pub async fn find_store_in(conn: &mut impl Sql, id: StoreId) -> StoreResult<Option<StoreRow>> {
+/// One store, if it exists, on a read connection or inside a write.
+pub async fn find_store(conn: &mut impl Sql, id: StoreId) -> StoreResult<Option<StoreRow>> {
     let sql = format!("select {STORE_COLUMNS} from stores where id = $1");
     let Some(row) = conn.optional_row(stmt(sql).bind(id.to_string())).await? else {
         return Ok(None);

@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use sqlx::any::AnyRow;
+use sqlx::pool::PoolConnection;
 use sqlx::{AnyConnection, Row as _};
 
 use crate::platform::error::{StoreError, StoreResult};
@@ -289,6 +290,18 @@ impl Sql for AnyConnection {
     async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
         let rows = pooled(stmt).fetch_all(&mut *self).await?;
         Ok(rows.into_iter().map(|r| Row(Inner::Pooled(r))).collect())
+    }
+}
+
+/// A connection of a pool (`db.read_conn()`), so a store function taking `&mut impl Sql` reads
+/// on the read pool as it writes inside a transaction.
+impl Sql for PoolConnection<sqlx::Any> {
+    async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        Sql::run(&mut **self, stmt).await
+    }
+
+    async fn rows(&mut self, stmt: Stmt<'_>) -> StoreResult<Vec<Row>> {
+        Sql::rows(&mut **self, stmt).await
     }
 }
 
