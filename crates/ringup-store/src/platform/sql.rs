@@ -127,12 +127,11 @@ impl Row {
         Row(Inner::Direct { columns, cells })
     }
 
-    fn cell(&self, columns: &[String], cells: &[Cell], column: &str) -> StoreResult<Cell> {
+    fn cell<'c>(columns: &[String], cells: &'c [Cell], column: &str) -> StoreResult<&'c Cell> {
         columns
             .iter()
             .position(|c| c == column)
             .and_then(|i| cells.get(i))
-            .cloned()
             .ok_or_else(|| unreadable(column, "no such column"))
     }
 
@@ -146,9 +145,9 @@ impl Row {
     pub fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
         match &self.0 {
             Inner::Pooled(row) => Ok(row.try_get::<Option<i64>, _>(column)?),
-            Inner::Direct { columns, cells } => match self.cell(columns, cells, column)? {
+            Inner::Direct { columns, cells } => match Row::cell(columns, cells, column)? {
                 Cell::Null => Ok(None),
-                Cell::Int(v) => Ok(Some(v)),
+                Cell::Int(v) => Ok(Some(*v)),
                 Cell::Real(_) | Cell::Text(_) => Err(unreadable(column, "is not an integer")),
             },
         }
@@ -164,9 +163,9 @@ impl Row {
     pub fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
         match &self.0 {
             Inner::Pooled(row) => Ok(row.try_get::<Option<String>, _>(column)?),
-            Inner::Direct { columns, cells } => match self.cell(columns, cells, column)? {
+            Inner::Direct { columns, cells } => match Row::cell(columns, cells, column)? {
                 Cell::Null => Ok(None),
-                Cell::Text(v) => Ok(Some(v)),
+                Cell::Text(v) => Ok(Some(v.clone())),
                 Cell::Int(_) | Cell::Real(_) => Err(unreadable(column, "is not text")),
             },
         }

@@ -40,7 +40,7 @@ use crate::platform::error::{StoreError, StoreResult};
 mod own;
 
 pub use own::DirectLease;
-use own::direct_batch;
+use own::{blocking, direct_batch};
 
 /// How the writer batches and checkpoints.
 #[derive(Clone, Copy, Debug)]
@@ -308,21 +308,13 @@ async fn wal_checkpoint(connections: &mut Connections) {
     let Some(conn) = connections.direct.take() else {
         return;
     };
-    let checkpointed = tokio::task::spawn_blocking(move || {
-        let result = conn.execute_batch("pragma wal_checkpoint(passive)");
-        (conn, result)
+    let (conn, result) = blocking(conn, |conn| {
+        conn.execute_batch("pragma wal_checkpoint(passive)")
     })
     .await;
-    match checkpointed {
-        Ok((conn, result)) => {
-            connections.direct = Some(conn);
-            if let Err(err) = result {
-                tracing::warn!(error = %err, "WAL checkpoint failed; the next one retries");
-            }
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "the WAL checkpoint stopped; the writer's connection is opened again")
-        }
+    connections.direct = conn;
+    if let Err(err) = result {
+        tracing::warn!(error = %err, "WAL checkpoint failed; the next one retries");
     }
 }
 

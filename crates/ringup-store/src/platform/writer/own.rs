@@ -77,8 +77,9 @@ impl Sql for DirectLease {
 }
 
 /// Runs `work` on the writer's own connection on a blocking thread (a `BEGIN IMMEDIATE` may
-/// wait on another process's lock; a `COMMIT` syncs the WAL) and hands the connection back.
-async fn blocking<T: Send + 'static>(
+/// wait on another process's lock; a `COMMIT` syncs the WAL; a checkpoint syncs the database)
+/// and hands the connection back (`None` only if `work` panicked).
+pub(super) async fn blocking<T: Send + 'static>(
     conn: rusqlite::Connection,
     work: fn(&rusqlite::Connection) -> rusqlite::Result<T>,
 ) -> (Option<rusqlite::Connection>, Result<T, sqlx::Error>) {
