@@ -407,7 +407,7 @@ pub async fn add_cash_movement(
         actor_id: actor.to_owned(),
         created_at: now.to_owned(),
     };
-    conn.run(
+    conn.defer(
         stmt(
             "insert into shift_cash_movements (id, shift_id, kind, amount, reason, actor_id, \
              created_at) values ($1, $2, $3, $4, $5, $6, $7)",

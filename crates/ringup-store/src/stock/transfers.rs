@@ -102,7 +102,8 @@ pub async fn insert_transfer(
     at: DateTime<Utc>,
 ) -> StoreResult<TransferRow> {
     let now: &str = &time::to_db(at);
-    conn.run(
+    // Both inserts go with the read back that follows (one statement on PostgreSQL).
+    conn.defer(
         stmt(
             "insert into transfers (id, from_store_id, to_store_id, status, note, requested_by, \
              created_at, updated_at) values ($1, $2, $3, 'requested', $4, $5, $6, $6)",
@@ -138,7 +139,7 @@ async fn insert_lines(conn: &mut impl Sql, id: TransferId, lines: &[Line]) -> St
             .bind(line.product_id.to_string())
             .bind(line.quantity);
     }
-    conn.run(query).await?;
+    conn.defer(query).await?;
     Ok(())
 }
 
