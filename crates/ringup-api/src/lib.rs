@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod http;
 pub mod mail;
 pub mod ops;
+pub mod reports;
 pub mod state;
 pub mod stock;
 pub mod users;
@@ -50,6 +51,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(checkout::shifts::router())
         .merge(checkout::sales::router())
         .merge(checkout::returns::router())
+        .merge(reports::router())
         .split_for_parts();
     http::docs::complete(&mut doc);
     (router, doc)

@@ -48,6 +48,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub http: HttpConfig,
     pub auth: Arc<Auth>,
+    /// The lane reports and exports run in.
+    pub reports: ringup_app::reports::Lane,
 }
 
 impl AppState {

@@ -67,6 +67,8 @@ pub enum Capability {
     Sell,
     /// Void sales, override prices, act on other cashiers' shifts (admins and managers).
     SuperviseSales,
+    /// Read reports and export them (admins: every store; managers: theirs).
+    ReadReports,
 }
 
 impl Actor {
@@ -76,7 +78,8 @@ impl Actor {
             | Capability::ReadAudit
             | Capability::ManageRegisters
             | Capability::ManageCatalog
-            | Capability::SuperviseSales => {
+            | Capability::SuperviseSales
+            | Capability::ReadReports => {
                 matches!(self.role, Role::Admin | Role::Manager)
             }
             Capability::ManageApiKeys | Capability::VerifyAudit | Capability::ManageStores => {

@@ -12,6 +12,7 @@ pub mod authz;
 pub mod catalog;
 pub mod checkout;
 pub mod problem;
+pub mod reports;
 pub mod stock;
 pub mod users;
 pub mod write;

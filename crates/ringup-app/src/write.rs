@@ -270,6 +270,20 @@ impl<'r, T: Tx> Write<'r, T> {
             .by(self.request.actor.actor_id())
     }
 
+    /// Writes the effects and commits, keeping no reply: for writes whose request carries no
+    /// idempotency key (a keyed request must end with [`Write::finish`]).
+    pub async fn commit(mut self, effects: Effects) -> Result<(), WriteError> {
+        if self.request.idempotency.is_some() {
+            return Err(WriteError::Store(StoreError::corrupt(
+                "idempotency",
+                "a keyed write must keep its reply",
+            )));
+        }
+        append_effects(&mut self.tx, &effects, self.request.at).await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+
     /// Keeps `status` and `reply` as the key's reply, writes the effects, and commits.
     pub async fn finish<O>(
         mut self,

@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod clock;
 pub mod ids;
 pub mod rate;
+pub mod reports;
 pub mod stock;
 pub mod text;
 pub mod tokens;

@@ -1,6 +1,7 @@
 //! `ringup check`: the stock ledger (every level equals its movements, none negative where the
 //! store forbids it) and the stored ranges (every money, quantity and rate column holds an
-//! integer inside its range; see `ringup_store::platform::bounds`). Prints every offence it finds and
+//! integer inside its range; see `ringup_store::platform::bounds`) and the report rollups (equal
+//! to a recomputation from the sales and returns). Prints every offence it finds and
 //! fails when there is one, so it can gate a deployment or a restore.
 
 use ringup_store::Db;
@@ -23,7 +24,23 @@ pub async fn run(db: &Db) -> CheckResult {
             value.table, value.column, value.key, value.value, value.min, value.max
         );
     }
+    let (rollup_rows, mismatches) = ringup_store::reports::rebuild::check(db).await?;
+    for m in mismatches.iter().take(50) {
+        println!(
+            "{} {}: stored {}, recomputed {}",
+            m.table, m.key, m.stored, m.recomputed
+        );
+    }
     let mut failures = Vec::new();
+    if mismatches.is_empty() {
+        println!("ok: {rollup_rows} report rollup rows equal a recomputation from the sales");
+    } else {
+        failures.push(format!(
+            "rollup check failed: {} rollup rows differ from the sales (run `ringup rollups \
+             rebuild`)",
+            mismatches.len()
+        ));
+    }
     if offences.is_empty() {
         println!("ok: {levels} stock levels match their movements");
     } else {

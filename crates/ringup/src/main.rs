@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ringup::check;
-use ringup::settings::AuditCommand;
 use ringup::settings::Settings;
+use ringup::settings::{AuditCommand, RollupsCommand};
 use ringup::startup::{self, Application};
 use ringup::{Cli, Command};
 use ringup_store::audit::Verification;
@@ -95,6 +95,19 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 )
                 .into()),
             }
+        }
+        Command::Rollups {
+            command: RollupsCommand::Rebuild,
+        } => {
+            let db = startup::open_database(&settings).await?;
+            let outcome = ringup_store::reports::rebuild::rebuild(&db).await;
+            db.close().await;
+            let rebuilt = outcome?;
+            println!(
+                "ringup: report rollups rebuilt from the sales ({} rows)",
+                rebuilt.rows
+            );
+            Ok(())
         }
         Command::Check => {
             let db = startup::open_database(&settings).await?;

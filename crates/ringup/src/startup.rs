@@ -2,6 +2,7 @@
 //! listener, and serve until told to stop. Every failure here names the setting behind it, so
 //! `main` can print one line and exit non-zero before anything listens.
 
+use ringup_store::reports::rebuild;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Write};
@@ -162,6 +163,14 @@ pub async fn open_database(settings: &Settings) -> Result<Db, StartupError> {
     ringup_store::platform::meta::record_initialised(&db)
         .await
         .map_err(StartupError::Migrate)?;
+    // A migration that added rollups leaves them to be computed from the sales already there.
+    if rebuild::is_stale(&db)
+        .await
+        .map_err(StartupError::Migrate)?
+    {
+        let rebuilt = rebuild::rebuild(&db).await.map_err(StartupError::Migrate)?;
+        tracing::info!(rows = rebuilt.rows, "report rollups rebuilt from the sales");
+    }
     Ok(db)
 }
 
@@ -255,6 +264,7 @@ impl Application {
             metrics,
             http,
             auth: auth.clone(),
+            reports: ringup_app::reports::Lane::default(),
         };
         let router = ringup_api::app(state, options.extra);
         let listener =

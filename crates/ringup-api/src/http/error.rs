@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use ringup_app::WriteError;
 use ringup_app::catalog::CatalogError;
 use ringup_app::checkout::CheckoutError;
+use ringup_app::reports::ReportError;
 use ringup_app::stock::StockError;
 use ringup_app::users::{AuthError, UsersError};
 use ringup_core::catalog::Money;
@@ -375,6 +376,19 @@ impl From<CatalogError> for ApiError {
             CatalogError::Invalid(errors) => ApiError::Validation(errors),
             CatalogError::NotFound => ApiError::NotFound,
             CatalogError::Write(err) => err.into(),
+        }
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(err: ReportError) -> Self {
+        match err {
+            ReportError::Forbidden => ApiError::Forbidden,
+            ReportError::Invalid(errors) => ApiError::Validation(errors),
+            ReportError::Busy => ApiError::Unavailable(
+                "too many reports are running; retry after the time in Retry-After".to_owned(),
+            ),
+            ReportError::Store(err) => err.into(),
         }
     }
 }

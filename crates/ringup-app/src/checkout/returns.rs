@@ -129,7 +129,7 @@ async fn create_return_once(
     let sold_lines = returns::sold_lines(write.tx(), sale.id).await?;
     let mut over = Vec::new();
     let mut rows = Vec::new();
-    let mut thresholds = Vec::new();
+    let mut sold_rows = Vec::new();
     let wanted = lines
         .iter()
         .filter_map(|l| Some((l.sale_line_id?, l.quantity?.value(), l.restock)));
@@ -140,14 +140,18 @@ async fn create_return_once(
         let returnable = sold.quantity.saturating_sub(sold.returned_quantity);
         match refund_due(sold.total, sold.quantity, sold.returned_quantity, quantity) {
             Some(refund) => {
+                // The refund's tax share, rounded cumulatively like the refund (API.md).
+                let tax = refund_due(sold.tax, sold.quantity, sold.returned_quantity, quantity)
+                    .unwrap_or(0);
                 rows.push(ReturnLineRow {
                     sale_line_id: sold.id,
                     product_id: sold.product_id,
                     quantity,
                     restock,
                     refund,
+                    tax,
                 });
-                thresholds.push(sold.low_stock_threshold);
+                sold_rows.push(*sold);
             }
             None => over.push(FieldError::new(
                 format!("lines[{i}].quantity"),
@@ -187,8 +191,9 @@ async fn create_return_once(
             total: due,
             created_at: ringup_store::platform::time::to_db(at),
         },
-        thresholds,
+        sold: sold_rows,
         allow_negative: store.allow_negative_stock,
+        time_zone: store.time_zone()?,
     };
     let taken = match returns::record_return(write.tx(), draft, at).await? {
         Ok(taken) => taken,

@@ -358,6 +358,7 @@ fn draft<'a>(
         lines,
         payments: sale.payments,
         shift_delta: ShiftTotals::sale(&cart, &settlement, &tenders).ok_or_else(overflow)?,
+        time_zone: ctx.store.time_zone()?,
         cart,
         settlement,
     })
@@ -410,6 +411,7 @@ async fn void_sale_once(
     let voided = match sales::void_sale(
         write.tx(),
         sale,
+        store.time_zone()?,
         store.allow_negative_stock,
         &actor_id,
         reason,

@@ -10,7 +10,7 @@ use ringup_core::ids::{RegisterId, StoreId};
 
 use crate::platform::db::{Db, placeholders};
 use crate::platform::decode::{flag, parsed};
-use crate::platform::error::StoreResult;
+use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;
 use crate::platform::sql::{Sql, stmt};
@@ -32,6 +32,15 @@ pub struct StoreRow {
     pub country: String,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl StoreRow {
+    /// The store's IANA zone, in which its business days are counted.
+    pub fn time_zone(&self) -> StoreResult<chrono_tz::Tz> {
+        self.timezone
+            .parse()
+            .map_err(|_| StoreError::corrupt("stores.timezone", self.timezone.clone()))
+    }
 }
 
 const STORE_COLUMNS: &str = "id, code, name, currency, timezone, prices_include_tax, \

@@ -7,14 +7,16 @@
 //! refund due is computed from line counts no concurrent return can change.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use sqlx::AnyConnection;
 
 use ringup_core::catalog::{LowStockThreshold, Money};
 use ringup_core::checkout::payment::Tender;
 use ringup_core::checkout::totals::ShiftTotals;
 use ringup_core::ids::{
-    ProductId, RegisterId, ReturnId, SaleId, SaleLineId, ShiftId, StoreId, UserId,
+    ProductId, RegisterId, ReturnId, SaleId, SaleLineId, ShiftId, StoreId, TaxClassId, UserId,
 };
+use ringup_core::reports::{Contribution, ReturnFacts, ReturnLineFacts, local_day};
 use ringup_core::stock::MovementKind;
 
 use crate::checkout::sales::PaymentRow;
@@ -26,6 +28,7 @@ use crate::platform::filter::Conditions;
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::Flag;
 use crate::platform::sql::{Sql, stmt};
+use crate::reports::rollups;
 use crate::stock::{LineMove, MoveMany, move_many};
 
 /// Locks a completed sale for a return (until commit); `false` if it is voided or missing.
@@ -49,6 +52,9 @@ pub struct SoldLine {
     pub product_id: ProductId,
     pub quantity: i64,
     pub total: i64,
+    pub tax: i64,
+    pub tax_class_id: TaxClassId,
+    pub tax_rate_bp: i64,
     pub returned_quantity: i64,
     /// The product's (a restocked line moves stock back).
     pub low_stock_threshold: LowStockThreshold,
@@ -61,8 +67,8 @@ pub async fn sold_lines(conn: &mut impl Sql, sale: SaleId) -> StoreResult<Vec<So
     let rows = conn
         .rows(
             stmt(
-                "select l.id, l.product_id, l.quantity, l.total, l.returned_quantity, \
-                   p.low_stock_threshold \
+                "select l.id, l.product_id, l.quantity, l.total, l.tax, l.tax_class_id, \
+                   l.tax_rate_bp, l.returned_quantity, p.low_stock_threshold \
                  from sale_lines l join products p on p.id = l.product_id \
                  where l.sale_id = $1 order by l.line_no",
             )
@@ -76,6 +82,9 @@ pub async fn sold_lines(conn: &mut impl Sql, sale: SaleId) -> StoreResult<Vec<So
                 product_id: parsed(row, "product_id", "sale_lines.product_id")?,
                 quantity: row.int("quantity")?,
                 total: row.int("total")?,
+                tax: row.int("tax")?,
+                tax_class_id: parsed(row, "tax_class_id", "sale_lines.tax_class_id")?,
+                tax_rate_bp: row.int("tax_rate_bp")?,
                 returned_quantity: row.int("returned_quantity")?,
                 low_stock_threshold: converted(
                     row,
@@ -97,6 +106,8 @@ pub struct ReturnLineRow {
     #[sqlx(try_from = "Flag")]
     pub restock: bool,
     pub refund: i64,
+    /// The tax share of `refund` (cumulative rounding, like the refund).
+    pub tax: i64,
 }
 
 /// A return as `RETURN_COLUMNS` reads it; `lines` and `refunds` are filled in by
@@ -124,11 +135,13 @@ pub struct ReturnRow {
     pub created_at: String,
 }
 
-/// A checked return ready to write; `thresholds[i]` belongs to `row.lines[i]`.
+/// A checked return ready to write; `sold[i]` is the sale line `row.lines[i]` returns.
 pub struct ReturnDraft {
     pub row: ReturnRow,
-    pub thresholds: Vec<LowStockThreshold>,
+    pub sold: Vec<SoldLine>,
     pub allow_negative: bool,
+    /// The store's zone: the return counts in the reports on its local day.
+    pub time_zone: Tz,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,12 +200,12 @@ pub async fn record_return(
     let moves: Vec<LineMove> = row
         .lines
         .iter()
-        .zip(&draft.thresholds)
+        .zip(&draft.sold)
         .filter(|(l, _)| l.restock)
-        .map(|(l, threshold)| LineMove {
+        .map(|(l, sold)| LineMove {
             product_id: l.product_id,
             delta: l.quantity,
-            threshold: *threshold,
+            threshold: sold.low_stock_threshold,
         })
         .collect();
     let actor = row.cashier_id.to_string();
@@ -211,6 +224,33 @@ pub async fn record_return(
         ));
     }
     insert_return(conn, &row).await?;
+    let facts = ReturnFacts {
+        cashier_id: row.cashier_id,
+        total: row.total,
+        lines: row
+            .lines
+            .iter()
+            .zip(&draft.sold)
+            .map(|(l, sold)| ReturnLineFacts {
+                product_id: l.product_id,
+                tax_class_id: sold.tax_class_id,
+                rate_bp: sold.tax_rate_bp,
+                quantity: l.quantity,
+                refund: l.refund,
+                refund_tax: l.tax,
+            })
+            .collect(),
+        refunds: row.refunds.iter().map(|r| (r.method, r.amount)).collect(),
+    };
+    let contribution = Contribution::of_return(&facts)
+        .ok_or_else(|| StoreError::corrupt("return", "its report figures overflow"))?;
+    rollups::apply(
+        conn,
+        row.store_id,
+        local_day(at, draft.time_zone),
+        &contribution,
+    )
+    .await?;
     Ok(Ok(row))
 }
 
@@ -237,7 +277,7 @@ async fn insert_return(conn: &mut impl Sql, row: &ReturnRow) -> StoreResult<()> 
         conn.defer(
             stmt(
                 "insert into return_lines (return_id, line_no, sale_line_id, product_id, \
-                 quantity, restock, refund) values ($1, $2, $3, $4, $5, $6, $7)",
+                 quantity, restock, refund, tax) values ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(row.id.to_string())
             .bind(no)
@@ -245,7 +285,8 @@ async fn insert_return(conn: &mut impl Sql, row: &ReturnRow) -> StoreResult<()> 
             .bind(line.product_id.to_string())
             .bind(line.quantity)
             .bind(i64::from(line.restock))
-            .bind(line.refund),
+            .bind(line.refund)
+            .bind(line.tax),
         )
         .await?;
     }
@@ -271,7 +312,7 @@ const RETURN_COLUMNS: &str =
 
 async fn attach_details(conn: &mut AnyConnection, ret: &mut ReturnRow) -> StoreResult<()> {
     ret.lines = sqlx::query_as(
-        "select sale_line_id, product_id, quantity, restock, refund from return_lines \
+        "select sale_line_id, product_id, quantity, restock, refund, tax from return_lines \
          where return_id = $1 order by line_no",
     )
     .bind(ret.id.to_string())

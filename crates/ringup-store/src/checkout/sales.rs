@@ -8,6 +8,7 @@
 //! machine allows").
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use std::collections::HashMap;
 
 use sqlx::AnyConnection;
@@ -19,6 +20,7 @@ use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{
     CustomerId, ProductId, RegisterId, SaleId, SaleLineId, ShiftId, StoreId, TaxClassId, UserId,
 };
+use ringup_core::reports::{Contribution, local_day};
 use ringup_core::stock::{MovementKind, Shortfall};
 
 use crate::checkout::shifts::{ShiftRefusal, add_to_shift};
@@ -29,6 +31,7 @@ use crate::platform::page::{After, Page, page_of};
 use crate::platform::row::{Code, Flag, NullableId};
 use crate::platform::sql::{Sql, stmt};
 use crate::platform::time;
+use crate::reports::rollups;
 use crate::stock::{LineMove, MoveMany, move_many};
 
 /// What checkout needs of a product.
@@ -213,6 +216,8 @@ pub struct SaleDraft<'a> {
     pub lines: Vec<SaleLineRow>,
     pub payments: Vec<PaymentRow>,
     pub shift_delta: ShiftTotals,
+    /// The store's zone: the sale counts in the reports on its local day.
+    pub time_zone: Tz,
 }
 
 /// Why a sale was refused; nothing it wrote survives (the caller rolls back).
@@ -305,6 +310,15 @@ pub async fn record_sale(
         line.returned_quantity = 0;
     }
     insert_sale(conn, &sale, seq).await?;
+    let contribution = Contribution::of_sale(&rollups::sale_facts(&sale))
+        .ok_or_else(|| StoreError::corrupt("sale", "its report figures overflow"))?;
+    rollups::apply(
+        conn,
+        sale.store_id,
+        local_day(at, draft.time_zone),
+        &contribution,
+    )
+    .await?;
     Ok(Ok(sale))
 }
 
@@ -530,6 +544,7 @@ pub enum VoidRefusal {
 pub async fn void_sale(
     conn: &mut impl Sql,
     sale: &SaleRow,
+    time_zone: Tz,
     allow_negative: bool,
     by: &str,
     reason: &str,
@@ -586,6 +601,18 @@ pub async fn void_sale(
             "a void cannot be short of stock",
         ));
     }
+    // The void takes the sale out of the reports of the day it was made.
+    let made = time::from_db(&sale.created_at)
+        .map_err(|_| StoreError::corrupt("sales.created_at", sale.created_at.clone()))?;
+    let contribution = Contribution::of_void(&rollups::sale_facts(sale))
+        .ok_or_else(|| StoreError::corrupt("sale", "its report figures overflow"))?;
+    rollups::apply(
+        conn,
+        sale.store_id,
+        local_day(made, time_zone),
+        &contribution,
+    )
+    .await?;
     let mut voided = sale.clone();
     voided.voided = true;
     voided.voided_by = Some(by.to_owned());

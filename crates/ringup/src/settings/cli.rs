@@ -31,9 +31,22 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Check the stock ledger: every level equals the sum of its movements and no `available`
-    /// is negative where the store does not allow it; exit 1 listing offenders.
+    /// Check the stock ledger (every level equals the sum of its movements, no `available`
+    /// negative where the store forbids it), the stored ranges and the report rollups (equal
+    /// to a recomputation from the sales); exit 1 listing offenders.
     Check,
+    /// Report rollup tools.
+    Rollups {
+        #[command(subcommand)]
+        command: RollupsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum RollupsCommand {
+    /// Recompute the report rollups from the sales and returns (safe while ringup serves:
+    /// sales wait for it, none is lost or counted twice).
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]

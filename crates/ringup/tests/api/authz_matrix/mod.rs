@@ -237,6 +237,15 @@ fn rows() -> Vec<Row> {
         row([200, 200, 200, 403, 401, 200], PATCH, "/api/v1/customers/{id}", Id::Customer,
             Json(r#"{"name":"Matrix customer {n}"}"#)),
         row([200, 200, 200, 403, 401, 200], GET, "/api/v1/customers/{id}/sales", Id::Customer, Body::None),
+        // Reports: admins (every store) and managers (theirs); nobody else. The world's
+        // stores share a currency, so the chain report of an admin is allowed.
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/sales", Id::None, Body::None),
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/sales/chart", Id::None, Body::None),
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/tax", Id::None, Body::None),
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/commissions", Id::None, Body::None),
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/shifts", Id::None, Body::None),
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/inventory-valuation", Id::None, Body::None),
+        row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/stock-movements", Id::None, Body::None),
     ];
     rows
 }

@@ -395,6 +395,10 @@ impl World {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        if row.path.starts_with("/api/v1/reports/") {
+            // A period every dated report accepts (the valuation ignores it).
+            request = request.query(&[("from", "2026-01-01"), ("to", "2026-01-31")]);
+        }
         if row.method == Method::POST {
             // Unique per request: routes that require a key get one, the rest ignore it.
             request = request.header("idempotency-key", format!("matrix-{}", self.counter));

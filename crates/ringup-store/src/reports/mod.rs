@@ -1,0 +1,6 @@
+//! Reports: the rollups every sale, void and return keeps up to date, their recomputation, and
+//! the reads each report makes (docs/REPORTS.md).
+
+pub mod queries;
+pub mod rebuild;
+pub mod rollups;

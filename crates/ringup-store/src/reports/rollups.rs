@@ -1,0 +1,225 @@
+//! Writing the report rollups inside a sale's, void's or return's transaction, and
+//! recomputing them from the sales for `ringup rollups rebuild` and `ringup check`.
+//!
+//! Invariants: [`apply`] is called by `record_sale`, `void_sale` and `record_return` in the
+//! caller's transaction and nowhere else on the hot path, so a committed sale, void or return
+//! is in the rollups exactly when it is in the sales; its three statements are answerless, so
+//! on PostgreSQL they travel with the write's other deferred statements right before COMMIT
+//! (the rollup rows are locked only for that last round trip), and each multi-row upsert lists
+//! its rows in key order, so concurrent writers lock them in the same order.
+
+use chrono::NaiveDate;
+
+use ringup_core::reports::{CashierFigures, Contribution, LineFigures, LineKey, TenderFigures};
+use ringup_core::reports::{Rollups, rollup::CashierKey};
+
+use crate::platform::db::value_rows;
+use crate::platform::error::StoreResult;
+use crate::platform::sql::{Sql, stmt};
+
+/// The day as rollup rows key it.
+pub fn day_key(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// Adds `c` to the rollup rows of `store` and `day`, in the caller's transaction.
+pub async fn apply(
+    conn: &mut impl Sql,
+    store: ringup_core::ids::StoreId,
+    day: NaiveDate,
+    c: &Contribution,
+) -> StoreResult<()> {
+    let store = store.to_string();
+    let day = day_key(day);
+    conn.defer(upsert_cashier(
+        &store,
+        &day,
+        &c.cashier_id.to_string(),
+        &c.cashier,
+    ))
+    .await?;
+    if !c.lines.is_empty() {
+        conn.defer(upsert_lines(&store, &day, &c.lines)).await?;
+    }
+    if !c.tenders.is_empty() {
+        conn.defer(upsert_tenders(&store, &day, &c.tenders)).await?;
+    }
+    Ok(())
+}
+
+fn upsert_cashier(
+    store: &str,
+    day: &str,
+    cashier: &str,
+    f: &CashierFigures,
+) -> crate::platform::sql::Stmt<'static> {
+    stmt(
+        "insert into sales_rollups (store_id, day, cashier_id, sales, gross, discounts, net, \
+         tax, total, commission, returns, refunds) values ($1, $2, $3, cast($4 as bigint), \
+         cast($5 as bigint), cast($6 as bigint), cast($7 as bigint), cast($8 as bigint), \
+         cast($9 as bigint), cast($10 as bigint), cast($11 as bigint), cast($12 as bigint)) \
+         on conflict (store_id, day, cashier_id) do update set \
+         sales = sales_rollups.sales + excluded.sales, \
+         gross = sales_rollups.gross + excluded.gross, \
+         discounts = sales_rollups.discounts + excluded.discounts, \
+         net = sales_rollups.net + excluded.net, \
+         tax = sales_rollups.tax + excluded.tax, \
+         total = sales_rollups.total + excluded.total, \
+         commission = sales_rollups.commission + excluded.commission, \
+         returns = sales_rollups.returns + excluded.returns, \
+         refunds = sales_rollups.refunds + excluded.refunds",
+    )
+    .bind(store.to_owned())
+    .bind(day.to_owned())
+    .bind(cashier.to_owned())
+    .bind(f.sales)
+    .bind(f.gross)
+    .bind(f.discounts)
+    .bind(f.net)
+    .bind(f.tax)
+    .bind(f.total)
+    .bind(f.commission)
+    .bind(f.returns)
+    .bind(f.refunds)
+}
+
+fn upsert_lines(
+    store: &str,
+    day: &str,
+    lines: &[(LineKey, LineFigures)],
+) -> crate::platform::sql::Stmt<'static> {
+    const ROW: &str = "($1, $2, ?, ?, cast(? as bigint), cast(? as bigint), cast(? as bigint), \
+         cast(? as bigint), cast(? as bigint), cast(? as bigint), cast(? as bigint), \
+         cast(? as bigint), cast(? as bigint), cast(? as bigint))";
+    let sql = format!(
+        "insert into sale_line_rollups (store_id, day, product_id, tax_class_id, rate_bp, \
+         quantity, gross, discounts, net, tax, total, returned, refunds, refund_tax) values {} \
+         on conflict (store_id, day, product_id, tax_class_id, rate_bp) do update set \
+         quantity = sale_line_rollups.quantity + excluded.quantity, \
+         gross = sale_line_rollups.gross + excluded.gross, \
+         discounts = sale_line_rollups.discounts + excluded.discounts, \
+         net = sale_line_rollups.net + excluded.net, \
+         tax = sale_line_rollups.tax + excluded.tax, \
+         total = sale_line_rollups.total + excluded.total, \
+         returned = sale_line_rollups.returned + excluded.returned, \
+         refunds = sale_line_rollups.refunds + excluded.refunds, \
+         refund_tax = sale_line_rollups.refund_tax + excluded.refund_tax",
+        value_rows(3, lines.len(), ROW)
+    );
+    let mut query = stmt(sql).bind(store.to_owned()).bind(day.to_owned());
+    for (key, f) in lines {
+        query = query
+            .bind(key.product_id.to_string())
+            .bind(key.tax_class_id.to_string())
+            .bind(key.rate_bp)
+            .bind(f.quantity)
+            .bind(f.gross)
+            .bind(f.discounts)
+            .bind(f.net)
+            .bind(f.tax)
+            .bind(f.total)
+            .bind(f.returned)
+            .bind(f.refunds)
+            .bind(f.refund_tax);
+    }
+    query
+}
+
+fn upsert_tenders(
+    store: &str,
+    day: &str,
+    tenders: &[(ringup_core::checkout::payment::TenderMethod, TenderFigures)],
+) -> crate::platform::sql::Stmt<'static> {
+    const ROW: &str = "($1, $2, ?, cast(? as bigint), cast(? as bigint), cast(? as bigint))";
+    let sql = format!(
+        "insert into tender_rollups (store_id, day, method, payments, taken, refunds) values {} \
+         on conflict (store_id, day, method) do update set \
+         payments = tender_rollups.payments + excluded.payments, \
+         taken = tender_rollups.taken + excluded.taken, \
+         refunds = tender_rollups.refunds + excluded.refunds",
+        value_rows(3, tenders.len(), ROW)
+    );
+    let mut query = stmt(sql).bind(store.to_owned()).bind(day.to_owned());
+    for (method, f) in tenders {
+        query = query
+            .bind(method.as_str())
+            .bind(f.payments)
+            .bind(f.taken)
+            .bind(f.refunds);
+    }
+    query
+}
+
+/// Replaces every rollup row with `rollups`, in the caller's transaction.
+pub async fn replace_all(conn: &mut impl Sql, rollups: &Rollups) -> StoreResult<()> {
+    conn.run(stmt("delete from sales_rollups")).await?;
+    conn.run(stmt("delete from sale_line_rollups")).await?;
+    conn.run(stmt("delete from tender_rollups")).await?;
+    // Rows go in chunks, one multi-row statement per store and day at most.
+    let cashiers: Vec<(&CashierKey, &CashierFigures)> = rollups.cashiers.iter().collect();
+    for (key, f) in cashiers {
+        let (store, day, cashier) = key;
+        conn.run(upsert_cashier(
+            &store.to_string(),
+            &day_key(*day),
+            &cashier.to_string(),
+            f,
+        ))
+        .await?;
+    }
+    let mut lines: Vec<(LineKey, LineFigures)> = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for ((store, day, key), f) in &rollups.lines {
+        let here = (store.to_string(), day_key(*day));
+        if current.as_ref() != Some(&here) || lines.len() >= 200 {
+            if let Some((s, d)) = current.take() {
+                conn.run(upsert_lines(&s, &d, &lines)).await?;
+                lines.clear();
+            }
+            current = Some(here);
+        }
+        lines.push((*key, *f));
+    }
+    if let Some((s, d)) = current.take() {
+        conn.run(upsert_lines(&s, &d, &lines)).await?;
+    }
+    for ((store, day, method), f) in &rollups.tenders {
+        conn.run(upsert_tenders(
+            &store.to_string(),
+            &day_key(*day),
+            &[(*method, *f)],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// A sale row as the rollups see it.
+pub fn sale_facts(sale: &crate::checkout::sales::SaleRow) -> ringup_core::reports::SaleFacts {
+    ringup_core::reports::SaleFacts {
+        cashier_id: sale.cashier_id,
+        gross: sale.subtotal,
+        discounts: sale.discount_total,
+        net: sale.net_total,
+        tax: sale.tax_total,
+        total: sale.total,
+        commission: sale.commission,
+        change: sale.change,
+        lines: sale
+            .lines
+            .iter()
+            .map(|l| ringup_core::reports::LineFacts {
+                product_id: l.product_id,
+                tax_class_id: l.tax_class_id,
+                rate_bp: l.tax_rate_bp,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                discount: l.discount,
+                net: l.net,
+                tax: l.tax,
+                total: l.total,
+            })
+            .collect(),
+        payments: sale.payments.iter().map(|p| (p.method, p.amount)).collect(),
+    }
+}
