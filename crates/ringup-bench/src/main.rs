@@ -11,6 +11,9 @@
 //! `ringup-bench ceiling` seeds checkout's world and issues the same sale transaction straight
 //! to the engine, the fastest way each engine allows: the reference for checkout's HTTP figure
 //! (see `ceiling/`).
+//!
+//! `ringup-bench reports` loads two years of sales for a chain of three stores in steps up to
+//! 10 million lines and times the daily sales report at each step (see `reports/`).
 
 // A benchmark binary: failing loudly on a broken setup is the right behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -18,6 +21,7 @@
 mod ceiling;
 mod checkout;
 mod common;
+mod reports;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,6 +75,9 @@ enum Command {
     /// allows (SQLite: one writer thread, four durability/commit modes; PostgreSQL: one round
     /// trip per sale).
     Ceiling(ceiling::CeilingArgs),
+    /// The daily sales report over 30 and 365 days, for a store and the chain, as the sales
+    /// grow from 10 thousand to 10 million lines.
+    Reports(reports::ReportsArgs),
 }
 
 #[tokio::main]
@@ -83,6 +90,7 @@ async fn main() -> Result<()> {
         } => catalog(seconds, concurrency.max(1), products.max(1)).await,
         Command::Checkout(args) => checkout::run(args).await,
         Command::Ceiling(args) => ceiling::run(args).await,
+        Command::Reports(args) => reports::run(args).await,
     }
 }
 
