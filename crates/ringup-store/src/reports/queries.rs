@@ -181,10 +181,16 @@ pub async fn lines_by(
     ]
     .map(sum)
     .join(", ");
+    // Only a column may extend the grouping: a bare `0` there would mean "column 0".
+    let by_rate = if by == LinesKey::TaxRate {
+        ", r.rate_bp"
+    } else {
+        ""
+    };
     let sql = format!(
         "select {key} as key, {label} as label, cast({rate} as bigint) as rate_bp, {columns} \
          from sale_line_rollups r {join} where {filter} \
-         group by {key}, {label}, {rate} order by {key}, {rate}"
+         group by {key}, {label}{by_rate} order by {key}{by_rate}"
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for value in values {
