@@ -1,6 +1,6 @@
 //! What one sale, void or return adds to the report rollups, and how contributions add up.
 //!
-//! The rollups keep, per store and local day: one row per cashier (counts and amounts of the
+//! The rollups keep, per store and local day: one row for the day, one row per cashier (counts and amounts of the
 //! sales they rang up and the returns they made), one per product and tax rate (quantities and
 //! the lines' own amounts, returns netted into separate columns), and one per tender.
 //! Reports read those rows, never the sales (docs/REPORTS.md).
@@ -310,6 +310,8 @@ impl Contribution {
     }
 }
 
+/// The key of a day rollup row.
+pub type DayKey = (StoreId, NaiveDate);
 /// The key of a cashier rollup row.
 pub type CashierKey = (StoreId, NaiveDate, UserId);
 /// The key of a line rollup row.
@@ -322,6 +324,8 @@ pub type TenderKey = (StoreId, NaiveDate, TenderMethod);
 /// sale's day with nothing else in it has no row to compare).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rollups {
+    /// The cashier rows summed over cashiers: one row per store and day.
+    pub days: BTreeMap<DayKey, CashierFigures>,
     pub cashiers: BTreeMap<CashierKey, CashierFigures>,
     pub lines: BTreeMap<LineRowKey, LineFigures>,
     pub tenders: BTreeMap<TenderKey, TenderFigures>,
@@ -340,8 +344,20 @@ impl Rollups {
         Some(())
     }
 
-    /// Adds to one cashier row; `None` on overflow.
+    /// Adds to one cashier row and to its store's day row; `None` on overflow.
     pub fn add_cashier(&mut self, key: CashierKey, figures: CashierFigures) -> Option<()> {
+        let (store, day, _) = key;
+        self.add_day((store, day), figures)?;
+        self.add_cashier_row(key, figures)
+    }
+
+    /// Adds to one day row only (reading stored rows back); `None` on overflow.
+    pub fn add_day(&mut self, key: DayKey, figures: CashierFigures) -> Option<()> {
+        add_into(&mut self.days, key, figures, CashierFigures::checked_add)
+    }
+
+    /// Adds to one cashier row only (reading stored rows back); `None` on overflow.
+    pub fn add_cashier_row(&mut self, key: CashierKey, figures: CashierFigures) -> Option<()> {
         add_into(
             &mut self.cashiers,
             key,
@@ -362,6 +378,7 @@ impl Rollups {
 
     /// The same rows without those that add up to nothing.
     pub fn without_zeros(mut self) -> Rollups {
+        self.days.retain(|_, f| !f.is_zero());
         self.cashiers.retain(|_, f| !f.is_zero());
         self.lines.retain(|_, f| !f.is_zero());
         self.tenders.retain(|_, f| !f.is_zero());

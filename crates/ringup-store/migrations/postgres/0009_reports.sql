@@ -5,6 +5,24 @@
 -- sales and returns, and `ringup check` compares the two. They carry no created_at /
 -- updated_at: every sale touches them, and what they say is recomputable at any time.
 
+-- Per store and local day: the day's sales and returns, whoever made them. The daily and
+-- store reports read these (one row per store and day); the cashier table below has the same
+-- figures split by cashier.
+create table sales_day_rollups (
+    store_id text not null references stores (id),
+    day text not null,
+    sales bigint not null,
+    gross bigint not null,
+    discounts bigint not null,
+    net bigint not null,
+    tax bigint not null,
+    total bigint not null,
+    commission bigint not null,
+    returns bigint not null,
+    refunds bigint not null,
+    primary key (store_id, day)
+);
+
 -- Per store, local day and cashier: the sales they rang up and the returns they made.
 create table sales_rollups (
     store_id text not null references stores (id),

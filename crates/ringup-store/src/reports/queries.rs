@@ -84,10 +84,17 @@ pub async fn sales_by(
     by: SalesKey,
 ) -> StoreResult<Vec<Grouped<CashierFigures>>> {
     let (filter, values) = period_filter(stores, from, to);
-    let (key, label, join) = match by {
-        SalesKey::Day => ("r.day", "r.day", ""),
-        SalesKey::Store => ("r.store_id", "s.code", "join stores s on s.id = r.store_id"),
+    // Days and stores read one row per store and day; cashiers their own rows.
+    let (table, key, label, join) = match by {
+        SalesKey::Day => ("sales_day_rollups", "r.day", "r.day", ""),
+        SalesKey::Store => (
+            "sales_day_rollups",
+            "r.store_id",
+            "s.code",
+            "join stores s on s.id = r.store_id",
+        ),
         SalesKey::Cashier => (
+            "sales_rollups",
             "r.cashier_id",
             "u.username",
             "join users u on u.id = r.cashier_id",
@@ -107,7 +114,7 @@ pub async fn sales_by(
     .map(sum)
     .join(", ");
     let sql = format!(
-        "select {key} as key, {label} as label, {columns} from sales_rollups r {join} \
+        "select {key} as key, {label} as label, {columns} from {table} r {join} \
          where {filter} group by {key}, {label} order by {key}"
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

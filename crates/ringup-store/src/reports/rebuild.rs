@@ -237,6 +237,29 @@ pub async fn stored(conn: &mut AnyConnection) -> StoreResult<Rollups> {
         NaiveDate::parse_from_str(&text, "%Y-%m-%d")
             .map_err(|_| StoreError::corrupt("rollups.day", text))
     };
+    let figures_of = |row: &sqlx::any::AnyRow| -> StoreResult<CashierFigures> {
+        Ok(CashierFigures {
+            sales: int(row, "sales")?,
+            gross: int(row, "gross")?,
+            discounts: int(row, "discounts")?,
+            net: int(row, "net")?,
+            tax: int(row, "tax")?,
+            total: int(row, "total")?,
+            commission: int(row, "commission")?,
+            returns: int(row, "returns")?,
+            refunds: int(row, "refunds")?,
+        })
+    };
+    let mut rows = sqlx::query(
+        "select store_id, day, sales, gross, discounts, net, tax, total, commission, returns, \
+         refunds from sales_day_rollups",
+    )
+    .fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await? {
+        r.add_day((id(&row, "store_id")?, day(&row)?), figures_of(&row)?)
+            .ok_or_else(overflow)?;
+    }
+    drop(rows);
     let mut rows = sqlx::query(
         "select store_id, day, cashier_id, sales, gross, discounts, net, tax, total, \
          commission, returns, refunds from sales_rollups",
@@ -255,7 +278,7 @@ pub async fn stored(conn: &mut AnyConnection) -> StoreResult<Rollups> {
             refunds: int(&row, "refunds")?,
         };
         let key = (id(&row, "store_id")?, day(&row)?, id(&row, "cashier_id")?);
-        r.add_cashier(key, figures).ok_or_else(overflow)?;
+        r.add_cashier_row(key, figures).ok_or_else(overflow)?;
     }
     drop(rows);
     let mut rows = sqlx::query(
@@ -315,7 +338,8 @@ pub async fn rebuild(db: &Db) -> StoreResult<Rebuilt> {
         // Sales in flight wait at their rollup upsert until this commits; sales committed
         // before the lock was granted are read below.
         tx.run(stmt(
-            "lock table sales_rollups, sale_line_rollups, tender_rollups in exclusive mode",
+            "lock table sales_day_rollups, sales_rollups, sale_line_rollups, tender_rollups \
+             in exclusive mode",
         ))
         .await?;
     }
@@ -325,7 +349,10 @@ pub async fn rebuild(db: &Db) -> StoreResult<Rebuilt> {
         .await?;
     crate::platform::db::commit(tx).await?;
     Ok(Rebuilt {
-        rows: rollups.cashiers.len() + rollups.lines.len() + rollups.tenders.len(),
+        rows: rollups.days.len()
+            + rollups.cashiers.len()
+            + rollups.lines.len()
+            + rollups.tenders.len(),
     })
 }
 
@@ -349,10 +376,11 @@ pub async fn check(db: &Db) -> StoreResult<(usize, Vec<Mismatch>)> {
     let want = recompute(&mut conn).await?;
     let have = stored(&mut conn).await?;
     let mut out = Vec::new();
+    diff("sales_day_rollups", &have.days, &want.days, &mut out);
     diff("sales_rollups", &have.cashiers, &want.cashiers, &mut out);
     diff("sale_line_rollups", &have.lines, &want.lines, &mut out);
     diff("tender_rollups", &have.tenders, &want.tenders, &mut out);
-    let rows = want.cashiers.len() + want.lines.len() + want.tenders.len();
+    let rows = want.days.len() + want.cashiers.len() + want.lines.len() + want.tenders.len();
     Ok((rows, out))
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Invariants: [`apply`] is called by `record_sale`, `void_sale` and `record_return` in the
 //! caller's transaction and nowhere else on the hot path, so a committed sale, void or return
-//! is in the rollups exactly when it is in the sales; its three statements are answerless, so
+//! is in the rollups exactly when it is in the sales; its four statements are answerless, so
 //! on PostgreSQL they travel with the write's other deferred statements right before COMMIT
 //! (the rollup rows are locked only for that last round trip), and each multi-row upsert lists
 //! its rows in key order, so concurrent writers lock them in the same order.
@@ -31,6 +31,7 @@ pub async fn apply(
 ) -> StoreResult<()> {
     let store = store.to_string();
     let day = day_key(day);
+    conn.defer(upsert_day(&store, &day, &c.cashier)).await?;
     conn.defer(upsert_cashier(
         &store,
         &day,
@@ -45,6 +46,36 @@ pub async fn apply(
         conn.defer(upsert_tenders(&store, &day, &c.tenders)).await?;
     }
     Ok(())
+}
+
+fn upsert_day(store: &str, day: &str, f: &CashierFigures) -> crate::platform::sql::Stmt<'static> {
+    stmt(
+        "insert into sales_day_rollups (store_id, day, sales, gross, discounts, net, tax, \
+         total, commission, returns, refunds) values ($1, $2, cast($3 as bigint), \
+         cast($4 as bigint), cast($5 as bigint), cast($6 as bigint), cast($7 as bigint), \
+         cast($8 as bigint), cast($9 as bigint), cast($10 as bigint), cast($11 as bigint)) \
+         on conflict (store_id, day) do update set \
+         sales = sales_day_rollups.sales + excluded.sales, \
+         gross = sales_day_rollups.gross + excluded.gross, \
+         discounts = sales_day_rollups.discounts + excluded.discounts, \
+         net = sales_day_rollups.net + excluded.net, \
+         tax = sales_day_rollups.tax + excluded.tax, \
+         total = sales_day_rollups.total + excluded.total, \
+         commission = sales_day_rollups.commission + excluded.commission, \
+         returns = sales_day_rollups.returns + excluded.returns, \
+         refunds = sales_day_rollups.refunds + excluded.refunds",
+    )
+    .bind(store.to_owned())
+    .bind(day.to_owned())
+    .bind(f.sales)
+    .bind(f.gross)
+    .bind(f.discounts)
+    .bind(f.net)
+    .bind(f.tax)
+    .bind(f.total)
+    .bind(f.commission)
+    .bind(f.returns)
+    .bind(f.refunds)
 }
 
 fn upsert_cashier(
@@ -152,10 +183,15 @@ fn upsert_tenders(
 
 /// Replaces every rollup row with `rollups`, in the caller's transaction.
 pub async fn replace_all(conn: &mut impl Sql, rollups: &Rollups) -> StoreResult<()> {
+    conn.run(stmt("delete from sales_day_rollups")).await?;
     conn.run(stmt("delete from sales_rollups")).await?;
     conn.run(stmt("delete from sale_line_rollups")).await?;
     conn.run(stmt("delete from tender_rollups")).await?;
-    // Rows go in chunks, one multi-row statement per store and day at most.
+    for ((store, day), f) in &rollups.days {
+        conn.run(upsert_day(&store.to_string(), &day_key(*day), f))
+            .await?;
+    }
+    // Line rows go in chunks, one multi-row statement per store and day at most.
     let cashiers: Vec<(&CashierKey, &CashierFigures)> = rollups.cashiers.iter().collect();
     for (key, f) in cashiers {
         let (store, day, cashier) = key;
