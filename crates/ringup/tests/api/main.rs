@@ -15,6 +15,9 @@
 //!   adjustments, the ledger check (`stock_check`), transfers, reservations, races on one level;
 //! - checkout: shifts, sales and their rules, voids, returns, receipts, customers, idempotency,
 //!   racing sales and returns, and a whole day in a store checked against an independent model;
+//! - reports: access and scoping, validation and formats, figures by hand and against an
+//!   independent model of the raw sales (property test), daylight-saving days, exports and
+//!   their audit, rollups after racing writers (`reports`);
 //! - the documentation: `docs/API.md` lists exactly the routes the server serves
 //!   (`api_reference`).
 //!
@@ -67,6 +70,7 @@ mod openapi;
 mod ops;
 mod products;
 mod receipts;
+mod reports;
 mod request_id;
 mod reservations;
 mod returns;
