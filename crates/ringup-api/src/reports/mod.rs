@@ -125,7 +125,9 @@ impl Format {
     }
 }
 
-/// The media types of `Accept`, in order, ignoring parameters and q-values; `*/*` when absent.
+/// The media types of `Accept` the client takes, most wanted first: ranges with `q=0` are
+/// refused ones and left out, the rest ordered by their `q` (1 when absent), ties in the order
+/// given. `*/*` when there is no header.
 fn accepted(headers: &HeaderMap) -> Vec<String> {
     let Some(accept) = headers.get(header::ACCEPT) else {
         return vec!["*/*".to_owned()];
@@ -133,17 +135,33 @@ fn accepted(headers: &HeaderMap) -> Vec<String> {
     let Ok(accept) = accept.to_str() else {
         return Vec::new();
     };
-    accept
+    let mut ranges: Vec<(u16, String)> = accept
         .split(',')
-        .map(|range| {
-            range
-                .split(';')
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
                 .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
+                .map_or(Some(1000), quality)?;
+            (q > 0 && !media.is_empty()).then_some((q, media))
         })
-        .collect()
+        .collect();
+    // A stable sort keeps the client's order among equal weights.
+    ranges.sort_by_key(|r| std::cmp::Reverse(r.0));
+    ranges.into_iter().map(|(_, media)| media).collect()
+}
+
+/// A `q` value in thousandths (`0.5` → 500); `None` when it is not a number from 0 to 1.
+fn quality(text: &str) -> Option<u16> {
+    let value: f64 = text.trim().parse().ok()?;
+    if !(0.0..=1.0).contains(&value) {
+        return None;
+    }
+    // In range 0..=1000 by the check above.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let thousandths = (value * 1000.0).round() as u16;
+    Some(thousandths)
 }
 
 /// `?format=` if given (anything but json, csv, xlsx or pdf is 406), else the first media
@@ -374,3 +392,32 @@ report_handler!(
     reports::movements_report,
     export::movements_table
 );
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn accept_is_read_by_quality_and_refused_types_are_never_chosen() {
+        assert_eq!(negotiate(None, &HeaderMap::new()).unwrap(), Format::Json);
+        let refused = accept("text/csv;q=0, application/json");
+        assert_eq!(negotiate(None, &refused).unwrap(), Format::Json);
+        let weighted = accept("application/json;q=0.5, application/pdf");
+        assert_eq!(negotiate(None, &weighted).unwrap(), Format::Pdf);
+        assert_eq!(
+            negotiate(None, &accept("text/csv, application/pdf")).unwrap(),
+            Format::Csv
+        );
+        assert!(negotiate(None, &accept("text/html, text/csv;q=0")).is_err());
+        assert!(negotiate(None, &accept("text/csv;q=2")).is_err());
+        assert_eq!(negotiate(Some("xlsx"), &refused).unwrap(), Format::Xlsx);
+        assert!(negotiate(Some("xml"), &HeaderMap::new()).is_err());
+    }
+}

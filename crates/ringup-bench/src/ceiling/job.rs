@@ -194,6 +194,7 @@ impl SaleJob {
             voided_by: None,
             voided_at: None,
             created_at: now.clone(),
+            business_day: None,
             lines,
             payments: cart.payments.clone(),
         };

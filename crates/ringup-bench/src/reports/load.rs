@@ -248,33 +248,62 @@ impl World {
     }
 
     /// Adds sales until the chain holds `target` lines, spread evenly over the days and
-    /// stores, then rewrites the rollups.
+    /// stores and written day by day (so each index grows in a few places at a time, as a
+    /// real chain's does), then rewrites the rollups.
     pub async fn grow_to(&mut self, db: &Db, target: u64) -> Result<()> {
         let first = self.last_day - Duration::days(DAYS - 1);
+        let slots = DAYS as u64 * self.stores.len() as u64;
         let mut batch: Vec<Sale> = Vec::with_capacity(PER_TX);
-        let mut slot: u64 = self.sales;
+        // Sales average three lines; a pass that falls short is followed by a smaller one.
         while self.lines < target {
-            let day = first + Duration::days((slot / 3 % DAYS as u64) as i64);
-            let store = (slot % 3) as usize;
-            slot += 1;
-            let sale = self.sale(store, day)?;
-            self.lines += sale.facts.lines.len() as u64;
-            self.sales += 1;
-            let (store_id, _, _, tz) = self.stores.get(store).context("store")?;
-            let contribution = Contribution::of_sale(&sale.facts).context("overflow")?;
-            self.rollups
-                .add(*store_id, local_day(sale.at, *tz), &contribution)
-                .context("overflow")?;
-            batch.push(sale);
-            if batch.len() == PER_TX {
-                self.write(db, &batch).await?;
-                batch.clear();
-            }
+            let wanted = target.saturating_sub(self.lines).div_ceil(3);
+            self.pass(db, &mut batch, first, slots, wanted, target)
+                .await?;
         }
         self.write(db, &batch).await?;
         let mut tx = db.begin_write().await?;
         ringup_store::reports::rollups::replace_all(&mut tx, &self.rollups).await?;
         commit(tx).await?;
+        Ok(())
+    }
+
+    /// One pass over the days, adding `wanted` sales spread over them.
+    async fn pass(
+        &mut self,
+        db: &Db,
+        batch: &mut Vec<Sale>,
+        first: NaiveDate,
+        slots: u64,
+        wanted: u64,
+        target: u64,
+    ) -> Result<()> {
+        let mut slot = 0u64;
+        'days: for d in 0..DAYS {
+            let day = first + Duration::days(d);
+            for store in 0..self.stores.len() {
+                // This slot's share of the sales still wanted (the remainder to the first).
+                let share = wanted / slots + u64::from(slot < wanted % slots);
+                slot += 1;
+                for _ in 0..share {
+                    if self.lines >= target {
+                        break 'days;
+                    }
+                    let sale = self.sale(store, day)?;
+                    self.lines += sale.facts.lines.len() as u64;
+                    self.sales += 1;
+                    let (store_id, _, _, tz) = self.stores.get(store).context("store")?;
+                    let contribution = Contribution::of_sale(&sale.facts).context("overflow")?;
+                    self.rollups
+                        .add(*store_id, local_day(sale.at, *tz), &contribution)
+                        .context("overflow")?;
+                    batch.push(sale);
+                    if batch.len() == PER_TX {
+                        self.write(db, batch).await?;
+                        batch.clear();
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

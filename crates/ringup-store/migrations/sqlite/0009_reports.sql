@@ -75,6 +75,13 @@ create table tender_rollups (
 );
 create index tender_rollups_day on tender_rollups (day, store_id);
 
+-- The local day a sale or return counts on, as its store's zone gave it when it was made: a
+-- void takes the sale off that day even if the store's zone changed since, and a rebuild puts
+-- every sale back on it. Rows made before this migration have none; they count on the day
+-- their store's current zone gives them.
+alter table sales add column business_day text;
+alter table returns add column business_day text;
+
 -- The tax share of a returned line's refund, kept as the return computed it (cumulative
 -- rounding like the refund itself, API.md "Reports"), so the VAT report and its
 -- recomputation never depend on the order returns are read back in. Rows written before this

@@ -223,7 +223,8 @@ pub async fn record_return(
             "a restock cannot be short of stock",
         ));
     }
-    insert_return(conn, &row).await?;
+    let day = local_day(at, draft.time_zone);
+    insert_return(conn, &row, day).await?;
     let facts = ReturnFacts {
         cashier_id: row.cashier_id,
         total: row.total,
@@ -244,23 +245,22 @@ pub async fn record_return(
     };
     let contribution = Contribution::of_return(&facts)
         .ok_or_else(|| StoreError::corrupt("return", "its report figures overflow"))?;
-    rollups::apply(
-        conn,
-        row.store_id,
-        local_day(at, draft.time_zone),
-        &contribution,
-    )
-    .await?;
+    rollups::apply(conn, row.store_id, day, &contribution).await?;
     Ok(Ok(row))
 }
 
 /// The return's rows; none is read back before commit, so on PostgreSQL they go as one
 /// statement with the write's other answerless ones ([`Sql::defer`]).
-async fn insert_return(conn: &mut impl Sql, row: &ReturnRow) -> StoreResult<()> {
+async fn insert_return(
+    conn: &mut impl Sql,
+    row: &ReturnRow,
+    day: chrono::NaiveDate,
+) -> StoreResult<()> {
     conn.defer(
         stmt(
             "insert into returns (id, sale_id, store_id, register_id, shift_id, cashier_id, \
-             reason, total, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             reason, total, created_at, business_day) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(row.id.to_string())
         .bind(row.sale_id.to_string())
@@ -270,7 +270,8 @@ async fn insert_return(conn: &mut impl Sql, row: &ReturnRow) -> StoreResult<()> 
         .bind(row.cashier_id.to_string())
         .bind(&row.reason)
         .bind(row.total)
-        .bind(&row.created_at),
+        .bind(&row.created_at)
+        .bind(rollups::day_key(day)),
     )
     .await?;
     for (no, line) in (1i64..).zip(&row.lines) {

@@ -142,6 +142,9 @@ pub struct SaleRow {
     pub voided_by: Option<String>,
     pub voided_at: Option<String>,
     pub created_at: String,
+    /// The store's local day the sale counts on in the reports (`None`: made before days were
+    /// kept; its store's current zone says).
+    pub business_day: Option<String>,
     #[sqlx(skip)]
     pub lines: Vec<SaleLineRow>,
     #[sqlx(skip)]
@@ -302,6 +305,7 @@ pub async fn record_sale(
         voided_by: None,
         voided_at: None,
         created_at: now.to_owned(),
+        business_day: Some(rollups::day_key(local_day(at, draft.time_zone))),
         lines: draft.lines,
         payments: draft.payments,
     };
@@ -315,19 +319,25 @@ pub async fn record_sale(
     rollups::apply(
         conn,
         sale.store_id,
-        local_day(at, draft.time_zone),
+        day_of(&sale, draft.time_zone)?,
         &contribution,
     )
     .await?;
     Ok(Ok(sale))
 }
 
+/// The local day `sale` counts on: the one kept with it, else the day its time gives in `zone`
+/// (sales made before days were kept).
+fn day_of(sale: &SaleRow, zone: Tz) -> StoreResult<chrono::NaiveDate> {
+    rollups::business_day(sale.business_day.as_deref(), &sale.created_at, zone)
+}
+
 async fn insert_sale(conn: &mut impl Sql, sale: &SaleRow, seq: i64) -> StoreResult<()> {
     let row = stmt(
         "insert into sales (id, store_id, seq, number, register_id, shift_id, cashier_id, \
          customer_id, status, subtotal, discount_total, net_total, tax_total, total, paid, \
-         change_given, commission, note, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, \
-         'completed', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         change_given, commission, note, created_at, business_day) values ($1, $2, $3, $4, $5, \
+         $6, $7, $8, 'completed', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(sale.id.to_string())
     .bind(sale.store_id.to_string())
@@ -346,7 +356,8 @@ async fn insert_sale(conn: &mut impl Sql, sale: &SaleRow, seq: i64) -> StoreResu
     .bind(sale.change)
     .bind(sale.commission)
     .bind(&sale.note)
-    .bind(&sale.created_at);
+    .bind(&sale.created_at)
+    .bind(sale.business_day.clone());
     conn.defer(row).await?;
 
     // The sale's id is `$1`; then one `?` per bound value of a line, in bind order.
@@ -404,7 +415,8 @@ async fn insert_sale(conn: &mut impl Sql, sale: &SaleRow, seq: i64) -> StoreResu
 
 const SALE_COLUMNS: &str = "id, number, store_id, register_id, shift_id, cashier_id, \
     customer_id, status, subtotal, discount_total, net_total, tax_total, total, paid, \
-    change_given, commission, note, returns_count, void_reason, voided_by, voided_at, created_at";
+    change_given, commission, note, returns_count, void_reason, voided_by, voided_at, created_at, \
+    business_day";
 
 /// Fills in the lines and payments of `sales` (two statements for any number of sales).
 async fn attach_details(conn: &mut AnyConnection, sales: &mut [SaleRow]) -> StoreResult<()> {
@@ -601,18 +613,10 @@ pub async fn void_sale(
             "a void cannot be short of stock",
         ));
     }
-    // The void takes the sale out of the reports of the day it was made.
-    let made = time::from_db(&sale.created_at)
-        .map_err(|_| StoreError::corrupt("sales.created_at", sale.created_at.clone()))?;
+    // The void takes the sale out of the reports of the day it counted on.
     let contribution = Contribution::of_void(&rollups::sale_facts(sale))
         .ok_or_else(|| StoreError::corrupt("sale", "its report figures overflow"))?;
-    rollups::apply(
-        conn,
-        sale.store_id,
-        local_day(made, time_zone),
-        &contribution,
-    )
-    .await?;
+    rollups::apply(conn, sale.store_id, day_of(sale, time_zone)?, &contribution).await?;
     let mut voided = sale.clone();
     voided.voided = true;
     voided.voided_by = Some(by.to_owned());

@@ -17,16 +17,13 @@ use sqlx::{AnyConnection, Row as _};
 
 use ringup_core::checkout::payment::TenderMethod;
 use ringup_core::ids::{ProductId, StoreId, TaxClassId, UserId};
-use ringup_core::reports::{
-    CashierFigures, LineFigures, LineKey, Rollups, TenderFigures, local_day,
-};
+use ringup_core::reports::{CashierFigures, LineFigures, LineKey, Rollups, TenderFigures};
 
 use crate::platform::db::{Db, Engine};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::meta;
 use crate::platform::sql::{Sql, stmt};
-use crate::platform::time;
-use crate::reports::rollups::replace_all;
+use crate::reports::rollups::{business_day, replace_all};
 
 /// The app_meta key that says the rollups must be rebuilt before they are trusted.
 pub const STALE_KEY: &str = "rollups_stale";
@@ -62,17 +59,19 @@ async fn zones(conn: &mut AnyConnection) -> StoreResult<HashMap<StoreId, Tz>> {
 }
 
 /// The local day of a stored timestamp in its store's zone.
+/// The local day a row counts on: its `business_day`, else the day its `created_at` gives in
+/// its store's zone.
 fn day_of(
     zones: &HashMap<StoreId, Tz>,
     store: StoreId,
-    created_at: &str,
+    row: &sqlx::any::AnyRow,
 ) -> StoreResult<NaiveDate> {
     let tz = zones
         .get(&store)
         .ok_or_else(|| StoreError::corrupt("stores", format!("no store {store}")))?;
-    let at = time::from_db(created_at)
-        .map_err(|_| StoreError::corrupt("created_at", created_at.to_owned()))?;
-    Ok(local_day(at, *tz))
+    let kept: Option<String> = row.try_get("business_day")?;
+    let created_at: String = row.try_get("created_at")?;
+    business_day(kept.as_deref(), &created_at, *tz)
 }
 
 fn method_of(text: &str) -> StoreResult<TenderMethod> {
@@ -85,13 +84,13 @@ pub async fn recompute(conn: &mut AnyConnection) -> StoreResult<Rollups> {
     let mut r = Rollups::default();
 
     let mut rows = sqlx::query(
-        "select store_id, cashier_id, created_at, subtotal, discount_total, net_total, \
+        "select store_id, cashier_id, created_at, business_day, subtotal, discount_total, net_total, \
          tax_total, total, commission, change_given from sales where status = 'completed'",
     )
     .fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let store: StoreId = id(&row, "store_id")?;
-        let day = day_of(&zones, store, &row.try_get::<String, _>("created_at")?)?;
+        let day = day_of(&zones, store, &row)?;
         let cashier: UserId = id(&row, "cashier_id")?;
         let figures = CashierFigures {
             sales: 1,
@@ -119,14 +118,14 @@ pub async fn recompute(conn: &mut AnyConnection) -> StoreResult<Rollups> {
     drop(rows);
 
     let mut rows = sqlx::query(
-        "select s.store_id, s.created_at, l.product_id, l.tax_class_id, l.tax_rate_bp, \
+        "select s.store_id, s.created_at, s.business_day, l.product_id, l.tax_class_id, l.tax_rate_bp, \
          l.quantity, l.unit_price, l.discount, l.net, l.tax, l.total \
          from sale_lines l join sales s on s.id = l.sale_id where s.status = 'completed'",
     )
     .fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let store: StoreId = id(&row, "store_id")?;
-        let day = day_of(&zones, store, &row.try_get::<String, _>("created_at")?)?;
+        let day = day_of(&zones, store, &row)?;
         let key = LineKey {
             product_id: id::<ProductId>(&row, "product_id")?,
             tax_class_id: id::<TaxClassId>(&row, "tax_class_id")?,
@@ -150,13 +149,13 @@ pub async fn recompute(conn: &mut AnyConnection) -> StoreResult<Rollups> {
     drop(rows);
 
     let mut rows = sqlx::query(
-        "select s.store_id, s.created_at, p.method, p.amount \
+        "select s.store_id, s.created_at, s.business_day, p.method, p.amount \
          from sale_payments p join sales s on s.id = p.sale_id where s.status = 'completed'",
     )
     .fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let store: StoreId = id(&row, "store_id")?;
-        let day = day_of(&zones, store, &row.try_get::<String, _>("created_at")?)?;
+        let day = day_of(&zones, store, &row)?;
         let method = method_of(&row.try_get::<String, _>("method")?)?;
         let figures = TenderFigures {
             payments: 1,
@@ -168,11 +167,12 @@ pub async fn recompute(conn: &mut AnyConnection) -> StoreResult<Rollups> {
     }
     drop(rows);
 
-    let mut rows = sqlx::query("select store_id, cashier_id, created_at, total from returns")
-        .fetch(&mut *conn);
+    let mut rows =
+        sqlx::query("select store_id, cashier_id, created_at, business_day, total from returns")
+            .fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let store: StoreId = id(&row, "store_id")?;
-        let day = day_of(&zones, store, &row.try_get::<String, _>("created_at")?)?;
+        let day = day_of(&zones, store, &row)?;
         let figures = CashierFigures {
             returns: 1,
             refunds: int(&row, "total")?,
@@ -184,7 +184,7 @@ pub async fn recompute(conn: &mut AnyConnection) -> StoreResult<Rollups> {
     drop(rows);
 
     let mut rows = sqlx::query(
-        "select r.store_id, r.created_at, rl.product_id, s.tax_class_id, s.tax_rate_bp, \
+        "select r.store_id, r.created_at, r.business_day, rl.product_id, s.tax_class_id, s.tax_rate_bp, \
          rl.quantity, rl.refund, rl.tax \
          from return_lines rl join returns r on r.id = rl.return_id \
          join sale_lines s on s.id = rl.sale_line_id",
@@ -192,7 +192,7 @@ pub async fn recompute(conn: &mut AnyConnection) -> StoreResult<Rollups> {
     .fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let store: StoreId = id(&row, "store_id")?;
-        let day = day_of(&zones, store, &row.try_get::<String, _>("created_at")?)?;
+        let day = day_of(&zones, store, &row)?;
         let key = LineKey {
             product_id: id::<ProductId>(&row, "product_id")?,
             tax_class_id: id::<TaxClassId>(&row, "tax_class_id")?,
@@ -210,13 +210,13 @@ pub async fn recompute(conn: &mut AnyConnection) -> StoreResult<Rollups> {
     drop(rows);
 
     let mut rows = sqlx::query(
-        "select r.store_id, r.created_at, f.method, f.amount \
+        "select r.store_id, r.created_at, r.business_day, f.method, f.amount \
          from return_refunds f join returns r on r.id = f.return_id",
     )
     .fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let store: StoreId = id(&row, "store_id")?;
-        let day = day_of(&zones, store, &row.try_get::<String, _>("created_at")?)?;
+        let day = day_of(&zones, store, &row)?;
         let method = method_of(&row.try_get::<String, _>("method")?)?;
         let figures = TenderFigures {
             refunds: int(&row, "amount")?,

@@ -230,6 +230,25 @@ pub async fn replace_all(conn: &mut impl Sql, rollups: &Rollups) -> StoreResult<
     Ok(())
 }
 
+/// The local day a sale or return counts on: `kept` (written with it), else the day
+/// `created_at` gives in `zone` (rows made before days were kept).
+pub fn business_day(
+    kept: Option<&str>,
+    created_at: &str,
+    zone: chrono_tz::Tz,
+) -> StoreResult<NaiveDate> {
+    use crate::platform::error::StoreError;
+    match kept {
+        Some(day) => NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|_| StoreError::corrupt("business_day", day.to_owned())),
+        None => {
+            let at = crate::platform::time::from_db(created_at)
+                .map_err(|_| StoreError::corrupt("created_at", created_at.to_owned()))?;
+            Ok(ringup_core::reports::local_day(at, zone))
+        }
+    }
+}
+
 /// A sale row as the rollups see it.
 pub fn sale_facts(sale: &crate::checkout::sales::SaleRow) -> ringup_core::reports::SaleFacts {
     ringup_core::reports::SaleFacts {
