@@ -24,11 +24,15 @@ target="${CARGO_TARGET_DIR:-target}"
 cargo build --release --locked -q -p ringup -p ringup-bench
 
 baseline_dir="$(pwd)/target/baseline-${BASELINE}"
-if [ ! -x "$baseline_dir/release/ringup" ]; then
+if [ ! -f "$baseline_dir/built" ]; then
+  # Seeded with this checkout's release build, so only the workspace's own crates compile.
+  mkdir -p "$baseline_dir"
+  [ -d "$baseline_dir/release" ] || cp -a "$target/release" "$baseline_dir/release"
   tree="$(mktemp -d)/ringup-${BASELINE}"
   git worktree add --detach "$tree" "$BASELINE" >/dev/null
   ( cd "$tree" && CARGO_TARGET_DIR="$baseline_dir" cargo build --release --locked -q -p ringup )
   git worktree remove --force "$tree"
+  echo "$BASELINE" > "$baseline_dir/built"
 fi
 
 summary=()
