@@ -44,6 +44,19 @@ pub struct Grouped<F> {
     pub figures: F,
 }
 
+/// Runs `sql` (built here from whitelisted fragments) with `values` bound in order.
+async fn fetch(
+    conn: &mut AnyConnection,
+    sql: String,
+    values: Vec<String>,
+) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for value in values {
+        query = query.bind(value);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
 fn sum(column: &str) -> String {
     format!("cast(coalesce(sum(r.{column}), 0) as bigint) as {column}")
 }
@@ -117,11 +130,7 @@ pub async fn sales_by(
         "select {key} as key, {label} as label, {columns} from {table} r {join} \
          where {filter} group by {key}, {label} order by {key}"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in values {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = fetch(conn, sql, values).await?;
     rows.iter()
         .map(|row| {
             Ok(Grouped {
@@ -199,11 +208,7 @@ pub async fn lines_by(
          from sale_line_rollups r {join} where {filter} \
          group by {key}, {label}{by_rate} order by {key}{by_rate}"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in values {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = fetch(conn, sql, values).await?;
     rows.iter()
         .map(|row| {
             Ok(Grouped {
@@ -239,11 +244,7 @@ pub async fn tenders_by(
         "select r.method, {columns} from tender_rollups r where {filter} \
          group by r.method order by r.method"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in values {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = fetch(conn, sql, values).await?;
     rows.iter()
         .map(|row| {
             let method: String = row.try_get("method")?;
@@ -320,11 +321,7 @@ pub async fn closed_shifts(
             .replace("(store_id", "(s.store_id")
             .replace(" closed_at", " s.closed_at")
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in values {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = fetch(conn, sql, values).await?;
     rows.iter()
         .map(|row| {
             let opt = |c: &str| -> StoreResult<i64> {
@@ -359,11 +356,7 @@ pub async fn movements_by_kind(
          cast(coalesce(sum(delta), 0) as bigint) as quantity \
          from stock_movements where {filter} group by kind order by kind"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in values {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = fetch(conn, sql, values).await?;
     rows.iter()
         .map(|row| {
             Ok((

@@ -15,7 +15,9 @@ use ringup_core::reports::{Rollups, rollup::CashierKey};
 
 use crate::platform::db::value_rows;
 use crate::platform::error::StoreResult;
-use crate::platform::sql::{Sql, stmt};
+use std::sync::LazyLock;
+
+use crate::platform::sql::{Sql, Stmt, stmt};
 
 /// The day as rollup rows key it.
 pub fn day_key(day: NaiveDate) -> String {
@@ -48,77 +50,80 @@ pub async fn apply(
     Ok(())
 }
 
-fn upsert_day(store: &str, day: &str, f: &CashierFigures) -> crate::platform::sql::Stmt<'static> {
-    stmt(
-        "insert into sales_day_rollups (store_id, day, sales, gross, discounts, net, tax, \
-         total, commission, returns, refunds) values ($1, $2, cast($3 as bigint), \
-         cast($4 as bigint), cast($5 as bigint), cast($6 as bigint), cast($7 as bigint), \
-         cast($8 as bigint), cast($9 as bigint), cast($10 as bigint), cast($11 as bigint)) \
-         on conflict (store_id, day) do update set \
-         sales = sales_day_rollups.sales + excluded.sales, \
-         gross = sales_day_rollups.gross + excluded.gross, \
-         discounts = sales_day_rollups.discounts + excluded.discounts, \
-         net = sales_day_rollups.net + excluded.net, \
-         tax = sales_day_rollups.tax + excluded.tax, \
-         total = sales_day_rollups.total + excluded.total, \
-         commission = sales_day_rollups.commission + excluded.commission, \
-         returns = sales_day_rollups.returns + excluded.returns, \
-         refunds = sales_day_rollups.refunds + excluded.refunds",
+/// The figures of a day or cashier row, in [`CashierFigures`] order.
+const CASHIER_FIGURES: [&str; 9] = [
+    "sales",
+    "gross",
+    "discounts",
+    "net",
+    "tax",
+    "total",
+    "commission",
+    "returns",
+    "refunds",
+];
+
+/// `insert into <table> (<keys>, <figures>) values (…) on conflict (<keys>) do update set
+/// <figure> = <table>.<figure> + excluded.<figure>, …`: the keys are `$1…`, the figures the
+/// next placeholders, cast to `bigint` (PostgreSQL types a parameter by its first use).
+fn upsert_text(table: &str, keys: &[&str], figures: &[&str]) -> String {
+    let values: Vec<String> = (1..=keys.len())
+        .map(|i| format!("${i}"))
+        .chain((1..=figures.len()).map(|i| format!("cast(${} as bigint)", keys.len() + i)))
+        .collect();
+    let set: Vec<String> = figures
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect();
+    format!(
+        "insert into {table} ({}, {}) values ({}) on conflict ({}) do update set {}",
+        keys.join(", "),
+        figures.join(", "),
+        values.join(", "),
+        keys.join(", "),
+        set.join(", ")
     )
-    .bind(store.to_owned())
-    .bind(day.to_owned())
-    .bind(f.sales)
-    .bind(f.gross)
-    .bind(f.discounts)
-    .bind(f.net)
-    .bind(f.tax)
-    .bind(f.total)
-    .bind(f.commission)
-    .bind(f.returns)
-    .bind(f.refunds)
 }
 
-fn upsert_cashier(
-    store: &str,
-    day: &str,
-    cashier: &str,
-    f: &CashierFigures,
-) -> crate::platform::sql::Stmt<'static> {
-    stmt(
-        "insert into sales_rollups (store_id, day, cashier_id, sales, gross, discounts, net, \
-         tax, total, commission, returns, refunds) values ($1, $2, $3, cast($4 as bigint), \
-         cast($5 as bigint), cast($6 as bigint), cast($7 as bigint), cast($8 as bigint), \
-         cast($9 as bigint), cast($10 as bigint), cast($11 as bigint), cast($12 as bigint)) \
-         on conflict (store_id, day, cashier_id) do update set \
-         sales = sales_rollups.sales + excluded.sales, \
-         gross = sales_rollups.gross + excluded.gross, \
-         discounts = sales_rollups.discounts + excluded.discounts, \
-         net = sales_rollups.net + excluded.net, \
-         tax = sales_rollups.tax + excluded.tax, \
-         total = sales_rollups.total + excluded.total, \
-         commission = sales_rollups.commission + excluded.commission, \
-         returns = sales_rollups.returns + excluded.returns, \
-         refunds = sales_rollups.refunds + excluded.refunds",
+static UPSERT_DAY: LazyLock<String> =
+    LazyLock::new(|| upsert_text("sales_day_rollups", &["store_id", "day"], &CASHIER_FIGURES));
+static UPSERT_CASHIER: LazyLock<String> = LazyLock::new(|| {
+    upsert_text(
+        "sales_rollups",
+        &["store_id", "day", "cashier_id"],
+        &CASHIER_FIGURES,
     )
-    .bind(store.to_owned())
-    .bind(day.to_owned())
-    .bind(cashier.to_owned())
-    .bind(f.sales)
-    .bind(f.gross)
-    .bind(f.discounts)
-    .bind(f.net)
-    .bind(f.tax)
-    .bind(f.total)
-    .bind(f.commission)
-    .bind(f.returns)
-    .bind(f.refunds)
+});
+
+fn with_figures(query: Stmt<'static>, f: &CashierFigures) -> Stmt<'static> {
+    query
+        .bind(f.sales)
+        .bind(f.gross)
+        .bind(f.discounts)
+        .bind(f.net)
+        .bind(f.tax)
+        .bind(f.total)
+        .bind(f.commission)
+        .bind(f.returns)
+        .bind(f.refunds)
 }
 
-fn upsert_lines(
-    store: &str,
-    day: &str,
-    lines: &[(LineKey, LineFigures)],
-) -> crate::platform::sql::Stmt<'static> {
+fn upsert_day(store: &str, day: &str, f: &CashierFigures) -> Stmt<'static> {
+    let query = stmt(UPSERT_DAY.as_str())
+        .bind(store.to_owned())
+        .bind(day.to_owned());
+    with_figures(query, f)
+}
+
+fn upsert_cashier(store: &str, day: &str, cashier: &str, f: &CashierFigures) -> Stmt<'static> {
+    let query = stmt(UPSERT_CASHIER.as_str())
+        .bind(store.to_owned())
+        .bind(day.to_owned())
+        .bind(cashier.to_owned());
+    with_figures(query, f)
+}
+
+fn upsert_lines(store: &str, day: &str, lines: &[(LineKey, LineFigures)]) -> Stmt<'static> {
     const ROW: &str = "($1, $2, ?, ?, cast(? as bigint), cast(? as bigint), cast(? as bigint), \
          cast(? as bigint), cast(? as bigint), cast(? as bigint), cast(? as bigint), \
          cast(? as bigint), cast(? as bigint), cast(? as bigint))";
@@ -160,7 +165,7 @@ fn upsert_tenders(
     store: &str,
     day: &str,
     tenders: &[(ringup_core::checkout::payment::TenderMethod, TenderFigures)],
-) -> crate::platform::sql::Stmt<'static> {
+) -> Stmt<'static> {
     const ROW: &str = "($1, $2, ?, cast(? as bigint), cast(? as bigint), cast(? as bigint))";
     let sql = format!(
         "insert into tender_rollups (store_id, day, method, payments, taken, refunds) values {} \
@@ -276,5 +281,19 @@ pub fn sale_facts(sale: &crate::checkout::sales::SaleRow) -> ringup_core::report
             })
             .collect(),
         payments: sale.payments.iter().map(|p| (p.method, p.amount)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upsert_adds_every_figure_to_the_row_of_its_keys() {
+        assert_eq!(
+            upsert_text("t", &["a", "b"], &["x", "y"]),
+            "insert into t (a, b, x, y) values ($1, $2, cast($3 as bigint), cast($4 as bigint)) \
+             on conflict (a, b) do update set x = t.x + excluded.x, y = t.y + excluded.y"
+        );
     }
 }
