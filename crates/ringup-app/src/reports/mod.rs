@@ -1,4 +1,4 @@
-//! Reports (API.md "Reports", docs/REPORTS.md): who may read which stores, the period and the
+//! Reports (API.md "Reports", docs/ARCHITECTURE.md, "Reports read rollups"): who may read which stores, the period and the
 //! currency a report is in, the lane reports run in, and the audit event of an export.
 //!
 //! Invariants: admins see every store, managers only theirs, everyone else nothing; a report

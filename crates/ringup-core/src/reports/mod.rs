@@ -1,5 +1,5 @@
 //! Reports: the periods they cover, the figures they add up, and what each sale, void and
-//! return contributes to the rollups a report reads (docs/REPORTS.md).
+//! return contributes to the rollups a report reads (docs/ARCHITECTURE.md, "Reports read rollups").
 //!
 //! Invariants: a business day is the store's own local day in its IANA time zone; every
 //! figure is an integer in minor units (or a count) added with checked arithmetic; a void

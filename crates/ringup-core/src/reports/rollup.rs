@@ -3,7 +3,7 @@
 //! The rollups keep, per store and local day: one row for the day, one row per cashier (counts and amounts of the
 //! sales they rang up and the returns they made), one per product and tax rate (quantities and
 //! the lines' own amounts, returns netted into separate columns), and one per tender.
-//! Reports read those rows, never the sales (docs/REPORTS.md).
+//! Reports read those rows, never the sales (docs/ARCHITECTURE.md, "Reports read rollups").
 //!
 //! Invariants: a contribution's rows are sorted by key and each key appears once, so every
 //! transaction touches rollup rows in the same order (no deadlock on PostgreSQL) and a single

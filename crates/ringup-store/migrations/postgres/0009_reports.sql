@@ -1,9 +1,10 @@
--- Report rollups (API.md "Reports", docs/REPORTS.md). A sale, a void and a return add to
+-- Report rollups (API.md "Reports", docs/ARCHITECTURE.md, "Reports read rollups"). A sale, a void and a return add to
 -- these rows in their own transaction, so a report reads O(days × groups) rows and never the
 -- sales. `day` is the store's local day (YYYY-MM-DD) in its time zone when the sale or return
 -- was made. The rows are derived data: `ringup rollups rebuild` recomputes them from the
 -- sales and returns, and `ringup check` compares the two. They carry no created_at /
 -- updated_at: every sale touches them, and what they say is recomputable at any time.
+-- Reports always name their stores, so the primary keys serve every read.
 
 -- Per store and local day: the day's sales and returns, whoever made them. The daily and
 -- store reports read these (one row per store and day); the cashier table below has the same
@@ -39,7 +40,6 @@ create table sales_rollups (
     refunds bigint not null,
     primary key (store_id, day, cashier_id)
 );
-create index sales_rollups_day on sales_rollups (day, store_id);
 
 -- Per store, local day, product and tax class and rate: the lines' own amounts, and what
 -- returns took back (quantity, refund and the tax share of it).
@@ -60,7 +60,6 @@ create table sale_line_rollups (
     refund_tax bigint not null,
     primary key (store_id, day, product_id, tax_class_id, rate_bp)
 );
-create index sale_line_rollups_day on sale_line_rollups (day, store_id);
 
 -- Per store, local day and tender: payments, what they took in (cash net of change) and
 -- refunds paid out.
@@ -73,7 +72,6 @@ create table tender_rollups (
     refunds bigint not null,
     primary key (store_id, day, method)
 );
-create index tender_rollups_day on tender_rollups (day, store_id);
 
 -- The local day a sale or return counts on, as its store's zone gave it when it was made: a
 -- void takes the sale off that day even if the store's zone changed since, and a rebuild puts
