@@ -4,3 +4,4 @@ pub mod customers;
 pub mod returns;
 pub mod sales;
 pub mod shifts;
+pub mod voids;
