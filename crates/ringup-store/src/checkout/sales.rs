@@ -282,6 +282,8 @@ pub async fn record_sale(
         )
         .await?;
     let seq = counter.int("last_number")?;
+    // The local day the sale counts on in the reports, kept with it.
+    let day = local_day(at, draft.time_zone);
     let mut sale = SaleRow {
         id: draft.id,
         number: sale_number(draft.store_code, seq),
@@ -305,7 +307,7 @@ pub async fn record_sale(
         voided_by: None,
         voided_at: None,
         created_at: now.to_owned(),
-        business_day: Some(rollups::day_key(local_day(at, draft.time_zone))),
+        business_day: Some(rollups::day_key(day)),
         lines: draft.lines,
         payments: draft.payments,
     };
@@ -316,13 +318,7 @@ pub async fn record_sale(
     insert_sale(conn, &sale, seq).await?;
     let contribution = Contribution::of_sale(&rollups::sale_facts(&sale))
         .ok_or_else(|| StoreError::corrupt("sale", "its report figures overflow"))?;
-    rollups::apply(
-        conn,
-        sale.store_id,
-        day_of(&sale, draft.time_zone)?,
-        &contribution,
-    )
-    .await?;
+    rollups::apply(conn, sale.store_id, day, &contribution).await?;
     Ok(Ok(sale))
 }
 
