@@ -24,6 +24,9 @@ use tokio::sync::Notify;
 use crate::serve::ConnectionLimits;
 use crate::settings::{MIN_SECRET_LEN, Secret, Settings, origin_text};
 
+/// How long a report waits for a place in the lane before it is refused with 503.
+const REPORT_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Why ringup could not start.
 #[derive(Debug)]
 pub enum StartupError {
@@ -264,7 +267,7 @@ impl Application {
             metrics,
             http,
             auth: auth.clone(),
-            reports: ringup_app::reports::Lane::default(),
+            reports: ringup_app::reports::Lane::new(settings.report_lane, REPORT_PATIENCE),
         };
         let router = ringup_api::app(state, options.extra);
         let listener =

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use ringup_app::reports::{
-    CommissionsReport, MovementsReport, SalesChart, SalesReport, ShiftsReport, TaxReport,
+    CommissionsReport, LanePass, MovementsReport, SalesChart, SalesReport, ShiftsReport, TaxReport,
     ValuationReport,
 };
 use ringup_core::catalog::CurrencyCode;
@@ -20,11 +20,18 @@ pub fn failed(error: RenderError) -> ApiError {
     ApiError::Internal(Box::new(error))
 }
 
+/// The currency amounts are shown in. A report has none only when it covers no store (every
+/// amount is 0): then two decimals and no code, rather than no export at all.
 fn currency(code: Option<&str>) -> Option<Currency> {
-    let code = CurrencyCode::parse(code?).ok()?;
-    Some(Currency {
-        code: code.as_str().to_owned(),
-        decimals: code.minor_units(),
+    Some(match code.and_then(|c| CurrencyCode::parse(c).ok()) {
+        Some(code) => Currency {
+            code: code.as_str().to_owned(),
+            decimals: code.minor_units(),
+        },
+        None => Currency {
+            code: String::new(),
+            decimals: 2,
+        },
     })
 }
 
@@ -53,30 +60,58 @@ fn notes(store_id: Option<&str>, currency: Option<&str>, extra: &[String]) -> Ve
     notes
 }
 
-/// The export as an HTTP response, with a file name that says what it is.
-pub fn respond(
+/// Renders on a thread of its own at the lowest CPU priority (nice 19 on Linux), so an export
+/// never holds up the async workers that serve the tills, and when a till and an export both
+/// want a core the till gets it; the lane bounds how many such threads run at once.
+pub async fn render<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, RenderError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("ringup-export".to_owned())
+        .spawn(move || {
+            // Best effort: where the priority cannot be lowered, the export still renders.
+            let _ = lowest_priority();
+            let _ = answer.send(work());
+        })
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    answered
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .map_err(failed)
+}
+
+/// Lowers the calling thread's CPU priority to the least there is.
+fn lowest_priority() -> Result<(), thread_priority::Error> {
+    thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+}
+
+/// The export as an HTTP response, with a file name that says what it is. `pass` (the
+/// report's place in the lane) is held until the body is sent: to its end for a streamed CSV.
+pub async fn respond(
     report: &str,
     format: Format,
     table: Table,
-    chart: Option<&Chart>,
+    chart: Option<Chart>,
+    pass: LanePass,
 ) -> Result<Response, ApiError> {
     let (media, extension, body) = match format {
         Format::Csv => {
-            // Rendered as the body is sent, a chunk of rows at a time.
-            let chunks = ringup_export::csv_chunks_owned(table);
+            // Rendered as the body is sent, a chunk of rows at a time, in the lane throughout.
+            let chunks = ringup_export::csv_chunks_owned(table).inspect(move |_| {
+                let _in_lane = &pass;
+            });
             let body = Body::from_stream(futures::stream::iter(chunks));
             ("text/csv; charset=utf-8", "csv", body)
         }
-        Format::Xlsx => (
-            XLSX,
-            "xlsx",
-            Body::from(ringup_export::xlsx(&table).map_err(failed)?),
-        ),
-        Format::Pdf => (
-            "application/pdf",
-            "pdf",
-            Body::from(ringup_export::pdf(&table, chart).map_err(failed)?),
-        ),
+        Format::Xlsx => {
+            let bytes = render(move || ringup_export::xlsx(&table)).await?;
+            (XLSX, "xlsx", Body::from(bytes))
+        }
+        Format::Pdf => {
+            let bytes = render(move || ringup_export::pdf(&table, chart.as_ref())).await?;
+            ("application/pdf", "pdf", Body::from(bytes))
+        }
         Format::Json => return Err(ApiError::NotAcceptable),
     };
     let disposition = format!("attachment; filename=\"ringup-{report}.{extension}\"");
@@ -364,4 +399,41 @@ pub fn movements_table(r: &MovementsReport) -> Result<Table, ApiError> {
             .collect(),
         totals: Some(line(&r.totals, Cell::Text("totals".to_owned()))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The calling thread's nice value, from `/proc/thread-self/stat` (field 19).
+    #[cfg(target_os = "linux")]
+    fn nice() -> Result<i64, RenderError> {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // The command name may hold spaces: the fields are counted after its `)`.
+        let after_name = stat.rsplit_once(')').unwrap().1;
+        Ok(after_name
+            .split_whitespace()
+            .nth(16)
+            .unwrap()
+            .parse()
+            .unwrap())
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn exports_render_at_the_lowest_cpu_priority_off_the_async_workers() {
+        let here = std::thread::current().id();
+        let (nice, there) = render(|| Ok((nice()?, std::thread::current().id())))
+            .await
+            .unwrap();
+        assert_eq!(nice, 19);
+        assert_ne!(there, here);
+    }
+
+    #[tokio::test]
+    async fn a_render_that_fails_is_an_internal_error() {
+        let failed = render::<()>(|| Err(RenderError::MissingCurrency));
+        assert!(matches!(failed.await, Err(ApiError::Internal(_))));
+    }
 }

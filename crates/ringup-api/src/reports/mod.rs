@@ -16,7 +16,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use ringup_app::reports::{self, ReportQuery, SalesGroup};
+use ringup_app::reports::{self, LanePass, ReportQuery, SalesGroup};
 use ringup_core::catalog::CurrencyCode;
 use ringup_core::ids::StoreId;
 use ringup_core::reports::period::parse_day;
@@ -230,12 +230,13 @@ impl Asked<'_> {
         value: R,
         table: impl FnOnce(&R) -> Result<ringup_export::Table, ApiError>,
         chart: Option<ringup_export::Chart>,
+        pass: LanePass,
     ) -> Result<Response, ApiError> {
         if self.format == Format::Json {
             return Ok(ApiJson(value).into_response());
         }
         let table = table(&value)?;
-        let response = export::respond(report, self.format, table, chart.as_ref())?;
+        let response = export::respond(report, self.format, table, chart, pass).await?;
         let request = self.state.write_request(self.principal, self.meta, None);
         reports::record_export(
             &self.state.db,
@@ -274,7 +275,7 @@ pub async fn sales_report(
             SalesGroup::Day
         }),
     };
-    let _pass = state.reports.enter().await?;
+    let pass = state.reports.enter().await?;
     let report = reports::sales_report(&state.db, &principal, &query, group).await?;
     let chart = if format == Format::Pdf {
         let chart = reports::sales_chart(&state.db, &principal, &query).await?;
@@ -290,7 +291,7 @@ pub async fn sales_report(
         query,
     };
     asked
-        .answer("sales", report, export::sales_table, chart)
+        .answer("sales", report, export::sales_table, chart, pass)
         .await
 }
 
@@ -307,19 +308,21 @@ pub async fn sales_chart(
 ) -> Result<Response, ApiError> {
     let format = negotiate_chart(params.format.as_deref(), &headers)?;
     let query = params.query();
-    let _pass = state.reports.enter().await?;
+    let pass = state.reports.enter().await?;
     let chart = reports::sales_chart(&state.db, &principal, &query).await?;
     let chart = export::chart(&chart);
-    Ok(match format {
+    let response = match format {
         ChartFormat::Svg => {
-            let svg = ringup_export::chart_svg(&chart).map_err(export::failed)?;
+            let svg = export::render(move || ringup_export::chart_svg(&chart)).await?;
             ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
         }
         ChartFormat::Png => {
-            let png = ringup_export::chart_png(&chart).map_err(export::failed)?;
+            let png = export::render(move || ringup_export::chart_png(&chart)).await?;
             ([(header::CONTENT_TYPE, "image/png")], png).into_response()
         }
-    })
+    };
+    drop(pass);
+    Ok(response)
 }
 
 macro_rules! report_handler {
@@ -338,7 +341,7 @@ macro_rules! report_handler {
         ) -> Result<Response, ApiError> {
             let format = negotiate(params.format.as_deref(), &headers)?;
             let query = params.query();
-            let _pass = state.reports.enter().await?;
+            let pass = state.reports.enter().await?;
             let report = $use_case(&state.db, &principal, &query).await?;
             let asked = Asked {
                 state: &state,
@@ -347,7 +350,7 @@ macro_rules! report_handler {
                 format,
                 query,
             };
-            asked.answer($report, report, $table, None).await
+            asked.answer($report, report, $table, None, pass).await
         }
     };
 }

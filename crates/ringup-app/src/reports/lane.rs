@@ -55,9 +55,9 @@ impl Lane {
 }
 
 impl Default for Lane {
-    /// Two places; a report waits up to ten seconds.
+    /// One place; a report waits up to ten seconds.
     fn default() -> Lane {
-        Lane::new(2, Duration::from_secs(10))
+        Lane::new(1, Duration::from_secs(10))
     }
 }
 

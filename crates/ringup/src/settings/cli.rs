@@ -64,6 +64,7 @@ pub const DEFAULT_DB_MAX_CONNECTIONS: &str = "8";
 pub const DEFAULT_BODY_LIMIT: &str = "1048576";
 pub const DEFAULT_SQLITE_SYNCHRONOUS: &str = "full";
 pub const DEFAULT_WRITE_QUEUE: &str = "1024";
+pub const DEFAULT_REPORT_LANE: &str = "1";
 pub const DEFAULT_REQUEST_TIMEOUT: &str = "30";
 pub const DEFAULT_SHUTDOWN_GRACE: &str = "20";
 pub const DEFAULT_HSTS: &str = "false";
@@ -134,6 +135,11 @@ pub struct RawSettings {
     /// Writes queued for SQLite's writer before new ones are refused with 503 + Retry-After.
     #[arg(long, env = "RINGUP_WRITE_QUEUE", global = true, default_value = DEFAULT_WRITE_QUEUE)]
     pub write_queue: String,
+    /// Reports and exports made at once (the report lane); more wait up to 10 s, then get 503
+    /// and Retry-After. Each takes a core while it renders: keep it below the cores the tills
+    /// need.
+    #[arg(long, env = "RINGUP_REPORT_LANE", global = true, default_value = DEFAULT_REPORT_LANE)]
+    pub report_lane: String,
     /// Largest request body in bytes.
     #[arg(long, env = "RINGUP_BODY_LIMIT", global = true, default_value = DEFAULT_BODY_LIMIT)]
     pub body_limit: String,
@@ -177,6 +183,7 @@ impl RawSettings {
             db_max_connections: DEFAULT_DB_MAX_CONNECTIONS.into(),
             sqlite_synchronous: DEFAULT_SQLITE_SYNCHRONOUS.into(),
             write_queue: DEFAULT_WRITE_QUEUE.into(),
+            report_lane: DEFAULT_REPORT_LANE.into(),
             body_limit: DEFAULT_BODY_LIMIT.into(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT.into(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE.into(),

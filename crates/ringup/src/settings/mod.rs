@@ -64,6 +64,7 @@ pub struct Settings {
     pub db_max_connections: u32,
     pub sqlite_synchronous: Durability,
     pub write_queue: usize,
+    pub report_lane: usize,
     pub body_limit: usize,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
@@ -208,6 +209,12 @@ impl Settings {
             "RINGUP_WRITE_QUEUE",
             "write-queue",
         )?;
+        let report_lane = parse_in_range(
+            &raw.report_lane,
+            1..=64,
+            "RINGUP_REPORT_LANE",
+            "report-lane",
+        )?;
         let body_limit = parse_in_range(
             &raw.body_limit,
             1024..=(64 * 1024 * 1024),
@@ -293,6 +300,7 @@ impl Settings {
             db_max_connections,
             sqlite_synchronous,
             write_queue,
+            report_lane,
             body_limit,
             request_timeout,
             shutdown_grace,

@@ -522,3 +522,51 @@ async fn pdf_exports_hold_the_title_period_and_totals_and_charts_are_images() {
         assert!(info.width > 100 && info.height > 100, "{info:?}");
     }
 }
+
+#[tokio::test]
+async fn a_chain_with_no_stores_exports_empty_reports_in_every_format() {
+    // Arrange: a fresh server, no store yet (a new user's first look at the reports).
+    let c = Chain::new(utc("2026-09-03T12:00:00Z")).await;
+    let period = [("from", "2026-08-01"), ("to", "2026-09-02")];
+    let formats = [
+        ("csv", "text/csv"),
+        ("xlsx", XLSX_MEDIA),
+        ("pdf", "application/pdf"),
+    ];
+
+    for path in [
+        SALES_REPORT,
+        TAX_REPORT,
+        COMMISSIONS,
+        SHIFTS_REPORT,
+        VALUATION,
+        MOVEMENTS,
+    ] {
+        for (format, media) in formats {
+            // Act
+            let mut query = period.to_vec();
+            query.push(("format", format));
+            let response = c.get(&c.admin, path, &query).await;
+            let status = response.status().as_u16();
+            let content_type = header(&response, "content-type").unwrap_or_default();
+            let body = response.bytes().await;
+
+            // Assert: a whole file, not a 500 or a body cut off.
+            assert_eq!(status, 200, "{path} {format}");
+            assert!(content_type.starts_with(media), "{path}: {content_type}");
+            assert!(!body.unwrap().is_empty(), "{path} {format}");
+        }
+    }
+    let chart = c
+        .get(
+            &c.admin,
+            CHART,
+            &[
+                ("from", "2026-08-01"),
+                ("to", "2026-09-02"),
+                ("format", "png"),
+            ],
+        )
+        .await;
+    assert_eq!(chart.status().as_u16(), 200);
+}
