@@ -76,8 +76,9 @@ pub async fn append(conn: &mut impl Sql, event: &NewAuditEvent) -> StoreResult<A
         .unwrap_or_else(|| GLOBAL_CHAIN.to_owned());
     // One statement takes the next link and locks the head until commit: a new chain starts
     // at seq 1 after the genesis hash; an existing one advances and hands back its last hash.
+    // It goes with the statements deferred before it (the write's rows), as one.
     let head = conn
-        .row(
+        .row_with_deferred(
             stmt(
                 "insert into audit_chain_heads (chain, last_seq, last_hash, created_at, \
                  updated_at) values ($1, 1, $2, $3, $3) \

@@ -270,9 +270,10 @@ pub async fn record_sale(
     if let Err(short) = move_many(conn, &what, &moves, at).await? {
         return Ok(Err(SaleRefusal::Short(short)));
     }
-    // The serial section starts here: the counter row stays locked until commit.
+    // The serial section starts here: the counter row stays locked until commit. The stock
+    // movements deferred before it go with it.
     let counter = conn
-        .row(
+        .row_with_deferred(
             stmt(
                 "insert into sale_counters (store_id, last_number) values ($1, 1) \
                  on conflict (store_id) do update set last_number = sale_counters.last_number + 1 \

@@ -95,6 +95,14 @@ pub fn stmt<'q>(sql: impl Into<Cow<'q, str>>) -> Stmt<'q> {
 }
 
 impl<'q> Stmt<'q> {
+    /// The statement with its text owned, to be kept past the borrow it was made from.
+    pub fn into_owned(self) -> Stmt<'static> {
+        Stmt {
+            sql: Cow::Owned(self.sql.into_owned()),
+            params: self.params,
+        }
+    }
+
     /// Binds the next placeholder.
     pub fn bind(mut self, value: impl Into<Value>) -> Self {
         self.params.push(value.into());
@@ -187,6 +195,20 @@ pub trait Sql: Send {
     /// The one row a statement returns ([`StoreError::NotFound`] when it returns none).
     fn row(&mut self, stmt: Stmt<'_>) -> impl Future<Output = StoreResult<Row>> + Send {
         async move { self.optional_row(stmt).await?.ok_or(StoreError::NotFound) }
+    }
+
+    /// [`Sql::row`] for a statement that neither reads what the deferred statements
+    /// ([`Sql::defer`]) write nor writes what they read: on PostgreSQL's [`crate::DirectTx`]
+    /// it travels with them as **one** statement (theirs as `WITH` items, it the main one),
+    /// so taking a row lock right before commit costs no round trip of its own. PostgreSQL
+    /// calls the order of the parts unpredictable (its executor runs the main statement first
+    /// and unread `WITH` items after it); a deadlock an order could cause is rolled back and
+    /// the write retried ([`StoreError::is_transient`]). Everywhere else it is [`Sql::row`].
+    fn row_with_deferred(
+        &mut self,
+        stmt: Stmt<'_>,
+    ) -> impl Future<Output = StoreResult<Row>> + Send {
+        self.row(stmt)
     }
 
     /// The first row a statement returns, if any.

@@ -5,7 +5,7 @@
 use sqlx::Transaction;
 
 use crate::platform::db::WriteTx;
-use crate::platform::error::StoreResult;
+use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::sql::{Row, Sql, Stmt, one_statement};
 use crate::platform::writer::DirectLease;
 
@@ -90,6 +90,22 @@ impl Sql for DirectTx {
                 Sql::rows(&mut **tx, stmt).await
             }
             Direct::Lease(lease) => lease.rows(stmt).await,
+        }
+    }
+
+    async fn row_with_deferred(&mut self, stmt: Stmt<'_>) -> StoreResult<Row> {
+        match &mut self.0 {
+            Direct::Tx { tx, deferred } => {
+                let mut all = std::mem::take(deferred);
+                all.push(stmt.into_owned());
+                let one = one_statement(all).ok_or(StoreError::NotFound)?;
+                Sql::rows(&mut **tx, one)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or(StoreError::NotFound)
+            }
+            Direct::Lease(lease) => lease.row(stmt).await,
         }
     }
 
