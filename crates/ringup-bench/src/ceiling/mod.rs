@@ -87,6 +87,7 @@ pub async fn run(args: CeilingArgs) -> Result<()> {
         ringup_bin: None,
         no_ceiling: false,
         sqlite_synchronous: "full".to_owned(),
+        exports: 0,
     };
     let dir = tempfile::tempdir().context("temporary directory")?;
     let database = BenchDatabase::create(dir.path()).await?;

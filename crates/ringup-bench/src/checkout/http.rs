@@ -12,6 +12,7 @@ use serde_json::Value;
 use ringup_store::Engine;
 
 use super::cart::Cart;
+use super::exports::{self, ExportFigures};
 use super::seed::int_field;
 use super::{CheckoutArgs, SALES_PATH, WRK_THREADS, World, wrk};
 use crate::common::WARM_UP;
@@ -27,6 +28,10 @@ pub(super) struct Body {
 pub(super) struct HttpRuns {
     pub(super) warm: wrk::Figures,
     pub(super) load: wrk::Figures,
+    /// The same load again while exports run beside it (`--exports`).
+    pub(super) beside_exports: Option<(wrk::Figures, ExportFigures)>,
+    /// The server's peak RSS in MiB before the exports ran: the checkout load's own.
+    pub(super) peak_before_exports: f64,
     pub(super) one: wrk::Figures,
     /// What the server's own histograms say of the one-client run.
     pub(super) one_inside: ServerTimes,
@@ -87,12 +92,13 @@ async fn server_times(base: &str) -> Result<ServerTimes> {
 }
 
 impl HttpRuns {
-    pub(super) fn all(&self) -> [(&'static str, &wrk::Figures); 3] {
-        [
-            ("warm-up", &self.warm),
-            ("load", &self.load),
-            ("one client", &self.one),
-        ]
+    pub(super) fn all(&self) -> Vec<(&'static str, &wrk::Figures)> {
+        let mut all = vec![("warm-up", &self.warm), ("load", &self.load)];
+        if let Some((figures, _)) = &self.beside_exports {
+            all.push(("load beside exports", figures));
+        }
+        all.push(("one client", &self.one));
+        all
     }
 }
 
@@ -149,6 +155,8 @@ pub(super) async fn http_phase(
     target: &wrk::Target<'_>,
     args: &CheckoutArgs,
     db: &ringup_store::Db,
+    exporter: &reqwest::Client,
+    server: &super::server::ServerProcess,
 ) -> Result<HttpRuns> {
     let threads = WRK_THREADS.min(args.concurrency);
     let loaded = |tag, duration| wrk::Run {
@@ -160,6 +168,14 @@ pub(super) async fn http_phase(
     let warm = wrk::run(target, &loaded("warm", WARM_UP)).await?;
     crate::common::analyze(db).await?;
     let load = wrk::run(target, &loaded("load", Duration::from_secs(args.seconds))).await?;
+    let peak_before_exports = server.status_mib("VmHWM:").unwrap_or(f64::NAN);
+    let beside_exports = if args.exports > 0 {
+        let run = loaded("exports", Duration::from_secs(args.seconds));
+        let load = wrk::run(target, &run);
+        Some(exports::beside(exporter, target.base, args.exports, load).await?)
+    } else {
+        None
+    };
     let before = server_times(target.base).await?;
     let one = wrk::run(
         target,
@@ -175,6 +191,8 @@ pub(super) async fn http_phase(
     Ok(HttpRuns {
         warm,
         load,
+        beside_exports,
+        peak_before_exports,
         one,
         one_inside,
     })
@@ -229,6 +247,36 @@ pub(super) fn print_http(http: &HttpRuns, args: &CheckoutArgs, engine: Engine) {
     println!("  wrk's own report:");
     for line in load.report.lines().filter(|l| !l.trim().is_empty()) {
         println!("    {line}");
+    }
+    if let Some((load, exports)) = &http.beside_exports {
+        print_phase(
+            &format!(
+                "beside exports  the same load while {} tasks of the admin export the ten-year \
+                 sales report by day (PDF with chart, XLSX, CSV), its PNG chart and the stock \
+                 movements (CSV) in a loop",
+                exports.tasks
+            ),
+            load.sales_per_second(),
+            load.p50_ms,
+            load.p99_ms,
+            args.concurrency,
+        );
+        println!(
+            "  {} exports sent ({:.1} MiB; each p50 {:.0} ms, max {:.0} ms, the lane's wait \
+             included), {} refused by the report lane (503); checkout p99 {:.2} ms against {:.2} \
+             ms alone; server peak RSS {:.1} MiB before the exports",
+            exports.done,
+            exports.bytes as f64 / (1024.0 * 1024.0),
+            exports.p50_ms(),
+            exports.max_ms(),
+            exports.refused,
+            load.p99_ms,
+            http.load.p99_ms,
+            http.peak_before_exports
+        );
+        for (path, count, p50) in exports.by_path() {
+            println!("    {count} × GET {path}: p50 {p50:.0} ms");
+        }
     }
     let one = &http.one;
     let goal = match engine {

@@ -60,6 +60,7 @@ use crate::common::{
 
 pub(crate) mod cart;
 mod direct;
+mod exports;
 mod http;
 pub(crate) mod seed;
 mod server;
@@ -114,6 +115,10 @@ pub struct CheckoutArgs {
     /// Skip the ceiling phase (the same sale straight to the engine, `ringup-bench ceiling`).
     #[arg(long)]
     pub(crate) no_ceiling: bool,
+    /// Also run the load again while this many tasks export the largest reports in a loop
+    /// (the report lane's cost to the tills); 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) exports: usize,
 }
 
 pub async fn run(args: CheckoutArgs) -> Result<()> {
@@ -128,6 +133,7 @@ pub async fn run(args: CheckoutArgs) -> Result<()> {
         ringup_bin: args.ringup_bin,
         no_ceiling: args.no_ceiling,
         sqlite_synchronous: args.sqlite_synchronous,
+        exports: args.exports,
     };
     let wrk = wrk::find()?;
     let binary = ringup_binary(args.ringup_bin.as_deref())?;
@@ -321,7 +327,7 @@ async fn run_on(
         bodies: &bodies_path,
         dir,
     };
-    let http = http_phase(&target, args, &db).await?;
+    let http = http_phase(&target, args, &db, &admin, &server).await?;
     print_http(&http, args, engine);
 
     let started = Instant::now();
@@ -454,6 +460,21 @@ async fn run_on(
         http.one.p50_ms,
         server_peak
     );
+    if let Some((load, exports)) = &http.beside_exports {
+        println!(
+            "  beside {} exporting tasks: {:.0} sales/s, p50 {:.2} ms, p99 {:.2} ms (implied mean \
+             {:.2} ms), {} exports sent, {} refused by the lane; server peak rss {:.0} MiB before \
+             the exports",
+            exports.tasks,
+            load.sales_per_second(),
+            load.p50_ms,
+            load.p99_ms,
+            implied_mean_ms(args.concurrency, load.sales_per_second()),
+            exports.done,
+            exports.refused,
+            http.peak_before_exports
+        );
+    }
     for ceiling in &ceilings {
         let c = ceiling.sales_per_second;
         println!(
