@@ -19,9 +19,12 @@ use ringup_core::checkout::payment::{Tender, settle};
 use ringup_core::checkout::pricing::commission;
 use ringup_core::checkout::totals::ShiftTotals;
 use ringup_core::ids::{AuditEventId, OutboxEventId, SaleId, SaleLineId, StockMovementId};
+use ringup_core::reports::{Contribution, local_day};
 use ringup_core::tokens::hash_token;
+use ringup_store::Stmt;
 use ringup_store::checkout::sales::{PaymentRow, SaleLineRow, SaleRow};
 use ringup_store::platform::time;
+use ringup_store::reports::rollups;
 
 use crate::checkout::cart::Cart;
 use crate::checkout::{COMMISSION_BP, World};
@@ -118,6 +121,10 @@ pub(super) struct SaleJob {
     pub(super) lines: Vec<Line>,
     pub(super) payments: Vec<Payment>,
     pub(super) outbox_id: String,
+    /// The store's local day the sale counts on in the reports.
+    pub(super) business_day: String,
+    /// What the sale adds to the report rollups: the store's own statements.
+    pub(super) rollups: Vec<Stmt<'static>>,
     /// The reply (201) and the `sale.completed` payload: the sale as clients see it.
     pub(super) view: AroundNumber,
     pub(super) audit_id: String,
@@ -135,6 +142,7 @@ impl SaleJob {
         let cart = Cart::random(rng, &world.products, store.prices_include_tax)?;
         let at = Utc::now();
         let now = time::to_db(at);
+        let day = local_day(at, store.time_zone);
         let priced = &cart.priced;
         let tenders = cart
             .payments
@@ -194,11 +202,13 @@ impl SaleJob {
             voided_by: None,
             voided_at: None,
             created_at: now.clone(),
-            business_day: None,
+            business_day: Some(rollups::day_key(day)),
             lines,
             payments: cart.payments.clone(),
         };
         let shown = sale_view(&sale).map_err(|e| anyhow!("the sale view: {e}"))?;
+        let contribution =
+            Contribution::of_sale(&rollups::sale_facts(&sale)).context("rollup overflow")?;
         let details = serde_json::json!({
             "number": NUMBER_SLOT, "total": sale.total, "shift_id": sale.shift_id.to_string(),
         });
@@ -239,6 +249,8 @@ impl SaleJob {
             ],
             lines: sale.lines.iter().map(line).collect(),
             payments: sale.payments.iter().map(payment).collect(),
+            business_day: rollups::day_key(day),
+            rollups: rollups::statements(store.id, day, &contribution),
             outbox_id: OutboxEventId::new().to_string(),
             view: AroundNumber::split(shown.as_str())?,
             audit_id: AuditEventId::new().to_string(),

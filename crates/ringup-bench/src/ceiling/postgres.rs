@@ -12,7 +12,8 @@ use tokio::sync::Mutex;
 
 use ringup_core::audit::GENESIS_HASH;
 use ringup_core::catalog::Money;
-use ringup_store::DatabaseUrl;
+use ringup_store::platform::sql::with_items;
+use ringup_store::{DatabaseUrl, Value};
 
 use super::job::SaleJob;
 use crate::checkout::World;
@@ -23,7 +24,10 @@ const FUNCTION: &str = include_str!("sale.sql");
 
 const CALL: &str = "select ringup_bench_ceiling_sale($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
      $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
-     $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46)";
+     $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, \
+     $47)";
+/// The values of [`CALL`].
+const CALL_VALUES: usize = 47;
 
 /// Creates (or replaces) the sale function in the benchmark's database.
 pub(super) async fn install(url: &DatabaseUrl) -> Result<()> {
@@ -117,9 +121,12 @@ async fn load(
     .await
 }
 
-/// One sale: one `select` of the function, in autocommit.
+/// One sale: one `select` of the function, in autocommit, with the store's rollup upserts as
+/// `WITH` items of the same statement (they run after the function, as the sale's deferred
+/// statements run after the audit head it takes).
 async fn call(conn: &mut PgConnection, job: &SaleJob) -> Result<()> {
-    let row = sqlx::query(CALL)
+    let statement = with_items(CALL, CALL_VALUES, job.rollups.clone());
+    let query = sqlx::query(sqlx::AssertSqlSafe(statement.text().to_owned()))
         .bind(&job.scope)
         .bind(&job.key)
         .bind(&job.request_hash)
@@ -171,6 +178,15 @@ async fn call(conn: &mut PgConnection, job: &SaleJob) -> Result<()> {
         .bind(&job.request_id)
         .bind(&job.details.head)
         .bind(&job.details.tail)
+        .bind(&job.business_day);
+    let query = statement
+        .values()
+        .iter()
+        .fold(query, |query, value| match value {
+            Value::Int(v) => query.bind(*v),
+            Value::Text(v) => query.bind(v.clone()),
+        });
+    let row = query
         .fetch_one(&mut *conn)
         .await
         .map_err(|e| anyhow!("sale refused: {e}"))?;

@@ -30,7 +30,7 @@ create or replace function ringup_bench_ceiling_sale(
     p_pay_methods text[], p_pay_amounts bigint[], p_pay_references text[],
     p_outbox_id text, p_view_head text, p_view_tail text,
     p_audit_id text, p_ip text, p_user_agent text, p_request_id text,
-    p_details_head text, p_details_tail text
+    p_details_head text, p_details_tail text, p_business_day text
 ) returns text
 language plpgsql
 as $fn$
@@ -146,10 +146,10 @@ begin
     -- 9–11. The sale, its lines, its payments.
     insert into sales (id, store_id, seq, number, register_id, shift_id, cashier_id,
         customer_id, status, subtotal, discount_total, net_total, tax_total, total, paid,
-        change_given, commission, note, created_at)
+        change_given, commission, note, created_at, business_day)
     values (p_sale_id, p_store_id, v_seq, v_number, p_register_id, p_shift_id, p_cashier_id,
         null, 'completed', p_totals[1], p_totals[2], p_totals[3], p_totals[4], p_totals[5],
-        p_totals[6], p_totals[7], p_totals[8], null, p_now);
+        p_totals[6], p_totals[7], p_totals[8], null, p_now, p_business_day);
     insert into sale_lines (sale_id, id, line_no, product_id, sku, name, quantity, unit_price,
         discount, net, tax, total, tax_rate_bp, tax_class_id, returned_quantity)
     select p_sale_id, v.id, v.line_no, v.product, v.sku, v.name, v.quantity, v.unit_price,

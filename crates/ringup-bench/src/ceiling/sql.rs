@@ -12,6 +12,7 @@
 //! | (7) | a `stock.low` event per level crossing its threshold | `stock::note_low_stock` |
 //! | 8 | the store's next number | `checkout::sales::record_sale` |
 //! | 9–11 | the sale, its lines, its payments | `checkout::sales::insert_sale` |
+//! | (11a) | the report rollups: day, cashier, lines, tenders | `reports::rollups::apply` |
 //! | 12 | the `sale.completed` outbox event | `platform::outbox::append_json` |
 //! | 13–15 | the store's audit chain: take the head, move it, the event | `audit::append` |
 //! | 16 | keep the reply with the key | `platform::idempotency::complete` |
@@ -76,8 +77,9 @@ pub(super) const NEXT_NUMBER: &str = "insert into sale_counters (store_id, last_
 
 pub(super) const INSERT_SALE: &str = "insert into sales (id, store_id, seq, number, \
      register_id, shift_id, cashier_id, customer_id, status, subtotal, discount_total, \
-     net_total, tax_total, total, paid, change_given, commission, note, created_at) values ($1, \
-     $2, $3, $4, $5, $6, $7, $8, 'completed', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+     net_total, tax_total, total, paid, change_given, commission, note, created_at, \
+     business_day) values ($1, $2, $3, $4, $5, $6, $7, $8, 'completed', $9, $10, $11, $12, $13, \
+     $14, $15, $16, $17, $18, $19)";
 
 pub(super) fn insert_lines(n: usize) -> String {
     const LINE: &str = "($1, ?, cast(? as bigint), ?, ?, ?, cast(? as bigint), \

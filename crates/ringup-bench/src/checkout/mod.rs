@@ -157,6 +157,8 @@ pub(crate) struct BenchStore {
     pub(crate) code: String,
     pub(crate) prices_include_tax: bool,
     pub(crate) allow_negative: bool,
+    /// Its sales count in the reports on this zone's local days.
+    pub(crate) time_zone: chrono_tz::Tz,
 }
 
 /// A register, its store (an index into the stores) and its current open shift.

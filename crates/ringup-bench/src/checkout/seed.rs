@@ -37,6 +37,7 @@ pub(crate) async fn seed(
             },
             prices_include_tax: true,
             allow_negative: false,
+            time_zone: chrono_tz::Africa::Nairobi,
         })
         .collect();
     let standard = TaxClassId::new();
@@ -51,7 +52,7 @@ pub(crate) async fn seed(
                 code: &store.code,
                 name: &name,
                 currency: "KES",
-                timezone: "Africa/Nairobi",
+                timezone: store.time_zone.name(),
                 prices_include_tax: store.prices_include_tax,
                 allow_negative_stock: store.allow_negative,
                 country: "KE",

@@ -1,6 +1,7 @@
 //! What both phases must leave behind: one sale row per success, gapless numbers per store, shift
 //! totals and outbox events that account for every sale, sold quantities equal to the stock
-//! taken, `check_ledger` without offences, and intact audit chains.
+//! taken, `check_ledger` without offences, report rollups equal to a recomputation, and intact
+//! audit chains.
 
 use anyhow::{Result, bail, ensure};
 use chrono::Utc;
@@ -88,6 +89,13 @@ pub(crate) async fn verify(db: &Db, succeeded: u64) -> Result<String> {
             first.problem
         );
     }
+    let (rollup_rows, mismatches) = ringup_store::reports::rebuild::check(db).await?;
+    if let Some(first) = mismatches.first() {
+        bail!(
+            "report rollups: {} rows differ from a recomputation (first: {first:?})",
+            mismatches.len()
+        );
+    }
     let audited = match audit::verify(db).await? {
         Verification::Ok { checked } => checked,
         other => bail!("audit log: {other:?}"),
@@ -95,8 +103,8 @@ pub(crate) async fn verify(db: &Db, succeeded: u64) -> Result<String> {
     Ok(format!(
         "{sales_count} sales = {succeeded} answered as made; numbers gapless ({}); shift totals \
          count {in_shifts}; {events} sale.completed outbox events; {sold} units sold = {taken} \
-         taken from stock; ledger check: {levels} levels, no offences; audit chains intact \
-         ({audited} events)",
+         taken from stock; ledger check: {levels} levels, no offences; report rollups equal a \
+         recomputation ({rollup_rows} rows); audit chains intact ({audited} events)",
         numbers.join(", ")
     ))
 }

@@ -103,6 +103,16 @@ impl<'q> Stmt<'q> {
         }
     }
 
+    /// The statement's text, with the store's `$n` placeholders.
+    pub fn text(&self) -> &str {
+        &self.sql
+    }
+
+    /// The values bound so far, `$1` first.
+    pub fn values(&self) -> &[Value] {
+        &self.params
+    }
+
     /// Binds the next placeholder.
     pub fn bind(mut self, value: impl Into<Value>) -> Self {
         self.params.push(value.into());
@@ -262,6 +272,30 @@ pub(crate) fn one_statement(stmts: Vec<Stmt<'static>>) -> Option<Stmt<'static>> 
 
 /// `sql` with every `$n` written `$(n + by)`. The store's statements hold no `$` but their
 /// placeholders (every value is bound).
+/// `main` (a PostgreSQL statement with `main_values` values of its own, bound first) with
+/// `items` before it as data-modifying `WITH` items, their `$n` moved past `main`'s: the text,
+/// and the items' values to bind after `main`'s.
+pub fn with_items(main: &str, main_values: usize, items: Vec<Stmt<'static>>) -> Stmt<'static> {
+    let mut params = Vec::new();
+    let mut texts = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        texts.push(format!(
+            "d{i} as ({})",
+            shift_placeholders(&item.sql, main_values + params.len())
+        ));
+        params.extend(item.params);
+    }
+    let sql = if texts.is_empty() {
+        main.to_owned()
+    } else {
+        format!("with {} {main}", texts.join(", "))
+    };
+    Stmt {
+        sql: Cow::Owned(sql),
+        params,
+    }
+}
+
 fn shift_placeholders(sql: &str, by: usize) -> String {
     if by == 0 {
         return sql.to_owned();
@@ -351,6 +385,34 @@ mod tests {
             row.int("missing"),
             Err(StoreError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn items_go_before_a_main_statement_with_their_placeholders_after_its_own() {
+        let one = with_items(
+            "select f($1, $2)",
+            2,
+            vec![
+                stmt("insert into a (x) values ($1)").bind(1i64),
+                stmt("update b set v = $2 where id = $1")
+                    .bind("b")
+                    .bind(2i64),
+            ],
+        );
+        assert_eq!(
+            one.text(),
+            "with d0 as (insert into a (x) values ($3)), \
+             d1 as (update b set v = $5 where id = $4) select f($1, $2)"
+        );
+        assert_eq!(
+            one.values(),
+            [
+                Value::Int(Some(1)),
+                Value::Text(Some("b".into())),
+                Value::Int(Some(2))
+            ]
+        );
+        assert_eq!(with_items("select 1", 0, vec![]).text(), "select 1");
     }
 
     #[test]

@@ -31,23 +31,32 @@ pub async fn apply(
     day: NaiveDate,
     c: &Contribution,
 ) -> StoreResult<()> {
-    let store = store.to_string();
-    let day = day_key(day);
-    conn.defer(upsert_day(&store, &day, &c.cashier)).await?;
-    conn.defer(upsert_cashier(
-        &store,
-        &day,
-        &c.cashier_id.to_string(),
-        &c.cashier,
-    ))
-    .await?;
-    if !c.lines.is_empty() {
-        conn.defer(upsert_lines(&store, &day, &c.lines)).await?;
-    }
-    if !c.tenders.is_empty() {
-        conn.defer(upsert_tenders(&store, &day, &c.tenders)).await?;
+    for statement in statements(store, day, c) {
+        conn.defer(statement).await?;
     }
     Ok(())
+}
+
+/// The statements [`apply`] runs: the day row, the cashier row, then the line and tender rows
+/// (each in key order) when there are any.
+pub fn statements(
+    store: ringup_core::ids::StoreId,
+    day: NaiveDate,
+    c: &Contribution,
+) -> Vec<Stmt<'static>> {
+    let store = store.to_string();
+    let day = day_key(day);
+    let mut all = vec![
+        upsert_day(&store, &day, &c.cashier),
+        upsert_cashier(&store, &day, &c.cashier_id.to_string(), &c.cashier),
+    ];
+    if !c.lines.is_empty() {
+        all.push(upsert_lines(&store, &day, &c.lines));
+    }
+    if !c.tenders.is_empty() {
+        all.push(upsert_tenders(&store, &day, &c.tenders));
+    }
+    all
 }
 
 /// The figures of a day or cashier row, in [`CashierFigures`] order.

@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, ToSql};
 
 use ringup_core::audit::{AuditRecord, GENESIS_HASH, chain_hash};
 use ringup_core::catalog::Money;
 use ringup_core::stock::{StockLevel, crosses_low};
+use ringup_store::Value;
 use ringup_store::checkout::sales::sale_number;
 
 use super::super::job::SaleJob;
@@ -39,6 +41,8 @@ pub(super) struct Texts {
     audit_event: String,
     complete: String,
     by_rows: HashMap<(Rows, usize), String>,
+    /// The store's own statements (the rollups), by their text as the store writes it.
+    numbered: HashMap<String, String>,
 }
 
 impl Texts {
@@ -54,7 +58,16 @@ impl Texts {
             audit_event: sql::numbered(sql::INSERT_AUDIT_EVENT),
             complete: sql::numbered(sql::COMPLETE_KEY),
             by_rows: HashMap::new(),
+            numbered: HashMap::new(),
         }
+    }
+
+    /// `text` with SQLite's numbered placeholders, made once per text.
+    fn numbered(&mut self, text: &str) -> &str {
+        if !self.numbered.contains_key(text) {
+            self.numbered.insert(text.to_owned(), sql::numbered(text));
+        }
+        self.numbered.get(text).map_or("", String::as_str)
     }
 
     fn rows(&mut self, shape: Rows, n: usize) -> &str {
@@ -218,7 +231,7 @@ pub(super) fn sale(
         &none,
     ]);
     p.extend(job.totals.iter().map(|v| v as &dyn ToSql));
-    p.extend([&none as &dyn ToSql, &job.now]);
+    p.extend([&none as &dyn ToSql, &job.now, &job.business_day]);
     conn.prepare_cached(&texts.sale)?.execute(&*p)?;
 
     let line_numbers: Vec<i64> = (1..)
@@ -253,6 +266,15 @@ pub(super) fn sale(
         }
         conn.prepare_cached(texts.rows(Rows::Payments, job.payments.len()))?
             .execute(&*p)?;
+    }
+
+    for rollup in &job.rollups {
+        let values = rollup.values().iter().map(|v| match v {
+            Value::Int(i) => i.map_or(SqlValue::Null, SqlValue::Integer),
+            Value::Text(t) => t.clone().map_or(SqlValue::Null, SqlValue::Text),
+        });
+        conn.prepare_cached(texts.numbered(rollup.text()))?
+            .execute(rusqlite::params_from_iter(values))?;
     }
 
     let view = job.view.with(&number);
