@@ -325,6 +325,7 @@ mod tests {
     fn defaults_are_valid() {
         let s = Settings::from_cli(&raw(), false).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.report_lane, 1);
         assert_eq!(s.database_url.expose(), "sqlite://./data/ringup.db");
         assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.log_format, LogFormat::Json);
@@ -390,6 +391,13 @@ mod tests {
                     ..raw()
                 },
                 "RINGUP_REQUEST_TIMEOUT",
+            ),
+            (
+                RawSettings {
+                    report_lane: "0".into(),
+                    ..raw()
+                },
+                "RINGUP_REPORT_LANE",
             ),
             (
                 RawSettings {
