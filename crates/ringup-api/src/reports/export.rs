@@ -22,8 +22,8 @@ pub fn failed(error: RenderError) -> ApiError {
 
 /// The currency amounts are shown in. A report has none only when it covers no store (every
 /// amount is 0): then two decimals and no code, rather than no export at all.
-fn currency(code: Option<&str>) -> Option<Currency> {
-    Some(match code.and_then(|c| CurrencyCode::parse(c).ok()) {
+fn currency(code: Option<&str>) -> Currency {
+    match code.and_then(|c| CurrencyCode::parse(c).ok()) {
         Some(code) => Currency {
             code: code.as_str().to_owned(),
             decimals: code.minor_units(),
@@ -32,7 +32,7 @@ fn currency(code: Option<&str>) -> Option<Currency> {
             code: String::new(),
             decimals: 2,
         },
-    })
+    }
 }
 
 fn columns(spec: &[(&str, Kind)]) -> Vec<Column> {
@@ -127,10 +127,7 @@ pub async fn respond(
 
 /// The sales chart's two series.
 pub fn chart(chart: &SalesChart) -> Chart {
-    let currency = currency(chart.scope.currency.as_deref()).unwrap_or(Currency {
-        code: String::new(),
-        decimals: 2,
-    });
+    let currency = currency(chart.scope.currency.as_deref());
     let period = &chart.period;
     let previous = period.previous();
     Chart {
@@ -200,7 +197,7 @@ pub fn sales_table(r: &SalesReport) -> Result<Table, ApiError> {
                 r.previous.figures.total, r.previous.figures.sales
             )],
         ),
-        currency: currency(r.currency.as_deref()),
+        currency: Some(currency(r.currency.as_deref())),
         columns: columns(&spec),
         rows,
         totals: Some(vec![
@@ -249,7 +246,7 @@ pub fn tax_table(r: &TaxReport) -> Result<Table, ApiError> {
     Ok(Table {
         title: format!("Tax report {} to {}", r.from, r.to),
         notes: notes(r.store_id.as_deref(), r.currency.as_deref(), &[]),
-        currency: currency(r.currency.as_deref()),
+        currency: Some(currency(r.currency.as_deref())),
         columns: columns(&spec),
         rows: r
             .rows
@@ -280,7 +277,7 @@ pub fn commissions_table(r: &CommissionsReport) -> Result<Table, ApiError> {
     Ok(Table {
         title: format!("Commissions {} to {}", r.from, r.to),
         notes: notes(r.store_id.as_deref(), r.currency.as_deref(), &[]),
-        currency: currency(r.currency.as_deref()),
+        currency: Some(currency(r.currency.as_deref())),
         columns: columns(&spec),
         rows: r
             .rows
@@ -316,7 +313,7 @@ pub fn shifts_table(r: &ShiftsReport) -> Result<Table, ApiError> {
     Ok(Table {
         title: format!("Shifts closed {} to {}", r.from, r.to),
         notes: notes(r.store_id.as_deref(), r.currency.as_deref(), &cashiers),
-        currency: currency(r.currency.as_deref()),
+        currency: Some(currency(r.currency.as_deref())),
         columns: columns(&spec),
         rows: r
             .rows
@@ -367,7 +364,7 @@ pub fn valuation_table(r: &ValuationReport) -> Result<Table, ApiError> {
     Ok(Table {
         title: "Inventory valuation".to_owned(),
         notes: notes(r.store_id.as_deref(), r.currency.as_deref(), &[]),
-        currency: currency(r.currency.as_deref()),
+        currency: Some(currency(r.currency.as_deref())),
         columns: columns(&spec),
         rows: r
             .rows

@@ -115,7 +115,7 @@ async fn load(
         async move {
             let conn = conn.context("no connection for this task")?;
             let mut conn = conn.lock().await;
-            call(&mut conn, &job?).await
+            call(&mut conn, job?).await
         }
     })
     .await
@@ -124,8 +124,8 @@ async fn load(
 /// One sale: one `select` of the function, in autocommit, with the store's rollup upserts as
 /// `WITH` items of the same statement (they run after the function, as the sale's deferred
 /// statements run after the audit head it takes).
-async fn call(conn: &mut PgConnection, job: &SaleJob) -> Result<()> {
-    let statement = with_items(CALL, CALL_VALUES, job.rollups.clone());
+async fn call(conn: &mut PgConnection, mut job: SaleJob) -> Result<()> {
+    let statement = with_items(CALL, CALL_VALUES, std::mem::take(&mut job.rollups));
     let query = sqlx::query(sqlx::AssertSqlSafe(statement.text().to_owned()))
         .bind(&job.scope)
         .bind(&job.key)
@@ -153,13 +153,13 @@ async fn call(conn: &mut PgConnection, job: &SaleJob) -> Result<()> {
         .bind(strings(&job.lines, |l| &l.product_id))
         .bind(strings(&job.lines, |l| &l.sku))
         .bind(strings(&job.lines, |l| &l.name))
-        .bind(amounts(job, 0))
-        .bind(amounts(job, 1))
-        .bind(amounts(job, 2))
-        .bind(amounts(job, 3))
-        .bind(amounts(job, 4))
-        .bind(amounts(job, 5))
-        .bind(amounts(job, 6))
+        .bind(amounts(&job, 0))
+        .bind(amounts(&job, 1))
+        .bind(amounts(&job, 2))
+        .bind(amounts(&job, 3))
+        .bind(amounts(&job, 4))
+        .bind(amounts(&job, 5))
+        .bind(amounts(&job, 6))
         .bind(strings(&job.lines, |l| &l.tax_class_id))
         .bind(strings(&job.payments, |p| p.method))
         .bind(ints(&job.payments, |p| p.amount))

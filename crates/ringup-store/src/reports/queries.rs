@@ -113,19 +113,7 @@ pub async fn sales_by(
             "join users u on u.id = r.cashier_id",
         ),
     };
-    let columns = [
-        "sales",
-        "gross",
-        "discounts",
-        "net",
-        "tax",
-        "total",
-        "commission",
-        "returns",
-        "refunds",
-    ]
-    .map(sum)
-    .join(", ");
+    let columns = super::rollups::CASHIER_FIGURES.map(sum).join(", ");
     let sql = format!(
         "select {key} as key, {label} as label, {columns} from {table} r {join} \
          where {filter} group by {key}, {label} order by {key}"

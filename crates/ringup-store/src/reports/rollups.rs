@@ -60,7 +60,7 @@ pub fn statements(
 }
 
 /// The figures of a day or cashier row, in [`CashierFigures`] order.
-const CASHIER_FIGURES: [&str; 9] = [
+pub(crate) const CASHIER_FIGURES: [&str; 9] = [
     "sales",
     "gross",
     "discounts",
