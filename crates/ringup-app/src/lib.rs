@@ -9,6 +9,7 @@
 //! every later caller (rollups, webhooks, offline upload) call the same functions.
 
 pub mod authz;
+pub mod backup;
 pub mod catalog;
 pub mod checkout;
 pub mod problem;

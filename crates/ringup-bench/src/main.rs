@@ -18,6 +18,7 @@
 // A benchmark binary: failing loudly on a broken setup is the right behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod backup;
 mod ceiling;
 mod checkout;
 mod common;
@@ -78,6 +79,9 @@ enum Command {
     /// The daily sales report over 30 and 365 days, for a store and the chain, as the sales
     /// grow from 10 thousand to 10 million lines.
     Reports(reports::ReportsArgs),
+    /// `ringup backup` and `ringup restore` as the database grows, beside the engine's own
+    /// copy of the same database.
+    Backup(backup::BackupArgs),
 }
 
 #[tokio::main]
@@ -91,6 +95,7 @@ async fn main() -> Result<()> {
         Command::Checkout(args) => checkout::run(args).await,
         Command::Ceiling(args) => ceiling::run(args).await,
         Command::Reports(args) => reports::run(args).await,
+        Command::Backup(args) => backup::run(args).await,
     }
 }
 

@@ -15,6 +15,7 @@
 //! run time.
 
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod checkout;
 pub mod platform;

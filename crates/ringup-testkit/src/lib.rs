@@ -9,6 +9,7 @@
 // probe route panics on purpose to exercise the panic catcher.
 #![allow(clippy::expect_used, clippy::panic)]
 
+mod binary;
 mod fixtures;
 mod pg;
 mod probes;
@@ -25,6 +26,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use binary::{ServedBinary, serve_binary_at};
 pub use fixtures::{TestApiKey, TestUser, USER_PASSWORD};
 pub use pg::TestDatabase;
 pub use probes::{Echo, probe_routes};

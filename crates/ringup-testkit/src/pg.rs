@@ -48,6 +48,15 @@ impl TestDatabase {
         }
     }
 
+    /// A SQLite database in `dir`, whatever engine the suite runs on.
+    pub fn sqlite(dir: &Path) -> TestDatabase {
+        let file = dir.join(format!("ringup-{}.db", uuid::Uuid::now_v7().simple()));
+        TestDatabase {
+            url: DatabaseUrl::sqlite_file(&file).expect("sqlite URL"),
+            admin: None,
+        }
+    }
+
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
     }

@@ -5,8 +5,34 @@
 //! fails when there is one, so it can gate a deployment or a restore.
 
 use ringup_store::Db;
+use ringup_store::audit::Verification;
 
 type CheckResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Re-computes every audit hash chain, printing how many events it checked; fails naming the
+/// first broken or missing event.
+pub async fn audit(db: &Db) -> CheckResult {
+    match ringup_store::audit::verify(db).await? {
+        Verification::Ok { checked } => {
+            println!("audit log intact: {checked} events checked");
+            Ok(())
+        }
+        Verification::Truncated {
+            chain,
+            expected_seq,
+            found_seq,
+            ..
+        } => Err(format!(
+            "audit log broken in chain {chain}: events {} to {expected_seq} are missing",
+            found_seq + 1
+        )
+        .into()),
+        Verification::Broken { chain, checked, at } => Err(format!(
+            "audit log broken in chain {chain} after {checked} good events: {at}"
+        )
+        .into()),
+    }
+}
 
 /// Runs every check against `db`, printing what it finds.
 pub async fn run(db: &Db) -> CheckResult {

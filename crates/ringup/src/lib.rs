@@ -1,6 +1,7 @@
 //! The ringup binary's library half: settings, startup and telemetry, so the test kit can start
 //! the same server the binary does.
 
+pub mod backup;
 pub mod bootstrap;
 pub mod check;
 pub mod serve;

@@ -9,7 +9,6 @@ use ringup::settings::Settings;
 use ringup::settings::{AuditCommand, RollupsCommand};
 use ringup::startup::{self, Application};
 use ringup::{Cli, Command};
-use ringup_store::audit::Verification;
 
 /// Why not the C library's allocator: glibc's `malloc` keeps each freed argon2 working buffer
 /// (19 MiB per password hashed or checked) in the arena of the thread that used it, so resident
@@ -55,6 +54,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// `ringup restore`: the rows, then every check `ringup check` and `ringup audit verify` run.
+async fn restore(
+    db: &ringup_store::Db,
+    file: &std::path::Path,
+    force: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let restored = ringup_app::backup::restore(db, file, force).await?;
+    let m = &restored.manifest;
+    println!(
+        "ringup: restored {} rows of {} tables from {} (taken {} on {}, schema {}) in {:.1} s",
+        restored.rows,
+        m.tables.len(),
+        file.display(),
+        m.created_at,
+        m.engine,
+        m.schema_version,
+        restored.elapsed.as_secs_f64()
+    );
+    let stock = check::run(db).await;
+    let audit = check::audit(db).await;
+    stock?;
+    audit
+}
+
 async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Migrate => {
@@ -73,28 +96,33 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             command: AuditCommand::Verify,
         } => {
             let db = startup::open_database(&settings).await?;
-            let outcome = ringup_store::audit::verify(&db).await;
+            let outcome = check::audit(&db).await;
             db.close().await;
-            match outcome? {
-                Verification::Ok { checked } => {
-                    println!("audit log intact: {checked} events checked");
-                    Ok(())
-                }
-                Verification::Truncated {
-                    chain,
-                    expected_seq,
-                    found_seq,
-                    ..
-                } => Err(format!(
-                    "audit log broken in chain {chain}: events {} to {expected_seq} are missing",
-                    found_seq + 1
-                )
-                .into()),
-                Verification::Broken { chain, checked, at } => Err(format!(
-                    "audit log broken in chain {chain} after {checked} good events: {at}"
-                )
-                .into()),
-            }
+            outcome
+        }
+        Command::Backup { to } => {
+            startup::prepare_data_dir(&settings.data_dir)?;
+            let db = startup::open_database(&settings).await?;
+            let dir = to.unwrap_or_else(|| settings.backup.dir.clone());
+            let outcome = ringup::backup::take(&db, &dir, &settings.backup).await;
+            db.close().await;
+            let created = outcome?;
+            println!("{}", created.path.display());
+            eprintln!(
+                "ringup: backup of {} rows in {} tables ({} bytes) written in {:.1} s",
+                created.manifest.rows(),
+                created.manifest.tables.len(),
+                created.bytes,
+                created.elapsed.as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            startup::prepare_data_dir(&settings.data_dir)?;
+            let db = startup::open_database(&settings).await?;
+            let outcome = restore(&db, &file, force).await;
+            db.close().await;
+            outcome
         }
         Command::Rollups {
             command: RollupsCommand::Rebuild,

@@ -204,6 +204,7 @@ pub struct Application {
     connection_limits: ConnectionLimits,
     auth: Arc<Auth>,
     first_admin: Option<crate::bootstrap::FirstAdmin>,
+    backup: crate::settings::BackupSettings,
 }
 
 impl Application {
@@ -293,6 +294,7 @@ impl Application {
             },
             auth,
             first_admin,
+            backup: settings.backup.clone(),
         })
     }
 
@@ -343,6 +345,7 @@ impl Application {
                 }
             }
         });
+        let backups = crate::backup::schedule(self.db.clone(), self.backup.clone());
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -352,6 +355,9 @@ impl Application {
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; abandoning requests still in flight"),
         }
         housekeeping.abort();
+        if let Some(backups) = backups {
+            backups.abort();
+        }
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())

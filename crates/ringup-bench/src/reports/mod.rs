@@ -7,7 +7,7 @@
 //! is checked first: at the first size the stored rollups must equal a recomputation from the
 //! sales (`ringup check`'s rollup check).
 
-mod load;
+pub(crate) mod load;
 
 use std::time::{Duration, Instant};
 
@@ -73,7 +73,7 @@ pub async fn run(args: ReportsArgs) -> Result<()> {
 /// the WAL checkpointed into the database file (the writer checkpoints every 512 writes; the
 /// loader makes few, large ones) and the file synced, so the reports are not timed against the
 /// kernel writing back the gigabytes just loaded.
-async fn settle(url: &ringup_store::DatabaseUrl) -> Result<()> {
+pub(crate) async fn settle(url: &ringup_store::DatabaseUrl) -> Result<()> {
     let Some(path) = url.sqlite_path() else {
         return Ok(());
     };

@@ -25,7 +25,7 @@ use crate::platform::error::{StoreError, StoreResult};
 
 /// A value bound to a placeholder. Nulls carry their type: PostgreSQL checks a parameter's
 /// declared type against its column.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
     Int(Option<i64>),
     Text(Option<String>),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use super::RawLimits;
+use super::{RawBackup, RawLimits};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +39,24 @@ pub enum Command {
     Rollups {
         #[command(subcommand)]
         command: RollupsCommand,
+    },
+    /// Write a consistent backup of the configured database (safe while ringup serves) to
+    /// `ringup-<UTC time>.backup` and print its path.
+    Backup {
+        /// The directory to write it to (default: the backup directory,
+        /// `<data dir>/backups`).
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+    },
+    /// Restore a backup into the configured database, then check the stock ledger, the
+    /// stored ranges, the report rollups and the audit chains; exit 0 only if all pass.
+    /// A database that holds data is refused unless `--force`.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace the data the database holds.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -169,6 +187,8 @@ pub struct RawSettings {
     pub hsts: String,
     #[command(flatten)]
     pub limits: RawLimits,
+    #[command(flatten)]
+    pub backup: RawBackup,
 }
 
 impl RawSettings {
@@ -194,6 +214,7 @@ impl RawSettings {
             lockout_failures: DEFAULT_LOCKOUT_FAILURES.into(),
             lockout_minutes: DEFAULT_LOCKOUT_MINUTES.into(),
             limits: RawLimits::defaults(),
+            backup: RawBackup::defaults(),
             ..RawSettings::default()
         }
     }

@@ -18,6 +18,7 @@ use clap::ValueEnum;
 use ringup_store::{DatabaseUrl, Durability};
 use url::Url;
 
+pub use backup::{BackupSettings, RawBackup};
 pub use cli::{
     AuditCommand, Cli, Command, DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_USERNAME, DEFAULT_BIND,
     DEFAULT_BODY_LIMIT, DEFAULT_DATA_DIR, DEFAULT_DB_MAX_CONNECTIONS, DEFAULT_HSTS,
@@ -32,6 +33,7 @@ pub use origins::origin_text;
 use origins::parse_origins;
 pub use secret::{RedactedUrl, Secret};
 
+mod backup;
 mod cli;
 mod error;
 mod limits;
@@ -75,6 +77,7 @@ pub struct Settings {
     pub lockout_failures: u32,
     pub lockout_minutes: u32,
     pub limits: Limits,
+    pub backup: BackupSettings,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -277,8 +280,10 @@ impl Settings {
             "lockout-minutes",
         )?;
         let limits = Limits::from_raw(&raw.limits)?;
+        let backup = BackupSettings::from_raw(&raw.backup, &data_dir)?;
         Ok(Settings {
             limits,
+            backup,
             admin_email,
             login_rate_per_minute,
             password_reset_rate_per_hour,

@@ -6,13 +6,12 @@
 //! each key ends as exactly one sale, and the ledger and audit chains check clean.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ringup_testkit::json_of;
 use serde_json::Value;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::checkout_support::{SALES, key, line, pay, sale_body, shop};
 use crate::stock_check::cli_check;
@@ -20,36 +19,9 @@ use crate::support::header;
 
 /// A `ringup serve` of the test's database and data directory (so its tokens stay valid).
 async fn start(database_url: &str, data_dir: &std::path::Path) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringup"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("RINGUP_BIND", format!("127.0.0.1:{port}"))
-        .env("RINGUP_DATA_DIR", data_dir)
-        .env("DATABASE_URL", database_url)
-        .env("RINGUP_LOG", "warn")
-        .arg("serve")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("ringup starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("{base}/healthz")).await.is_err() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "ringup exited at start"
-        );
-        assert!(Instant::now() < deadline, "/healthz did not answer in 30 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (child, base)
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_ringup"));
+    let served = ringup_testkit::serve_binary_at(binary, database_url, data_dir).await;
+    (served.child, served.address)
 }
 
 /// What one request got before the crash: its answer, or nothing (the connection died).

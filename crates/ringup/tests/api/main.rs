@@ -46,6 +46,7 @@ mod audit;
 mod audit_verify;
 mod auth;
 mod authz_matrix;
+mod backups;
 mod bounds;
 mod bounds_fuzz;
 mod catalog_classes;
