@@ -267,6 +267,16 @@ async fn route_templates(app: &TestApp) -> BTreeSet<String> {
     doc["paths"].as_object().unwrap().keys().cloned().collect()
 }
 
+/// The statuses of `times` logins with `body`, one after the other.
+async fn logins(app: &TestApp, body: &Value, times: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..times {
+        let response = app.post_json("/api/v1/auth/login", body).await;
+        statuses.push(response.status().as_u16());
+    }
+    statuses
+}
+
 /// A store of the shop with `registers` registers, each with an open shift of the admin.
 async fn store_with_shifts(s: &Shop, code: &str, registers: usize) -> (StoreId, Vec<Value>) {
     let (store, first) = s.other_store(code, false).await;
@@ -337,36 +347,14 @@ async fn metrics_show_the_business_figures_and_no_label_grows_with_traffic() {
             .get(24..)
             .unwrap()
     );
-    for _ in 0..5 {
-        let response = s
-            .app
-            .post_json(
-                "/api/v1/auth/login",
-                &json!({"username": ghost, "password": "Wrong-Password-1!"}),
-            )
-            .await;
-        assert_eq!(response.status().as_u16(), 401);
-    }
-    let locked = s
-        .app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": ghost, "password": "Wrong-Password-1!"}),
-        )
-        .await;
-    assert_eq!(locked.status().as_u16(), 429);
+    let wrong = json!({"username": ghost, "password": "Wrong-Password-1!"});
+    assert_eq!(
+        logins(&s.app, &wrong, 6).await,
+        [401, 401, 401, 401, 401, 429]
+    );
     // The tight app's per-address login limit (2 a minute).
-    let mut statuses = Vec::new();
-    for _ in 0..3 {
-        let response = tight
-            .post_json(
-                "/api/v1/auth/login",
-                &json!({"username": "nobody", "password": "x"}),
-            )
-            .await;
-        statuses.push(response.status().as_u16());
-    }
-    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let nobody = json!({"username": "nobody", "password": "x"});
+    assert_eq!(logins(&tight, &nobody, 3).await, [401, 401, 429]);
     // A free API key (burst 10) spent.
     let key_body =
         json!({"name": "metrics probe", "tier": "free", "role": "manager", "store_ids": [a_id]});
