@@ -51,7 +51,15 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
+    /// Sends one message, counting it in `ringup_mail_deliveries_total` as `sent` when the
+    /// transport took it and `failed` otherwise.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
+        let sent = self.deliver(to, subject, body).await;
+        ringup_app::meters::mail_delivered(sent.is_ok());
+        sent
+    }
+
+    async fn deliver(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
         let to: Mailbox = to
             .parse()
             .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;

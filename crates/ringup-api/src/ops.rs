@@ -3,6 +3,10 @@
 //! `/healthz` answers while the process runs and touches nothing else, so an orchestrator never
 //! restarts ringup because the database blinked. `/readyz` answers 200 only when every
 //! dependency answers within the readiness timeout, and otherwise names the failed check.
+//! `/metrics` renders the process-wide Prometheus recorder after refreshing the gauges read
+//! from the database and the disk ([`figures`]); `docs/OPERATIONS.md` lists every metric.
+
+mod figures;
 
 use std::sync::OnceLock;
 
@@ -18,6 +22,8 @@ use utoipa_axum::routes;
 use crate::http::error::{ApiError, FieldError};
 use crate::http::json::ApiJson;
 use crate::state::AppState;
+
+pub use figures::Figures;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,14 +61,7 @@ pub async fn healthz() -> ApiJson<Health> {
             body = crate::http::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, ApiError> {
-    let mut failed = Vec::new();
-    if let Err(err) = state.db.ping(state.http.readiness_timeout).await {
-        tracing::warn!(error = %err, cause = ?std::error::Error::source(&err), "readiness: database check failed");
-        failed.push(FieldError::new(
-            "database",
-            format!("the {} database did not answer", state.db.engine().name()),
-        ));
-    }
+    let failed = check_readiness(&state).await;
     if !failed.is_empty() {
         return Err(ApiError::NotReady(failed));
     }
@@ -73,14 +72,44 @@ pub async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>,
     }))
 }
 
-/// Prometheus metrics: HTTP requests by route template, method and status; latency histogram;
-/// requests in flight; database pool sizes; SQLite's writer: queue depth and capacity, batch
-/// sizes and times (`ringup_write_batch_size`, `ringup_write_batch_seconds`), writes refused
-/// with 503 because the queue was full (`ringup_write_overloaded_total`); writes run again
-/// after a transient failure (`ringup_write_retries_total`).
+/// Each dependency that did not answer within the readiness timeout, as the problem's
+/// fields; also sets `ringup_ready` (1 when none failed), so scrapes see readiness too.
+async fn check_readiness(state: &AppState) -> Vec<FieldError> {
+    let mut failed = Vec::new();
+    if let Err(err) = state.db.ping(state.http.readiness_timeout).await {
+        tracing::warn!(error = %err, cause = ?std::error::Error::source(&err), "readiness: database check failed");
+        failed.push(FieldError::new(
+            "database",
+            format!("the {} database did not answer", state.db.engine().name()),
+        ));
+    }
+    metrics::gauge!(figures::READY).set(if failed.is_empty() { 1.0 } else { 0.0 });
+    failed
+}
+
+/// Prometheus metrics (docs/OPERATIONS.md has the table). No label holds an id, a username, an
+/// address or a raw path; stores are labelled by their code.
+///
+/// - HTTP: `http_requests_total` and `http_request_duration_seconds` by `method`, `route`
+///   (the matched template, `unmatched` for none) and `status`; `http_requests_in_flight`.
+/// - Business, counted after the commit, by `store`: `ringup_sales_total`,
+///   `ringup_sales_amount_total` (minor units), `ringup_voids_total`,
+///   `ringup_voids_amount_total`, `ringup_returns_total`, `ringup_returns_amount_total`
+///   (refunded). Read from the database when scraped (at most every 5 s), by `store`:
+///   `ringup_open_shifts`, `ringup_low_stock_products`; and `ringup_outbox_backlog`,
+///   `ringup_outbox_oldest_age_seconds`.
+/// - Security and mail: `ringup_login_failures_total`, `ringup_rate_limited_total{limit}`,
+///   `ringup_mail_deliveries_total{result}`.
+/// - Database: `ringup_db_operation_seconds{operation, outcome}` (each business operation,
+///   retries included), `db_pool_connections{pool, state}`, `ringup_ready`; SQLite's writer:
+///   `ringup_write_queue_depth`, `ringup_write_queue_capacity`, `ringup_write_batch_size`,
+///   `ringup_write_batch_seconds`, `ringup_write_overloaded_total` (writes refused with 503
+///   because the queue was full), `ringup_write_retries_total{operation}`.
+/// - Disk: `ringup_data_dir_free_bytes`, `ringup_data_dir_size_bytes`.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.figures.refresh(&state).await;
     for pool in state.db.pool_stats() {
         let size = f64::from(pool.size);
         let idle = pool.idle as f64;
@@ -133,10 +162,19 @@ pub fn prometheus() -> Result<PrometheusHandle, String> {
                     LATENCY_BUCKETS,
                 )
                 .map_err(|e| e.to_string())?
+                .set_buckets_for_metric(
+                    Matcher::Full(ringup_app::meters::OPERATION_SECONDS.to_owned()),
+                    LATENCY_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
             describe();
+            let started = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64());
+            metrics::gauge!("ringup_start_time_seconds").set(started);
             Ok(handle)
         })
         .clone()
@@ -175,8 +213,11 @@ fn describe() {
         "ringup_write_overloaded_total",
         "Writes refused with 503 because the writer's queue was full"
     );
-    metrics::describe_counter!(
-        "ringup_write_retries_total",
-        "Writes run again after a transient database failure"
+    metrics::describe_gauge!(
+        "ringup_start_time_seconds",
+        metrics::Unit::Seconds,
+        "When the process started, unix seconds"
     );
+    ringup_app::meters::describe();
+    figures::describe();
 }

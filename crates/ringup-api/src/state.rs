@@ -50,6 +50,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The lane reports and exports run in.
     pub reports: ringup_app::reports::Lane,
+    /// The gauges `/metrics` reads from the database and the disk, with their cache.
+    pub figures: Arc<crate::ops::Figures>,
 }
 
 impl AppState {

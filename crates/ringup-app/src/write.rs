@@ -31,6 +31,7 @@ use ringup_store::{Conn, Db, DirectTx, Sql, StoreError, Tx, WriteTx};
 use serde::Serialize;
 
 use crate::authz::Actor;
+use crate::meters::{self, Operation, Outcome};
 
 /// How long an idempotency key is remembered.
 pub fn retention() -> chrono::Duration {
@@ -403,17 +404,23 @@ store_failure_of_write_variant!(
     crate::users::AuthError,
 );
 
-/// Runs a write, and runs it again (up to [`RETRIES`] times, after a short growing pause) while
+/// Runs the business operation `operation` (`sale.create`: a literal, which becomes a metric
+/// label), and runs it again (up to [`RETRIES`] times, after a short growing pause) while
 /// it fails in a way the database says is worth retrying: the transaction was rolled back as a
 /// deadlock victim or serialization failure, or its group commit failed. A lost connection is
 /// retried only for a keyed write (`keyed`): its commit may have happened, and only the key's
 /// replay makes running it again safe.
-pub async fn retrying<T, E, F, Fut>(keyed: bool, mut run: F) -> Result<T, E>
+///
+/// Every operation passes through here, so this is where its time is measured
+/// (`ringup_db_operation_seconds{operation, outcome}`): from its first read to its last
+/// commit, retries included, as its caller waits for it.
+pub async fn retrying<T, E, F, Fut>(operation: Operation, keyed: bool, mut run: F) -> Result<T, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
     E: StoreFailure,
 {
+    let started = std::time::Instant::now();
     let mut attempt = 0;
     loop {
         let result = run().await;
@@ -424,12 +431,18 @@ where
             _ => false,
         };
         if !retry {
+            let outcome = match &result {
+                Ok(_) => Outcome::Ok,
+                Err(err) if err.store_error().is_some() => Outcome::Failed,
+                Err(_) => Outcome::Refused,
+            };
+            meters::operation_timed(operation, outcome, started.elapsed());
             return result;
         }
         attempt += 1;
-        metrics::counter!("ringup_write_retries_total").increment(1);
+        meters::write_retried(operation);
         if let Some(err) = result.err().as_ref().and_then(StoreFailure::store_error) {
-            tracing::warn!(attempt, error = %err, "transient database failure; running the write again");
+            tracing::warn!(attempt, operation, error = %err, "transient database failure; running the write again");
         }
         tokio::time::sleep(pause(attempt)).await;
     }
@@ -497,7 +510,7 @@ mod tests {
         error: impl Fn() -> StoreError,
     ) -> (Result<u32, StoreError>, u32) {
         let calls = Cell::new(0);
-        let result = retrying(keyed, || {
+        let result = retrying("test.run", keyed, || {
             calls.set(calls.get() + 1);
             let outcome = if calls.get() > failures {
                 Ok(calls.get())
@@ -557,7 +570,7 @@ mod tests {
     #[tokio::test]
     async fn a_domain_error_carries_its_store_error_to_the_retry() {
         let calls = Cell::new(0);
-        let result: Result<(), crate::catalog::CatalogError> = retrying(false, || {
+        let result: Result<(), crate::catalog::CatalogError> = retrying("test.run", false, || {
             calls.set(calls.get() + 1);
             let failed = crate::catalog::CatalogError::from(batch_failed());
             std::future::ready(if calls.get() == 1 {
@@ -569,7 +582,7 @@ mod tests {
         .await;
         assert!(result.is_ok());
         assert_eq!(calls.get(), 2);
-        let refused: Result<(), _> = retrying(true, || {
+        let refused: Result<(), _> = retrying("test.run", true, || {
             calls.set(calls.get() + 1);
             std::future::ready(Err(crate::catalog::CatalogError::NotFound))
         })

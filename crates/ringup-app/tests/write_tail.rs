@@ -241,7 +241,7 @@ async fn retried_while_locked(
     let actor = cashier();
     let held = Mutex::new(Some(conn));
     let calls = AtomicU32::new(0);
-    let outcome = retrying(false, || async {
+    let outcome = retrying("test.write", false, || async {
         let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
         if call == release_on
             && let Some(conn) = held.lock().await.take()

@@ -52,9 +52,8 @@ pub fn schedule(db: Db, settings: BackupSettings) -> Option<JoinHandle<()>> {
     metrics::gauge!("ringup_backup_interval_seconds")
         .set(every.map(|d| d.as_secs_f64()).unwrap_or(0.0));
     let newest = newest_backup(&settings.dir);
-    if let Some(at) = newest {
-        metrics::gauge!("ringup_backup_last_success_timestamp_seconds").set(at.timestamp() as f64);
-    }
+    metrics::gauge!("ringup_backup_last_success_timestamp_seconds")
+        .set(newest.map(|at| at.timestamp() as f64).unwrap_or(0.0));
     let every = every?;
     Some(tokio::spawn(async move {
         let mut due = newest

@@ -247,11 +247,12 @@ impl Application {
             )
             .map_err(|e| StartupError::Auth(e.to_string()))?,
         );
+        // Before the first admin, so its creation is measured like every other operation.
+        let metrics = ringup_api::ops::prometheus().map_err(StartupError::Metrics)?;
         let first_admin =
             crate::bootstrap::ensure_first_admin(&db, &settings, &auth.hasher, options.clock.now())
                 .await
                 .map_err(StartupError::Bootstrap)?;
-        let metrics = ringup_api::ops::prometheus().map_err(StartupError::Metrics)?;
         let http = HttpConfig {
             body_limit: settings.body_limit,
             request_timeout: settings.request_timeout,
@@ -269,6 +270,7 @@ impl Application {
             http,
             auth: auth.clone(),
             reports: ringup_app::reports::Lane::new(settings.report_lane, REPORT_PATIENCE),
+            figures: Arc::new(ringup_api::ops::Figures::new(settings.data_dir.clone())),
         };
         let router = ringup_api::app(state, options.extra);
         let listener =

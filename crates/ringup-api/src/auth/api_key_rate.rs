@@ -22,6 +22,7 @@ use std::time::Duration;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use ringup_app::meters::RateLimit;
 use ringup_core::clock::Clock;
 use ringup_core::ids::ApiKeyId;
 use ringup_core::tokens::looks_like_api_key;
@@ -114,6 +115,7 @@ impl ApiKeyLimits {
         let limit = |tier: Tier| {
             let per_minute = quotas.per_minute(tier).max(1);
             Limit::with_clock(
+                RateLimit::ApiKey,
                 per_minute,
                 burst_of(per_minute),
                 Duration::from_secs(60) / per_minute,

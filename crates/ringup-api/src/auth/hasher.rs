@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use ringup_app::meters::{self, RateLimit};
 use ringup_app::users::AuthError;
 use tokio::sync::Semaphore;
 
@@ -64,8 +65,12 @@ impl Hasher {
     ) -> Result<T, HashError> {
         let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| HashError::Busy)?
-            .map_err(|_| HashError::Busy)?;
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                meters::rate_limited(RateLimit::PasswordHashing);
+                HashError::Busy
+            })?;
         let params = self.params.clone();
         let result = tokio::task::spawn_blocking(move || {
             let out = work(Self::argon(params));

@@ -6,6 +6,9 @@
 //! governor's state snapshot gives what the headers need: the burst capacity left after a
 //! request, and for a refusal the earliest time the next one is allowed. The time until the
 //! bucket is full again is the cells used times the refill period, so no hand-written GCRA.
+//!
+//! Each limit knows its kind, and counts what it refuses in `ringup_rate_limited_total{limit}`
+//! (the kind, never the key: keys are addresses and ids).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -17,6 +20,7 @@ use governor::clock::{Clock as GovernorClock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use ringup_app::meters::{self, RateLimit};
 use ringup_core::clock::Clock;
 
 use crate::http::error::ApiError;
@@ -38,6 +42,7 @@ impl GovernorClock for AppClock {
 
 /// One named limit: at most `burst` requests at once, one more allowed every `per_cell`.
 pub struct Limit<C: GovernorClock = DefaultClock> {
+    kind: RateLimit,
     limiter: Keyed<C>,
     clock: C,
     /// What `RateLimit-Limit` says.
@@ -70,16 +75,22 @@ impl RateHeaders {
 impl Limit {
     /// `burst` requests per `period` (at least one of each), on the process's clock; the
     /// headers show `burst` as the limit.
-    pub fn new(burst: u32, period: Duration) -> Limit {
+    pub fn new(kind: RateLimit, burst: u32, period: Duration) -> Limit {
         let burst = burst.max(1);
-        Limit::with_clock(burst, burst, period / burst, DefaultClock::default())
+        Limit::with_clock(kind, burst, burst, period / burst, DefaultClock::default())
     }
 }
 
 impl<C: GovernorClock + Clone> Limit<C> {
     /// `burst` requests at once (at least one), then one every `per_cell`; the headers show
     /// `quota` as the limit.
-    pub fn with_clock(quota: u32, burst: u32, per_cell: Duration, clock: C) -> Limit<C> {
+    pub fn with_clock(
+        kind: RateLimit,
+        quota: u32,
+        burst: u32,
+        per_cell: Duration,
+        clock: C,
+    ) -> Limit<C> {
         let burst = burst.max(1);
         let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let per_cell = per_cell.max(Duration::from_micros(1));
@@ -88,6 +99,7 @@ impl<C: GovernorClock + Clone> Limit<C> {
             .allow_burst(burst_nz);
         let state = DefaultKeyedStateStore::default();
         Limit {
+            kind,
             limiter: Keyed::<C>::new(rule, state, clock.clone()),
             clock,
             quota,
@@ -112,6 +124,7 @@ impl<C: GovernorClock + Clone> Limit<C> {
                 })
             }
             Err(not_until) => {
+                meters::rate_limited(self.kind);
                 let secs = whole_seconds(not_until.wait_time_from(self.clock.now())).max(1);
                 Err((
                     ApiError::RateLimited {
@@ -162,7 +175,7 @@ mod tests {
 
     #[test]
     fn allows_the_burst_then_refuses_with_retry_after() {
-        let limit = Limit::new(3, Duration::from_secs(3600));
+        let limit = Limit::new(RateLimit::LoginPerIp, 3, Duration::from_secs(3600));
         for expected in [2, 1, 0] {
             assert_eq!(limit.check("a").unwrap().remaining, expected);
         }

@@ -18,6 +18,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
 use std::sync::Arc;
 use std::time::Duration;
 
+use ringup_app::meters::RateLimit;
 use ringup_app::users::sessions::SessionPolicy;
 use ringup_core::clock::Clock;
 
@@ -105,9 +106,21 @@ impl Auth {
             hasher: Hasher::new(cores, Duration::from_secs(5))?,
             clock,
             cache: SessionCache::new(Duration::from_secs(300)),
-            login_per_ip: Limit::new(policy.login_per_ip_per_minute, Duration::from_secs(60)),
-            reset_per_ip: Limit::new(policy.reset_per_hour, Duration::from_secs(3600)),
-            reset_per_address: Limit::new(policy.reset_per_hour, Duration::from_secs(3600)),
+            login_per_ip: Limit::new(
+                RateLimit::LoginPerIp,
+                policy.login_per_ip_per_minute,
+                Duration::from_secs(60),
+            ),
+            reset_per_ip: Limit::new(
+                RateLimit::ResetPerIp,
+                policy.reset_per_hour,
+                Duration::from_secs(3600),
+            ),
+            reset_per_address: Limit::new(
+                RateLimit::ResetPerAddress,
+                policy.reset_per_hour,
+                Duration::from_secs(3600),
+            ),
             api_key_limits,
             policy,
             mailer,

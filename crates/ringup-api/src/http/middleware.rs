@@ -58,6 +58,27 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     }
 }
 
+/// The `method` label: a standard method by name, anything else (a client may send any token)
+/// as `other`, so clients cannot add series.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("other", Method::as_str)
+}
+
 pub async fn observe(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
@@ -84,7 +105,7 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let status = response.status();
     let latency = started.elapsed();
     let labels = [
-        ("method", method.to_string()),
+        ("method", method_label(&method).to_owned()),
         ("route", route),
         ("status", status.as_u16().to_string()),
     ];

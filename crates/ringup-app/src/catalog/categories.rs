@@ -30,7 +30,7 @@ pub async fn create_category(
     category: NewCategory,
     view: View<CategoryRow>,
 ) -> Result<Written<CategoryRow>, CatalogError> {
-    retrying(request.is_keyed(), || {
+    retrying("category.create", request.is_keyed(), || {
         create_category_once(db, request, category.clone(), view)
     })
     .await

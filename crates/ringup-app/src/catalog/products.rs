@@ -67,7 +67,7 @@ pub async fn create_product(
     product: NewProduct,
     view: View<ProductRow>,
 ) -> Result<Written<ProductRow>, CatalogError> {
-    retrying(request.is_keyed(), || {
+    retrying("product.create", request.is_keyed(), || {
         create_product_once(db, request, product.clone(), view)
     })
     .await
@@ -159,7 +159,7 @@ pub async fn update_product(
     changes: ProductChanges,
     view: View<ProductRow>,
 ) -> Result<Written<ProductRow>, CatalogError> {
-    retrying(request.is_keyed(), || {
+    retrying("product.update", request.is_keyed(), || {
         update_product_once(db, request, product, changes.clone(), view)
     })
     .await
@@ -246,7 +246,7 @@ pub async fn archive_product(
     request: WriteRequest<'_>,
     product: &ProductRow,
 ) -> Result<Option<Written<ProductId>>, CatalogError> {
-    retrying(request.is_keyed(), || {
+    retrying("product.archive", request.is_keyed(), || {
         archive_product_once(db, request, product)
     })
     .await

@@ -30,7 +30,7 @@ pub async fn create_store(
     store: NewStore,
     view: View<StoreRow>,
 ) -> Result<Written<StoreRow>, CatalogError> {
-    retrying(request.is_keyed(), || {
+    retrying("store.create", request.is_keyed(), || {
         create_store_once(db, request, &store, view)
     })
     .await
@@ -96,7 +96,7 @@ pub async fn update_store(
     changes: StoreChanges,
     view: View<StoreRow>,
 ) -> Result<Written<StoreRow>, CatalogError> {
-    retrying(request.is_keyed(), || {
+    retrying("store.update", request.is_keyed(), || {
         update_store_once(db, request, store, &changes, view)
     })
     .await
@@ -146,7 +146,7 @@ pub async fn create_register(
     name: String,
     view: View<RegisterRow>,
 ) -> Result<Written<RegisterRow>, CatalogError> {
-    retrying(request.is_keyed(), || {
+    retrying("register.create", request.is_keyed(), || {
         create_register_once(db, request, store, &name, view)
     })
     .await

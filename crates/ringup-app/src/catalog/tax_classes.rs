@@ -17,7 +17,7 @@ pub async fn create_tax_class(
     rate: RateBp,
     view: View<TaxClassRow>,
 ) -> Result<Written<TaxClassRow>, CatalogError> {
-    retrying(request.is_keyed(), || {
+    retrying("tax_class.create", request.is_keyed(), || {
         create_tax_class_once(db, request, &name, rate, view)
     })
     .await

@@ -83,7 +83,7 @@ pub async fn create_customer(
     command: NewCustomer,
     view: View<CustomerRow>,
 ) -> Result<Written<CustomerRow>, CheckoutError> {
-    retrying(request.is_keyed(), || {
+    retrying("customer.create", request.is_keyed(), || {
         create_customer_once(db, request, command.clone(), view)
     })
     .await
@@ -154,7 +154,7 @@ pub async fn update_customer(
     change: CustomerChange,
     view: View<CustomerRow>,
 ) -> Result<Written<CustomerRow>, CheckoutError> {
-    retrying(request.is_keyed(), || {
+    retrying("customer.update", request.is_keyed(), || {
         update_customer_once(db, request, change.clone(), view)
     })
     .await

@@ -15,6 +15,7 @@ use ringup_store::checkout::sales::{self, PaymentRow};
 use ringup_store::checkout::shifts;
 
 use super::CheckoutError;
+use crate::meters;
 use crate::problem::FieldError;
 use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
@@ -47,7 +48,7 @@ pub async fn create_return(
     command: NewReturn,
     view: View<ReturnRow>,
 ) -> Result<Written<ReturnRow>, CheckoutError> {
-    retrying(request.is_keyed(), || {
+    retrying("return.create", request.is_keyed(), || {
         create_return_once(db, request, command.clone(), view)
     })
     .await
@@ -224,5 +225,9 @@ async fn create_return_once(
     let effects = Effects::new()
         .event("return.completed", &shown)
         .audit(audit);
-    Ok(write.finish(taken, effects, 201, shown).await?)
+    let written = write.finish(taken, effects, 201, shown).await?;
+    if let Some(taken) = written.outcome() {
+        meters::return_taken(&store.code, taken.total);
+    }
+    Ok(written)
 }

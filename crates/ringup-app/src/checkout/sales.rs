@@ -27,6 +27,7 @@ use ringup_store::{Db, StoreError};
 
 use super::CheckoutError;
 use crate::authz::Capability;
+use crate::meters;
 use crate::problem::FieldError;
 use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
@@ -86,7 +87,7 @@ pub async fn create_sale(
     sale: NewSale,
     view: View<SaleRow>,
 ) -> Result<Written<SaleRow>, CheckoutError> {
-    retrying(request.is_keyed(), || {
+    retrying("sale.create", request.is_keyed(), || {
         create_sale_once(db, request, sale.clone(), view)
     })
     .await
@@ -150,7 +151,11 @@ async fn create_sale_once(
             "shift_id": recorded.shift_id.to_string(),
         }));
     let effects = Effects::new().event("sale.completed", &shown).audit(audit);
-    Ok(write.finish(recorded, effects, 201, shown).await?)
+    let written = write.finish(recorded, effects, 201, shown).await?;
+    if let Some(sale) = written.outcome() {
+        meters::sale_recorded(&ctx.store.code, sale.total);
+    }
+    Ok(written)
 }
 
 /// What the database says about a sale request's references.
@@ -379,7 +384,7 @@ pub async fn void_sale(
     void: VoidSale,
     view: View<SaleRow>,
 ) -> Result<Written<SaleRow>, CheckoutError> {
-    retrying(request.is_keyed(), || {
+    retrying("sale.void", request.is_keyed(), || {
         void_sale_once(db, request, &void, view)
     })
     .await
@@ -443,5 +448,9 @@ async fn void_sale_once(
             "number": voided.number, "total": voided.total, "reason": reason,
         }));
     let effects = Effects::new().event("sale.voided", &shown).audit(audit);
-    Ok(write.finish(voided, effects, 200, shown).await?)
+    let written = write.finish(voided, effects, 200, shown).await?;
+    if let Some(voided) = written.outcome() {
+        meters::sale_voided(&store.code, voided.total);
+    }
+    Ok(written)
 }

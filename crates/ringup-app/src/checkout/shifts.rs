@@ -28,7 +28,7 @@ pub async fn open_shift(
     command: OpenShift,
     view: View<ShiftRow>,
 ) -> Result<Written<ShiftRow>, CheckoutError> {
-    retrying(request.is_keyed(), || {
+    retrying("shift.open", request.is_keyed(), || {
         open_shift_once(db, request, command.clone(), view)
     })
     .await
@@ -113,7 +113,7 @@ pub async fn add_cash_movement(
     command: CashMovement,
     view: View<CashMovementRow>,
 ) -> Result<Written<CashMovementRow>, CheckoutError> {
-    retrying(request.is_keyed(), || {
+    retrying("shift.cash_movement", request.is_keyed(), || {
         add_cash_movement_once(db, request, &command, view)
     })
     .await
@@ -171,7 +171,7 @@ pub async fn close_shift(
     command: CloseShift,
     view: View<ShiftRow>,
 ) -> Result<Written<ShiftRow>, CheckoutError> {
-    retrying(request.is_keyed(), || {
+    retrying("shift.close", request.is_keyed(), || {
         close_shift_once(db, request, &command, view)
     })
     .await

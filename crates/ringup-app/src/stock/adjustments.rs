@@ -36,7 +36,7 @@ pub async fn adjust_stock(
     adjustment: NewAdjustment,
     view: View<Moved>,
 ) -> Result<Written<Moved>, StockError> {
-    retrying(request.is_keyed(), || {
+    retrying("stock.adjust", request.is_keyed(), || {
         adjust_stock_once(db, request, adjustment.clone(), view)
     })
     .await

@@ -38,7 +38,7 @@ pub async fn create_reservation(
     reservation: NewReservation,
     view: View<ReservationRow>,
 ) -> Result<Written<ReservationRow>, StockError> {
-    retrying(request.is_keyed(), || {
+    retrying("reservation.create", request.is_keyed(), || {
         create_reservation_once(db, request, reservation.clone(), view)
     })
     .await
@@ -114,7 +114,7 @@ pub async fn release_reservation(
     request: WriteRequest<'_>,
     release: ReleaseReservation,
 ) -> Result<Written<bool>, StockError> {
-    retrying(request.is_keyed(), || {
+    retrying("reservation.release", request.is_keyed(), || {
         release_reservation_once(db, request, &release)
     })
     .await

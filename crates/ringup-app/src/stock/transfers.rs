@@ -18,6 +18,7 @@ use ringup_store::stock::transfers::{self, TransferRow};
 use ringup_store::stock::{self, NewMovement};
 
 use super::{LinesRequest, StockError, check_products, short_lines};
+use crate::meters::Operation;
 use crate::problem::FieldError;
 use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
 
@@ -39,7 +40,7 @@ pub async fn create_transfer(
     transfer: NewTransfer,
     view: View<TransferRow>,
 ) -> Result<Written<TransferRow>, StockError> {
-    retrying(request.is_keyed(), || {
+    retrying("transfer.create", request.is_keyed(), || {
         create_transfer_once(db, request, transfer.clone(), view)
     })
     .await
@@ -200,10 +201,20 @@ async fn act(
     step: Step,
     view: View<TransferRow>,
 ) -> Result<Written<TransferRow>, StockError> {
-    retrying(request.is_keyed(), || {
+    retrying(operation(step.action), request.is_keyed(), || {
         act_once(db, request, step.clone(), view)
     })
     .await
+}
+
+/// The operation name of an action, as its latency is labelled.
+fn operation(action: TransferAction) -> Operation {
+    match action {
+        TransferAction::Approve => "transfer.approve",
+        TransferAction::Reject => "transfer.reject",
+        TransferAction::Receive => "transfer.receive",
+        TransferAction::Cancel => "transfer.cancel",
+    }
 }
 
 async fn act_once(

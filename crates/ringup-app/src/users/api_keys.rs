@@ -43,7 +43,7 @@ pub async fn create_api_key(
     new: NewApiKey,
     view: View<IssuedApiKey>,
 ) -> Result<Written<IssuedApiKey>, UsersError> {
-    retrying(request.is_keyed(), || {
+    retrying("api_key.create", request.is_keyed(), || {
         create_api_key_once(db, request, &new, view)
     })
     .await
@@ -107,7 +107,10 @@ pub async fn revoke_api_key(
     request: WriteRequest<'_>,
     id: ApiKeyId,
 ) -> Result<Written<ApiKeyId>, UsersError> {
-    retrying(request.is_keyed(), || revoke_api_key_once(db, request, id)).await
+    retrying("api_key.revoke", request.is_keyed(), || {
+        revoke_api_key_once(db, request, id)
+    })
+    .await
 }
 
 async fn revoke_api_key_once(

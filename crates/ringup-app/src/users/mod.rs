@@ -164,7 +164,7 @@ where
         return Err(UsersError::Forbidden);
     }
     let password_hash = hash(&user.password).await?;
-    retrying(request.is_keyed(), || {
+    retrying("user.create", request.is_keyed(), || {
         create_user_once(db, request, &user, &password_hash, view)
     })
     .await
@@ -240,7 +240,7 @@ pub async fn update_user(
     changes: UserChanges,
     view: View<UserRow>,
 ) -> Result<Written<UserRow>, UsersError> {
-    retrying(request.is_keyed(), || {
+    retrying("user.update", request.is_keyed(), || {
         update_user_once(db, request, &current, &changes, view)
     })
     .await
@@ -313,7 +313,10 @@ pub async fn create_first_admin(
     request: AnonymousRequest<'_>,
     admin: FirstAdmin,
 ) -> Result<Option<UserId>, StoreError> {
-    retrying(false, || create_first_admin_once(db, request, &admin)).await
+    retrying("user.create_first_admin", false, || {
+        create_first_admin_once(db, request, &admin)
+    })
+    .await
 }
 
 async fn create_first_admin_once(

@@ -68,7 +68,7 @@ where
         return Err(AuthError::Invalid(errors));
     };
     let password_hash = hash(&new).await?;
-    retrying(request.is_keyed(), || {
+    retrying("password.change", request.is_keyed(), || {
         change_password_once(db, request, user, &password_hash)
     })
     .await
@@ -109,7 +109,7 @@ pub async fn request_password_reset(
     email: &Email,
     ttl: Duration,
 ) -> Result<Option<IssuedReset>, AuthError> {
-    retrying(false, || {
+    retrying("password_reset.request", false, || {
         request_password_reset_once(db, request, email, ttl)
     })
     .await
@@ -166,7 +166,7 @@ where
     let password = Password::new(&reset.new_password, Some(&user.username))
         .map_err(|rules| AuthError::Invalid(password_errors("new_password", &rules)))?;
     let password_hash = hash(&password).await?;
-    retrying(false, || {
+    retrying("password_reset.confirm", false, || {
         reset_password_once(db, request, clock, &token_hash, &user, &password_hash)
     })
     .await

@@ -19,6 +19,7 @@ use ringup_store::users::{self, UserRow, logins, sessions};
 use ringup_store::{Db, StoreError};
 
 use super::AuthError;
+use crate::meters::{self, RateLimit};
 use crate::write::{AnonymousRequest, AnonymousWrite, Effects, retrying};
 
 /// How logins and sessions are limited; every one is a setting.
@@ -62,9 +63,12 @@ where
     F: Future<Output = Result<bool, AuthError>>,
 {
     let username_key = login.username.trim().to_lowercase();
-    if let Some(until) =
-        retrying(false, || count_attempt(db, request, &username_key, policy)).await?
+    if let Some(until) = retrying("login.count_attempt", false, || {
+        count_attempt(db, request, &username_key, policy)
+    })
+    .await?
     {
+        meters::rate_limited(RateLimit::LoginLockout);
         return Err(locked_out(request.at, &until));
     }
     let credentials = users::find_credentials(db, &username_key).await?;
@@ -73,7 +77,11 @@ where
     let user = match credentials {
         Some(c) if matched && c.user.active => c.user,
         _ => {
-            retrying(false, || record_failure(db, request, &username_key)).await?;
+            retrying("login.record_failure", false, || {
+                record_failure(db, request, &username_key)
+            })
+            .await?;
+            meters::login_failed();
             return Err(AuthError::Unauthorized);
         }
     };
@@ -81,7 +89,7 @@ where
     let session = SessionId::new();
     let refresh = random_token();
     let expires_at = request.at + policy.refresh_ttl;
-    retrying(false, || {
+    retrying("login.start_session", false, || {
         log_in_once(
             db,
             request,
@@ -215,7 +223,7 @@ pub async fn refresh_session(
     presented: &str,
     policy: &SessionPolicy,
 ) -> Result<Refreshed, AuthError> {
-    retrying(false, || {
+    retrying("session.refresh", false, || {
         refresh_session_once(db, request, presented, policy)
     })
     .await
@@ -273,7 +281,10 @@ pub async fn log_out(
     request: AnonymousRequest<'_>,
     presented: &str,
 ) -> Result<Option<SessionId>, AuthError> {
-    retrying(false, || log_out_once(db, request, presented)).await
+    retrying("session.log_out", false, || {
+        log_out_once(db, request, presented)
+    })
+    .await
 }
 
 async fn log_out_once(

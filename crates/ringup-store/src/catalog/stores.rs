@@ -34,6 +34,14 @@ pub struct StoreRow {
     pub updated_at: String,
 }
 
+/// A figure of each store, named by its code (what `/metrics` labels a store with: a code is
+/// short and chosen by people, an id is neither).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PerStore {
+    pub code: String,
+    pub value: i64,
+}
+
 impl StoreRow {
     /// The store's IANA zone, in which its business days are counted.
     pub fn time_zone(&self) -> StoreResult<chrono_tz::Tz> {

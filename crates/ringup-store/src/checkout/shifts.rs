@@ -14,6 +14,7 @@ use ringup_core::catalog::Money;
 use ringup_core::checkout::totals::{PerTender, ShiftTotals};
 use ringup_core::ids::{CashMovementId, RegisterId, ShiftId, StoreId, UserId};
 
+use crate::catalog::stores::PerStore;
 use crate::platform::db::{Db, placeholders};
 use crate::platform::decode::parsed;
 use crate::platform::error::StoreResult;
@@ -523,4 +524,16 @@ pub async fn find_register(
             .fetch_optional(&mut *conn)
             .await?;
     Ok(row.map(|r| (r.store_id, r.active)))
+}
+
+/// The open shifts of every store (0 for a store with none), in code order. One pass over the
+/// shifts through their status; for `/metrics`, which caches it.
+pub async fn open_shifts_by_store(db: &Db) -> StoreResult<Vec<PerStore>> {
+    Ok(sqlx::query_as(
+        "select st.code, cast(count(sh.id) as bigint) as value \
+         from stores st left join shifts sh on sh.store_id = st.id and sh.status = 'open' \
+         group by st.code order by st.code",
+    )
+    .fetch_all(db.reader())
+    .await?)
 }

@@ -69,3 +69,22 @@ pub async fn list(db: &Db, after: Option<&After>, limit: usize) -> StoreResult<P
     .await?;
     Ok(page_of(events, limit, |e| e.id.clone()))
 }
+
+/// The events not delivered yet: how many, and when the oldest was written (database time
+/// text; `None` when there is none). Read through the pending index; for `/metrics`, which
+/// caches it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Backlog {
+    pub pending: i64,
+    pub oldest: Option<String>,
+}
+
+/// The outbox's [`Backlog`] now.
+pub async fn backlog(db: &Db) -> StoreResult<Backlog> {
+    Ok(sqlx::query_as(
+        "select cast(count(*) as bigint) as pending, min(created_at) as oldest \
+         from outbox_events where delivered_at is null",
+    )
+    .fetch_one(db.reader())
+    .await?)
+}

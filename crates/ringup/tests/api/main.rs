@@ -3,9 +3,9 @@
 //! What it covers, by module family:
 //!
 //! - the server itself: error rendering (`errors`), request ids, security headers, CORS,
-//!   compression, operations endpoints (`ops`), connection limits, request smuggling,
-//!   graceful shutdown (`lifecycle`), and the binary's command line and configuration
-//!   (`config`);
+//!   compression, operations endpoints (`ops`; `/metrics` after mixed traffic: `metrics`),
+//!   connection limits, request smuggling, graceful shutdown (`lifecycle`), and the binary's
+//!   command line and configuration (`config`);
 //! - hostile input and bounds: JSON, names, free text and query strings (`hostile_*`), amounts
 //!   and quantities at and past their limits (`bounds`, `bounds_fuzz`);
 //! - identity and access: login, tokens, sessions, cookies and CSRF, password reset (with a
@@ -67,6 +67,7 @@ mod hostile_names;
 mod hostile_texts;
 mod idempotency;
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod ops;
 mod products;
