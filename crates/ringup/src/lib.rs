@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod check;
+pub mod demo;
 pub mod serve;
 pub mod settings;
 pub mod startup;

@@ -19,7 +19,16 @@ use crate::stock_check::cli_check;
 use crate::support::header;
 
 /// A `ringup serve` of the test's database and data directory (so its tokens stay valid).
-async fn start(database_url: &str, data_dir: &std::path::Path) -> (Child, String) {
+pub(crate) async fn start(database_url: &str, data_dir: &std::path::Path) -> (Child, String) {
+    start_with(database_url, data_dir, &[]).await
+}
+
+/// [`start`] with more environment variables.
+pub(crate) async fn start_with(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -33,6 +42,7 @@ async fn start(database_url: &str, data_dir: &std::path::Path) -> (Child, String
         .env("RINGUP_DATA_DIR", data_dir)
         .env("DATABASE_URL", database_url)
         .env("RINGUP_LOG", "warn")
+        .envs(env.iter().copied())
         .arg("serve")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
