@@ -21,9 +21,14 @@ impl ServedBinary {
     }
 }
 
-/// Starts `binary` serving `database_url` with `data_dir` on a free loopback port, and waits
-/// until `/healthz` answers (30 s at most).
-pub async fn serve_binary_at(binary: &Path, database_url: &str, data_dir: &Path) -> ServedBinary {
+/// Starts `binary` serving `database_url` with `data_dir` (and the variables of `env`) on a
+/// free loopback port, and waits until `/healthz` answers (30 s at most).
+pub async fn serve_binary_at(
+    binary: &Path,
+    database_url: &str,
+    data_dir: &Path,
+    env: &[(&str, &str)],
+) -> ServedBinary {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -36,6 +41,7 @@ pub async fn serve_binary_at(binary: &Path, database_url: &str, data_dir: &Path)
         .env("RINGUP_DATA_DIR", data_dir)
         .env("DATABASE_URL", database_url)
         .env("RINGUP_LOG", "warn")
+        .envs(env.iter().copied())
         .arg("serve")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -5,6 +5,7 @@
 use ringup_api::auth::hasher::Hasher;
 use ringup_app::users;
 use ringup_app::write::{AnonymousRequest, Origin};
+use ringup_core::ids::UserId;
 use ringup_core::tokens::random_token;
 use ringup_core::users::{Email, Password, Username};
 use ringup_store::{Db, StoreError};
@@ -24,13 +25,14 @@ pub enum BootstrapError {
 /// What was created, if anything: the admin's username and, when ringup chose it, the
 /// password to show once.
 pub struct FirstAdmin {
+    pub id: UserId,
     pub username: String,
     pub generated_password: Option<String>,
 }
 
 /// A random password that passes the policy: 43 random URL-safe characters plus one of each
 /// character class.
-fn generated_password() -> String {
+pub fn generated_password() -> String {
     format!("{}aA1!", random_token())
 }
 
@@ -71,10 +73,7 @@ pub async fn ensure_first_admin(
         at: now,
         origin: &origin,
     };
-    let created = FirstAdmin {
-        username: username.as_str().to_owned(),
-        generated_password: generated.then_some(raw),
-    };
+    let (created, generated_password) = (username.as_str().to_owned(), generated.then_some(raw));
     let admin = users::FirstAdmin {
         username,
         email,
@@ -83,5 +82,9 @@ pub async fn ensure_first_admin(
     // `None`: another node created the first user meanwhile.
     Ok(users::create_first_admin(db, request, admin)
         .await?
-        .map(|_| created))
+        .map(|id| FirstAdmin {
+            id,
+            username: created,
+            generated_password,
+        }))
 }

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod bootstrap;
 pub mod check;
+pub mod demo;
 pub mod serve;
 pub mod settings;
 pub mod startup;

@@ -137,6 +137,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             );
             Ok(())
         }
+        Command::Demo => Ok(ringup::demo::run(&settings, chrono::Utc::now()).await?),
         Command::Check => {
             let db = startup::open_database(&settings).await?;
             let outcome = check::run(&db).await;

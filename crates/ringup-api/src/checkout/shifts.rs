@@ -221,7 +221,8 @@ pub async fn open_shift(
     Ok(idempotency::respond(written))
 }
 
-fn shift_view(shift: &ShiftRow) -> Result<Shown, ViewError> {
+/// How a shift shows to clients.
+pub fn shift_view(shift: &ShiftRow) -> Result<Shown, ViewError> {
     Shown::json(&ShiftView::from(shift))
 }
 
@@ -448,7 +449,7 @@ pub async fn close_shift(
 }
 
 /// A closed shift with its count and Z report.
-fn closed_view(closed: &ShiftRow) -> Result<Shown, ViewError> {
+pub fn closed_view(closed: &ShiftRow) -> Result<Shown, ViewError> {
     let (Some(expected_cash), Some(counted_cash), Some(over_short)) =
         (closed.expected_cash, closed.counted_cash, closed.over_short)
     else {

@@ -5,6 +5,7 @@
 //! cross-cutting tables every write may touch (idempotency keys and the outbox).
 
 pub mod bounds;
+pub mod contents;
 pub mod db;
 pub(crate) mod decode;
 pub(crate) mod direct;

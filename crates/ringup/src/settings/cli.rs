@@ -35,6 +35,9 @@ pub enum Command {
     /// negative where the store forbids it), the stored ranges and the report rollups (equal
     /// to a recomputation from the sales); exit 1 listing offenders.
     Check,
+    /// Fill an empty database with a demo chain (3 stores, 500 products, users of every
+    /// role, 30 days of sales) and print how to log in; exit 1 on a database that holds data.
+    Demo,
     /// Report rollup tools.
     Rollups {
         #[command(subcommand)]

@@ -267,6 +267,7 @@ async fn a_backup_restores_on_the_other_engine_with_every_row_and_serves_on() {
         Path::new(env!("CARGO_BIN_EXE_ringup")),
         &restored_url,
         &work.path().join("served"),
+        &[],
     )
     .await;
     let login = served

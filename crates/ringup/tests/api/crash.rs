@@ -18,9 +18,18 @@ use crate::stock_check::cli_check;
 use crate::support::header;
 
 /// A `ringup serve` of the test's database and data directory (so its tokens stay valid).
-async fn start(database_url: &str, data_dir: &std::path::Path) -> (Child, String) {
+pub(crate) async fn start(database_url: &str, data_dir: &std::path::Path) -> (Child, String) {
+    start_with(database_url, data_dir, &[]).await
+}
+
+/// [`start`] with more environment variables.
+pub(crate) async fn start_with(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Child, String) {
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_ringup"));
-    let served = ringup_testkit::serve_binary_at(binary, database_url, data_dir).await;
+    let served = ringup_testkit::serve_binary_at(binary, database_url, data_dir, env).await;
     (served.child, served.address)
 }
 

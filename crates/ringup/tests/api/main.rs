@@ -59,6 +59,7 @@ mod connections;
 mod cors;
 mod crash;
 mod customers;
+mod demo;
 mod errors;
 mod group_commit;
 mod headers;

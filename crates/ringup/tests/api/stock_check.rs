@@ -2,6 +2,7 @@
 //! database passes on a consistent ledger, and after the ledger is tampered with exits
 //! non-zero naming every offending level.
 
+use std::path::Path;
 use std::process::Stdio;
 
 use ringup_testkit::TestApp;
@@ -11,27 +12,41 @@ use crate::stock::world;
 /// `ringup check` against the test's database, with a clean environment.
 pub(crate) async fn cli_check(app: &TestApp) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
+    let url = app.settings.database_url.expose();
+    let (code, text) = run_cli(url, &dir.path().join("data"), &["check"], &[]).await;
+    (code == Some(0), text)
+}
+
+/// Runs the binary with `args` against `url`, with a clean environment plus `env`, in the
+/// data directory's parent; answers its exit code and its output.
+pub(crate) async fn run_cli(
+    url: &str,
+    data_dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String) {
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_ringup"))
-        .current_dir(dir.path())
+        .current_dir(data_dir.parent().unwrap())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", app.settings.database_url.expose())
-        .env("RINGUP_DATA_DIR", dir.path().join("data"))
+        .env("DATABASE_URL", url)
+        .env("RINGUP_DATA_DIR", data_dir)
         .env("RINGUP_LOG", "warn")
-        .arg("check")
+        .envs(env.iter().copied())
+        .args(args)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+    let output = tokio::time::timeout(std::time::Duration::from_secs(300), run)
         .await
-        .expect("ringup check finishes within a minute")
+        .expect("ringup finishes within five minutes")
         .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    (output.status.success(), text)
+    (output.status.code(), text)
 }
 
 async fn execute(app: &TestApp, sql: &str, a: &str, b: &str) {
