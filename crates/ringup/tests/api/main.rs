@@ -4,8 +4,8 @@
 //!
 //! - the server itself: error rendering (`errors`), request ids, security headers, CORS,
 //!   compression, operations endpoints (`ops`), connection limits, request smuggling,
-//!   graceful shutdown (`lifecycle`), and the binary's command line and configuration
-//!   (`config`);
+//!   graceful shutdown (`lifecycle`), the binary's command line and configuration
+//!   (`config`), and its traces, exported to a real OTLP receiver process (`otlp`);
 //! - hostile input and bounds: JSON, names, free text and query strings (`hostile_*`), amounts
 //!   and quantities at and past their limits (`bounds`, `bounds_fuzz`);
 //! - identity and access: login, tokens, sessions, cookies and CSRF, password reset (with a
@@ -68,6 +68,7 @@ mod idempotency;
 mod lifecycle;
 mod openapi;
 mod ops;
+mod otlp;
 mod products;
 mod receipts;
 mod reports;
