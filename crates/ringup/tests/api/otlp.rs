@@ -4,8 +4,9 @@
 //! route template and has a child span per write transaction, also when SQLite's writer task
 //! serves the write; the server's JSON log lines of the request carry the same trace id; no
 //! span holds a password or a token; shutdown sends what is still queued. A collector that
-//! never answers slows no request, is reported once, and does not hold up shutdown. The
-//! setting is refused, naming it, when it is not an http(s) base address.
+//! never answers slows no request, is reported once, and does not hold up shutdown. With traces
+//! off, log lines still carry a caller's trace id. The setting is refused, naming it, when it
+//! is not an http(s) base address.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -320,9 +321,9 @@ async fn a_collector_that_never_answers_slows_no_request_and_is_reported_once() 
         &database,
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            // Export often and give up on a request quickly, so the test sees failures.
+            // Export often, each attempt held 2 s by the silent collector before it fails.
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
         ],
     )
     .await;
@@ -332,9 +333,9 @@ async fn a_collector_that_never_answers_slows_no_request_and_is_reported_once() 
     let session = login(&client, &server.base, None).await;
     let access = session["access_token"].as_str().unwrap();
     let started = Instant::now();
-    let mut slowest = Duration::ZERO;
+    let mut took = Vec::new();
     let mut requests = 0;
-    while started.elapsed() < Duration::from_secs(3) {
+    while started.elapsed() < Duration::from_millis(3500) {
         let sent = Instant::now();
         if requests % 5 == 0 {
             let created = client
@@ -353,7 +354,7 @@ async fn a_collector_that_never_answers_slows_no_request_and_is_reported_once() 
                 .unwrap();
             assert_eq!(response.status(), 200);
         }
-        slowest = slowest.max(sent.elapsed());
+        took.push(sent.elapsed());
         requests += 1;
     }
     let stopping = Instant::now();
@@ -361,13 +362,14 @@ async fn a_collector_that_never_answers_slows_no_request_and_is_reported_once() 
     let stop_took = stopping.elapsed();
     held.abort();
 
-    // Assert: no request waited for the collector (each export attempt waits up to 500 ms and
-    // is retried); the outage is logged once; shutdown gave up on it in time, cleanly.
-    assert!(requests >= 10, "{requests} requests in 3 s");
-    assert!(
-        slowest < Duration::from_millis(400),
-        "slowest request {slowest:?}"
-    );
+    // Assert: no request waited for the collector (an export attempt waits 2 s: a request
+    // that waited for one would take that long, and every request ends spans); the outage is
+    // logged once; shutdown gave up on the collector in time, cleanly.
+    took.sort();
+    let (median, slowest) = (took[took.len() / 2], took[took.len() - 1]);
+    assert!(requests >= 10, "{requests} requests in 3.5 s");
+    assert!(median < Duration::from_millis(250), "median {median:?}");
+    assert!(slowest < Duration::from_millis(1500), "slowest {slowest:?}");
     let failing: Vec<_> = logs
         .iter()
         .filter(|l| {
@@ -381,6 +383,49 @@ async fn a_collector_that_never_answers_slows_no_request_and_is_reported_once() 
     assert!(
         stop_took < Duration::from_secs(12),
         "shutdown took {stop_took:?}"
+    );
+    database.drop_now().await;
+}
+
+#[tokio::test]
+async fn with_traces_off_log_lines_carry_the_callers_trace_id_and_no_other() {
+    // Arrange
+    let dir = TempDir::new().unwrap();
+    let database = TestDatabase::create(dir.path()).await;
+    let server = start_server(dir.path(), &database, &[]).await;
+    let client = Client::new();
+
+    // Act: one request with a traceparent, one without.
+    for (request_id, trace) in [
+        ("off-traced", Some(traceparent(STORE_TRACE, STORE_PARENT))),
+        ("off-untraced", None),
+    ] {
+        let mut request = client
+            .get(format!("{}/healthz", server.base))
+            .header("x-request-id", request_id);
+        if let Some(trace) = trace {
+            request = request.header("traceparent", trace);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 200);
+    }
+    let (code, logs) = server.stop_within(Duration::from_secs(20)).await;
+
+    // Assert
+    assert_eq!(code, Some(0));
+    let of = |request_id: &str| -> Vec<&Value> {
+        logs.iter()
+            .filter(|line| line["span"]["request_id"] == request_id)
+            .collect()
+    };
+    let (traced, untraced) = (of("off-traced"), of("off-untraced"));
+    assert!(!traced.is_empty() && !untraced.is_empty(), "{logs:#?}");
+    assert!(
+        traced.iter().all(|l| l["trace_id"] == STORE_TRACE),
+        "{traced:#?}"
+    );
+    assert!(
+        untraced.iter().all(|l| l.get("trace_id").is_none()),
+        "{untraced:#?}"
     );
     database.drop_now().await;
 }
