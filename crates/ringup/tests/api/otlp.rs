@@ -234,7 +234,18 @@ async fn requests_continue_the_callers_trace_with_a_span_per_transaction_and_log
         assert!(transaction["ringup.db.batch_size"].as_i64() >= Some(1));
     }
 
-    // The login continues its own caller's trace, and its writes are its children too.
+    // The login continues its own caller's trace, and its writes are its children too. (Its
+    // log lines are shown if its span is missing: once, in a full PostgreSQL run, the span
+    // was not exported and its transactions were roots; it has not been reproduced since.)
+    let login_logs: Vec<&Value> = logs
+        .iter()
+        .filter(|line| line["span"]["http.route"] == "/api/v1/auth/login")
+        .collect();
+    assert_eq!(
+        named(&spans, "POST /api/v1/auth/login").len(),
+        1,
+        "the login's log lines: {login_logs:#?}"
+    );
     let login_span = the_one(&spans, "POST /api/v1/auth/login");
     assert_eq!(login_span["trace_id"], LOGIN_TRACE);
     assert_eq!(login_span["parent_span_id"], LOGIN_PARENT);
