@@ -33,7 +33,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    ringup::telemetry::init(&settings);
+    let telemetry = match ringup::telemetry::init(&settings) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("ringup: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,7 +51,10 @@ fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
-    match runtime.block_on(run(command, settings)) {
+    let outcome = runtime.block_on(run(command, settings));
+    // After the runtime's work, outside it: sends the spans still queued.
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("ringup: {err}");

@@ -3,7 +3,8 @@
 //! 1. [`request_id`]: takes the client's `X-Request-Id` when it is sane, otherwise makes a
 //!    UUIDv7; stores it in the request and echoes it on the response.
 //! 2. compression (tower-http), then [`observe`]: one span per request with method, matched
-//!    route, status, latency and request id; Prometheus counters by route template.
+//!    route, status, latency and request id, continuing the caller's W3C trace
+//!    ([`super::trace_context`]); Prometheus counters by route template.
 //! 3. [`finish_response`]: renders every error as problem+json (including the framework's own
 //!    404/405/408/413) and adds the security headers.
 //! 4. CORS, panic catching, the request timeout (tower-http), then the API-key rate limit
@@ -20,6 +21,7 @@ use tracing::Instrument;
 
 use crate::http::error::{PendingProblem, Problem, title_of};
 use crate::http::problem_type::ProblemType;
+use crate::http::trace_context::{record_status, request_span};
 use crate::state::HttpConfig;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -82,27 +84,29 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 pub async fn observe(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req
+    let matched = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .map(MatchedPath::as_str);
     let request_id = req
         .extensions()
         .get::<RequestId>()
-        .map(|r| r.0.clone())
+        .map(|r| r.0.as_str())
         .unwrap_or_default();
-    let span = tracing::info_span!(
-        "request",
-        method = %method,
-        route = %route,
-        request_id = %request_id,
+    let span = request_span(
+        &method,
+        matched,
+        req.uri().path(),
+        req.headers(),
+        request_id,
     );
+    let route = matched.unwrap_or("unmatched").to_owned();
     let in_flight = metrics::gauge!("http_requests_in_flight");
     in_flight.increment(1.0);
     let response = next.run(req).instrument(span.clone()).await;
     in_flight.decrement(1.0);
     let status = response.status();
+    record_status(&span, status);
     let latency = started.elapsed();
     let labels = [
         ("method", method_label(&method).to_owned()),

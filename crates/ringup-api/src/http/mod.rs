@@ -11,4 +11,5 @@ pub mod middleware;
 pub mod pagination;
 pub mod problem_type;
 pub mod query;
+pub mod trace_context;
 pub mod validation;

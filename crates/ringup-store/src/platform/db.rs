@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::platform::direct::{self, Opener};
 use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::trace::{Connection, TxSpan};
 use crate::platform::tx::DirectTx;
 use crate::platform::writer::{Lease, QueueStats, Writer, WriterOptions};
 
@@ -230,7 +231,7 @@ pub struct Db {
 /// The one transaction of a business write, from [`Db::begin_write`]: it derefs to the
 /// connection its statements run on. End it with [`WriteTx::commit`]; dropping it rolls back.
 #[derive(Debug)]
-pub struct WriteTx(Open);
+pub struct WriteTx(Open, TxSpan);
 
 #[derive(Debug)]
 enum Open {
@@ -243,10 +244,13 @@ enum Open {
 impl WriteTx {
     /// Commits: on SQLite, keeps the write in its batch and returns once the batch committed.
     pub async fn commit(self) -> StoreResult<()> {
-        match self.0 {
-            Open::Tx(tx) => Ok(tx.commit().await?),
+        let WriteTx(open, span) = self;
+        let committed = match open {
+            Open::Tx(tx) => tx.commit().await.map_err(StoreError::from),
             Open::Lease(lease) => lease.keep().await,
-        }
+        };
+        span.finish(&committed);
+        committed
     }
 }
 
@@ -388,19 +392,37 @@ impl Db {
     /// On SQLite it waits for its turn on the writer, and is refused at once with
     /// [`StoreError::Overloaded`] when the writer's queue is full.
     pub async fn begin_write(&self) -> StoreResult<WriteTx> {
-        let open = match &self.writer {
-            Some(writer) => Open::Lease(writer.lease(self.acquire_timeout).await?),
-            None => Open::Tx(self.write.begin().await?),
+        let (open, span) = match &self.writer {
+            Some(writer) => {
+                let span = TxSpan::begin(self.engine, Connection::Writer);
+                let lease = writer.lease(self.acquire_timeout, span.span().clone());
+                span.began(lease.await.map(Open::Lease))?
+            }
+            None => {
+                let span = TxSpan::begin(self.engine, Connection::Pool);
+                let tx = self.write.begin().await.map_err(StoreError::from);
+                span.began(tx.map(Open::Tx))?
+            }
         };
-        Ok(WriteTx(open))
+        Ok(WriteTx(open, span))
     }
 
     /// Starts the transaction of a hot write ([`DirectTx`]): on SQLite a turn on the writer's
     /// own connection, queued like [`Db::begin_write`]'s; on PostgreSQL a pooled transaction.
     pub async fn begin_direct(&self) -> StoreResult<DirectTx> {
         Ok(match &self.writer {
-            Some(writer) => DirectTx::lease(writer.lease_direct(self.acquire_timeout).await?),
-            None => DirectTx::pooled(self.write.begin().await?),
+            Some(writer) => {
+                let span = TxSpan::begin(self.engine, Connection::WriterOwn);
+                let lease = writer.lease_direct(self.acquire_timeout, span.span().clone());
+                let (lease, span) = span.began(lease.await)?;
+                DirectTx::lease(lease, span)
+            }
+            None => {
+                let span = TxSpan::begin(self.engine, Connection::Pool);
+                let tx = self.write.begin().await.map_err(StoreError::from);
+                let (tx, span) = span.began(tx)?;
+                DirectTx::pooled(tx, span)
+            }
         })
     }
 

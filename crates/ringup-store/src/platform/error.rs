@@ -122,6 +122,21 @@ impl StoreError {
             }
     }
 
+    /// A short, stable name of the error's kind, for a span's `error.type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::UniqueViolation { .. } => "unique_violation",
+            StoreError::OutOfRange { .. } => "out_of_range",
+            StoreError::Overloaded => "overloaded",
+            StoreError::BatchFailed(_) => "batch_failed",
+            StoreError::NotFound => "not_found",
+            StoreError::Migrate(_) => "migrate",
+            StoreError::Corrupt { .. } => "corrupt",
+            StoreError::Database(_) => "database",
+        }
+    }
+
     /// True when retrying later could succeed: the caller should answer 503, not 500.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))

@@ -18,5 +18,6 @@ pub mod page;
 pub(crate) mod row;
 pub mod sql;
 pub mod time;
+pub(crate) mod trace;
 pub mod tx;
 pub mod writer;

@@ -7,6 +7,7 @@ use sqlx::Transaction;
 use crate::platform::db::WriteTx;
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::sql::{Row, Sql, Stmt, one_statement};
+use crate::platform::trace::TxSpan;
 use crate::platform::writer::DirectLease;
 
 impl Sql for WriteTx {
@@ -35,18 +36,19 @@ impl Tx for WriteTx {
 /// [`Sql`] only, so on SQLite they run on the writer's own synchronous connection (a turn in
 /// a group-committed batch, like [`WriteTx`]), and on PostgreSQL on a pooled transaction.
 #[derive(Debug)]
-pub struct DirectTx(Direct);
+pub struct DirectTx(Direct, TxSpan);
 
 impl DirectTx {
-    pub(crate) fn pooled(tx: Transaction<'static, sqlx::Any>) -> DirectTx {
-        DirectTx(Direct::Tx {
+    pub(crate) fn pooled(tx: Transaction<'static, sqlx::Any>, span: TxSpan) -> DirectTx {
+        let direct = Direct::Tx {
             tx,
             deferred: Vec::new(),
-        })
+        };
+        DirectTx(direct, span)
     }
 
-    pub(crate) fn lease(lease: DirectLease) -> DirectTx {
-        DirectTx(Direct::Lease(lease))
+    pub(crate) fn lease(lease: DirectLease, span: TxSpan) -> DirectTx {
+        DirectTx(Direct::Lease(lease), span)
     }
 }
 
@@ -124,15 +126,18 @@ impl Sql for DirectTx {
 impl Tx for DirectTx {
     /// On SQLite, keeps the write in its batch and returns once the batch committed.
     async fn commit(self) -> StoreResult<()> {
-        match self.0 {
+        let DirectTx(direct, span) = self;
+        let committed = match direct {
             Direct::Tx {
                 mut tx,
                 mut deferred,
-            } => {
-                send_deferred(&mut tx, &mut deferred).await?;
-                Ok(tx.commit().await?)
-            }
+            } => match send_deferred(&mut tx, &mut deferred).await {
+                Ok(()) => tx.commit().await.map_err(StoreError::from),
+                Err(err) => Err(err),
+            },
             Direct::Lease(lease) => lease.keep().await,
-        }
+        };
+        span.finish(&committed);
+        committed
     }
 }

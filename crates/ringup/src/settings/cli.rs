@@ -128,6 +128,15 @@ pub struct RawSettings {
     /// Log format: text or json (default: text on a terminal, else json).
     #[arg(long, env = "RINGUP_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Base URL of an OTLP/HTTP collector (e.g. http://127.0.0.1:4318): spans of requests and
+    /// database transactions are sent to <url>/v1/traces. Unset: no traces.
+    #[arg(
+        long,
+        env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        global = true,
+        hide_env_values = true
+    )]
+    pub otel_exporter_otlp_endpoint: Option<String>,
     /// Comma-separated origins allowed by CORS (none by default; never a wildcard).
     #[arg(long, env = "RINGUP_CORS_ORIGINS", global = true)]
     pub cors_origins: Option<String>,

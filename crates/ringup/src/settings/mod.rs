@@ -31,6 +31,8 @@ use error::{invalid, parse_in_range};
 pub use limits::{Limits, RawLimits};
 pub use origins::origin_text;
 use origins::parse_origins;
+pub use otlp::OtlpEndpoint;
+use otlp::parse_otlp_endpoint;
 pub use secret::{RedactedUrl, Secret};
 
 mod backup;
@@ -38,6 +40,7 @@ mod cli;
 mod error;
 mod limits;
 mod origins;
+mod otlp;
 mod secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -58,6 +61,8 @@ pub struct Settings {
     pub admin_password: Option<Secret>,
     pub log: String,
     pub log_format: LogFormat,
+    /// Where traces are exported (`None`: nowhere).
+    pub otlp_endpoint: Option<OtlpEndpoint>,
     pub cors_origins: Vec<Url>,
     pub smtp_url: Option<RedactedUrl>,
     pub mail_from: String,
@@ -139,6 +144,7 @@ impl Settings {
         };
         tracing_subscriber::EnvFilter::try_new(&raw.log)
             .map_err(|e| invalid("RINGUP_LOG", "log", e.to_string()))?;
+        let otlp_endpoint = parse_otlp_endpoint(raw.otel_exporter_otlp_endpoint.as_deref())?;
         let cors_origins = parse_origins(raw.cors_origins.as_deref())?;
         let smtp_url = match raw.smtp_url.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -297,6 +303,7 @@ impl Settings {
             admin_password: raw.admin_password.clone().map(Secret::new),
             log: raw.log.clone(),
             log_format,
+            otlp_endpoint,
             cors_origins,
             smtp_url,
             mail_from,

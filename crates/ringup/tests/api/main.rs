@@ -4,8 +4,9 @@
 //!
 //! - the server itself: error rendering (`errors`), request ids, security headers, CORS,
 //!   compression, operations endpoints (`ops`; `/metrics` after mixed traffic: `metrics`),
-//!   connection limits, request smuggling, graceful shutdown (`lifecycle`), and the binary's
-//!   command line and configuration (`config`);
+//!   connection limits, request smuggling, graceful shutdown (`lifecycle`), the binary's
+//!   command line and configuration (`config`), and its traces, exported to a real OTLP
+//!   receiver process (`otlp`);
 //! - hostile input and bounds: JSON, names, free text and query strings (`hostile_*`), amounts
 //!   and quantities at and past their limits (`bounds`, `bounds_fuzz`);
 //! - identity and access: login, tokens, sessions, cookies and CSRF, password reset (with a
@@ -71,6 +72,7 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod ops;
+mod otlp;
 mod products;
 mod receipts;
 mod reports;

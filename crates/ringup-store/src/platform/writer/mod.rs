@@ -25,6 +25,11 @@
 //! [`crate::platform::direct`]) for the hot writes, whose statements then run on the write's
 //! own thread with no hand-off. A queued write of the other kind ends the batch; it opens the
 //! next one.
+//!
+//! Each queued write carries its transaction's span ([`crate::platform::trace`]): the writer
+//! serves the write's turn inside it, so its savepoint, and anything logged while it serves
+//! the turn, belong to the request that asked for the write; the group commit records on each
+//! committed write's span how many writes it committed together.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,9 +38,11 @@ use std::time::{Duration, Instant};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
+use tracing::{Instrument, Span};
 
 use crate::platform::direct::{self, Opener};
 use crate::platform::error::{StoreError, StoreResult};
+use crate::platform::trace;
 
 mod own;
 
@@ -85,8 +92,21 @@ pub struct QueueStats {
 /// A write waiting for its turn: which connection it wants, and where to send its lease.
 #[derive(Debug)]
 enum Ticket {
-    Pooled(oneshot::Sender<StoreResult<Lease>>),
-    Direct(oneshot::Sender<StoreResult<DirectLease>>),
+    Pooled(Turn<Lease>),
+    Direct(Turn<DirectLease>),
+}
+
+/// Where a write's lease goes, and the span of the write's transaction.
+#[derive(Debug)]
+struct Turn<L> {
+    lease: oneshot::Sender<StoreResult<L>>,
+    span: Span,
+}
+
+/// A write that kept its work: it waits on `waiter` for its batch's commit.
+struct Kept {
+    waiter: oneshot::Sender<Committed>,
+    span: Span,
 }
 
 /// Whether a batch committed, as each write that kept its work learns it.
@@ -173,19 +193,23 @@ impl Writer {
         }
     }
 
-    /// Waits for a turn on the writer's pooled connection, at most `timeout`. Refused at once
-    /// when the queue is full.
-    pub(crate) async fn lease(&self, timeout: Duration) -> StoreResult<Lease> {
-        let (turn, leased) = oneshot::channel();
-        self.queue_up(Ticket::Pooled(turn))?;
+    /// Waits for a turn on the writer's pooled connection, at most `timeout`, for the
+    /// transaction of `span`. Refused at once when the queue is full.
+    pub(crate) async fn lease(&self, timeout: Duration, span: Span) -> StoreResult<Lease> {
+        let (lease, leased) = oneshot::channel();
+        self.queue_up(Ticket::Pooled(Turn { lease, span }))?;
         wait_for_turn(leased, timeout).await
     }
 
-    /// Waits for a turn on the writer's own synchronous connection, at most `timeout`.
-    /// Refused at once when the queue is full.
-    pub(crate) async fn lease_direct(&self, timeout: Duration) -> StoreResult<DirectLease> {
-        let (turn, leased) = oneshot::channel();
-        self.queue_up(Ticket::Direct(turn))?;
+    /// Waits for a turn on the writer's own synchronous connection, at most `timeout`, for
+    /// the transaction of `span`. Refused at once when the queue is full.
+    pub(crate) async fn lease_direct(
+        &self,
+        timeout: Duration,
+        span: Span,
+    ) -> StoreResult<DirectLease> {
+        let (lease, leased) = oneshot::channel();
+        self.queue_up(Ticket::Direct(Turn { lease, span }))?;
         wait_for_turn(leased, timeout).await
     }
 
@@ -323,8 +347,8 @@ async fn wal_checkpoint(connections: &mut Connections) {
 fn next_of<L>(
     tickets: &mut mpsc::Receiver<Ticket>,
     held: &mut Option<Ticket>,
-    pick: fn(Ticket) -> Result<oneshot::Sender<StoreResult<L>>, Ticket>,
-) -> Option<oneshot::Sender<StoreResult<L>>> {
+    pick: fn(Ticket) -> Result<Turn<L>, Ticket>,
+) -> Option<Turn<L>> {
     match pick(tickets.try_recv().ok()?) {
         Ok(turn) => Some(turn),
         Err(other) => {
@@ -334,23 +358,25 @@ fn next_of<L>(
     }
 }
 
-fn pooled_ticket(ticket: Ticket) -> Result<oneshot::Sender<StoreResult<Lease>>, Ticket> {
+fn pooled_ticket(ticket: Ticket) -> Result<Turn<Lease>, Ticket> {
     match ticket {
         Ticket::Pooled(turn) => Ok(turn),
         other => Err(other),
     }
 }
 
-fn direct_ticket(ticket: Ticket) -> Result<oneshot::Sender<StoreResult<DirectLease>>, Ticket> {
+fn direct_ticket(ticket: Ticket) -> Result<Turn<DirectLease>, Ticket> {
     match ticket {
         Ticket::Direct(turn) => Ok(turn),
         other => Err(other),
     }
 }
 
-/// Tells every kept write how its batch ended.
-fn answer(kept: Vec<oneshot::Sender<Committed>>, outcome: &Committed) {
-    for waiter in kept {
+/// Tells every kept write how its batch ended, and with how many writes.
+fn answer(kept: Vec<Kept>, outcome: &Committed) {
+    let writes = kept.len();
+    for Kept { waiter, span } in kept {
+        trace::record_batch_size(&span, writes);
         let _ = waiter.send(outcome.clone());
     }
 }
@@ -358,7 +384,7 @@ fn answer(kept: Vec<oneshot::Sender<Committed>>, outcome: &Committed) {
 /// A batch on the pooled connection: `first`, then every queued pooled write up to `max`.
 async fn pooled_batch(
     pool: &AnyPool,
-    first: oneshot::Sender<StoreResult<Lease>>,
+    first: Turn<Lease>,
     tickets: &mut mpsc::Receiver<Ticket>,
     max: usize,
     started: Instant,
@@ -367,7 +393,7 @@ async fn pooled_batch(
     let conn = match pool.acquire().await {
         Ok(conn) => Arc::new(Mutex::new(conn)),
         Err(err) => {
-            let _ = first.send(Err(err.into()));
+            let _ = first.lease.send(Err(err.into()));
             return Batch {
                 size: 0,
                 started,
@@ -406,13 +432,13 @@ async fn pooled_batch(
 /// to be abandoned (rolled back, its writes told so).
 async fn pooled_writes(
     conn: &Shared,
-    first: oneshot::Sender<StoreResult<Lease>>,
+    first: Turn<Lease>,
     tickets: &mut mpsc::Receiver<Ticket>,
     held: &mut Option<Ticket>,
     max: usize,
-) -> Option<Vec<oneshot::Sender<Committed>>> {
+) -> Option<Vec<Kept>> {
     if let Err(err) = begin(&mut *conn.lock().await).await {
-        let _ = first.send(Err(err.into()));
+        let _ = first.lease.send(Err(err.into()));
         return None;
     }
     let mut kept = Vec::new();
@@ -420,8 +446,9 @@ async fn pooled_writes(
     let mut served = 0;
     while let Some(turn) = next.take() {
         served += 1;
-        match serve(conn, turn).await {
-            Ok(Some(waiter)) => kept.push(waiter),
+        let span = turn.span.clone();
+        match serve(conn, turn.lease).instrument(span.clone()).await {
+            Ok(Some(waiter)) => kept.push(Kept { waiter, span }),
             Ok(None) => {}
             Err(err) => {
                 tracing::error!(error = %err, "a write's savepoint could not be closed; the batch is rolled back");

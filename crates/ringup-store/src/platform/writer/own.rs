@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
-use super::{Batch, Committed, Connections, Ticket, answer, direct_ticket, next_of};
+use super::{Batch, Committed, Connections, Kept, Ticket, Turn, answer, direct_ticket, next_of};
 use crate::platform::direct;
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::sql::{Row, Sql, Stmt};
@@ -129,7 +130,7 @@ fn commit_direct(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 /// `max`, one `BEGIN IMMEDIATE` and one `COMMIT`.
 pub(super) async fn direct_batch(
     connections: &mut Connections,
-    first: oneshot::Sender<StoreResult<DirectLease>>,
+    first: Turn<DirectLease>,
     tickets: &mut mpsc::Receiver<Ticket>,
     max: usize,
     started: Instant,
@@ -143,7 +144,7 @@ pub(super) async fn direct_batch(
     let conn = match connections.take_direct() {
         Ok(conn) => conn,
         Err(err) => {
-            let _ = first.send(Err(err.into()));
+            let _ = first.lease.send(Err(err.into()));
             return batch;
         }
     };
@@ -155,7 +156,7 @@ pub(super) async fn direct_batch(
     };
     let (Some(mut conn), Ok(())) = (conn, began.as_ref()) else {
         let err = began.err().unwrap_or(sqlx::Error::WorkerCrashed);
-        let _ = first.send(Err(err.into()));
+        let _ = first.lease.send(Err(err.into()));
         return batch;
     };
     let mut kept = Vec::new();
@@ -163,10 +164,14 @@ pub(super) async fn direct_batch(
     let mut served = 0;
     while let Some(turn) = next.take() {
         served += 1;
-        match serve_direct(conn, turn).await {
+        let span = turn.span.clone();
+        match serve_direct(conn, turn.lease)
+            .instrument(span.clone())
+            .await
+        {
             Ok((back, waiter)) => {
                 conn = back;
-                kept.extend(waiter);
+                kept.extend(waiter.map(|waiter| Kept { waiter, span }));
             }
             Err((back, err)) => {
                 tracing::error!(error = %err, "a write's savepoint could not be closed; the batch is rolled back");
