@@ -11,6 +11,7 @@
 pub mod authz;
 pub mod catalog;
 pub mod checkout;
+pub mod errors;
 pub mod problem;
 pub mod reports;
 pub mod stock;

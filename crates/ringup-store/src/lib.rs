@@ -17,6 +17,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod checkout;
+pub mod errors;
 pub mod platform;
 pub mod reports;
 pub mod stock;
