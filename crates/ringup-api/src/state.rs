@@ -50,6 +50,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The lane reports and exports run in.
     pub reports: ringup_app::reports::Lane,
+    /// Counts 5xx answers and panics until the error worker writes them.
+    pub errors: ringup_app::errors::Recorder,
 }
 
 impl AppState {

@@ -2,7 +2,8 @@
 //!
 //! What it covers, by module family:
 //!
-//! - the server itself: error rendering (`errors`), request ids, security headers, CORS,
+//! - the server itself: error rendering (`errors`), error tracking and its mail
+//!   (`errors_tracking`), request ids, security headers, CORS,
 //!   compression, operations endpoints (`ops`), connection limits, request smuggling,
 //!   graceful shutdown (`lifecycle`), and the binary's command line and configuration
 //!   (`config`);
@@ -59,6 +60,7 @@ mod cors;
 mod crash;
 mod customers;
 mod errors;
+mod errors_tracking;
 mod group_commit;
 mod headers;
 mod hostile_json;
