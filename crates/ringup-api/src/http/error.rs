@@ -264,13 +264,17 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// An error and its sources, outermost first, as one line.
+/// An error and its sources, outermost first, as one line; a source whose text the line
+/// already holds (an error that prints its source itself) is not repeated.
 fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
