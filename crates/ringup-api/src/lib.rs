@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod checkout;
+pub mod errors;
 pub mod http;
 pub mod mail;
 pub mod ops;
@@ -52,6 +53,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(checkout::sales::router())
         .merge(checkout::returns::router())
         .merge(reports::router())
+        .merge(errors::router())
         .split_for_parts();
     http::docs::complete(&mut doc);
     (router, doc)
@@ -83,6 +85,10 @@ fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
             http.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(
+            state.errors.clone(),
+            errors::record_errors,
+        ))
         .layer(tower::util::option_layer(cors))
         .layer(axum::middleware::from_fn_with_state(
             http.clone(),
@@ -128,7 +134,8 @@ fn cors(http: &HttpConfig) -> Option<CorsLayer> {
 }
 
 /// A panic in a handler becomes an opaque 500; the message goes to the log, inside the
-/// request's span, so it carries the request id.
+/// request's span, so it carries the request id, and to error tracking (normalised and cut
+/// there).
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = panic
         .downcast_ref::<String>()
@@ -138,6 +145,10 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!(panic = message, "handler panicked");
     let mut response = Response::new(axum::body::Body::empty());
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.extensions_mut().insert(errors::ErrorCause {
+        kind: ringup_core::errors::PANIC_KIND,
+        message: bounded(message).to_owned(),
+    });
     response.extensions_mut().insert(PendingProblem {
         kind: ProblemType::Internal,
         title: http::error::title_of(StatusCode::INTERNAL_SERVER_ERROR),
@@ -145,4 +156,11 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         errors: vec![],
     });
     response
+}
+
+/// The part of a panic message error tracking reads: a payload may be huge, and only its
+/// start is normalised.
+fn bounded(message: &str) -> &str {
+    let end = message.floor_char_boundary(ringup_core::errors::fingerprint::INPUT_MAX);
+    message.get(..end).unwrap_or_default()
 }

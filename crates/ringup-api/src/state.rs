@@ -52,6 +52,8 @@ pub struct AppState {
     pub reports: ringup_app::reports::Lane,
     /// The gauges `/metrics` reads from the database and the disk, with their cache.
     pub figures: Arc<crate::ops::Figures>,
+    /// Counts 5xx answers and panics until the error worker writes them.
+    pub errors: ringup_app::errors::Recorder,
 }
 
 impl AppState {

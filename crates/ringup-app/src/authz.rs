@@ -69,6 +69,8 @@ pub enum Capability {
     SuperviseSales,
     /// Read reports and export them (admins: every store; managers: theirs).
     ReadReports,
+    /// Read the recorded server errors (5xx answers and panics).
+    ReadErrors,
 }
 
 impl Actor {
@@ -82,9 +84,10 @@ impl Actor {
             | Capability::ReadReports => {
                 matches!(self.role, Role::Admin | Role::Manager)
             }
-            Capability::ManageApiKeys | Capability::VerifyAudit | Capability::ManageStores => {
-                self.role == Role::Admin
-            }
+            Capability::ManageApiKeys
+            | Capability::VerifyAudit
+            | Capability::ManageStores
+            | Capability::ReadErrors => self.role == Role::Admin,
             Capability::ManageCustomers | Capability::Sell => self.role != Role::Employee,
         }
     }

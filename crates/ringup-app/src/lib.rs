@@ -12,6 +12,7 @@ pub mod authz;
 pub mod backup;
 pub mod catalog;
 pub mod checkout;
+pub mod errors;
 pub mod meters;
 pub mod problem;
 pub mod reports;

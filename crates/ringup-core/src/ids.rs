@@ -185,6 +185,14 @@ typed_id!(
     /// A customer of the chain.
     CustomerId
 );
+typed_id!(
+    /// A group of recorded errors sharing one fingerprint.
+    ErrorGroupId
+);
+typed_id!(
+    /// A mail to the admins about new error fingerprints.
+    ErrorMailId
+);
 
 #[cfg(test)]
 mod tests {

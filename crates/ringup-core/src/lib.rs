@@ -9,6 +9,7 @@ pub mod audit;
 pub mod catalog;
 pub mod checkout;
 pub mod clock;
+pub mod errors;
 pub mod ids;
 pub mod rate;
 pub mod reports;

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod backup;
 pub mod catalog;
 pub mod checkout;
+pub mod errors;
 pub mod platform;
 pub mod reports;
 pub mod stock;

@@ -1,13 +1,16 @@
 //! Routes that exist only in tests, merged under the real middleware: a slow handler (timeout
-//! and graceful shutdown), a panicking one, and a JSON echo with typed validation.
+//! and graceful shutdown), a panicking one, one that fails with an internal error (its message
+//! carrying the path's number and a fresh id, as a real failure's would), and a JSON echo with
+//! typed validation.
 
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Path;
 use axum::routing::{get, post};
-use ringup_api::AppState;
 use ringup_api::http::json::ApiJson;
 use ringup_api::http::query::ApiQuery;
+use ringup_api::{ApiError, AppState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -29,6 +32,7 @@ pub fn probe_routes() -> Router<AppState> {
         .route("/__test/echo", post(echo))
         .route("/__test/sleep", get(sleep))
         .route("/__test/panic", get(explode))
+        .route("/__test/fail/{n}", get(fail))
         .route("/__test/big", get(big))
 }
 
@@ -43,6 +47,13 @@ async fn sleep(ApiQuery(q): ApiQuery<Sleep>) -> &'static str {
 
 async fn explode() -> &'static str {
     panic!("probe panic with secret detail select * from users")
+}
+
+async fn fail(Path(n): Path<String>) -> Result<&'static str, ApiError> {
+    Err(ApiError::internal(std::io::Error::other(format!(
+        "probe failure for sale {n} (row {}) with note 'do not store me'",
+        uuid::Uuid::now_v7()
+    ))))
 }
 
 /// A compressible body of 64 KiB.

@@ -9,6 +9,7 @@ pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;
 
 pub use settings::{Cli, Command, RawSettings, Settings};
 pub use startup::{AppOptions, Application, StartupError};

@@ -26,6 +26,9 @@ use crate::settings::{MIN_SECRET_LEN, Secret, Settings, origin_text};
 
 /// How long a report waits for a place in the lane before it is refused with 503.
 const REPORT_PATIENCE: Duration = Duration::from_secs(10);
+/// Error fingerprints counted in memory between two flushes at most (docs/OPERATIONS.md,
+/// "Errors"); occurrences of further new fingerprints are dropped and counted.
+const ERROR_GROUPS_BUFFERED: usize = 1024;
 
 /// Why ringup could not start.
 #[derive(Debug)]
@@ -203,6 +206,7 @@ pub struct Application {
     shutdown_grace: Duration,
     connection_limits: ConnectionLimits,
     auth: Arc<Auth>,
+    errors: ringup_app::errors::Recorder,
     first_admin: Option<crate::bootstrap::FirstAdmin>,
     backup: crate::settings::BackupSettings,
 }
@@ -264,6 +268,8 @@ impl Application {
             hsts: settings.hsts,
             ..HttpConfig::default()
         };
+        let errors =
+            ringup_app::errors::Recorder::new(options.clock.clone(), ERROR_GROUPS_BUFFERED);
         let state = AppState {
             db: db.clone(),
             metrics,
@@ -271,6 +277,7 @@ impl Application {
             auth: auth.clone(),
             reports: ringup_app::reports::Lane::new(settings.report_lane, REPORT_PATIENCE),
             figures: Arc::new(ringup_api::ops::Figures::new(settings.data_dir.clone())),
+            errors: errors.clone(),
         };
         let router = ringup_api::app(state, options.extra);
         let listener =
@@ -295,6 +302,7 @@ impl Application {
                 max_connections: settings.limits.max_connections,
             },
             auth,
+            errors,
             first_admin,
             backup: settings.backup.clone(),
         })
@@ -348,6 +356,7 @@ impl Application {
             }
         });
         let backups = crate::backup::schedule(self.db.clone(), self.backup.clone());
+        let errors = crate::workers::errors::spawn(self.db.clone(), self.errors, self.auth.clone());
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -360,6 +369,7 @@ impl Application {
         if let Some(backups) = backups {
             backups.abort();
         }
+        errors.stop().await;
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())

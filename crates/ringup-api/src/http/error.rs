@@ -21,6 +21,7 @@ use ringup_core::catalog::Money;
 use ringup_store::StoreError;
 use ringup_store::checkout::shifts::ShiftRefusal;
 
+use crate::errors::ErrorCause;
 use crate::http::problem_type::ProblemType;
 
 pub use ringup_app::FieldError;
@@ -122,6 +123,28 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// What error tracking records of a 5xx answer: its kind and the internal message (the
+    /// cause chain of an internal error), which never reaches the body. `None` below 500.
+    fn cause(&self) -> Option<ErrorCause> {
+        let (kind, message) = match self {
+            ApiError::Internal(source) => (ProblemType::Internal, cause_chain(source.as_ref())),
+            ApiError::Unavailable(detail) => (ProblemType::Unavailable, detail.clone()),
+            ApiError::NotReady(errors) => (
+                ProblemType::NotReady,
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            _ => return None,
+        };
+        Some(ErrorCause {
+            kind: kind.slug(),
+            message,
+        })
     }
 
     fn pending(self) -> PendingProblem {
@@ -233,9 +256,28 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Some(cause) = self.cause() {
+            response.extensions_mut().insert(cause);
+        }
         response.extensions_mut().insert(self.pending());
         response
     }
+}
+
+/// An error and its sources, outermost first, as one line; a source whose text the line
+/// already holds (an error that prints its source itself) is not repeated.
+fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl From<StoreError> for ApiError {

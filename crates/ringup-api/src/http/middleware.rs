@@ -7,7 +7,8 @@
 //!    ([`super::trace_context`]); Prometheus counters by route template.
 //! 3. [`finish_response`]: renders every error as problem+json (including the framework's own
 //!    404/405/408/413) and adds the security headers.
-//! 4. CORS, panic catching, the request timeout (tower-http), then the API-key rate limit
+//! 4. CORS, error tracking's recorder ([`crate::errors::record_errors`]: every 5xx and caught
+//!    panic), panic catching, the request timeout (tower-http), then the API-key rate limit
 //!    ([`crate::auth::api_key_rate::limit_api_keys`]) and the body limit.
 
 use std::time::Instant;

@@ -217,6 +217,16 @@ pub async fn find_active_by_email(db: &Db, email_key: &str) -> StoreResult<Optio
         .await?)
 }
 
+/// The e-mail addresses of every active admin, for mail meant for whoever runs the server.
+pub async fn active_admin_emails(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select email from users where role = 'admin' and active = 1 and email <> '' order by id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(email,)| email).collect())
+}
+
 /// Which users a list may show: all, or those with one of `roles` in at least one of `stores`.
 pub enum UserScope<'a> {
     All,

@@ -2,11 +2,11 @@
 //!
 //! What it covers, by module family:
 //!
-//! - the server itself: error rendering (`errors`), request ids, security headers, CORS,
-//!   compression, operations endpoints (`ops`; `/metrics` after mixed traffic: `metrics`),
-//!   connection limits, request smuggling, graceful shutdown (`lifecycle`), the binary's
-//!   command line and configuration (`config`), and its traces, exported to a real OTLP
-//!   receiver process (`otlp`);
+//! - the server itself: error rendering (`errors`), error tracking and its mail
+//!   (`errors_tracking`), request ids, security headers, CORS, compression, operations
+//!   endpoints (`ops`; `/metrics` after mixed traffic: `metrics`), connection limits, request
+//!   smuggling, graceful shutdown (`lifecycle`), the binary's command line and configuration
+//!   (`config`), and its traces, exported to a real OTLP receiver process (`otlp`);
 //! - hostile input and bounds: JSON, names, free text and query strings (`hostile_*`), amounts
 //!   and quantities at and past their limits (`bounds`, `bounds_fuzz`);
 //! - identity and access: login, tokens, sessions, cookies and CSRF, password reset (with a
@@ -62,6 +62,7 @@ mod crash;
 mod customers;
 mod demo;
 mod errors;
+mod errors_tracking;
 mod group_commit;
 mod headers;
 mod hostile_json;

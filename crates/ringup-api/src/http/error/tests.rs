@@ -204,3 +204,28 @@ fn rate_limited_sets_retry_after() {
     .into_response();
     assert_eq!(response.headers()[header::RETRY_AFTER], "42");
 }
+
+/// Error tracking gets the cause of a 5xx (its chain, each text once) and nothing below 500.
+#[test]
+fn only_server_errors_carry_a_cause_for_error_tracking() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Repeats(#[source] std::io::Error);
+    #[derive(Debug, thiserror::Error)]
+    #[error("wrapper")]
+    struct Wraps(#[source] std::io::Error);
+
+    let repeated = ApiError::internal(Repeats(std::io::Error::other("inner 42")));
+    let wrapped = ApiError::internal(Wraps(std::io::Error::other("inner 42")));
+    let down = ApiError::Unavailable("the database is unavailable".into());
+
+    let cause = repeated.cause().unwrap();
+    assert_eq!(
+        (cause.kind, cause.message.as_str()),
+        ("internal", "outer: inner 42")
+    );
+    assert_eq!(wrapped.cause().unwrap().message, "wrapper: inner 42");
+    assert_eq!(down.cause().unwrap().kind, "unavailable");
+    assert!(ApiError::NotFound.cause().is_none());
+    assert!(ApiError::validation("a", "b").cause().is_none());
+}

@@ -158,6 +158,8 @@ fn rows() -> Vec<Row> {
         // Audit: admins and managers read (managers their stores' events); admins verify.
         row([200, 200, 403, 403, 401, 403], GET, "/api/v1/audit-events", Id::None, Body::None),
         row([200, 403, 403, 403, 401, 403], GET, "/api/v1/audit-events/verify", Id::None, Body::None),
+        // Recorded server errors: admins only.
+        row([200, 403, 403, 403, 401, 403], GET, "/api/v1/admin/errors", Id::None, Body::None),
         // Stores: everyone sees their own; admins create and change them; admins and the
         // store's managers add registers.
         row([200, 200, 200, 200, 401, 200], GET, "/api/v1/stores", Id::None, Body::None),

@@ -1,0 +1,3 @@
+//! Background tasks the server runs beside the requests.
+
+pub mod errors;
