@@ -28,16 +28,10 @@ pub struct ErrorCause {
 const UNMATCHED: &str = "unmatched";
 
 pub async fn record_errors(State(recorder): State<Recorder>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
+    // Cheap clones (the template is shared): every request passes here, few are 5xx.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = req.method().clone();
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let request_id = RequestId::of(&req);
     let mut response = next.run(req).await;
     let status = response.status();
     if status.is_server_error() {
@@ -48,7 +42,7 @@ pub async fn record_errors(State(recorder): State<Recorder>, req: Request, next:
         };
         recorder.record(Occurrence {
             method: method.as_str(),
-            route: &route,
+            route: route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
             status: status.as_u16(),
             kind,
             message,

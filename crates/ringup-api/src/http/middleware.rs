@@ -33,6 +33,16 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+impl RequestId {
+    /// The request id a request carries (set by the request-id layer), or an empty string.
+    pub fn of(req: &Request) -> String {
+        req.extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// A client-sent id is kept only if it is short and plain, so it cannot forge log lines.
 fn acceptable_request_id(value: &HeaderValue) -> Option<String> {
     let text = value.to_str().ok()?;
@@ -133,11 +143,7 @@ pub async fn finish_response(
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_owned();
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let request_id = RequestId::of(&req);
     let mut response = next.run(req).await;
     if let Some(pending) = response.extensions_mut().remove::<PendingProblem>() {
         response = render(response, pending, &path, &request_id);
