@@ -7,6 +7,7 @@ pub mod auth;
 pub mod catalog;
 pub mod checkout;
 pub mod errors;
+pub mod events;
 pub mod http;
 pub mod mail;
 pub mod ops;
@@ -54,6 +55,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(checkout::returns::router())
         .merge(reports::router())
         .merge(errors::router())
+        .merge(events::router())
         .split_for_parts();
     http::docs::complete(&mut doc);
     (router, doc)

@@ -54,6 +54,8 @@ pub struct AppState {
     pub figures: Arc<crate::ops::Figures>,
     /// Counts 5xx answers and panics until the error worker writes them.
     pub errors: ringup_app::errors::Recorder,
+    /// The node's live stream of committed events (SSE and WebSocket clients subscribe).
+    pub events: ringup_app::events::Stream,
 }
 
 impl AppState {

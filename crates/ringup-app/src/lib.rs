@@ -13,6 +13,7 @@ pub mod backup;
 pub mod catalog;
 pub mod checkout;
 pub mod errors;
+pub mod events;
 pub mod meters;
 pub mod problem;
 pub mod reports;

@@ -171,6 +171,18 @@ pub(crate) use begin_or_replay;
 pub struct Write<'r, T = WriteTx> {
     tx: T,
     request: WriteRequest<'r>,
+    signal: EventSignal,
+}
+
+/// What a write raises after committing outbox events: it wakes this node's relay, which
+/// positions them for the stream and the webhooks within milliseconds of the commit.
+type EventSignal = std::sync::Arc<tokio::sync::Notify>;
+
+/// Raises `signal` when `effects` appended events (after their commit).
+fn announce(signal: &EventSignal, effects: &Effects) {
+    if !effects.outbox.is_empty() {
+        signal.notify_one();
+    }
 }
 
 /// What [`Write::begin`] found.
@@ -183,7 +195,7 @@ pub enum Begun<'r, T = WriteTx> {
 /// The effects a write leaves besides its own rows: outbox events and audit events.
 #[derive(Default)]
 pub struct Effects {
-    outbox: Vec<(&'static str, Shown)>,
+    outbox: Vec<(&'static str, Option<StoreId>, Shown)>,
     audit: Vec<NewAuditEvent>,
 }
 
@@ -192,9 +204,15 @@ impl Effects {
         Effects::default()
     }
 
-    /// An event for the outbox (delivered to webhooks and the event stream).
-    pub fn event(mut self, event_type: &'static str, payload: &Shown) -> Effects {
-        self.outbox.push((event_type, payload.clone()));
+    /// An event for the outbox (delivered to webhooks and the event stream) about `store`
+    /// (`None`: the whole chain, as a product is), its data the resource as the API shows it.
+    pub fn event(
+        mut self,
+        event_type: &'static str,
+        store: Option<StoreId>,
+        payload: &Shown,
+    ) -> Effects {
+        self.outbox.push((event_type, store, payload.clone()));
         self
     }
 
@@ -209,7 +227,7 @@ impl<'r> Write<'r> {
     /// Starts the write's transaction and claims its key. A replay answers here, before the
     /// operation checks anything again: the original answer stands.
     pub async fn begin(db: &Db, request: WriteRequest<'r>) -> Result<Begun<'r>, WriteError> {
-        Write::claim(db.begin_write().await?, request).await
+        Write::claim(db.begin_write().await?, request, db.events_signal()).await
     }
 }
 
@@ -219,13 +237,17 @@ impl<'r> Write<'r, DirectTx> {
         db: &Db,
         request: WriteRequest<'r>,
     ) -> Result<Begun<'r, DirectTx>, WriteError> {
-        Write::claim(db.begin_direct().await?, request).await
+        Write::claim(db.begin_direct().await?, request, db.events_signal()).await
     }
 }
 
 impl<'r, T: Tx> Write<'r, T> {
     /// Claims the request's key in `tx`; a replay commits and answers.
-    async fn claim(mut tx: T, request: WriteRequest<'r>) -> Result<Begun<'r, T>, WriteError> {
+    async fn claim(
+        mut tx: T,
+        request: WriteRequest<'r>,
+        signal: &EventSignal,
+    ) -> Result<Begun<'r, T>, WriteError> {
         if let Some(key) = request.idempotency {
             let claim = idempotency::claim(
                 &mut tx,
@@ -248,7 +270,11 @@ impl<'r, T: Tx> Write<'r, T> {
                 Claim::InFlight => return Err(WriteError::KeyInFlight),
             }
         }
-        Ok(Begun::Fresh(Write { tx, request }))
+        Ok(Begun::Fresh(Write {
+            tx,
+            request,
+            signal: signal.clone(),
+        }))
     }
 
     /// The transaction, for the operation's own statements.
@@ -282,6 +308,7 @@ impl<'r, T: Tx> Write<'r, T> {
         }
         append_effects(&mut self.tx, &effects, self.request.at).await?;
         self.tx.commit().await?;
+        announce(&self.signal, &effects);
         Ok(())
     }
 
@@ -309,6 +336,7 @@ impl<'r, T: Tx> Write<'r, T> {
         // write of that store waits for until this one commits.
         append_effects(&mut self.tx, &effects, self.request.at).await?;
         self.tx.commit().await?;
+        announce(&self.signal, &effects);
         Ok(Written::Fresh {
             outcome,
             reply: Reply { status, body },
@@ -322,6 +350,7 @@ impl<'r, T: Tx> Write<'r, T> {
 pub struct AnonymousWrite<'r> {
     tx: WriteTx,
     request: AnonymousRequest<'r>,
+    signal: EventSignal,
 }
 
 impl<'r> AnonymousWrite<'r> {
@@ -333,6 +362,7 @@ impl<'r> AnonymousWrite<'r> {
         Ok(AnonymousWrite {
             tx: db.begin_write().await?,
             request,
+            signal: db.events_signal().clone(),
         })
     }
 
@@ -355,7 +385,9 @@ impl<'r> AnonymousWrite<'r> {
     /// Writes the effects and commits.
     pub async fn commit(mut self, effects: Effects) -> Result<(), StoreError> {
         append_effects(&mut self.tx, &effects, self.request.at).await?;
-        ringup_store::commit(self.tx).await
+        ringup_store::commit(self.tx).await?;
+        announce(&self.signal, &effects);
+        Ok(())
     }
 }
 
@@ -486,8 +518,9 @@ async fn append_effects(
     effects: &Effects,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    for (event_type, payload) in &effects.outbox {
-        outbox::append_json(tx, event_type, payload.as_str(), at).await?;
+    for (event_type, store, payload) in &effects.outbox {
+        let store = store.map(|s| s.to_string());
+        outbox::append_json(tx, event_type, store.as_deref(), payload.as_str(), at).await?;
     }
     for event in &effects.audit {
         audit::append(tx, event).await?;

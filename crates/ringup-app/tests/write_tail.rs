@@ -83,7 +83,7 @@ async fn write_once(
     };
     let shown = Shown::json(&serde_json::json!({ "n": n })).unwrap();
     let effects = Effects::new()
-        .event("test.happened", &shown)
+        .event("test.happened", None, &shown)
         .audit(write.audit_event("test.happened", None).on("test", n));
     write.finish(n, effects, 201, shown).await
 }

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod clock;
 pub mod errors;
+pub mod events;
 pub mod ids;
 pub mod rate;
 pub mod reports;

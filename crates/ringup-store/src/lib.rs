@@ -19,6 +19,7 @@ pub mod backup;
 pub mod catalog;
 pub mod checkout;
 pub mod errors;
+pub mod events;
 pub mod platform;
 pub mod reports;
 pub mod stock;

@@ -19,6 +19,11 @@
 //!   finish (an idle one closes at once, one with a request in flight answers it first), and
 //!   `serve` returns when all are closed. The caller bounds that wait by the grace period.
 //! - Each request carries `ConnectInfo<SocketAddr>` of its peer, as `axum::serve` gave it.
+//! - Connections may be upgraded (the event WebSocket, `/api/v1/events/ws`). hyper-util's
+//!   `GracefulShutdown` does not take an upgradeable connection, so the same watch-channel
+//!   scheme is written out here: every connection holds a receiver, shutdown sends on it and
+//!   waits until every receiver is dropped. An upgraded WebSocket is no longer the
+//!   connection's: it ends when the event stream closes at shutdown.
 //!
 //! hyper's http1 builder rather than hyper-util's `auto` builder: ringup speaks HTTP/1.1 only
 //! (no h2c), and `auto`'s graceful-shutdown support needs its HTTP/2 half compiled in — a
@@ -35,9 +40,8 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt as _;
 
 /// The connection limits, from settings.
@@ -53,7 +57,7 @@ where
     F: Future<Output = ()>,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    let (stopping, stop_seen) = watch::channel(false);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -74,19 +78,34 @@ where
                 router.clone().oneshot(req)
             }
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        // With upgrades: the event WebSocket (`/api/v1/events/ws`) switches protocols.
+        let connection = http
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stop_seen = stop_seen.clone();
         tokio::spawn(async move {
             let open = metrics::gauge!("http_connections_open");
             open.increment(1.0);
-            if let Err(err) = connection.await {
+            let mut connection = std::pin::pin!(connection);
+            let served = tokio::select! {
+                served = connection.as_mut() => served,
+                _ = stop_seen.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = served {
                 tracing::debug!(%peer, error = %err, "connection closed with an error");
             }
             open.decrement(1.0);
             drop(slot);
+            drop(stop_seen);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(stop_seen);
+    stopping.send_replace(true);
+    stopping.closed().await;
 }
 
 /// Waits for a free slot, then for a connection. `None` after an accept error, which is

@@ -29,6 +29,9 @@ const REPORT_PATIENCE: Duration = Duration::from_secs(10);
 /// Error fingerprints counted in memory between two flushes at most (docs/OPERATIONS.md,
 /// "Errors"); occurrences of further new fingerprints are dropped and counted.
 const ERROR_GROUPS_BUFFERED: usize = 1024;
+/// Events a stream client may fall behind the newest before it is dropped (it reconnects
+/// and resumes from the stored events with `Last-Event-ID`).
+const EVENT_STREAM_CAPACITY: usize = 1024;
 
 /// Why ringup could not start.
 #[derive(Debug)]
@@ -209,6 +212,8 @@ pub struct Application {
     errors: ringup_app::errors::Recorder,
     first_admin: Option<crate::bootstrap::FirstAdmin>,
     backup: crate::settings::BackupSettings,
+    events: ringup_app::events::Stream,
+    database_url: ringup_store::DatabaseUrl,
 }
 
 impl Application {
@@ -270,6 +275,7 @@ impl Application {
         };
         let errors =
             ringup_app::errors::Recorder::new(options.clock.clone(), ERROR_GROUPS_BUFFERED);
+        let events = ringup_app::events::Stream::new(EVENT_STREAM_CAPACITY);
         let state = AppState {
             db: db.clone(),
             metrics,
@@ -278,6 +284,7 @@ impl Application {
             reports: ringup_app::reports::Lane::new(settings.report_lane, REPORT_PATIENCE),
             figures: Arc::new(ringup_api::ops::Figures::new(settings.data_dir.clone())),
             errors: errors.clone(),
+            events: events.clone(),
         };
         let router = ringup_api::app(state, options.extra);
         let listener =
@@ -305,6 +312,8 @@ impl Application {
             errors,
             first_admin,
             backup: settings.backup.clone(),
+            events,
+            database_url: settings.database_url.clone(),
         })
     }
 
@@ -335,9 +344,13 @@ impl Application {
         let stopping = Arc::new(Notify::new());
         let signal = {
             let stopping = stopping.clone();
+            let stream = self.events.clone();
             async move {
                 shutdown.await;
                 tracing::info!("shutting down: no new connections, finishing requests in flight");
+                // Event streams never finish by themselves: end them now, so they do not
+                // hold the server open for the grace period.
+                stream.close();
                 stopping.notify_one();
             }
         };
@@ -357,6 +370,12 @@ impl Application {
         });
         let backups = crate::backup::schedule(self.db.clone(), self.backup.clone());
         let errors = crate::workers::errors::spawn(self.db.clone(), self.errors, self.auth.clone());
+        let events = crate::workers::events::spawn(
+            self.db.clone(),
+            &self.database_url,
+            self.events.clone(),
+            self.auth.clock.clone(),
+        );
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -370,6 +389,7 @@ impl Application {
             backups.abort();
         }
         errors.stop().await;
+        events.stop();
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())

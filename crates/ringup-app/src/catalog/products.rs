@@ -125,9 +125,10 @@ async fn create_product_once(
             "cost": row.cost,
         }));
     let shown = view(&row).map_err(WriteError::View)?;
-    Ok(write
-        .finish(row, Effects::new().audit(audit), 201, shown)
-        .await?)
+    let effects = Effects::new()
+        .event("product.created", None, &shown)
+        .audit(audit);
+    Ok(write.finish(row, effects, 201, shown).await?)
 }
 
 /// Changes to a product as the caller asked for them (`None`: unchanged; `Some(None)`: remove
@@ -234,9 +235,10 @@ async fn update_product_once(
         .await?
         .ok_or(CatalogError::NotFound)?;
     let shown = view(&row).map_err(WriteError::View)?;
-    Ok(write
-        .finish(row, Effects::new().audit(audit), 200, shown)
-        .await?)
+    let effects = Effects::new()
+        .event("product.updated", None, &shown)
+        .audit(audit);
+    Ok(write.finish(row, effects, 200, shown).await?)
 }
 
 /// Archives `product` (as the caller read it): it stays readable with `active = false`.

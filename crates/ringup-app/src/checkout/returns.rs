@@ -223,7 +223,7 @@ async fn create_return_once(
             "sale_id": taken.sale_id.to_string(), "total": taken.total,
         }));
     let effects = Effects::new()
-        .event("return.completed", &shown)
+        .event("return.completed", Some(taken.store_id), &shown)
         .audit(audit);
     let written = write.finish(taken, effects, 201, shown).await?;
     if let Some(taken) = written.outcome() {

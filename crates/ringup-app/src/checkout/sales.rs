@@ -150,7 +150,9 @@ async fn create_sale_once(
             "number": recorded.number, "total": recorded.total,
             "shift_id": recorded.shift_id.to_string(),
         }));
-    let effects = Effects::new().event("sale.completed", &shown).audit(audit);
+    let effects = Effects::new()
+        .event("sale.completed", Some(recorded.store_id), &shown)
+        .audit(audit);
     let written = write.finish(recorded, effects, 201, shown).await?;
     if let Some(sale) = written.outcome() {
         meters::sale_recorded(&ctx.store.code, sale.total);
@@ -447,7 +449,9 @@ async fn void_sale_once(
         .with(serde_json::json!({
             "number": voided.number, "total": voided.total, "reason": reason,
         }));
-    let effects = Effects::new().event("sale.voided", &shown).audit(audit);
+    let effects = Effects::new()
+        .event("sale.voided", Some(voided.store_id), &shown)
+        .audit(audit);
     let written = write.finish(voided, effects, 200, shown).await?;
     if let Some(voided) = written.outcome() {
         meters::sale_voided(&store.code, voided.total);

@@ -91,9 +91,10 @@ async fn open_shift_once(
         .with(serde_json::json!({
             "register_id": register_id.to_string(), "opening_float": opening_float.value(),
         }));
-    Ok(write
-        .finish(shift, Effects::new().audit(audit), 201, shown)
-        .await?)
+    let effects = Effects::new()
+        .event("shift.opened", Some(store_id), &shown)
+        .audit(audit);
+    Ok(write.finish(shift, effects, 201, shown).await?)
 }
 
 /// A paid-in or paid-out, as the caller asked for it.
@@ -214,7 +215,8 @@ async fn close_shift_once(
             "expected_cash": expected, "counted_cash": counted,
             "over_short": difference, "sales_count": closed.totals.sales_count,
         }));
-    Ok(write
-        .finish(closed, Effects::new().audit(audit), 200, shown)
-        .await?)
+    let effects = Effects::new()
+        .event("shift.closed", Some(closed.store_id), &shown)
+        .audit(audit);
+    Ok(write.finish(closed, effects, 200, shown).await?)
 }

@@ -100,6 +100,13 @@ async fn adjust_stock_once(
             "note": note,
         }));
     Ok(write
-        .finish(moved, Effects::new().audit(audit), 201, shown)
+        .finish(
+            moved,
+            Effects::new()
+                .event("stock.adjusted", Some(store.id), &shown)
+                .audit(audit),
+            201,
+            shown,
+        )
         .await?)
 }

@@ -106,9 +106,10 @@ async fn create_transfer_once(
                 "product_id": l.product_id.to_string(), "quantity": l.quantity,
             })).collect::<Vec<_>>(),
         }));
-    Ok(write
-        .finish(row, Effects::new().audit(audit), 201, shown)
-        .await?)
+    let effects = Effects::new()
+        .event("transfer.requested", Some(from), &shown)
+        .audit(audit);
+    Ok(write.finish(row, effects, 201, shown).await?)
 }
 
 /// Approves a requested transfer (a manager of the source store): its stock leaves the source.
@@ -322,7 +323,8 @@ async fn act_once(
         .await?
         .ok_or(StockError::NotFound)?;
     let shown = view(&row).map_err(WriteError::View)?;
-    Ok(write
-        .finish(row, Effects::new().audit(audit), 200, shown)
-        .await?)
+    let effects = Effects::new()
+        .event(next.event_type(), Some(store), &shown)
+        .audit(audit);
+    Ok(write.finish(row, effects, 200, shown).await?)
 }

@@ -126,8 +126,8 @@ begin
         after_available := before_available + p_level_deltas[i];
         if before_available > p_level_thresholds[i]
             and after_available <= p_level_thresholds[i] then
-            insert into outbox_events (id, event_type, payload, created_at, attempts)
-            values (p_low_event_ids[i], 'stock.low', format(
+            insert into outbox_events (id, event_type, store_id, payload, created_at, attempts)
+            values (p_low_event_ids[i], 'stock.low', p_store_id, format(
                 '{"available":%s,"low_stock_threshold":%s,"on_hand":%s,"product_id":%s,'
                 '"reserved":%s,"store_id":%s}',
                 after_available, p_level_thresholds[i], v_on_hand[i] + p_level_deltas[i],
@@ -166,8 +166,8 @@ begin
 
     -- 12. The sale.completed event: the sale as clients see it.
     v_view := p_view_head || v_number || p_view_tail;
-    insert into outbox_events (id, event_type, payload, created_at, attempts)
-    values (p_outbox_id, 'sale.completed', v_view, p_now, 0);
+    insert into outbox_events (id, event_type, store_id, payload, created_at, attempts)
+    values (p_outbox_id, 'sale.completed', p_store_id, v_view, p_now, 0);
 
     -- 13–15. The store's audit chain: take the head, link the event, move the head.
     insert into audit_chain_heads (chain, last_seq, last_hash, created_at, updated_at)

@@ -68,8 +68,8 @@ pub(super) fn insert_movements(n: usize) -> String {
     )
 }
 
-pub(super) const APPEND_OUTBOX: &str = "insert into outbox_events (id, event_type, payload, \
-     created_at, attempts) values ($1, $2, $3, $4, 0)";
+pub(super) const APPEND_OUTBOX: &str = "insert into outbox_events (id, event_type, store_id, \
+     payload, created_at, attempts) values ($1, $2, $3, $4, $5, 0)";
 
 pub(super) const NEXT_NUMBER: &str = "insert into sale_counters (store_id, last_number) \
      values ($1, 1) on conflict (store_id) do update set last_number = \

@@ -53,6 +53,17 @@ impl TransferStatus {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// The event a transfer reaching this status writes (`transfer.approved`, …).
+    pub fn event_type(self) -> &'static str {
+        match self {
+            TransferStatus::Requested => "transfer.requested",
+            TransferStatus::Approved => "transfer.approved",
+            TransferStatus::Received => "transfer.received",
+            TransferStatus::Rejected => "transfer.rejected",
+            TransferStatus::Cancelled => "transfer.cancelled",
+        }
+    }
+
     /// The status `action` leads to from this one.
     pub fn next(self, action: TransferAction) -> Result<TransferStatus, TransitionError> {
         use TransferAction as A;

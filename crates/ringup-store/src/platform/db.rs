@@ -13,7 +13,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -226,6 +226,8 @@ pub struct Db {
     /// SQLite's writer (none on PostgreSQL).
     writer: Option<Writer>,
     acquire_timeout: Duration,
+    /// Raised after a write that appended outbox events commits: wakes this node's relay.
+    events: Arc<tokio::sync::Notify>,
 }
 
 /// The one transaction of a business write, from [`Db::begin_write`]: it derefs to the
@@ -337,6 +339,7 @@ impl Db {
             writer: Some(Writer::start(write.clone(), direct, opener, options.writer)),
             write,
             acquire_timeout: options.acquire_timeout,
+            events: Arc::default(),
         })
     }
 
@@ -371,6 +374,7 @@ impl Db {
             write,
             writer: None,
             acquire_timeout: options.acquire_timeout,
+            events: Arc::default(),
         })
     }
 
@@ -386,6 +390,13 @@ impl Db {
     /// A read connection, for several reads in a row.
     pub async fn read_conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.read.acquire().await?)
+    }
+
+    /// What a write that appended outbox events raises after its commit, and what the relay
+    /// waits on ([`crate::events::relay`]). A raise with nobody waiting is kept for the next
+    /// wait, so none is lost.
+    pub fn events_signal(&self) -> &Arc<tokio::sync::Notify> {
+        &self.events
     }
 
     /// Starts the one transaction of a business write. Commit it, or it rolls back on drop.

@@ -1,6 +1,7 @@
 //! The transactional outbox: an event is a row written in the same transaction as the change it
-//! reports, so it exists exactly when the change does. Delivery (webhooks) reads pending rows
-//! in id order and marks them delivered; that worker comes with the events capability.
+//! reports, so it exists exactly when the change does. The relay ([`crate::events::relay`])
+//! gives committed rows their stream position and marks them `delivered_at`; the stream, the
+//! webhooks, the mail notifier and NATS read them from there.
 
 use chrono::{DateTime, Utc};
 
@@ -28,16 +29,19 @@ pub struct OutboxRow {
 pub async fn append(
     conn: &mut impl Sql,
     event_type: &str,
+    store_id: Option<&str>,
     payload: &serde_json::Value,
     at: DateTime<Utc>,
 ) -> StoreResult<OutboxEventId> {
-    append_json(conn, event_type, &payload.to_string(), at).await
+    append_json(conn, event_type, store_id, &payload.to_string(), at).await
 }
 
-/// Writes an event whose payload is JSON text already (a resource as clients see it).
+/// Writes an event whose payload is JSON text already (a resource as clients see it), about
+/// `store_id` (`None`: an event of the whole chain, such as `product.created`).
 pub async fn append_json(
     conn: &mut impl Sql,
     event_type: &str,
+    store_id: Option<&str>,
     payload: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<OutboxEventId> {
@@ -45,11 +49,12 @@ pub async fn append_json(
     let id = OutboxEventId::new();
     conn.defer(
         stmt(
-            "insert into outbox_events (id, event_type, payload, created_at, attempts) \
-             values ($1, $2, $3, $4, 0)",
+            "insert into outbox_events (id, event_type, store_id, payload, created_at, attempts) \
+             values ($1, $2, $3, $4, $5, 0)",
         )
         .bind(id.to_string())
         .bind(event_type)
+        .bind(store_id)
         .bind(payload)
         .bind(now),
     )

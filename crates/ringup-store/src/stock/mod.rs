@@ -153,7 +153,8 @@ pub async fn note_low_stock(
         "available": after.available(),
         "low_stock_threshold": locked.threshold.value(),
     });
-    outbox::append(conn, "stock.low", &payload, at).await?;
+    let store = store.to_string();
+    outbox::append(conn, "stock.low", Some(&store), &payload, at).await?;
     Ok(true)
 }
 

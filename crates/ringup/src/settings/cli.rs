@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use super::{RawBackup, RawLimits};
+use super::{RawBackup, RawEvents, RawLimits};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -201,6 +201,8 @@ pub struct RawSettings {
     pub limits: RawLimits,
     #[command(flatten)]
     pub backup: RawBackup,
+    #[command(flatten)]
+    pub events: RawEvents,
 }
 
 impl RawSettings {
@@ -227,6 +229,7 @@ impl RawSettings {
             lockout_minutes: DEFAULT_LOCKOUT_MINUTES.into(),
             limits: RawLimits::defaults(),
             backup: RawBackup::defaults(),
+            events: RawEvents::defaults(),
             ..RawSettings::default()
         }
     }

@@ -28,6 +28,7 @@ pub use cli::{
 };
 pub use error::SettingError;
 use error::{invalid, parse_in_range};
+pub use events::{EventSettings, RawEvents};
 pub use limits::{Limits, RawLimits};
 pub use origins::origin_text;
 use origins::parse_origins;
@@ -38,6 +39,7 @@ pub use secret::{RedactedUrl, Secret};
 mod backup;
 mod cli;
 mod error;
+mod events;
 mod limits;
 mod origins;
 mod otlp;
@@ -83,6 +85,7 @@ pub struct Settings {
     pub lockout_minutes: u32,
     pub limits: Limits,
     pub backup: BackupSettings,
+    pub events: EventSettings,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -287,7 +290,9 @@ impl Settings {
         )?;
         let limits = Limits::from_raw(&raw.limits)?;
         let backup = BackupSettings::from_raw(&raw.backup, &data_dir)?;
+        let events = EventSettings::from_raw(&raw.events)?;
         Ok(Settings {
+            events,
             limits,
             backup,
             admin_email,

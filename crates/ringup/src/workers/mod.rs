@@ -1,3 +1,4 @@
 //! Background tasks the server runs beside the requests.
 
 pub mod errors;
+pub mod events;

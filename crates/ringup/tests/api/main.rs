@@ -63,6 +63,7 @@ mod customers;
 mod demo;
 mod errors;
 mod errors_tracking;
+mod events;
 mod group_commit;
 mod headers;
 mod hostile_json;

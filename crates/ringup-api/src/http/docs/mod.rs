@@ -49,6 +49,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "stock", description = "Stock levels, movements and adjustments"),
         (name = "transfers", description = "Stock transfers between stores"),
         (name = "checkout", description = "Shifts, sales, receipts, returns and reservations"),
+        (name = "events", description = "Committed events: polling, Server-Sent Events, WebSocket"),
+        (name = "webhooks", description = "Signed deliveries of events to your endpoints"),
     )
 )]
 pub struct ApiDoc;

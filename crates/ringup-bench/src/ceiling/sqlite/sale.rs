@@ -208,6 +208,7 @@ pub(super) fn sale(
             .execute(rusqlite::params![
                 level.low_event_id,
                 "stock.low",
+                job.store_id,
                 payload,
                 job.now
             ])?;
@@ -282,6 +283,7 @@ pub(super) fn sale(
         .execute(rusqlite::params![
             job.outbox_id,
             "sale.completed",
+            job.store_id,
             view,
             job.now
         ])?;

@@ -43,13 +43,13 @@ async fn direct_and_pooled_writes_interleave_and_a_dropped_one_undoes_only_itsel
             let name = format!("w{i}");
             if direct {
                 let mut tx = db.begin_direct().await?;
-                outbox::append_json(&mut tx, &name, "{}", Utc::now()).await?;
+                outbox::append_json(&mut tx, &name, None, "{}", Utc::now()).await?;
                 if keep {
                     tx.commit().await?;
                 }
             } else {
                 let mut tx = db.begin_write().await?;
-                outbox::append_json(&mut tx, &name, "{}", Utc::now()).await?;
+                outbox::append_json(&mut tx, &name, None, "{}", Utc::now()).await?;
                 if keep {
                     tx.commit().await?;
                 }

@@ -1,0 +1,117 @@
+//! Event settings: where webhooks may point, and the optional NATS JetStream publisher.
+
+use clap::Args;
+use url::Url;
+
+use super::{RedactedUrl, SettingError, invalid};
+
+/// Event settings as given, before validation.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RawEvents {
+    /// Allow webhook URLs on private, loopback and link-local addresses (`true`/`false`).
+    #[arg(
+        long,
+        env = "RINGUP_WEBHOOKS_ALLOW_PRIVATE",
+        global = true,
+        default_value = "false"
+    )]
+    pub webhooks_allow_private: String,
+    /// Also publish every event to NATS JetStream at this URL (`nats://host:4222`).
+    #[arg(long, env = "RINGUP_NATS_URL", global = true)]
+    pub nats_url: Option<String>,
+}
+
+impl RawEvents {
+    pub fn defaults() -> RawEvents {
+        RawEvents {
+            webhooks_allow_private: "false".into(),
+            ..RawEvents::default()
+        }
+    }
+}
+
+/// Validated event settings.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct EventSettings {
+    pub webhooks_allow_private: bool,
+    pub nats_url: Option<RedactedUrl>,
+}
+
+impl EventSettings {
+    pub fn from_raw(raw: &RawEvents) -> Result<EventSettings, SettingError> {
+        let webhooks_allow_private = match raw
+            .webhooks_allow_private
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" | "" => false,
+            other => {
+                return Err(invalid(
+                    "RINGUP_WEBHOOKS_ALLOW_PRIVATE",
+                    "webhooks-allow-private",
+                    format!("`{other}` is not true or false"),
+                ));
+            }
+        };
+        let nats_url = match raw.nats_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let url = Url::parse(text).map_err(|e| {
+                    invalid("RINGUP_NATS_URL", "nats-url", format!("not a URL: {e}"))
+                })?;
+                if !matches!(url.scheme(), "nats" | "tls") || url.host_str().is_none() {
+                    return Err(invalid(
+                        "RINGUP_NATS_URL",
+                        "nats-url",
+                        "must be nats://host:port or tls://host:port",
+                    ));
+                }
+                Some(RedactedUrl(url))
+            }
+        };
+        Ok(EventSettings {
+            webhooks_allow_private,
+            nats_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_allow_no_private_address_and_no_nats() {
+        let settings = EventSettings::from_raw(&RawEvents::defaults());
+        assert_eq!(settings.ok(), Some(EventSettings::default()));
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_variable() {
+        let bad_flag = RawEvents {
+            webhooks_allow_private: "maybe".into(),
+            ..RawEvents::defaults()
+        };
+        let err = EventSettings::from_raw(&bad_flag)
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("RINGUP_WEBHOOKS_ALLOW_PRIVATE")));
+        let bad_url = RawEvents {
+            nats_url: Some("http://127.0.0.1:4222".into()),
+            ..RawEvents::defaults()
+        };
+        let err = EventSettings::from_raw(&bad_url)
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("RINGUP_NATS_URL")));
+        let good = RawEvents {
+            webhooks_allow_private: "true".into(),
+            nats_url: Some("nats://127.0.0.1:4222".into()),
+        };
+        let settings = EventSettings::from_raw(&good).ok();
+        assert!(settings.as_ref().is_some_and(|s| s.webhooks_allow_private));
+        assert!(settings.is_some_and(|s| s.nats_url.is_some()));
+    }
+}
