@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -110,14 +111,18 @@ fn sse_messages(feed: Feed) -> impl FuturesStream<Item = Result<Event, Infallibl
 #[utoipa::path(get, path = "/api/v1/events/ws", tag = "events", params(EventParams),
     security(("bearer" = [])),
     responses((status = 101, description = "switched to the WebSocket protocol"),
+        (status = 400, description = "not a WebSocket upgrade request"),
         (status = 401), (status = 403), (status = 422)))]
 pub async fn socket_events(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(params): ApiQuery<EventParams>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let feed = open(&state, &principal, &params, None).await?;
+    // Checked after the caller and the query, so a caller who may not read events learns
+    // that first; the rejection as problem+json like every other error.
+    let upgrade = upgrade.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     Ok(upgrade.on_upgrade(move |socket| serve_socket(socket, feed)))
 }
 

@@ -148,10 +148,13 @@ pub async fn list_events(
     let query = params.query()?;
     let limit = params.limit()?;
     let reader = Reader::new(&principal, &query)?;
+    // A cursor is the last event id of the previous page, as `after` would name it.
     let position = match (params.cursor.as_deref(), query.after.as_deref()) {
-        (Some(cursor), _) if !cursor.is_empty() => decode_cursor(cursor)
-            .and_then(|after| after.0.parse::<i64>().ok())
-            .ok_or_else(|| ApiError::validation("cursor", "is not a cursor from this list"))?,
+        (Some(cursor), _) if !cursor.is_empty() => {
+            let after = decode_cursor(cursor)
+                .ok_or_else(|| ApiError::validation("cursor", "is not a cursor from this list"))?;
+            resume_point(&state.db, &after.0, "cursor").await?
+        }
         (_, Some(after)) => resume_point(&state.db, after, "after").await?,
         _ => 0,
     };
@@ -159,11 +162,7 @@ pub async fn list_events(
     let more = events.len() > limit;
     events.truncate(limit);
     let next_cursor = more
-        .then(|| {
-            events
-                .last()
-                .map(|e| encode_cursor(&e.position.to_string()))
-        })
+        .then(|| events.last().map(|e| encode_cursor(&e.id)))
         .flatten();
     let items = events
         .into_iter()

@@ -88,6 +88,8 @@ pub async fn run(args: CeilingArgs) -> Result<()> {
         no_ceiling: false,
         sqlite_synchronous: "full".to_owned(),
         exports: 0,
+        webhooks: false,
+        outage_seconds: 0,
     };
     let dir = tempfile::tempdir().context("temporary directory")?;
     let database = BenchDatabase::create(dir.path()).await?;

@@ -35,6 +35,8 @@ pub(super) struct HttpRuns {
     pub(super) one: wrk::Figures,
     /// What the server's own histograms say of the one-client run.
     pub(super) one_inside: ServerTimes,
+    /// The webhook phases (`--webhooks`).
+    pub(super) webhooks: Option<super::webhooks::WebhookFigures>,
 }
 
 /// Time the server spent, from its `/metrics`: `POST /api/v1/sales` from request to response,
@@ -98,6 +100,9 @@ impl HttpRuns {
             all.push(("load beside exports", figures));
         }
         all.push(("one client", &self.one));
+        if let Some(webhooks) = &self.webhooks {
+            all.push(("load with webhooks", &webhooks.load));
+        }
         all
     }
 }
@@ -157,6 +162,8 @@ pub(super) async fn http_phase(
     db: &ringup_store::Db,
     exporter: &reqwest::Client,
     server: &super::server::ServerProcess,
+    cashier: &reqwest::Client,
+    bodies: &[Body],
 ) -> Result<HttpRuns> {
     let threads = WRK_THREADS.min(args.concurrency);
     let loaded = |tag, duration| wrk::Run {
@@ -188,7 +195,27 @@ pub(super) async fn http_phase(
     )
     .await?;
     let one_inside = server_times(target.base).await?.since(before);
+    let webhooks = if args.webhooks {
+        let run = loaded("webhooks", Duration::from_secs(args.seconds));
+        let figures = super::webhooks::measure(
+            target,
+            &run,
+            &super::webhooks::Senders {
+                admin: exporter,
+                cashier,
+                bodies,
+            },
+            load.sales_per_second(),
+            Duration::from_secs(args.outage_seconds),
+            db,
+        )
+        .await?;
+        Some(figures)
+    } else {
+        None
+    };
     Ok(HttpRuns {
+        webhooks,
         warm,
         load,
         beside_exports,

@@ -65,6 +65,7 @@ mod http;
 pub(crate) mod seed;
 mod server;
 pub(crate) mod verify;
+mod webhooks;
 mod wrk;
 
 pub(crate) const CASHIER: &str = "bench-cashier";
@@ -119,6 +120,13 @@ pub struct CheckoutArgs {
     /// (the report lane's cost to the tills); 0 skips it.
     #[arg(long, default_value_t = 0)]
     pub(crate) exports: usize,
+    /// Also measure webhook delivery: throughput with two endpoints subscribed (one answers
+    /// after 5 s), commit → delivery latency at half capacity, and the heal after an outage.
+    #[arg(long)]
+    pub(crate) webhooks: bool,
+    /// Seconds the webhook receiver is down in the outage measurement.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) outage_seconds: u64,
 }
 
 pub async fn run(args: CheckoutArgs) -> Result<()> {
@@ -134,6 +142,8 @@ pub async fn run(args: CheckoutArgs) -> Result<()> {
         no_ceiling: args.no_ceiling,
         sqlite_synchronous: args.sqlite_synchronous,
         exports: args.exports,
+        webhooks: args.webhooks,
+        outage_seconds: args.outage_seconds,
     };
     let wrk = wrk::find()?;
     let binary = ringup_binary(args.ringup_bin.as_deref())?;
@@ -329,12 +339,17 @@ async fn run_on(
         bodies: &bodies_path,
         dir,
     };
-    let http = http_phase(&target, args, &db, &admin, &server).await?;
+    let cashier_pool = bearer_client(&token, 64)?;
+    let http = http_phase(&target, args, &db, &admin, &server, &cashier_pool, &bodies).await?;
     print_http(&http, args, engine);
+    if let Some(figures) = &http.webhooks {
+        webhooks::print(figures, http.load.sales_per_second(), args.concurrency);
+    }
 
     let started = Instant::now();
     let counted = close_shifts(&client, &base, &shifts).await?;
-    let answered = probes + http.all().iter().map(|(_, f)| f.created()).sum::<u64>();
+    let paced = http.webhooks.as_ref().map_or(0, |w| w.paced_sales);
+    let answered = probes + paced + http.all().iter().map(|(_, f)| f.created()).sum::<u64>();
     let unanswered: u64 = http.all().iter().map(|(_, f)| f.unanswered()).sum();
     ensure!(
         (answered..=answered + unanswered).contains(&counted),

@@ -107,6 +107,8 @@ impl ServerProcess {
             )
             .env("RINGUP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RINGUP_SQLITE_SYNCHRONOUS", config.sqlite_synchronous)
+            // The webhook phase's receiver listens on loopback.
+            .env("RINGUP_WEBHOOKS_ALLOW_PRIVATE", "true")
             .env("RINGUP_LOG", "warn")
             .env("RINGUP_LOG_FORMAT", "text")
             // Every login of the setup comes from 127.0.0.1; the in-process server was given

@@ -405,3 +405,116 @@ async fn readers_that_resume_while_writers_race_never_miss_or_repeat_an_event() 
     assert_eq!(polled, listed, "the poller missed or repeated an event");
     assert_eq!(streamed, listed, "the stream missed or repeated an event");
 }
+
+#[tokio::test]
+async fn every_business_effect_writes_its_event_with_its_store_and_resource() {
+    use crate::checkout_support::{expect, key, line, pay, return_body, sale_body, shop};
+
+    // Arrange
+    let s = shop().await;
+    let cashier = s.staff("cashier").await;
+    let (other, _) = s.other_store("EVT9", false).await;
+    let item = s.stocked(100, &s.standard, 5).await;
+    // The product's creation and its stock, before what is tested.
+    let start = at_least(&s, &s.admin, "", 2).await;
+    let start = start.last().unwrap()["id"].as_str().unwrap().to_owned();
+    let send = |method: Method, path: String, body: Value| {
+        s.app
+            .authed(method, &path, &s.admin)
+            .header("idempotency-key", key())
+            .json(&body)
+            .send()
+    };
+
+    // Act: a shift with a sale, its void, a second sale and its return; a price change;
+    // a transfer approved and received; the shift closed.
+    let shift = s.open(&cashier.token, &s.register, 0).await;
+    let sale = s
+        .sell(
+            &cashier.token,
+            &sale_body(&shift, vec![line(&item, 1)], vec![pay("cash", 100)]),
+        )
+        .await;
+    expect(s.void(&s.admin, &sale, "wrong item").await, 200).await;
+    let kept = s
+        .sell(
+            &cashier.token,
+            &sale_body(&shift, vec![line(&item, 2)], vec![pay("cash", 200)]),
+        )
+        .await;
+    let taken = return_body(
+        &kept,
+        &[(&kept["lines"][0], 1, true)],
+        vec![pay("cash", 100)],
+    );
+    let taken = s.give_back(&cashier.token, &taken).await;
+    let path = format!("/api/v1/products/{}", item.id);
+    expect(
+        send(Method::PATCH, path, json!({"price": 120}))
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let body = json!({"from_store_id": s.store.to_string(), "to_store_id": other.to_string(),
+        "lines": [{"product_id": item.id, "quantity": 1}]});
+    let transfer = expect(
+        send(Method::POST, "/api/v1/transfers".into(), body)
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let transfer_id = transfer["id"].as_str().unwrap();
+    for action in ["approve", "receive"] {
+        let path = format!("/api/v1/transfers/{transfer_id}/{action}");
+        expect(send(Method::POST, path, json!({})).await.unwrap(), 200).await;
+    }
+    expect(s.close(&cashier.token, &shift, 100).await, 200).await;
+
+    // Assert
+    let home = s.store.to_string();
+    let other = other.to_string();
+    let expected: Vec<(&str, Option<&str>, Value)> = vec![
+        ("shift.opened", Some(&home), shift["id"].clone()),
+        ("sale.completed", Some(&home), sale["id"].clone()),
+        ("sale.voided", Some(&home), sale["id"].clone()),
+        ("sale.completed", Some(&home), kept["id"].clone()),
+        ("return.completed", Some(&home), taken["id"].clone()),
+        ("product.updated", None, json!(item.id)),
+        ("transfer.requested", Some(&home), transfer["id"].clone()),
+        ("transfer.approved", Some(&home), transfer["id"].clone()),
+        ("transfer.received", Some(&other), transfer["id"].clone()),
+        ("shift.closed", Some(&home), shift["id"].clone()),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let events = loop {
+        let events = all_events(&s, &s.admin, "", Some(&start)).await;
+        if events.len() >= expected.len() || Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let seen: Vec<(String, Option<String>, Value)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["store_id"].as_str().map(str::to_owned),
+                e["data"]["id"].clone(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, Option<String>, Value)> = expected
+        .into_iter()
+        .map(|(t, s, id)| (t.to_owned(), s.map(str::to_owned), id))
+        .collect();
+    assert_eq!(seen, expected);
+    let voided = events.iter().find(|e| e["type"] == "sale.voided").unwrap();
+    assert_eq!(voided["data"]["status"], "voided", "{voided}");
+    let updated = events
+        .iter()
+        .find(|e| e["type"] == "product.updated")
+        .unwrap();
+    assert_eq!(updated["data"]["price"], 120, "{updated}");
+}

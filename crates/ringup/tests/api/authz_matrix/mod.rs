@@ -160,6 +160,11 @@ fn rows() -> Vec<Row> {
         row([200, 403, 403, 403, 401, 403], GET, "/api/v1/audit-events/verify", Id::None, Body::None),
         // Recorded server errors: admins only.
         row([200, 403, 403, 403, 401, 403], GET, "/api/v1/admin/errors", Id::None, Body::None),
+        // Events: admins, managers and API keys (their stores' events and the chain's). The
+        // WebSocket route without an upgrade is 400 once the caller may read events.
+        row([200, 200, 403, 403, 401, 200], GET, "/api/v1/events", Id::None, Body::None),
+        row([200, 200, 403, 403, 401, 200], GET, "/api/v1/events/stream", Id::None, Body::None),
+        row([400, 400, 403, 403, 401, 400], GET, "/api/v1/events/ws", Id::None, Body::None),
         // Stores: everyone sees their own; admins create and change them; admins and the
         // store's managers add registers.
         row([200, 200, 200, 200, 401, 200], GET, "/api/v1/stores", Id::None, Body::None),

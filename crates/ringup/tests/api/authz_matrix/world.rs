@@ -408,6 +408,14 @@ impl World {
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
+        // An event stream never ends: its status is the answer.
+        let streaming = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+        if streaming {
+            return (status, "(an event stream)".to_owned());
+        }
         (status, response.text().await.unwrap())
     }
 }
