@@ -214,6 +214,8 @@ pub struct Application {
     backup: crate::settings::BackupSettings,
     events: ringup_app::events::Stream,
     database_url: ringup_store::DatabaseUrl,
+    /// Where events are also published (`RINGUP_NATS_URL`), if anywhere.
+    nats: Option<crate::workers::nats::Target>,
 }
 
 impl Application {
@@ -314,6 +316,7 @@ impl Application {
             backup: settings.backup.clone(),
             events,
             database_url: settings.database_url.clone(),
+            nats: crate::workers::nats::Target::from_settings(&settings.events),
         })
     }
 
@@ -376,6 +379,17 @@ impl Application {
             self.events.clone(),
             self.auth.clock.clone(),
         );
+        // Connects in the background: an unreachable NATS never keeps ringup from serving.
+        let nats = self.nats.map(|target| {
+            crate::workers::nats::describe();
+            crate::workers::nats::spawn(
+                self.db.clone(),
+                &self.database_url,
+                target,
+                self.events.clone(),
+                self.auth.clock.clone(),
+            )
+        });
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -389,6 +403,9 @@ impl Application {
             backups.abort();
         }
         errors.stop().await;
+        if let Some(nats) = nats {
+            nats.stop().await;
+        }
         events.stop();
         self.db.close().await;
         tracing::info!("stopped");

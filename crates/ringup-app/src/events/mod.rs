@@ -8,9 +8,14 @@
 //! from the database and hands it to every connected client and to the node's consumers
 //! (webhooks, mail, NATS), each of which keeps its own place by position.
 
+mod consumer;
 mod stream;
 
+pub use consumer::Consumer;
 pub use stream::{Next, Published, Stream, Subscription};
+
+/// The NATS JetStream publisher's place in the stream (`crates/ringup/src/workers/nats.rs`).
+pub const NATS: Consumer = Consumer::new("nats");
 
 use chrono::{DateTime, Utc};
 use ringup_core::events::{Pattern, selects};

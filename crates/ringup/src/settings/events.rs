@@ -19,6 +19,14 @@ pub struct RawEvents {
     /// Also publish every event to NATS JetStream at this URL (`nats://host:4222`).
     #[arg(long, env = "RINGUP_NATS_URL", global = true)]
     pub nats_url: Option<String>,
+    /// The JetStream stream events go to (default `RINGUP_EVENTS`). Hidden: the tests give
+    /// each run its own, so runs sharing one NATS server never see each other's events.
+    #[arg(long, env = "RINGUP_NATS_STREAM", global = true, hide = true)]
+    pub nats_stream: Option<String>,
+    /// The subject prefix: an event goes to `<prefix>.<type>` (default `ringup.events`).
+    /// Hidden, like the stream name.
+    #[arg(long, env = "RINGUP_NATS_SUBJECT_PREFIX", global = true, hide = true)]
+    pub nats_subject_prefix: Option<String>,
 }
 
 impl RawEvents {
@@ -35,6 +43,10 @@ impl RawEvents {
 pub struct EventSettings {
     pub webhooks_allow_private: bool,
     pub nats_url: Option<RedactedUrl>,
+    /// The stream's name, when not the default (`workers::nats`).
+    pub nats_stream: Option<String>,
+    /// The subject prefix, when not the default (`workers::nats`).
+    pub nats_subject_prefix: Option<String>,
 }
 
 impl EventSettings {
@@ -71,11 +83,43 @@ impl EventSettings {
                 Some(RedactedUrl(url))
             }
         };
+        let nats_stream = match raw.nats_stream.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) if is_token(name) => Some(name.to_owned()),
+            Some(_) => {
+                return Err(invalid(
+                    "RINGUP_NATS_STREAM",
+                    "nats-stream",
+                    "must be letters, digits, `_` and `-`",
+                ));
+            }
+        };
+        let nats_subject_prefix = match raw.nats_subject_prefix.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(prefix) if prefix.split('.').all(is_token) => Some(prefix.to_owned()),
+            Some(_) => {
+                return Err(invalid(
+                    "RINGUP_NATS_SUBJECT_PREFIX",
+                    "nats-subject-prefix",
+                    "must be `.`-separated words of letters, digits, `_` and `-`",
+                ));
+            }
+        };
         Ok(EventSettings {
             webhooks_allow_private,
             nats_url,
+            nats_stream,
+            nats_subject_prefix,
         })
     }
+}
+
+/// A NATS name or subject token: no wildcard, separator or space can hide in it.
+fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]
@@ -109,9 +153,30 @@ mod tests {
         let good = RawEvents {
             webhooks_allow_private: "true".into(),
             nats_url: Some("nats://127.0.0.1:4222".into()),
+            nats_stream: Some("RINGUP_T1".into()),
+            nats_subject_prefix: Some("t1.events".into()),
         };
         let settings = EventSettings::from_raw(&good).ok();
         assert!(settings.as_ref().is_some_and(|s| s.webhooks_allow_private));
-        assert!(settings.is_some_and(|s| s.nats_url.is_some()));
+        assert!(settings.as_ref().is_some_and(|s| s.nats_url.is_some()));
+        assert!(settings.is_some_and(|s| s.nats_subject_prefix.as_deref() == Some("t1.events")));
+        for (stream, prefix, variable) in [
+            ("A.B", "ok", "RINGUP_NATS_STREAM"),
+            ("A*", "ok", "RINGUP_NATS_STREAM"),
+            ("OK", "a..b", "RINGUP_NATS_SUBJECT_PREFIX"),
+            ("OK", "a.>", "RINGUP_NATS_SUBJECT_PREFIX"),
+            ("OK", "a b", "RINGUP_NATS_SUBJECT_PREFIX"),
+        ] {
+            let raw = RawEvents {
+                nats_stream: Some(stream.into()),
+                nats_subject_prefix: Some(prefix.into()),
+                ..RawEvents::defaults()
+            };
+            let err = EventSettings::from_raw(&raw).err().map(|e| e.to_string());
+            assert!(
+                err.is_some_and(|e| e.contains(variable)),
+                "{stream} {prefix}"
+            );
+        }
     }
 }

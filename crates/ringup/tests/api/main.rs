@@ -72,6 +72,7 @@ mod hostile_texts;
 mod idempotency;
 mod lifecycle;
 mod metrics;
+mod nats;
 mod openapi;
 mod ops;
 mod otlp;
