@@ -18,13 +18,13 @@ create index outbox_events_unrelayed on outbox_events (created_at, id) where pos
 -- Retention: events are purged by age, oldest first.
 create index outbox_events_created_at on outbox_events (created_at);
 
--- The last position handed out. One row; the relay locks it, so two relays (two nodes) take
--- turns and never hand out a position twice.
+-- The last position handed out. One row, written by the first relay (so an empty database
+-- stays empty: a restore can tell it holds no data); the relay locks it, so two relays (two
+-- nodes) take turns and never hand out a position twice.
 create table event_stream (
     id bigint primary key not null check (id = 1),
     last_position bigint not null check (last_position >= 0)
 );
-insert into event_stream (id, last_position) values (1, 0);
 
 -- How far each consumer of the stream (the NATS publisher, the mail notifier) has got: it
 -- resumes after this position when the server starts again.

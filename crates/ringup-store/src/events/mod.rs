@@ -159,9 +159,13 @@ pub async fn position_of(db: &Db, id: &str) -> StoreResult<Option<i64>> {
 /// The last position handed out (0 before the first event).
 pub async fn last_position(db: &Db) -> StoreResult<i64> {
     let mut conn = db.read_conn().await?;
-    conn.row(stmt("select last_position from event_stream where id = 1"))
-        .await?
-        .int("last_position")
+    let row = conn
+        .optional_row(stmt("select last_position from event_stream where id = 1"))
+        .await?;
+    match row {
+        Some(row) => row.int("last_position"),
+        None => Ok(0),
+    }
 }
 
 /// What one relay pass positioned, oldest first.
@@ -189,7 +193,12 @@ pub async fn relay(
     limit: usize,
 ) -> StoreResult<Relayed> {
     // Take the lock first: what the next statement sees is then everything that committed
-    // before this relay's turn, including what the relay before it positioned.
+    // before this relay's turn, including what the relay before it positioned. The first
+    // relay of a database makes the row.
+    tx.run(stmt(
+        "insert into event_stream (id, last_position) values (1, 0) on conflict (id) do nothing",
+    ))
+    .await?;
     let last = tx
         .row(stmt(
             "update event_stream set last_position = last_position where id = 1 \
