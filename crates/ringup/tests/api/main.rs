@@ -96,3 +96,4 @@ mod support;
 mod transfers;
 mod users;
 mod users_scoping;
+mod webhooks;
