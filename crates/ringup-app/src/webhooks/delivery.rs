@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use ringup_core::ids::WebhookDeliveryId;
 use ringup_core::webhooks::retry::{self, AfterFailure, CIRCUIT_THRESHOLD, probe_interval};
-use ringup_store::webhooks::deliveries::{self, Claimed, Outcome, Result_};
+pub use ringup_store::webhooks::deliveries::Room;
+use ringup_store::webhooks::deliveries::{self, Claimed, Ending, Outcome};
 use ringup_store::{Db, StoreError, platform::time};
 
 /// How long a claim holds an attempt: longer than a send may take (10 s), so a live node
@@ -13,13 +14,8 @@ pub fn lease() -> chrono::Duration {
     chrono::Duration::seconds(20)
 }
 
-/// Claims up to `limit` due attempts at `now`, none for the endpoints in `busy`.
-pub async fn claim(
-    db: &Db,
-    now: DateTime<Utc>,
-    limit: usize,
-    busy: &[String],
-) -> Result<Vec<Claimed>, StoreError> {
+/// Claims due attempts at `now`, as many as `room` allows.
+pub async fn claim(db: &Db, now: DateTime<Utc>, room: Room) -> Result<Vec<Claimed>, StoreError> {
     let mut tx = db.begin_write().await?;
     let claimed = deliveries::claim(
         &mut *tx,
@@ -27,8 +23,7 @@ pub async fn claim(
         now,
         now + lease(),
         now + probe_interval(),
-        limit,
-        busy,
+        room,
     )
     .await?;
     ringup_store::commit(tx).await?;
@@ -56,19 +51,19 @@ pub async fn record(
     jitter: f64,
 ) -> Result<Option<&'static str>, StoreError> {
     let result = if attempt.succeeded {
-        Result_::Succeeded
+        Ending::Succeeded
     } else {
         let first = time::from_db(&claimed.first_attempt_at)
             .map_err(|e| StoreError::corrupt("webhook_deliveries", e))?;
         match retry::after_failure(claimed.attempt, first, now, jitter) {
-            AfterFailure::RetryAt(at) => Result_::Retry(at),
-            AfterFailure::Dead => Result_::Dead,
+            AfterFailure::RetryAt(at) => Ending::Retry(at),
+            AfterFailure::Dead => Ending::Dead,
         }
     };
     let label = match result {
-        Result_::Succeeded => "succeeded",
-        Result_::Retry(_) => "failed",
-        Result_::Dead => "dead",
+        Ending::Succeeded => "succeeded",
+        Ending::Retry(_) => "failed",
+        Ending::Dead => "dead",
     };
     let outcome = Outcome {
         result,
@@ -89,4 +84,24 @@ pub async fn record(
     .await?;
     ringup_store::commit(tx).await?;
     Ok(recorded.then_some(label))
+}
+
+/// How long the delivery log keeps finished attempts (as long as the events are kept, so an
+/// event can be redelivered while it exists).
+pub fn retention() -> chrono::Duration {
+    crate::events::retention()
+}
+
+/// Deletes finished attempts past [`retention`], a batch at a time; answers how many.
+pub async fn purge(db: &Db, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    let mut purged = 0;
+    loop {
+        let mut tx = db.begin_write().await?;
+        let n = deliveries::purge(&mut *tx, now - retention(), 1_000).await?;
+        ringup_store::commit(tx).await?;
+        purged += n;
+        if n < 1_000 {
+            return Ok(purged);
+        }
+    }
 }

@@ -132,15 +132,10 @@ mod tests {
         // Fail every attempt with the shortest waits: it still takes 3 days to die.
         let mut now = first;
         let mut attempt = 1;
-        loop {
-            match after_failure(attempt, first, now, 0.0) {
-                AfterFailure::RetryAt(at) => {
-                    assert!(at > now);
-                    now = at;
-                    attempt += 1;
-                }
-                AfterFailure::Dead => break,
-            }
+        while let AfterFailure::RetryAt(at) = after_failure(attempt, first, now, 0.0) {
+            assert!(at > now);
+            now = at;
+            attempt += 1;
             assert!(attempt < 1000);
         }
         assert!(now - first >= Duration::days(3));

@@ -12,6 +12,8 @@
 //! reads with `for update of d skip locked` ([`claim_lock`]), so nodes claiming at the same
 //! time pass over each other's rows instead of waiting; SQLite has one writer at a time.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::platform::db::{Engine, placeholders, value_rows};
@@ -107,21 +109,52 @@ fn claim_lock(engine: Engine) -> &'static str {
     }
 }
 
-/// Claims up to `limit` due attempts at `now` (heads of their lanes, endpoints enabled and
-/// their circuit closed or due a probe; none of the endpoints in `busy`), leasing them until
-/// `lease_until`. An open circuit gets one attempt (the probe), and its next probe moves to
-/// `next_probe_at`.
+/// How many attempts a claim may take: in all, and per endpoint given what is in flight.
+#[derive(Clone, Debug)]
+pub struct Room {
+    pub limit: usize,
+    pub per_endpoint: usize,
+    /// Attempts in flight per endpoint id.
+    pub in_flight: HashMap<String, usize>,
+}
+
+impl Room {
+    /// The endpoints with no room left.
+    fn busy(&self) -> Vec<String> {
+        self.in_flight
+            .iter()
+            .filter(|(_, n)| **n >= self.per_endpoint)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Takes a place for an attempt to `webhook_id`, if there is one.
+    fn take(&mut self, webhook_id: &str) -> bool {
+        let n = self.in_flight.entry(webhook_id.to_owned()).or_insert(0);
+        if *n >= self.per_endpoint {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+}
+
+/// Claims up to `room.limit` due attempts at `now` (heads of their lanes, endpoints enabled
+/// and their circuit closed or due a probe, none past its endpoint's room), leasing them
+/// until `lease_until`. An open circuit gets one attempt (the probe), and its next probe
+/// moves to `next_probe_at`. Rows read but not taken are left as they were.
 pub async fn claim(
     tx: &mut impl Sql,
     engine: Engine,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     next_probe_at: DateTime<Utc>,
-    limit: usize,
-    busy: &[String],
+    mut room: Room,
 ) -> StoreResult<Vec<Claimed>> {
     let now_text = time::to_db(now);
     let lease_text = time::to_db(lease_until);
+    let busy = room.busy();
+    let limit = room.limit;
     let skip_busy = if busy.is_empty() {
         String::new()
     } else {
@@ -143,7 +176,7 @@ pub async fn claim(
     let mut query = stmt(sql)
         .bind(now_text.as_str())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX));
-    for id in busy {
+    for id in &busy {
         query = query.bind(id.as_str());
     }
     let rows = tx.rows(query).await?;
@@ -151,6 +184,13 @@ pub async fn claim(
     let mut probed: Vec<String> = Vec::new();
     for row in &rows {
         let webhook_id = row.text("webhook_id")?;
+        let endpoint_full = room
+            .in_flight
+            .get(&webhook_id)
+            .is_some_and(|n| *n >= room.per_endpoint);
+        if endpoint_full {
+            continue;
+        }
         if row.text("circuit")? == "open" {
             if probed.contains(&webhook_id) {
                 continue;
@@ -172,7 +212,9 @@ pub async fn claim(
                 continue;
             }
         }
-        claimed.push(claimed_of(row, webhook_id, &now_text, &lease_text)?);
+        if room.take(&webhook_id) {
+            claimed.push(claimed_of(row, webhook_id, &now_text, &lease_text)?);
+        }
     }
     if !claimed.is_empty() {
         let sql = format!(
@@ -210,7 +252,7 @@ fn claimed_of(row: &Row, webhook_id: String, now: &str, lease_until: &str) -> St
 
 /// How an attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Result_ {
+pub enum Ending {
     Succeeded,
     /// Failed; tried again at this time, with a new attempt.
     Retry(DateTime<Utc>),
@@ -221,7 +263,7 @@ pub enum Result_ {
 /// What an attempt got back.
 #[derive(Clone, Debug)]
 pub struct Outcome {
-    pub result: Result_,
+    pub result: Ending,
     pub response_status: Option<i64>,
     pub latency_ms: i64,
     pub error: Option<String>,
@@ -244,9 +286,9 @@ pub async fn record(
 ) -> StoreResult<bool> {
     let now_text = time::to_db(now);
     let status = match outcome.result {
-        Result_::Succeeded => "succeeded",
-        Result_::Retry(_) => "failed",
-        Result_::Dead => "dead",
+        Ending::Succeeded => "succeeded",
+        Ending::Retry(_) => "failed",
+        Ending::Dead => "dead",
     };
     let changed = tx
         .run(
@@ -267,7 +309,7 @@ pub async fn record(
     if changed != 1 {
         return Ok(false);
     }
-    if let Result_::Retry(at) = outcome.result {
+    if let Ending::Retry(at) = outcome.result {
         tx.run(
             stmt(
                 "insert into webhook_deliveries (id, webhook_id, event_id, event_type, lane, \
@@ -283,7 +325,7 @@ pub async fn record(
         )
         .await?;
     }
-    if outcome.result == Result_::Succeeded {
+    if outcome.result == Ending::Succeeded {
         tx.run(
             stmt(
                 "update webhooks set consecutive_failures = 0, circuit = 'closed', \
@@ -406,4 +448,18 @@ pub async fn redeliver(
         1 => Ok(true),
         _ => Err(StoreError::corrupt("webhook_deliveries", "redelivery")),
     }
+}
+
+/// Deletes up to `limit` finished attempts (not pending) created before `before`; answers how
+/// many.
+pub async fn purge(tx: &mut impl Sql, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+    tx.run(
+        stmt(
+            "delete from webhook_deliveries where id in (select id from webhook_deliveries \
+             where status <> 'pending' and created_at < $1 order by created_at limit $2)",
+        )
+        .bind(time::to_db(before))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+    )
+    .await
 }

@@ -4,15 +4,17 @@
 //! It looks for work when the node's event stream moves (new events mean new attempts), when
 //! an attempt is queued outside the relay (a test event, a redelivery), when a send ends (the
 //! next event of that lane is due), and every second (retries that fell due). Sends run
-//! concurrently, at most [`MAX_IN_FLIGHT`] at once and [`PER_ENDPOINT`] per endpoint (an
-//! endpoint at its bound is left out of the next claims), so a slow endpoint holds a few
-//! slots and never the others' deliveries.
+//! concurrently, at most [`MAX_IN_FLIGHT`] at once and [`PER_ENDPOINT`] per endpoint (a claim
+//! takes no more for an endpoint at its bound), so a slow endpoint holds a few slots and never
+//! the others' deliveries.
 //!
 //! The HTTP client connects within 5 s, gives up on an answer after 10 s, follows no redirect
 //! (a 3xx is a failure) and resolves names through [`GuardedResolver`], which drops private
 //! addresses unless they are allowed; a URL with a literal address is checked before sending.
 //! So a name that resolved to a public address when the endpoint was saved cannot later point
 //! the worker at the internal network.
+//!
+//! Once an hour it purges finished attempts older than the events' retention (8 days).
 //!
 //! Stopping: no new claims; sends in flight get a short grace to finish and record; an
 //! attempt whose outcome was not recorded is sent again after its lease (at least once).
@@ -26,7 +28,7 @@ use rand::Rng as _;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use ringup_app::events::Stream;
 use ringup_app::meters;
-use ringup_app::webhooks::delivery::{self, Attempt};
+use ringup_app::webhooks::delivery::{self, Attempt, Room};
 use ringup_core::clock::Clock;
 use ringup_core::webhooks::address::{is_public, parse_url};
 use ringup_core::webhooks::{Secret, signature_header};
@@ -45,6 +47,8 @@ const IDLE: Duration = Duration::from_secs(1);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole attempt (connect, send, answer), at most.
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often finished attempts past their retention are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// How long sends in flight may take to finish when the server stops.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -147,24 +151,32 @@ async fn run(
 ) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut failing = false;
+    let mut purged_at = Instant::now();
     loop {
         if *stopped.borrow() {
             break;
         }
+        if purged_at.elapsed() >= PURGE_EVERY {
+            purged_at = Instant::now();
+            match delivery::purge(&shared.db, shared.clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "old webhook attempts purged"),
+                Err(err) => tracing::warn!(error = %err, "purging old webhook attempts failed"),
+            }
+        }
         let free = slots.available_permits();
         let mut full_batch = false;
         if free > 0 {
-            let busy: Vec<String> = shared
-                .in_flight
-                .lock()
-                .map(|m| {
-                    m.iter()
-                        .filter(|(_, n)| **n >= PER_ENDPOINT)
-                        .map(|(id, _)| id.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            match delivery::claim(&shared.db, shared.clock.now(), free, &busy).await {
+            let room = Room {
+                limit: free,
+                per_endpoint: PER_ENDPOINT,
+                in_flight: shared
+                    .in_flight
+                    .lock()
+                    .map(|m| m.clone())
+                    .unwrap_or_default(),
+            };
+            match delivery::claim(&shared.db, shared.clock.now(), room).await {
                 Ok(claimed) => {
                     if failing {
                         failing = false;

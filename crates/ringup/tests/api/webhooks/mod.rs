@@ -7,8 +7,11 @@
 //! - `delivery`: signed deliveries, retries with a stable id, order per store through an
 //!   outage, rotation, redirects, the circuit breaker, a test event, redelivery, the log, and a
 //!   slow endpoint beside a fast one;
+//! - `claims`: racing claimers never take the same attempt; a lost claim is sent after its
+//!   lease;
 //! - `crash`: killing the server mid-delivery loses nothing.
 
+mod claims;
 mod crash;
 mod delivery;
 mod manage;
