@@ -15,6 +15,7 @@ pub mod reports;
 pub mod state;
 pub mod stock;
 pub mod users;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -56,6 +57,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(reports::router())
         .merge(errors::router())
         .merge(events::router())
+        .merge(webhooks::router())
         .split_for_parts();
     http::docs::complete(&mut doc);
     (router, doc)

@@ -167,6 +167,11 @@ pub fn prometheus() -> Result<PrometheusHandle, String> {
                     LATENCY_BUCKETS,
                 )
                 .map_err(|e| e.to_string())?
+                .set_buckets_for_metric(
+                    Matcher::Full(ringup_app::meters::WEBHOOK_SECONDS.to_owned()),
+                    LATENCY_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;

@@ -56,6 +56,19 @@ pub struct AppState {
     pub errors: ringup_app::errors::Recorder,
     /// The node's live stream of committed events (SSE and WebSocket clients subscribe).
     pub events: ringup_app::events::Stream,
+    /// What the webhook routes need from settings and the delivery worker.
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook settings and the worker's doorbell.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookConfig {
+    /// `RINGUP_WEBHOOKS_ALLOW_PRIVATE`: endpoint URLs may name private, loopback and
+    /// link-local addresses.
+    pub allow_private: bool,
+    /// Wakes the delivery worker when an attempt is queued outside the relay (a test event,
+    /// a redelivery).
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -19,6 +19,7 @@ pub mod problem;
 pub mod reports;
 pub mod stock;
 pub mod users;
+pub mod webhooks;
 pub mod write;
 
 pub use authz::{Actor, ActorKind, Capability};

@@ -40,6 +40,10 @@ pub const MAIL: &str = "ringup_mail_deliveries_total";
 pub const OPERATION_SECONDS: &str = "ringup_db_operation_seconds";
 /// Writes run again after a transient failure, by `operation`.
 pub const WRITE_RETRIES: &str = "ringup_write_retries_total";
+/// Webhook delivery attempts, by result (`succeeded`, `failed`, `dead`).
+pub const WEBHOOK_DELIVERIES: &str = "ringup_webhook_deliveries_total";
+/// Time from sending a webhook attempt to its answer (or to giving up on one).
+pub const WEBHOOK_SECONDS: &str = "ringup_webhook_delivery_seconds";
 
 /// A business operation's name as a label: `<resource>.<verb>`, a literal in the source, so
 /// the set of names is the set of operations.
@@ -154,6 +158,12 @@ pub fn write_retried(operation: Operation) {
     metrics::counter!(WRITE_RETRIES, "operation" => operation).increment(1);
 }
 
+/// A webhook attempt ended with `result` (`succeeded`, `failed`, `dead`) after `elapsed`.
+pub fn webhook_delivered(result: &'static str, elapsed: Duration) {
+    metrics::counter!(WEBHOOK_DELIVERIES, "result" => result).increment(1);
+    metrics::histogram!(WEBHOOK_SECONDS).record(elapsed.as_secs_f64());
+}
+
 /// Describes this module's metrics to the recorder (their `# HELP` lines); the recorder calls
 /// it once it is installed.
 pub fn describe() {
@@ -186,6 +196,15 @@ pub fn describe() {
         OPERATION_SECONDS,
         Unit::Seconds,
         "Time of a business operation (its reads, transaction and retries), by operation and outcome"
+    );
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts, by result (succeeded, failed, dead)"
+    );
+    describe_histogram!(
+        WEBHOOK_SECONDS,
+        Unit::Seconds,
+        "Time from sending a webhook attempt to its answer, or to giving up on one"
     );
     describe_counter!(
         WRITE_RETRIES,

@@ -434,6 +434,7 @@ store_failure_of_write_variant!(
     crate::stock::StockError,
     crate::users::UsersError,
     crate::users::AuthError,
+    crate::webhooks::WebhooksError,
 );
 
 /// Runs the business operation `operation` (`sale.create`: a literal, which becomes a metric

@@ -193,6 +193,14 @@ typed_id!(
     /// A mail to the admins about new error fingerprints.
     ErrorMailId
 );
+typed_id!(
+    /// A webhook endpoint.
+    WebhookId
+);
+typed_id!(
+    /// One attempt to deliver an event to a webhook endpoint.
+    WebhookDeliveryId
+);
 
 #[cfg(test)]
 mod tests {

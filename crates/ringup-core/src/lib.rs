@@ -18,3 +18,4 @@ pub mod stock;
 pub mod text;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;

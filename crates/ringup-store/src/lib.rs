@@ -24,6 +24,7 @@ pub mod platform;
 pub mod reports;
 pub mod stock;
 pub mod users;
+pub mod webhooks;
 
 pub use platform::db::{
     DatabaseUrl, Db, DbOptions, Durability, Engine, PoolStats, WriteTx, commit,

@@ -213,6 +213,7 @@ pub struct Application {
     first_admin: Option<crate::bootstrap::FirstAdmin>,
     backup: crate::settings::BackupSettings,
     events: ringup_app::events::Stream,
+    webhooks: ringup_api::state::WebhookConfig,
     database_url: ringup_store::DatabaseUrl,
     /// Where events are also published (`RINGUP_NATS_URL`), if anywhere.
     nats: Option<crate::workers::nats::Target>,
@@ -278,6 +279,10 @@ impl Application {
         let errors =
             ringup_app::errors::Recorder::new(options.clock.clone(), ERROR_GROUPS_BUFFERED);
         let events = ringup_app::events::Stream::new(EVENT_STREAM_CAPACITY);
+        let webhooks = ringup_api::state::WebhookConfig {
+            allow_private: settings.events.webhooks_allow_private,
+            ..Default::default()
+        };
         let state = AppState {
             db: db.clone(),
             metrics,
@@ -287,6 +292,7 @@ impl Application {
             figures: Arc::new(ringup_api::ops::Figures::new(settings.data_dir.clone())),
             errors: errors.clone(),
             events: events.clone(),
+            webhooks: webhooks.clone(),
         };
         let router = ringup_api::app(state, options.extra);
         let listener =
@@ -315,6 +321,7 @@ impl Application {
             first_admin,
             backup: settings.backup.clone(),
             events,
+            webhooks,
             database_url: settings.database_url.clone(),
             nats: crate::workers::nats::Target::from_settings(&settings.events),
         })
@@ -390,6 +397,19 @@ impl Application {
                 self.auth.clock.clone(),
             )
         });
+        let webhooks = match crate::workers::webhooks::spawn(
+            self.db.clone(),
+            &self.events,
+            self.auth.clock.clone(),
+            self.webhooks.allow_private,
+            self.webhooks.wake.clone(),
+        ) {
+            Ok(worker) => Some(worker),
+            Err(err) => {
+                tracing::error!(error = %err, "the webhook worker could not start; webhooks are not delivered");
+                None
+            }
+        };
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -405,6 +425,9 @@ impl Application {
         errors.stop().await;
         if let Some(nats) = nats {
             nats.stop().await;
+        }
+        if let Some(webhooks) = webhooks {
+            webhooks.stop().await;
         }
         events.stop();
         self.db.close().await;

@@ -36,6 +36,9 @@ pub async fn relay(db: &Db, at: DateTime<Utc>) -> Result<Option<i64>, StoreError
     loop {
         let mut tx = db.begin_write().await?;
         let relayed = store::relay(&mut *tx, db.engine(), at, RELAY_BATCH).await?;
+        // In the same transaction: an event is positioned together with its webhook
+        // deliveries, or not at all.
+        crate::webhooks::fan_out(&mut *tx, &relayed.events, at).await?;
         let done = relayed.events.len() < RELAY_BATCH;
         if let Some(position) = relayed.last() {
             last = Some(position);

@@ -3,3 +3,4 @@
 pub mod errors;
 pub mod events;
 pub mod nats;
+pub mod webhooks;

@@ -136,7 +136,11 @@ impl Deref for Shop {
 }
 
 pub(crate) async fn shop() -> Shop {
-    let w = world().await;
+    shop_in(world().await).await
+}
+
+/// [`shop`] in a world made another way.
+pub(crate) async fn shop_in(w: World) -> Shop {
     let register = register_in(&w, w.store, "Till 1").await;
     let standard = tax_class(&w, "Standard", 1600).await;
     let reduced = tax_class(&w, "Reduced", 800).await;

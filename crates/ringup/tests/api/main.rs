@@ -97,3 +97,4 @@ mod support;
 mod transfers;
 mod users;
 mod users_scoping;
+mod webhooks;

@@ -74,6 +74,8 @@ enum Id {
     Return,
     /// A customer made once.
     Customer,
+    /// A disabled webhook endpoint made for this request, with a test event queued.
+    FreshWebhook,
 }
 
 /// A row's request body.
@@ -253,6 +255,19 @@ fn rows() -> Vec<Row> {
         row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/shifts", Id::None, Body::None),
         row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/inventory-valuation", Id::None, Body::None),
         row([200, 200, 403, 403, 401, 403], GET, "/api/v1/reports/stock-movements", Id::None, Body::None),
+        // Webhooks: admins only.
+        row([200, 403, 403, 403, 401, 403], GET, "/api/v1/webhooks", Id::None, Body::None),
+        row([201, 403, 403, 403, 401, 403], POST, "/api/v1/webhooks", Id::None,
+            Json(r#"{"url":"http://93.184.216.34/matrix-{n}","events":["sale.*"],"enabled":false}"#)),
+        row([200, 403, 403, 403, 401, 403], GET, "/api/v1/webhooks/{id}", Id::FreshWebhook, Body::None),
+        row([200, 403, 403, 403, 401, 403], PATCH, "/api/v1/webhooks/{id}", Id::FreshWebhook,
+            Json(r#"{"description":"matrix {n}"}"#)),
+        row([204, 403, 403, 403, 401, 403], DELETE, "/api/v1/webhooks/{id}", Id::FreshWebhook, Body::None),
+        row([200, 403, 403, 403, 401, 403], POST, "/api/v1/webhooks/{id}/rotate-secret", Id::FreshWebhook, Body::None),
+        row([202, 403, 403, 403, 401, 403], POST, "/api/v1/webhooks/{id}/test", Id::FreshWebhook, Body::None),
+        row([200, 403, 403, 403, 401, 403], GET, "/api/v1/webhooks/{id}/deliveries", Id::FreshWebhook, Body::None),
+        row([202, 403, 403, 403, 401, 403], POST, "/api/v1/webhooks/{id}/redeliver", Id::FreshWebhook,
+            Json(r#"{"event_id":"{webhook_event}"}"#)),
     ];
     rows
 }

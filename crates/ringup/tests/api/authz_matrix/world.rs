@@ -86,6 +86,8 @@ pub(super) struct World {
     sale: String,
     return_id: String,
     customer: String,
+    /// The test event of the last `Id::FreshWebhook` (`{webhook_event}` in a body).
+    webhook_event: std::sync::Mutex<String>,
     /// Makes `{n}` unique.
     counter: u32,
 }
@@ -149,6 +151,7 @@ impl World {
             sale: String::new(),
             return_id: String::new(),
             customer: String::new(),
+            webhook_event: std::sync::Mutex::new(String::new()),
             counter: 0,
         };
         let (register, shift) = world.cashier_shift().await;
@@ -286,6 +289,18 @@ impl World {
                 let key = self.app.create_api_key("cashier", &[self.store]).await;
                 row.path.replace("{id}", &key.id)
             }
+            Id::FreshWebhook => {
+                // Disabled, on a public address: nothing is ever sent to it.
+                let body = json!({"url": "http://93.184.216.34/matrix", "events": ["*"],
+                    "enabled": false});
+                let hook = self.admin_post("/api/v1/webhooks", body, 201).await;
+                let id = hook["id"].as_str().unwrap().to_owned();
+                let test = self
+                    .admin_post(&format!("/api/v1/webhooks/{id}/test"), json!(null), 202)
+                    .await;
+                *self.webhook_event.lock().unwrap() = test["event_id"].as_str().unwrap().to_owned();
+                row.path.replace("{id}", &id)
+            }
         }
     }
 
@@ -298,6 +313,7 @@ impl World {
                     .replace("{store_b}", &self.store_b.to_string())
                     .replace("{store}", &self.store.to_string())
                     .replace("{product}", &self.product)
+                    .replace("{webhook_event}", &self.webhook_event.lock().unwrap())
                     .replace(
                         "{expires}",
                         &ringup_store::platform::time::to_db(
