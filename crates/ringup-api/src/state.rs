@@ -56,6 +56,8 @@ pub struct AppState {
     pub errors: ringup_app::errors::Recorder,
     /// The node's live stream of committed events (SSE and WebSocket clients subscribe).
     pub events: ringup_app::events::Stream,
+    /// Wakes this node's mail worker when a request queued a mail.
+    pub mail_signal: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

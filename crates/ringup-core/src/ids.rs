@@ -193,6 +193,10 @@ typed_id!(
     /// A mail to the admins about new error fingerprints.
     ErrorMailId
 );
+typed_id!(
+    /// A mail in the durable mail queue.
+    MailId
+);
 
 #[cfg(test)]
 mod tests {

@@ -213,6 +213,7 @@ pub struct Application {
     first_admin: Option<crate::bootstrap::FirstAdmin>,
     backup: crate::settings::BackupSettings,
     events: ringup_app::events::Stream,
+    mail_signal: Arc<Notify>,
     database_url: ringup_store::DatabaseUrl,
 }
 
@@ -276,6 +277,7 @@ impl Application {
         let errors =
             ringup_app::errors::Recorder::new(options.clock.clone(), ERROR_GROUPS_BUFFERED);
         let events = ringup_app::events::Stream::new(EVENT_STREAM_CAPACITY);
+        let mail_signal = Arc::new(Notify::new());
         let state = AppState {
             db: db.clone(),
             metrics,
@@ -285,6 +287,7 @@ impl Application {
             figures: Arc::new(ringup_api::ops::Figures::new(settings.data_dir.clone())),
             errors: errors.clone(),
             events: events.clone(),
+            mail_signal: mail_signal.clone(),
         };
         let router = ringup_api::app(state, options.extra);
         let listener =
@@ -313,6 +316,7 @@ impl Application {
             first_admin,
             backup: settings.backup.clone(),
             events,
+            mail_signal,
             database_url: settings.database_url.clone(),
         })
     }
@@ -376,6 +380,12 @@ impl Application {
             self.events.clone(),
             self.auth.clock.clone(),
         );
+        let mail = crate::workers::mail::spawn(
+            self.db.clone(),
+            self.auth.clone(),
+            self.events.last(),
+            self.mail_signal.clone(),
+        );
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -389,6 +399,7 @@ impl Application {
             backups.abort();
         }
         errors.stop().await;
+        mail.stop();
         events.stop();
         self.db.close().await;
         tracing::info!("stopped");

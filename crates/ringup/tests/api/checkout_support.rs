@@ -13,7 +13,7 @@ use ringup_testkit::{TestUser, json_of};
 use serde_json::{Value, json};
 
 use crate::checkout_model::{CartLine, Disc, Tender};
-use crate::stock::{World, world};
+use crate::stock::World;
 use crate::support::assert_problem;
 
 /// Every tender / refund method, in the order reports list them.
@@ -136,7 +136,12 @@ impl Deref for Shop {
 }
 
 pub(crate) async fn shop() -> Shop {
-    let w = world().await;
+    shop_with(|_| {}).await
+}
+
+/// [`shop`] with settings of the test's own (an SMTP server, say).
+pub(crate) async fn shop_with(configure: impl FnOnce(&mut ringup::settings::RawSettings)) -> Shop {
+    let w = crate::stock::world_with(configure).await;
     let register = register_in(&w, w.store, "Till 1").await;
     let standard = tax_class(&w, "Standard", 1600).await;
     let reduced = tax_class(&w, "Reduced", 800).await;

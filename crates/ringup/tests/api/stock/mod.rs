@@ -95,7 +95,18 @@ pub(crate) struct World {
 }
 
 pub(crate) async fn world() -> World {
-    let app = spawn_app_with(|raw| raw.login_rate_per_minute = "1000".into()).await;
+    world_with(|_| {}).await
+}
+
+/// [`world`] with settings of the test's own (an SMTP server, say).
+pub(crate) async fn world_with(
+    configure: impl FnOnce(&mut ringup::settings::RawSettings),
+) -> World {
+    let app = spawn_app_with(|raw| {
+        raw.login_rate_per_minute = "1000".into();
+        configure(raw);
+    })
+    .await;
     let start = app.clock.now().trunc_subsecs(0) + Duration::seconds(1);
     app.clock.set(start);
     let admin = app.admin_token().await;
