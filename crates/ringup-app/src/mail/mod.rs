@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use ringup_core::catalog::CurrencyCode;
 use ringup_core::ids::{StoreId, UserId};
 use ringup_core::mail::{
-    DaySummary, LOW_STOCK_GATHER, LOW_STOCK_INTERVAL, LowStockLine, SummaryTime, local_day,
-    low_stock_mail, retry_delay, summary_due, summary_mail,
+    DaySummary, LOW_STOCK_GATHER, LOW_STOCK_INTERVAL, LowStockLine, MailText, SummaryTime,
+    local_day, low_stock_mail, retry_delay, summary_due, summary_mail,
 };
 use ringup_core::users::Role;
 use ringup_store::catalog::stores::{self, StoreRow};
@@ -168,6 +168,32 @@ fn addressees(all: Vec<Recipient>) -> Vec<Recipient> {
         .collect()
 }
 
+/// Queues `text` to each of `to`, keyed `<key>:<user id>`; answers how many were new.
+async fn queue_for(
+    tx: &mut ringup_store::WriteTx,
+    to: Vec<Recipient>,
+    kind: MailKind,
+    key: &str,
+    text: &MailText,
+    at: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut queued = 0;
+    for recipient in to {
+        let dedupe = format!("{key}:{}", recipient.user_id);
+        let mail = NewMail {
+            kind,
+            dedupe_key: &dedupe,
+            recipient: &recipient.email,
+            subject: &text.subject,
+            body: &text.body,
+        };
+        if store::enqueue(tx, &mail, at).await? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
 /// Queues the low-stock mails that are due: for each store whose oldest waiting notice has
 /// waited [`LOW_STOCK_GATHER`] and whose last such mail is [`LOW_STOCK_INTERVAL`] old, one
 /// mail per recipient listing every waiting product. Answers how many mails were queued.
@@ -196,19 +222,9 @@ pub async fn queue_low_stock_mails(db: &Db, at: DateTime<Utc>) -> Result<usize, 
             .collect();
         let text = low_stock_mail(&shop.code, &shop.name, &lines);
         let batch = ringup_store::platform::time::to_db(at);
-        for to in addressees(store::recipients(&mut tx, store_id, Notification::LowStock).await?) {
-            let key = format!("low_stock:{store_id}:{batch}:{}", to.user_id);
-            let mail = NewMail {
-                kind: MailKind::LowStock,
-                dedupe_key: &key,
-                recipient: &to.email,
-                subject: &text.subject,
-                body: &text.body,
-            };
-            if store::enqueue(&mut tx, &mail, at).await? {
-                queued += 1;
-            }
-        }
+        let key = format!("low_stock:{store_id}:{batch}");
+        let to = store::recipients(&mut tx, store_id, Notification::LowStock).await?;
+        queued += queue_for(&mut tx, addressees(to), MailKind::LowStock, &key, &text, at).await?;
         store::mark_notices_mailed(&mut tx, store_id, &notices, at).await?;
         tx.commit().await?;
     }
@@ -249,16 +265,8 @@ async fn day_figures(
     // do not add up to the day's sales); by product for the best sellers.
     let day_report = report(SalesGroup::Day).await?;
     let products = report(SalesGroup::Product).await?;
-    let f = day_report.totals.figures;
     Ok(DaySummary {
-        sales: f.sales,
-        gross: f.gross,
-        discounts: f.discounts,
-        net: f.net,
-        tax: f.tax,
-        total: f.total,
-        returns: f.returns,
-        refunds: f.refunds,
+        figures: day_report.totals.figures,
         top_products: products
             .rows
             .iter()
@@ -309,20 +317,16 @@ pub async fn queue_daily_summaries(db: &Db, at: DateTime<Utc>) -> Result<usize, 
         if !store::set_mark(&mut tx, &key, at).await? {
             continue;
         }
-        for to in addressees(store::recipients(&mut tx, shop.id, Notification::DailySummary).await?)
-        {
-            let dedupe = format!("{key}:{}", to.user_id);
-            let mail = NewMail {
-                kind: MailKind::DailySummary,
-                dedupe_key: &dedupe,
-                recipient: &to.email,
-                subject: &text.subject,
-                body: &text.body,
-            };
-            if store::enqueue(&mut tx, &mail, at).await? {
-                queued += 1;
-            }
-        }
+        let to = store::recipients(&mut tx, shop.id, Notification::DailySummary).await?;
+        queued += queue_for(
+            &mut tx,
+            addressees(to),
+            MailKind::DailySummary,
+            &key,
+            &text,
+            at,
+        )
+        .await?;
         tx.commit().await?;
     }
     Ok(queued)
@@ -330,6 +334,9 @@ pub async fn queue_daily_summaries(db: &Db, at: DateTime<Utc>) -> Result<usize, 
 
 /// Claims up to a batch of due mails for this worker.
 pub async fn claim(db: &Db, at: DateTime<Utc>) -> Result<Vec<ClaimedMail>, StoreError> {
+    if !store::any_due(db, at).await? {
+        return Ok(Vec::new());
+    }
     let mut tx = db.begin_write().await?;
     let claimed = store::claim_due(&mut tx, db.engine(), at, at + LEASE, CLAIM_BATCH).await?;
     if claimed.is_empty() {

@@ -9,6 +9,10 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 
+use crate::reports::SalesFigures;
+/// The store-local day of an instant (what "once per product per day" counts in).
+pub use crate::reports::local_day;
+
 /// Attempts at a mail before it is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// The wait before the second attempt; each later wait doubles, up to [`MAX_RETRY_DELAY`].
@@ -72,11 +76,6 @@ pub fn summary_due(now: DateTime<Utc>, tz: Tz, at: SummaryTime) -> Option<NaiveD
     (local.time() >= at.0).then(|| local.date_naive())
 }
 
-/// The store-local day of an instant (what "once per product per day" counts in).
-pub fn local_day(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    at.with_timezone(&tz).date_naive()
-}
-
 /// How long to wait after failed attempt number `attempts` (1 for the first) before the next
 /// one; `None` when that was the last allowed attempt.
 pub fn retry_delay(attempts: i64) -> Option<chrono::Duration> {
@@ -135,14 +134,8 @@ pub fn low_stock_mail(store_code: &str, store_name: &str, lines: &[LowStockLine]
 /// The figures of a store's day for its summary mail (minor units of `currency`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DaySummary {
-    pub sales: i64,
-    pub gross: i64,
-    pub discounts: i64,
-    pub net: i64,
-    pub tax: i64,
-    pub total: i64,
-    pub returns: i64,
-    pub refunds: i64,
+    /// The day's totals, as the sales report sums them.
+    pub figures: SalesFigures,
     /// Best sellers by total: (label, total).
     pub top_products: Vec<(String, i64)>,
 }
@@ -171,8 +164,9 @@ pub fn summary_mail(
     day: NaiveDate,
     currency: &str,
     decimals: u32,
-    figures: &DaySummary,
+    summary: &DaySummary,
 ) -> MailText {
+    let figures = &summary.figures;
     let m = |v: i64| format!("{} {currency}", money(v, decimals));
     let mut body = format!("Sales of {store_name} ({store_code}) on {day}:\n\n");
     body.push_str(&format!("Sales:      {}\n", figures.sales));
@@ -183,9 +177,9 @@ pub fn summary_mail(
     body.push_str(&format!("Total:      {}\n", m(figures.total)));
     body.push_str(&format!("Returns:    {}\n", figures.returns));
     body.push_str(&format!("Refunds:    {}\n", m(figures.refunds)));
-    if !figures.top_products.is_empty() {
+    if !summary.top_products.is_empty() {
         body.push_str("\nTop products:\n");
-        for (label, total) in &figures.top_products {
+        for (label, total) in &summary.top_products {
             body.push_str(&format!("- {label}: {}\n", m(*total)));
         }
     }

@@ -92,6 +92,22 @@ fn claim_lock(engine: Engine) -> &'static str {
     }
 }
 
+/// Whether any mail is due at `at` and not claimed (a read, so an idle worker opens no write).
+pub async fn any_due(db: &Db, at: DateTime<Utc>) -> StoreResult<bool> {
+    let mut conn = db.read_conn().await?;
+    let row = conn
+        .optional_row(
+            stmt(
+                "select id from mail_queue where sent_at is null and failed_at is null \
+                 and next_attempt_at <= $1 and (claimed_until is null or claimed_until <= $1) \
+                 limit 1",
+            )
+            .bind(time::to_db(at)),
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Claims up to `limit` due mails until `lease_until`, counting the attempt, in `tx`.
 pub async fn claim_due(
     tx: &mut impl Sql,

@@ -101,19 +101,32 @@ impl Worker {
         }
     }
 
-    /// One pass: notices, low-stock mails, summaries, then the due queue.
+    /// One pass: notices, low-stock mails, summaries, then the due queue. Each step runs
+    /// even when one before it failed (an event that cannot be read must not hold up the
+    /// receipts); the pass answers the first failure.
     async fn pass(&self) -> Result<(), ringup_store::StoreError> {
         let now = self.auth.clock.now();
-        app::notice_low_stock(&self.db, now).await?;
-        let low = app::queue_low_stock_mails(&self.db, now).await?;
-        let summaries = app::queue_daily_summaries(&self.db, now).await?;
-        if low + summaries > 0 {
+        let noticed = app::notice_low_stock(&self.db, now).await.map(drop);
+        let low = app::queue_low_stock_mails(&self.db, now).await;
+        let summaries = app::queue_daily_summaries(&self.db, now).await;
+        if let (Ok(low), Ok(summaries)) = (&low, &summaries)
+            && low + summaries > 0
+        {
             tracing::info!(
                 low_stock = low,
                 daily_summaries = summaries,
                 "notification mails queued"
             );
         }
+        let sent = self.send_due().await;
+        noticed?;
+        low?;
+        summaries?;
+        sent
+    }
+
+    /// Claims and sends due mails until none is left, then sets the queue gauge.
+    async fn send_due(&self) -> Result<(), ringup_store::StoreError> {
         loop {
             let claimed = app::claim(&self.db, self.auth.clock.now()).await?;
             if claimed.is_empty() {
