@@ -58,6 +58,8 @@ pub struct AppState {
     pub events: ringup_app::events::Stream,
     /// What the webhook routes need from settings and the delivery worker.
     pub webhooks: WebhookConfig,
+    /// Wakes this node's mail worker when a request queued a mail.
+    pub mail_signal: Arc<tokio::sync::Notify>,
 }
 
 /// Webhook settings and the worker's doorbell.

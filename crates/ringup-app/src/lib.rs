@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod errors;
 pub mod events;
+pub mod mail;
 pub mod meters;
 pub mod problem;
 pub mod reports;

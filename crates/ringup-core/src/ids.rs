@@ -201,6 +201,10 @@ typed_id!(
     /// One attempt to deliver an event to a webhook endpoint.
     WebhookDeliveryId
 );
+typed_id!(
+    /// A mail in the durable mail queue.
+    MailId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod errors;
 pub mod events;
 pub mod ids;
+pub mod mail;
 pub mod rate;
 pub mod reports;
 pub mod stock;

@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod errors;
 pub mod events;
+pub mod mail;
 pub mod platform;
 pub mod reports;
 pub mod stock;

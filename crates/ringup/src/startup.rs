@@ -214,6 +214,7 @@ pub struct Application {
     backup: crate::settings::BackupSettings,
     events: ringup_app::events::Stream,
     webhooks: ringup_api::state::WebhookConfig,
+    mail_signal: Arc<Notify>,
     database_url: ringup_store::DatabaseUrl,
     /// Where events are also published (`RINGUP_NATS_URL`), if anywhere.
     nats: Option<crate::workers::nats::Target>,
@@ -283,6 +284,7 @@ impl Application {
             allow_private: settings.events.webhooks_allow_private,
             ..Default::default()
         };
+        let mail_signal = Arc::new(Notify::new());
         let state = AppState {
             db: db.clone(),
             metrics,
@@ -293,6 +295,7 @@ impl Application {
             errors: errors.clone(),
             events: events.clone(),
             webhooks: webhooks.clone(),
+            mail_signal: mail_signal.clone(),
         };
         let router = ringup_api::app(state, options.extra);
         let listener =
@@ -322,6 +325,7 @@ impl Application {
             backup: settings.backup.clone(),
             events,
             webhooks,
+            mail_signal,
             database_url: settings.database_url.clone(),
             nats: crate::workers::nats::Target::from_settings(&settings.events),
         })
@@ -410,6 +414,12 @@ impl Application {
                 None
             }
         };
+        let mail = crate::workers::mail::spawn(
+            self.db.clone(),
+            self.auth.clone(),
+            self.events.last(),
+            self.mail_signal.clone(),
+        );
         let deadline = async move {
             stopping.notified().await;
             tokio::time::sleep(grace).await;
@@ -429,6 +439,7 @@ impl Application {
         if let Some(webhooks) = webhooks {
             webhooks.stop().await;
         }
+        mail.stop();
         events.stop();
         self.db.close().await;
         tracing::info!("stopped");

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
-        .routes(routes!(me))
+        .routes(routes!(me, update_me))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -266,6 +266,12 @@ pub struct Me {
     pub store_ids: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<&'static str>,
+    /// A user's mail opt-outs (`false`: no low-stock mails); absent for an API key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_low_stock: Option<bool>,
+    /// `false`: no daily summary mails; absent for an API key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_daily_summary: Option<bool>,
 }
 
 /// The caller: a user, or an API key (`kind: "api_key"`).
@@ -293,6 +299,8 @@ pub async fn me(
                 role: principal.role.as_str().to_owned(),
                 store_ids,
                 kind: None,
+                notify_low_stock: Some(row.notify_low_stock),
+                notify_daily_summary: Some(row.notify_daily_summary),
             }
         }
         PrincipalKind::ApiKey { key, .. } => {
@@ -308,8 +316,58 @@ pub async fn me(
                 role: principal.role.as_str().to_owned(),
                 store_ids,
                 kind: Some("api_key"),
+                notify_low_stock: None,
+                notify_daily_summary: None,
             }
         }
     };
     Ok(ApiJson(me))
+}
+
+/// The caller's own settings a user may change: mail opt-outs.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    pub notify_low_stock: Option<bool>,
+    pub notify_daily_summary: Option<bool>,
+}
+
+/// Change the caller's mail opt-outs (any signed-in user; API keys have none: 403).
+#[utoipa::path(patch, path = "/api/v1/me", tag = "auth", request_body = MePatch,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller", body = Me), (status = 401),
+        (status = 403, description = "An API key")))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<MePatch>,
+) -> Result<Response, ApiError> {
+    let PrincipalKind::User { user, .. } = &principal.kind else {
+        return Err(ApiError::Forbidden);
+    };
+    let current = users::get_user(&state.db, *user)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let changes = ringup_app::users::UserChanges {
+        role: None,
+        store_ids: None,
+        active: None,
+        commission_rate: None,
+        notify_low_stock: body.notify_low_stock,
+        notify_daily_summary: body.notify_daily_summary,
+        role_sent: None,
+        store_ids_sent: None,
+    };
+    let request = state.write_request(&principal, &meta, None);
+    ringup_app::users::update_user(
+        &state.db,
+        request,
+        current,
+        changes,
+        crate::users::user_view,
+    )
+    .await?;
+    let me = me(State(state), principal).await?;
+    Ok(me.into_response())
 }

@@ -45,6 +45,8 @@ pub struct StoreView {
     pub allow_negative_stock: bool,
     /// ISO 3166-1 alpha-2: national phone numbers of customers are read in this country.
     pub country: String,
+    /// `HH:MM` in the store's time zone: when its daily summary mail goes out.
+    pub daily_summary_at: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -60,6 +62,7 @@ impl From<StoreRow> for StoreView {
             prices_include_tax: row.prices_include_tax,
             allow_negative_stock: row.allow_negative_stock,
             country: row.country,
+            daily_summary_at: row.daily_summary_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -189,6 +192,8 @@ pub struct StorePatch {
     pub allow_negative_stock: Option<bool>,
     /// Upper-case ISO 3166-1 alpha-2, a country with phone numbering data.
     pub country: Option<String>,
+    /// `HH:MM` (00:00 to 23:59) in the store's zone: when its daily summary mail goes out.
+    pub daily_summary_at: Option<String>,
 }
 
 /// Change a store's settings (admins). The code never changes: it is in every receipt number.
@@ -221,6 +226,13 @@ pub async fn update_store(
         .country
         .as_deref()
         .and_then(|c| collect("country", Country::parse(c), &mut errors));
+    let daily_summary_at = body.daily_summary_at.as_deref().and_then(|t| {
+        collect(
+            "daily_summary_at",
+            ringup_core::mail::SummaryTime::parse(t),
+            &mut errors,
+        )
+    });
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -231,6 +243,7 @@ pub async fn update_store(
         prices_include_tax: body.prices_include_tax,
         allow_negative_stock: body.allow_negative_stock,
         country,
+        daily_summary_at,
         name_sent: body.name,
     };
     let request = state.write_request(&principal, &meta, None);

@@ -42,6 +42,10 @@ pub struct UserView {
     pub store_ids: Vec<String>,
     pub active: bool,
     pub commission_rate_bp: i64,
+    /// `false`: the user gets no low-stock mails.
+    pub notify_low_stock: bool,
+    /// `false`: the user gets no daily summary mails.
+    pub notify_daily_summary: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -56,6 +60,8 @@ impl From<UserRow> for UserView {
             store_ids: row.store_ids.iter().map(ToString::to_string).collect(),
             active: row.active,
             commission_rate_bp: row.commission_rate_bp,
+            notify_low_stock: row.notify_low_stock,
+            notify_daily_summary: row.notify_daily_summary,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -231,6 +237,9 @@ pub struct UserPatch {
     pub store_ids: Option<Vec<String>>,
     pub active: Option<bool>,
     pub commission_rate_bp: Option<i64>,
+    /// Mail opt-outs; a user may always change their own (also on `PATCH /api/v1/me`).
+    pub notify_low_stock: Option<bool>,
+    pub notify_daily_summary: Option<bool>,
 }
 
 /// Change a user's role, stores, active flag or commission rate. Deactivation and changes of
@@ -278,6 +287,8 @@ pub async fn update_user(
         store_ids: stores,
         active: body.active,
         commission_rate: rate,
+        notify_low_stock: body.notify_low_stock,
+        notify_daily_summary: body.notify_daily_summary,
         role_sent: body.role,
         store_ids_sent: body.store_ids,
     };

@@ -83,6 +83,8 @@ pub struct StoreChanges {
     pub prices_include_tax: Option<bool>,
     pub allow_negative_stock: Option<bool>,
     pub country: Option<Country>,
+    /// When the store's daily summary mail goes out, in its zone.
+    pub daily_summary_at: Option<ringup_core::mail::SummaryTime>,
     /// The name as the client wrote it, before trimming: the audit log records the change as
     /// it was asked for.
     pub name_sent: Option<String>,
@@ -111,6 +113,7 @@ async fn update_store_once(
 ) -> Result<Written<StoreRow>, CatalogError> {
     let mut write = begin_or_replay!(db, request);
     let at = write.at();
+    let summary_at = changes.daily_summary_at.map(|t| t.as_text());
     let patch = StorePatchRow {
         name: changes.name.as_deref(),
         currency: changes.currency.as_ref().map(CurrencyCode::as_str),
@@ -118,6 +121,7 @@ async fn update_store_once(
         prices_include_tax: changes.prices_include_tax,
         allow_negative_stock: changes.allow_negative_stock,
         country: changes.country.as_ref().map(Country::as_str),
+        daily_summary_at: summary_at.as_deref(),
     };
     stores::update_store(write.tx(), store, &patch, at).await?;
     // Parsing keeps a currency, time zone or country exactly as written, so these are as sent.
@@ -128,6 +132,7 @@ async fn update_store_once(
             "name": changes.name_sent, "currency": patch.currency, "timezone": patch.timezone,
             "prices_include_tax": changes.prices_include_tax,
             "allow_negative_stock": changes.allow_negative_stock, "country": patch.country,
+            "daily_summary_at": patch.daily_summary_at,
         }));
     let row = stores::find_store(write.tx(), store)
         .await?

@@ -222,6 +222,9 @@ pub struct UserChanges {
     pub store_ids: Option<Vec<StoreId>>,
     pub active: Option<bool>,
     pub commission_rate: Option<RateBp>,
+    /// Mail opt-outs (`false`: no such mail). A user may always change their own.
+    pub notify_low_stock: Option<bool>,
+    pub notify_daily_summary: Option<bool>,
     /// The role as the client wrote it (roles parse ignoring case), for the audit log.
     pub role_sent: Option<String>,
     /// The store ids as the client wrote them: problems name their index here, and the audit
@@ -264,9 +267,14 @@ async fn update_user_once(
     let is_self = actor.user_id() == Some(current.id);
     let changes_self =
         changes.active == Some(false) || changes.role.is_some_and(|role| role != current_role);
-    let allowed = actor.may_manage_user(current_role, &current.store_ids)
-        && actor.may_manage_user(new_role, new_stores)
-        && !(is_self && changes_self);
+    let only_notifications = changes.role.is_none()
+        && changes.store_ids.is_none()
+        && changes.active.is_none()
+        && changes.commission_rate.is_none();
+    let allowed = (is_self && only_notifications)
+        || (actor.may_manage_user(current_role, &current.store_ids)
+            && actor.may_manage_user(new_role, new_stores)
+            && !(is_self && changes_self));
     if !allowed {
         return Err(UsersError::Forbidden);
     }
@@ -277,6 +285,8 @@ async fn update_user_once(
         active: changes.active,
         commission_rate_bp: changes.commission_rate.map(RateBp::value),
         store_ids: changes.store_ids.as_deref(),
+        notify_low_stock: changes.notify_low_stock,
+        notify_daily_summary: changes.notify_daily_summary,
     };
     users::update_user(write.tx(), current.id, &patch, at).await?;
     if changes.active == Some(false) {
@@ -288,6 +298,8 @@ async fn update_user_once(
         .with(serde_json::json!({
             "role": changes.role_sent, "store_ids": changes.store_ids_sent,
             "active": changes.active, "commission_rate_bp": patch.commission_rate_bp,
+            "notify_low_stock": changes.notify_low_stock,
+            "notify_daily_summary": changes.notify_daily_summary,
         }));
     let row = users::find_user(write.tx(), current.id)
         .await?

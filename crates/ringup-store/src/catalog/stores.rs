@@ -30,6 +30,8 @@ pub struct StoreRow {
     pub allow_negative_stock: bool,
     /// ISO 3166-1 alpha-2: the country national phone numbers are read in.
     pub country: String,
+    /// `HH:MM` in the store's zone: when its daily summary mail goes out (migration 0013).
+    pub daily_summary_at: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -52,7 +54,7 @@ impl StoreRow {
 }
 
 const STORE_COLUMNS: &str = "id, code, name, currency, timezone, prices_include_tax, \
-     allow_negative_stock, country, created_at, updated_at";
+     allow_negative_stock, country, daily_summary_at, created_at, updated_at";
 
 /// One store, if it exists, on a read connection or inside a write.
 pub async fn find_store(conn: &mut impl Sql, id: StoreId) -> StoreResult<Option<StoreRow>> {
@@ -69,9 +71,16 @@ pub async fn find_store(conn: &mut impl Sql, id: StoreId) -> StoreResult<Option<
         prices_include_tax: flag(&row, "prices_include_tax")?,
         allow_negative_stock: flag(&row, "allow_negative_stock")?,
         country: row.text("country")?,
+        daily_summary_at: row.text("daily_summary_at")?,
         created_at: row.text("created_at")?,
         updated_at: row.text("updated_at")?,
     }))
+}
+
+/// Every store, in id order (the mail worker looks at each store's summary time).
+pub async fn all_stores(db: &Db) -> StoreResult<Vec<StoreRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("select {STORE_COLUMNS} from stores order by id"));
+    Ok(sqlx::query_as(sql).fetch_all(db.reader()).await?)
 }
 
 /// Stores in id order; with `scope`, only those stores.
@@ -112,6 +121,7 @@ pub struct StorePatchRow<'a> {
     pub prices_include_tax: Option<bool>,
     pub allow_negative_stock: Option<bool>,
     pub country: Option<&'a str>,
+    pub daily_summary_at: Option<&'a str>,
 }
 
 /// Applies a patch; false when the store does not exist.
@@ -127,7 +137,8 @@ pub async fn update_store(
          timezone = coalesce($4, timezone), \
          prices_include_tax = coalesce($5, prices_include_tax), \
          allow_negative_stock = coalesce($6, allow_negative_stock), \
-         country = coalesce($8, country), updated_at = $7 where id = $1",
+         country = coalesce($8, country), \
+         daily_summary_at = coalesce($9, daily_summary_at), updated_at = $7 where id = $1",
     )
     .bind(id.to_string())
     .bind(patch.name)
@@ -137,6 +148,7 @@ pub async fn update_store(
     .bind(patch.allow_negative_stock.map(i64::from))
     .bind(now)
     .bind(patch.country)
+    .bind(patch.daily_summary_at)
     .execute(&mut *conn)
     .await?
     .rows_affected();

@@ -32,6 +32,12 @@ pub struct UserRow {
     #[sqlx(try_from = "Flag")]
     pub active: bool,
     pub commission_rate_bp: i64,
+    /// Whether the user gets the low-stock mails of their stores (migration 0013).
+    #[sqlx(try_from = "Flag")]
+    pub notify_low_stock: bool,
+    /// Whether the user gets the daily summary mails of their stores.
+    #[sqlx(try_from = "Flag")]
+    pub notify_daily_summary: bool,
     #[sqlx(skip)]
     pub store_ids: Vec<StoreId>,
     pub created_at: String,
@@ -65,10 +71,12 @@ pub struct UserPatchRow<'a> {
     pub active: Option<bool>,
     pub commission_rate_bp: Option<i64>,
     pub store_ids: Option<&'a [StoreId]>,
+    pub notify_low_stock: Option<bool>,
+    pub notify_daily_summary: Option<bool>,
 }
 
-const USER_COLUMNS: &str =
-    "id, username, email, role, active, commission_rate_bp, created_at, updated_at";
+const USER_COLUMNS: &str = "id, username, email, role, active, commission_rate_bp, \
+     notify_low_stock, notify_daily_summary, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct CredentialsRow {
@@ -299,6 +307,8 @@ pub async fn update_user(
         "update users set role = coalesce($2, role), \
          active = coalesce($3, active), \
          commission_rate_bp = coalesce($4, commission_rate_bp), \
+         notify_low_stock = coalesce($6, notify_low_stock), \
+         notify_daily_summary = coalesce($7, notify_daily_summary), \
          updated_at = $5 where id = $1",
     )
     .bind(id.to_string())
@@ -306,6 +316,8 @@ pub async fn update_user(
     .bind(patch.active.map(i64::from))
     .bind(patch.commission_rate_bp)
     .bind(now)
+    .bind(patch.notify_low_stock.map(i64::from))
+    .bind(patch.notify_daily_summary.map(i64::from))
     .execute(&mut *conn)
     .await?
     .rows_affected();

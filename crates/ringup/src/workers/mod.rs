@@ -2,5 +2,6 @@
 
 pub mod errors;
 pub mod events;
+pub mod mail;
 pub mod nats;
 pub mod webhooks;

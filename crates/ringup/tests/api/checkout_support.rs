@@ -13,7 +13,7 @@ use ringup_testkit::{TestUser, json_of};
 use serde_json::{Value, json};
 
 use crate::checkout_model::{CartLine, Disc, Tender};
-use crate::stock::{World, world};
+use crate::stock::World;
 use crate::support::assert_problem;
 
 /// Every tender / refund method, in the order reports list them.
@@ -136,7 +136,12 @@ impl Deref for Shop {
 }
 
 pub(crate) async fn shop() -> Shop {
-    shop_in(world().await).await
+    shop_in(crate::stock::world().await).await
+}
+
+/// [`shop`] with settings of the test's own (an SMTP server, say).
+pub(crate) async fn shop_with(configure: impl FnOnce(&mut ringup::settings::RawSettings)) -> Shop {
+    shop_in(crate::stock::world_with(configure).await).await
 }
 
 /// [`shop`] in a world made another way.

@@ -7,6 +7,8 @@
 //!   endpoints (`ops`; `/metrics` after mixed traffic: `metrics`), connection limits, request
 //!   smuggling, graceful shutdown (`lifecycle`), the binary's command line and configuration
 //!   (`config`), and its traces, exported to a real OTLP receiver process (`otlp`);
+//! - mail notifications over a real SMTP server process (`mail`, servers in `smtp`): the
+//!   durable queue and its retries, low-stock batching, daily summaries, opt-outs;
 //! - hostile input and bounds: JSON, names, free text and query strings (`hostile_*`), amounts
 //!   and quantities at and past their limits (`bounds`, `bounds_fuzz`);
 //! - identity and access: login, tokens, sessions, cookies and CSRF, password reset (with a
@@ -71,6 +73,7 @@ mod hostile_names;
 mod hostile_texts;
 mod idempotency;
 mod lifecycle;
+mod mail;
 mod metrics;
 mod nats;
 mod openapi;
@@ -88,6 +91,7 @@ mod sales_rules;
 mod sales_voids;
 mod secrets_no_store;
 mod shifts;
+mod smtp;
 mod smuggling;
 mod stock;
 mod stock_check;

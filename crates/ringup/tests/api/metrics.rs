@@ -13,7 +13,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use reqwest::Method;
-use ringup_core::clock::Clock;
 use ringup_core::ids::StoreId;
 use ringup_testkit::{TestApp, json_of, spawn_app_with};
 use serde_json::{Value, json};

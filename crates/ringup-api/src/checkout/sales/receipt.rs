@@ -290,7 +290,8 @@ pub struct EmailReceiptBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct QueuedView {
-    /// `queued`: the mail is handed to the mailer in the background.
+    /// `queued`: the mail is in the durable mail queue; the mail worker sends it, retrying
+    /// with backoff while the SMTP server fails.
     pub status: &'static str,
 }
 
@@ -303,6 +304,7 @@ pub struct QueuedView {
 pub async fn email_receipt(
     State(state): State<AppState>,
     principal: Principal,
+    meta: crate::http::context::RequestMeta,
     Path(id): Path<String>,
     crate::http::json::ApiJson(body): crate::http::json::ApiJson<EmailReceiptBody>,
 ) -> Result<Response, ApiError> {
@@ -312,14 +314,19 @@ pub async fn email_receipt(
     let receipt = build_receipt(&state, &sale).await?;
     let subject = format!("Receipt {}", receipt.number);
     let text = render_text(&receipt);
-    let mailer = state.auth.mailer.clone();
-    let to = to.as_str().to_owned();
-    let number = receipt.number.clone();
-    tokio::spawn(async move {
-        if let Err(err) = mailer.send(&to, &subject, text).await {
-            tracing::error!(error = %err, receipt = %number, "receipt mail not delivered");
-        }
-    });
+    let request = state.write_request(&principal, &meta, None);
+    ringup_app::mail::queue_receipt(
+        &state.db,
+        request,
+        sale.store_id,
+        &sale.id.to_string(),
+        to.as_str(),
+        &subject,
+        &text,
+    )
+    .await?;
+    // Wakes this node's mail worker (it also looks every second).
+    state.mail_signal.notify_one();
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(QueuedView { status: "queued" }),

@@ -1,78 +1,13 @@
 //! Password reset over SMTP: the mail is delivered to a real SMTP server process (Python's
 //! `aiosmtpd`, installed with pip by the test if missing) and its link completes the reset.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ringup_testkit::spawn_app_with;
-use tempfile::TempDir;
-use tokio::process::{Child, Command};
 
 use crate::auth::flows::{NEW_PASSWORD, email_of, login_status};
 use crate::auth::reset::*;
-
-/// `aiosmtpd` listening on a free loopback port, storing what it receives in a maildir. The
-/// process is killed when this is dropped.
-struct SmtpServer {
-    port: u16,
-    maildir: PathBuf,
-    _child: Child,
-    _dir: TempDir,
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-const AIOSMTPD_HINT: &str =
-    "the SMTP tests need Python 3 with aiosmtpd: `python3 -m pip install aiosmtpd`";
-
-async fn start_smtp_server() -> SmtpServer {
-    crate::support::ensure_python_packages("aiosmtpd", &["aiosmtpd"]);
-    let dir = TempDir::new().unwrap();
-    let maildir = dir.path().join("maildir");
-    let port = free_port();
-    let mut child = Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(&maildir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start python3 ({e}); {AIOSMTPD_HINT}"));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            let output = child.wait_with_output().await.unwrap();
-            panic!(
-                "aiosmtpd exited ({status}) before listening on port {port}; {AIOSMTPD_HINT}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "aiosmtpd did not listen on port {port} within 15 s; {AIOSMTPD_HINT}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    SmtpServer {
-        port,
-        maildir,
-        _child: child,
-        _dir: dir,
-    }
-}
+use crate::smtp::start_smtp_server;
 
 #[tokio::test]
 async fn a_reset_mail_is_delivered_over_smtp_and_its_link_works() {

@@ -144,6 +144,8 @@ fn rows() -> Vec<Row> {
         row([204, 204, 204, 204, 204, 204], POST, "/api/v1/auth/password-reset/confirm", Id::None,
             FreshResetToken),
         row([200, 200, 200, 200, 401, 200], GET, "/api/v1/me", Id::None, Body::None),
+        row([200, 200, 200, 200, 401, 403], PATCH, "/api/v1/me", Id::None,
+            Json(r#"{"notify_daily_summary":true}"#)),
         // Users: admins; managers for cashiers and employees of their stores.
         row([200, 200, 403, 403, 401, 403], GET, "/api/v1/users", Id::None, Body::None),
         row([201, 201, 403, 403, 401, 403], POST, "/api/v1/users", Id::None,

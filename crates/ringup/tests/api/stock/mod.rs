@@ -98,7 +98,7 @@ pub(crate) async fn world() -> World {
     world_with(|_| {}).await
 }
 
-/// [`world`] with more settings changed.
+/// [`world`] with settings of the test's own (an SMTP server, say).
 pub(crate) async fn world_with(
     configure: impl FnOnce(&mut ringup::settings::RawSettings),
 ) -> World {
