@@ -168,6 +168,17 @@ pub async fn last_position(db: &Db) -> StoreResult<i64> {
     }
 }
 
+/// Whether any committed event waits for a position: a read, so an idle relay costs no write.
+pub async fn has_unrelayed(db: &Db) -> StoreResult<bool> {
+    let mut conn = db.read_conn().await?;
+    let row = conn
+        .optional_row(stmt(
+            "select id from outbox_events where position is null order by created_at, id limit 1",
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
 /// What one relay pass positioned, oldest first.
 #[derive(Debug, Default)]
 pub struct Relayed {

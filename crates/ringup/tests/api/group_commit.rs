@@ -27,6 +27,21 @@ async fn hold_writer(app: &TestApp) -> WriteTx {
     app.db.begin_write().await.unwrap()
 }
 
+/// Waits until the relay has positioned every event written so far, so its own write does not
+/// queue among the ones a test counts.
+async fn relayed(app: &TestApp) {
+    for _ in 0..500 {
+        let backlog = ringup_store::platform::outbox::backlog(&app.db)
+            .await
+            .unwrap();
+        if backlog.pending == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the relay never caught up");
+}
+
 /// Waits until `n` writes queue behind the held turn (SQLite); on PostgreSQL gives the
 /// requests a moment to arrive, which is all ordering needs there.
 async fn queued(app: &TestApp, n: usize) {
@@ -70,6 +85,7 @@ async fn a_batch_mixing_accepted_refused_and_replayed_sales_answers_each_and_kee
     let shift = s.open(&cashier.token, &s.register, 0).await;
     let two = sale_body(&shift, vec![line(&item, 2)], vec![pay("cash", 200)]);
     let (key_a, key_b) = (key(), key());
+    relayed(&s.app).await;
 
     // Act: all three queue behind a held turn, in this order, then go as one batch.
     let held = hold_writer(&s.app).await;
