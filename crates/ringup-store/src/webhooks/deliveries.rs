@@ -163,13 +163,15 @@ pub async fn claim(
     let sql = format!(
         "select d.id, d.webhook_id, d.event_id, d.event_type, d.attempt, d.body, \
          d.first_attempt_at, w.url, w.secret, w.previous_secret, w.previous_secret_until, \
-         w.circuit from webhook_deliveries d join webhooks w on w.id = d.webhook_id \
-         where d.status = 'pending' and (d.lease_until is null or d.lease_until <= $1) \
+         w.circuit from (select webhook_id, lane, min(position) as head \
+              from webhook_deliveries where status = 'pending' group by webhook_id, lane) h \
+         join webhook_deliveries d on d.webhook_id = h.webhook_id and d.lane = h.lane \
+              and d.position = h.head and d.status = 'pending' \
+         join webhooks w on w.id = d.webhook_id \
+         where (d.lease_until is null or d.lease_until <= $1) \
          and w.enabled = 1 \
          and ((w.circuit = 'closed' and d.next_attempt_at <= $1) \
-              or (w.circuit = 'open' and w.next_probe_at <= $1)) \
-         and not exists (select 1 from webhook_deliveries e where e.webhook_id = d.webhook_id \
-              and e.lane = d.lane and e.status = 'pending' and e.position < d.position){skip_busy} \
+              or (w.circuit = 'open' and w.next_probe_at <= $1)){skip_busy} \
          order by d.next_attempt_at, d.position limit $2{}",
         claim_lock(engine)
     );
