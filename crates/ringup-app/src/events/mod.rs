@@ -100,9 +100,11 @@ pub struct Query {
 #[derive(Clone, Debug)]
 pub struct Reader {
     types: Vec<Pattern>,
-    store: Option<StoreId>,
+    /// The store asked for and the visible ones, as stored text: [`Reader::sees`] runs for
+    /// every live event and every client, so they are drawn once here.
+    store: Option<String>,
     /// `None`: every store (admins).
-    visible: Option<Vec<StoreId>>,
+    visible: Option<Vec<String>>,
 }
 
 impl Reader {
@@ -126,8 +128,10 @@ impl Reader {
         }
         Ok(Reader {
             types: query.types.clone(),
-            store: query.store,
-            visible: actor.store_scope().map(<[StoreId]>::to_vec),
+            store: query.store.map(|s| s.to_string()),
+            visible: actor
+                .store_scope()
+                .map(|stores| stores.iter().map(ToString::to_string).collect()),
         })
     }
 
@@ -137,14 +141,12 @@ impl Reader {
             return false;
         }
         let store = event.store_id.as_deref();
-        if let Some(wanted) = self.store
-            && store != Some(wanted.to_string().as_str())
-        {
+        if self.store.is_some() && self.store.as_deref() != store {
             return false;
         }
         match (&self.visible, store) {
             (None, _) | (Some(_), None) => true,
-            (Some(visible), Some(store)) => visible.iter().any(|s| s.to_string() == store),
+            (Some(visible), Some(store)) => visible.iter().any(|s| s == store),
         }
     }
 
@@ -159,11 +161,8 @@ impl Reader {
                     Pattern::Prefix(p) => TypePattern::Prefix(p.clone()),
                 })
                 .collect(),
-            store: self.store.map(|s| s.to_string()),
-            visible_stores: self
-                .visible
-                .as_ref()
-                .map(|v| v.iter().map(ToString::to_string).collect()),
+            store: self.store.clone(),
+            visible_stores: self.visible.clone(),
         }
     }
 
