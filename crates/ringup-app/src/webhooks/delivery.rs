@@ -1,23 +1,38 @@
-//! The delivery worker's use cases: claim due attempts, and record how one ended (the retry
-//! schedule and the circuit breaker of `ringup_core::webhooks::retry` applied).
+//! The delivery worker's use cases: claim runs of due attempts, and record how a run went
+//! (the retry schedule and the circuit breaker of `ringup_core::webhooks::retry` applied).
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ringup_core::ids::WebhookDeliveryId;
 use ringup_core::webhooks::retry::{self, AfterFailure, CIRCUIT_THRESHOLD, probe_interval};
-pub use ringup_store::webhooks::deliveries::Room;
-use ringup_store::webhooks::deliveries::{self, Claimed, Ending, Outcome};
+use ringup_store::webhooks::claims::{self, Delivered, Ending, Failed, RunOutcome};
+pub use ringup_store::webhooks::claims::{Claimed, Room, Run};
+use ringup_store::webhooks::deliveries;
 use ringup_store::{Db, StoreError, platform::time};
 
-/// How long a claim holds an attempt: longer than a send may take (10 s), so a live node
-/// always records its outcome first; a killed node's attempts are sent again after it.
+/// How long a claim holds a run's attempts. A run starts no send after [`SENDING_BUDGET`],
+/// and a send takes at most 10 s, so a live node records its outcome well inside the lease;
+/// a killed node's attempts are sent again after it.
 pub fn lease() -> chrono::Duration {
-    chrono::Duration::seconds(20)
+    chrono::Duration::seconds(30)
 }
 
-/// Claims due attempts at `now`, as many as `room` allows.
-pub async fn claim(db: &Db, now: DateTime<Utc>, room: Room) -> Result<Vec<Claimed>, StoreError> {
+/// How long a run keeps starting sends; past it the run ends and the rest of its attempts go
+/// back to the lane for the next claim.
+pub const SENDING_BUDGET: Duration = Duration::from_secs(10);
+
+/// Attempts in one run, at most: enough that a busy lane costs two transactions per hundred
+/// events, few enough that a run stays well inside its lease on a fast receiver.
+pub const RUN_LENGTH: usize = 100;
+
+/// Claims runs due at `now`, as many as `room` allows.
+pub async fn claim(db: &Db, now: DateTime<Utc>, room: Room) -> Result<Vec<Run>, StoreError> {
+    if !claims::any_claimable(db, now).await? {
+        return Ok(Vec::new());
+    }
     let mut tx = db.begin_write().await?;
-    let claimed = deliveries::claim(
+    let runs = claims::claim(
         &mut *tx,
         db.engine(),
         now,
@@ -27,10 +42,10 @@ pub async fn claim(db: &Db, now: DateTime<Utc>, room: Room) -> Result<Vec<Claime
     )
     .await?;
     ringup_store::commit(tx).await?;
-    Ok(claimed)
+    Ok(runs)
 }
 
-/// What one attempt got.
+/// What one send got.
 #[derive(Clone, Debug)]
 pub struct Attempt {
     /// A 2xx answer.
@@ -40,50 +55,80 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-/// Records `attempt` of `claimed`, ended at `now`; `jitter` in `[0, 1]` spreads the retry.
-/// Answers the result (`succeeded`, `failed`: retried later, `dead`: given up), or `None`
-/// when the claim's lease had run out and another claim owns the attempt.
+/// What [`record`] wrote, for the meters: attempts whose claim had lost its lease are left
+/// out (the later claim's outcome stands).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recorded {
+    pub succeeded: usize,
+    /// `failed` (retried later) or `dead` (given up).
+    pub failed: Option<&'static str>,
+}
+
+/// Records how `run` went at `now`: `sent` are its first attempts' outcomes in order, every
+/// one but perhaps the last a success (a run stops at its first failure); the run's other
+/// attempts were not sent and go back to the lane. `jitter` in `[0, 1]` spreads a retry.
+///
+/// With `go_on`, a run that ended without a failure also claims its lane's next run in the
+/// same transaction and answers it, so a busy lane costs one transaction a run.
 pub async fn record(
     db: &Db,
-    claimed: &Claimed,
-    attempt: &Attempt,
+    run: &Run,
+    sent: &[Attempt],
     now: DateTime<Utc>,
     jitter: f64,
-) -> Result<Option<&'static str>, StoreError> {
-    let result = if attempt.succeeded {
-        Ending::Succeeded
-    } else {
+    go_on: bool,
+) -> Result<(Recorded, Option<Run>), StoreError> {
+    let mut outcome = RunOutcome::default();
+    for (claimed, attempt) in run.attempts.iter().zip(sent) {
+        if attempt.succeeded {
+            outcome.delivered.push(Delivered {
+                id: claimed.id.clone(),
+                response_status: attempt.response_status.map_or(0, i64::from),
+                latency_ms: attempt.latency_ms,
+            });
+            continue;
+        }
         let first = time::from_db(&claimed.first_attempt_at)
             .map_err(|e| StoreError::corrupt("webhook_deliveries", e))?;
-        match retry::after_failure(claimed.attempt, first, now, jitter) {
+        let result = match retry::after_failure(claimed.attempt, first, now, jitter) {
             AfterFailure::RetryAt(at) => Ending::Retry(at),
             AfterFailure::Dead => Ending::Dead,
-        }
-    };
-    let label = match result {
-        Ending::Succeeded => "succeeded",
-        Ending::Retry(_) => "failed",
-        Ending::Dead => "dead",
-    };
-    let outcome = Outcome {
-        result,
-        response_status: attempt.response_status.map(i64::from),
-        latency_ms: attempt.latency_ms,
-        error: attempt.error.clone(),
-    };
+        };
+        outcome.failed = Some(Failed {
+            id: claimed.id.clone(),
+            result,
+            response_status: attempt.response_status.map(i64::from),
+            latency_ms: attempt.latency_ms,
+            error: attempt.error.clone().unwrap_or_default(),
+            retry_id: WebhookDeliveryId::new().to_string(),
+        });
+        break;
+    }
     let mut tx = db.begin_write().await?;
-    let recorded = deliveries::record(
+    let recorded = claims::record(
         &mut *tx,
-        claimed,
+        db.engine(),
+        run,
         &outcome,
-        &WebhookDeliveryId::new().to_string(),
         now,
         CIRCUIT_THRESHOLD,
         now + probe_interval(),
     )
     .await?;
+    let next = if go_on && outcome.failed.is_none() {
+        claims::next_run(&mut *tx, db.engine(), run, now, now + lease(), RUN_LENGTH).await?
+    } else {
+        None
+    };
     ringup_store::commit(tx).await?;
-    Ok(recorded.then_some(label))
+    let recorded = Recorded {
+        succeeded: recorded.succeeded,
+        failed: recorded.failed.map(|ending| match ending {
+            Ending::Retry(_) => "failed",
+            Ending::Dead => "dead",
+        }),
+    };
+    Ok((recorded, next))
 }
 
 /// How long the delivery log keeps finished attempts (as long as the events are kept, so an

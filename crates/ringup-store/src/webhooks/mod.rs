@@ -4,6 +4,7 @@
 //! ever read whole, by the relay's fan-out and by the API. Its secret is kept as issued
 //! (`whsec_…`): ringup must sign with it, so it cannot be hashed.
 
+pub mod claims;
 pub mod deliveries;
 
 use chrono::{DateTime, Utc};

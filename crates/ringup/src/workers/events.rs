@@ -17,6 +17,8 @@ use tokio::task::JoinHandle;
 
 /// How long the relay and the reader wait for a signal before looking anyway.
 const IDLE: Duration = Duration::from_secs(1);
+/// How long the relay waits after a write announced events before it positions them.
+const GATHER: Duration = Duration::from_millis(20);
 /// How often events past their retention are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -72,7 +74,12 @@ async fn relay(db: Db, stream: Stream, clock: Arc<dyn Clock>) {
             }
         }
         tokio::select! {
-            () = signal.notified() => {}
+            () = signal.notified() => {
+                // Let the writes right behind this one commit too, so they are positioned in
+                // one turn of the writer rather than a turn after each sale (which a lone till
+                // would wait behind on SQLite).
+                tokio::time::sleep(GATHER).await;
+            }
             () = tokio::time::sleep(IDLE) => {}
         }
     }

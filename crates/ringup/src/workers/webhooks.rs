@@ -1,12 +1,14 @@
 //! The webhook delivery worker: claims due attempts (the relay queued them with their
 //! events), sends them signed the Standard Webhooks way, and records each outcome.
 //!
-//! It looks for work when the node's event stream moves (new events mean new attempts), when
-//! an attempt is queued outside the relay (a test event, a redelivery), when a send ends (the
-//! next event of that lane is due), and every second (retries that fell due). Sends run
-//! concurrently, at most [`MAX_IN_FLIGHT`] at once and [`PER_ENDPOINT`] per endpoint (a claim
-//! takes no more for an endpoint at its bound), so a slow endpoint holds a few slots and never
-//! the others' deliveries.
+//! It claims *runs*: a lane's due attempts in position order (up to
+//! [`delivery::RUN_LENGTH`]), sent one after another on the endpoint's kept-alive connection
+//! until one fails, then recorded in one transaction. It looks for work when the node's event
+//! stream moves (new events mean new attempts), when an attempt is queued outside the relay
+//! (a test event, a redelivery), when a run ends (the lane's next events are due), and every
+//! second (retries that fell due). Runs go concurrently, at most [`MAX_IN_FLIGHT`] at once and
+//! [`PER_ENDPOINT`] per endpoint (a claim takes no more for an endpoint at its bound), so a
+//! slow endpoint holds a few slots and never the others' deliveries.
 //!
 //! The HTTP client connects within 5 s, gives up on an answer after 10 s, follows no redirect
 //! (a 3xx is a failure) and resolves names through [`GuardedResolver`], which drops private
@@ -16,10 +18,11 @@
 //!
 //! Once an hour it purges finished attempts older than the events' retention (8 days).
 //!
-//! Stopping: no new claims; sends in flight get a short grace to finish and record; an
-//! attempt whose outcome was not recorded is sent again after its lease (at least once).
+//! Stopping: no new claims; runs in flight stop after their current send and record what
+//! they sent, within a short grace; an attempt whose outcome was not recorded is sent again
+//! after its lease (at least once).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,18 +31,17 @@ use rand::Rng as _;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use ringup_app::events::Stream;
 use ringup_app::meters;
-use ringup_app::webhooks::delivery::{self, Attempt, Room};
+use ringup_app::webhooks::delivery::{self, Attempt, Claimed, Room, Run};
 use ringup_core::clock::Clock;
 use ringup_core::webhooks::address::{is_public, parse_url};
 use ringup_core::webhooks::{Secret, signature_header};
 use ringup_store::Db;
-use ringup_store::webhooks::deliveries::Claimed;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinHandle;
 
-/// Sends in flight on this node, at most.
+/// Runs in flight on this node, at most.
 const MAX_IN_FLIGHT: usize = 64;
-/// Sends in flight to one endpoint, at most (before it is left out of claims).
+/// Runs in flight to one endpoint, at most (before it is left out of claims).
 const PER_ENDPOINT: usize = 8;
 /// How often the worker looks for due retries when nothing wakes it.
 const IDLE: Duration = Duration::from_secs(1);
@@ -49,7 +51,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often finished attempts past their retention are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
-/// How long sends in flight may take to finish when the server stops.
+/// How long a lane that ran dry waits before recording its run and claiming the next one.
+const GATHER: Duration = Duration::from_millis(25);
+/// How long runs in flight may take to finish when the server stops.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// The running worker.
@@ -79,10 +83,38 @@ struct Shared {
     clock: Arc<dyn Clock>,
     client: reqwest::Client,
     allow_private: bool,
-    /// Sends in flight per endpoint.
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
-    /// Raised when a send ends.
+    /// Runs in flight.
+    in_flight: Arc<Mutex<InFlight>>,
+    /// Raised when a run ends.
     done: Arc<Notify>,
+    /// Raised when the server stops: runs send nothing more.
+    stopping: watch::Receiver<bool>,
+}
+
+/// The runs in flight on this node.
+#[derive(Default)]
+struct InFlight {
+    /// Per endpoint id.
+    per_endpoint: HashMap<String, usize>,
+    /// Their (endpoint id, lane).
+    lanes: HashSet<(String, String)>,
+}
+
+impl InFlight {
+    fn start(&mut self, lane: &(String, String)) {
+        *self.per_endpoint.entry(lane.0.clone()).or_insert(0) += 1;
+        self.lanes.insert(lane.clone());
+    }
+
+    fn end(&mut self, lane: &(String, String)) {
+        if let Some(n) = self.per_endpoint.get_mut(&lane.0) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_endpoint.remove(&lane.0);
+            }
+        }
+        self.lanes.remove(lane);
+    }
 }
 
 /// Starts the worker. `wake` is the doorbell of the API's test and redelivery routes.
@@ -94,15 +126,16 @@ pub fn spawn(
     wake: Arc<Notify>,
 ) -> Result<WebhookWorker, reqwest::Error> {
     let client = client(allow_private)?;
+    let (stop, stopped) = watch::channel(false);
     let shared = Shared {
         db,
         clock,
         client,
         allow_private,
-        in_flight: Arc::new(Mutex::new(HashMap::new())),
+        in_flight: Arc::new(Mutex::new(InFlight::default())),
         done: Arc::new(Notify::new()),
+        stopping: stopped.clone(),
     };
-    let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(run(shared, stream.last(), wake, stopped));
     Ok(WebhookWorker { task, stop })
 }
@@ -167,14 +200,17 @@ async fn run(
         let free = slots.available_permits();
         let mut full_batch = false;
         if free > 0 {
+            let (in_flight, lanes_in_flight) = shared
+                .in_flight
+                .lock()
+                .map(|f| (f.per_endpoint.clone(), f.lanes.clone()))
+                .unwrap_or_default();
             let room = Room {
                 limit: free,
                 per_endpoint: PER_ENDPOINT,
-                in_flight: shared
-                    .in_flight
-                    .lock()
-                    .map(|m| m.clone())
-                    .unwrap_or_default(),
+                in_flight,
+                lanes_in_flight,
+                run_length: delivery::RUN_LENGTH,
             };
             match delivery::claim(&shared.db, shared.clock.now(), room).await {
                 Ok(claimed) => {
@@ -183,23 +219,19 @@ async fn run(
                         tracing::info!("webhook claims work again");
                     }
                     full_batch = claimed.len() == free;
-                    for attempt in claimed {
+                    for run in claimed {
                         let Ok(permit) = slots.clone().try_acquire_owned() else {
                             break;
                         };
-                        if let Ok(mut m) = shared.in_flight.lock() {
-                            *m.entry(attempt.webhook_id.clone()).or_insert(0) += 1;
+                        let lane = (run.webhook_id.clone(), run.lane.clone());
+                        if let Ok(mut f) = shared.in_flight.lock() {
+                            f.start(&lane);
                         }
                         let shared = shared.clone();
                         tokio::spawn(async move {
-                            deliver(&shared, &attempt).await;
-                            if let Ok(mut m) = shared.in_flight.lock()
-                                && let Some(n) = m.get_mut(&attempt.webhook_id)
-                            {
-                                *n = n.saturating_sub(1);
-                                if *n == 0 {
-                                    m.remove(&attempt.webhook_id);
-                                }
+                            deliver(&shared, run).await;
+                            if let Ok(mut f) = shared.in_flight.lock() {
+                                f.end(&lane);
                             }
                             drop(permit);
                             shared.done.notify_one();
@@ -237,24 +269,77 @@ async fn run(
     }
 }
 
-/// Sends one attempt and records how it ended.
-async fn deliver(shared: &Shared, claimed: &Claimed) {
-    let started = Instant::now();
-    let attempt = send(shared, claimed).await;
-    let elapsed = started.elapsed();
-    let jitter = rand::rng().random_range(0.0..=1.0);
-    match delivery::record(&shared.db, claimed, &attempt, shared.clock.now(), jitter).await {
-        Ok(Some(result)) => meters::webhook_delivered(result, elapsed),
-        Ok(None) => {
-            tracing::info!(delivery = %claimed.id, "a webhook attempt outlived its lease; its later claim's outcome stands");
-        }
-        Err(err) => {
-            tracing::warn!(delivery = %claimed.id, error = %err, "recording a webhook outcome failed; the attempt is sent again after its lease");
-        }
+/// Sends a lane's runs one after another: each run's attempts in order until one fails, the
+/// sending budget is spent or the server stops; recording a run claims the lane's next one.
+async fn deliver(shared: &Shared, first: Run) {
+    let mut run = first;
+    while let Some(next) = deliver_run(shared, &run).await {
+        run = next;
     }
 }
 
-async fn send(shared: &Shared, claimed: &Claimed) -> Attempt {
+/// Sends one run and records it; answers the lane's next run, if it goes on.
+async fn deliver_run(shared: &Shared, run: &Run) -> Option<Run> {
+    let started = Instant::now();
+    let mut sent: Vec<Attempt> = Vec::with_capacity(run.attempts.len());
+    let mut took: Vec<Duration> = Vec::with_capacity(run.attempts.len());
+    for claimed in &run.attempts {
+        let spent = started.elapsed() >= delivery::SENDING_BUDGET;
+        if !sent.is_empty() && (spent || *shared.stopping.borrow()) {
+            break;
+        }
+        let began = Instant::now();
+        let attempt = send(shared, run, claimed).await;
+        took.push(began.elapsed());
+        let succeeded = attempt.succeeded;
+        sent.push(attempt);
+        if !succeeded {
+            break;
+        }
+    }
+    let jitter = rand::rng().random_range(0.0..=1.0);
+    let mut tries = 0;
+    let go_on = !*shared.stopping.borrow();
+    let ran_dry = run.attempts.len() < delivery::RUN_LENGTH
+        && sent.len() == run.attempts.len()
+        && sent.iter().all(|a| a.succeeded);
+    if go_on && ran_dry {
+        // The lane ran dry: let the events right behind gather, so the next run is worth its
+        // turn on the writer.
+        tokio::time::sleep(GATHER).await;
+    }
+    let (recorded, next) = loop {
+        tries += 1;
+        let now = shared.clock.now();
+        match delivery::record(&shared.db, run, &sent, now, jitter, go_on).await {
+            Ok(done) => break done,
+            Err(err) if tries < RECORD_TRIES => {
+                tracing::debug!(error = %err, "recording a webhook run failed; trying again");
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+            Err(err) => {
+                tracing::warn!(webhook = %run.webhook_id, sent = sent.len(), error = %err, "recording a webhook run failed; its attempts are sent again after their lease");
+                return None;
+            }
+        }
+    };
+    for elapsed in took.iter().take(recorded.succeeded) {
+        meters::webhook_delivered("succeeded", *elapsed);
+    }
+    if let (Some(result), Some(elapsed)) = (recorded.failed, took.last()) {
+        meters::webhook_delivered(result, *elapsed);
+    }
+    let written = recorded.succeeded + usize::from(recorded.failed.is_some());
+    if written < sent.len() {
+        tracing::info!(webhook = %run.webhook_id, sent = sent.len(), recorded = written, "a webhook run outlived its lease; the later claim's outcomes stand");
+    }
+    next
+}
+
+/// Times a run tries to record its outcome before leaving it to the lease.
+const RECORD_TRIES: u64 = 3;
+
+async fn send(shared: &Shared, run: &Run, claimed: &Claimed) -> Attempt {
     let failed = |error: String| Attempt {
         succeeded: false,
         response_status: None,
@@ -262,11 +347,11 @@ async fn send(shared: &Shared, claimed: &Claimed) -> Attempt {
         error: Some(error),
     };
     // A literal address never reaches the resolver: check it here, on every attempt.
-    if let Err(err) = parse_url(&claimed.url, shared.allow_private) {
+    if let Err(err) = parse_url(&run.url, shared.allow_private) {
         return failed(format!("not sent: the URL {err}"));
     }
-    let signature = match Secret::parse(&claimed.secret).and_then(|current| {
-        let previous = claimed
+    let signature = match Secret::parse(&run.secret).and_then(|current| {
+        let previous = run
             .previous_secret
             .as_deref()
             .and_then(|p| Secret::parse(p).ok());
@@ -286,7 +371,7 @@ async fn send(shared: &Shared, claimed: &Claimed) -> Attempt {
     let started = Instant::now();
     let answer = shared
         .client
-        .post(&claimed.url)
+        .post(&run.url)
         .header("webhook-id", &claimed.event_id)
         .header("webhook-timestamp", signature.1.to_string())
         .header("webhook-signature", signature.0)

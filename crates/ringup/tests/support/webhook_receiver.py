@@ -16,7 +16,8 @@ recorded as `started` in DIR/started.jsonl as soon as it arrives (before any sle
 can tell a delivery is in flight.
 
 Modes: `ok` answers 204; `fail` 500; `redirect` 302 to /elsewhere; `sleep:<s>` waits s seconds,
-then answers 204. A path not in control.json answers 404.
+then answers 204; `flaky:<k>` answers 500 to every k-th request to the path, 204 to the others.
+A path not in control.json answers 404.
 """
 
 import json
@@ -31,6 +32,8 @@ from standardwebhooks.webhooks import Webhook
 PORT = int(sys.argv[1])
 DIR = sys.argv[2]
 LOCK = threading.Lock()
+# Requests per path so far, for `flaky:<k>`.
+COUNTS = {}
 
 
 def control():
@@ -85,6 +88,12 @@ class Handler(BaseHTTPRequestHandler):
                 status = 204
             elif mode == "fail":
                 status = 500
+            elif mode.startswith("flaky:"):
+                every = int(mode.split(":", 1)[1])
+                with LOCK:
+                    COUNTS[name] = COUNTS.get(name, 0) + 1
+                    n = COUNTS[name]
+                status = 500 if n % every == 0 else 204
             elif mode == "redirect":
                 status = 302
             else:

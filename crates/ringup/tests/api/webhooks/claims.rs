@@ -41,9 +41,14 @@ async fn racing_claimers_never_take_the_same_attempt_and_a_lost_claim_is_sent_af
                     limit: 3,
                     per_endpoint: 64,
                     in_flight: Default::default(),
+                    lanes_in_flight: Default::default(),
+                    run_length: delivery::RUN_LENGTH,
                 };
-                let claimed = delivery::claim(&db, clock.now(), room).await.unwrap();
-                taken.extend(claimed.into_iter().map(|c| c.event_id));
+                let runs = delivery::claim(&db, clock.now(), room).await.unwrap();
+                taken.extend(
+                    runs.into_iter()
+                        .flat_map(|r| r.attempts.into_iter().map(|a| a.event_id)),
+                );
             }
             taken
         })
@@ -69,8 +74,8 @@ async fn racing_claimers_never_take_the_same_attempt_and_a_lost_claim_is_sent_af
         before.iter().all(|e| !distinct.contains(e)),
         "the server sent an attempt another claimer held"
     );
-    // The lost claims are sent once their lease (20 s by the server's clock) has run out.
-    w.app.clock.advance(Span::seconds(21));
+    // The lost claims are sent once their lease (30 s by the server's clock) has run out.
+    w.app.clock.advance(delivery::lease() + Span::seconds(1));
     receiver.wait_for("race", 60, 20).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let all = delivered(&receiver);

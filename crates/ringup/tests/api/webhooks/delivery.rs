@@ -422,3 +422,58 @@ async fn a_slow_endpoint_does_not_delay_a_fast_one() {
     );
     assert!(!receiver.started("slow").is_empty());
 }
+
+#[tokio::test]
+async fn a_backlog_goes_out_in_runs_in_order_and_a_failure_mid_run_holds_the_rest() {
+    // Arrange: 200 stock moves in one store while the receiver fails them all, so a backlog
+    // of one lane builds up behind its head (and the circuit opens).
+    let receiver = Receiver::start().await;
+    let w = hook_world().await;
+    let (_, secret) = hook(&w, &receiver.url("burst"), &["stock.adjusted"]).await;
+    receiver.set("burst", &[&secret], "fail");
+    let p = w.product(0).await;
+    for n in 1..=200 {
+        w.receive(w.store, &p, n).await;
+    }
+    receiver.wait_for("burst", 1, 20).await;
+
+    // Act: the receiver comes back but fails every 7th request; time passes (the test clock)
+    // so each retry and probe comes due.
+    receiver.set("burst", &[&secret], "flaky:7");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let accepted = |receiver: &Receiver| -> Vec<Value> {
+        receiver
+            .received("burst")
+            .into_iter()
+            .filter(|r| r["status"] == 204)
+            .collect()
+    };
+    while accepted(&receiver).len() < 200 {
+        assert!(Instant::now() < deadline, "{}", accepted(&receiver).len());
+        w.app.clock.advance(Span::seconds(10));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Assert: every event accepted exactly once, in commit order, verified; the failures
+    // mid-run were sent again with the same id before anything behind them.
+    let got = receiver.received("burst");
+    let accepted: Vec<i64> = got
+        .iter()
+        .filter(|r| r["status"] == 204)
+        .map(|r| body_of(r)["data"]["delta"].as_i64().unwrap())
+        .collect();
+    assert_eq!(accepted, (1..=200).collect::<Vec<i64>>());
+    assert!(got.iter().all(|r| r["verified"] == json!([true])));
+    let refused: Vec<&Value> = got
+        .iter()
+        .filter(|r| r["status"] == 500)
+        .skip_while(|r| body_of(r)["data"]["delta"] == 1)
+        .collect();
+    assert!(refused.len() >= 20, "{}", refused.len());
+    for failure in refused {
+        let position = got.iter().position(|r| std::ptr::eq(r, failure)).unwrap();
+        let next = &got[position + 1];
+        assert_eq!(id_of(next), id_of(failure), "the lane moved past a failure");
+    }
+}

@@ -5,8 +5,8 @@
 //! - `manage`: create (the secret shown once), read, change, delete, validation, private
 //!   addresses, access;
 //! - `delivery`: signed deliveries, retries with a stable id, order per store through an
-//!   outage, rotation, redirects, the circuit breaker, a test event, redelivery, the log, and a
-//!   slow endpoint beside a fast one;
+//!   outage, rotation, redirects, the circuit breaker, a test event, redelivery, the log, a
+//!   slow endpoint beside a fast one, and a backlog sent in runs that stop at a failure;
 //! - `claims`: racing claimers never take the same attempt; a lost claim is sent after its
 //!   lease;
 //! - `crash`: killing the server mid-delivery loses nothing.
