@@ -108,10 +108,11 @@ fn head_lock(engine: Engine) -> &'static str {
     }
 }
 
-/// How a claim reads the attempts behind a head it holds. On PostgreSQL it locks them
-/// without skipping: skipping one would send the lane out of order. No other claim can hold
-/// them (it would have needed the head first), so nothing waits in practice.
-fn follower_lock(engine: Engine) -> &'static str {
+/// How the rows of a lane already held are read (the attempts behind a claimed head, the head
+/// a run records under): PostgreSQL locks them without skipping, as skipping one would send
+/// the lane out of order. No other claim can hold them (it would have needed the head first),
+/// so nothing waits in practice.
+fn row_lock(engine: Engine) -> &'static str {
     match engine {
         Engine::Postgres => " for update",
         Engine::Sqlite => "",
@@ -337,7 +338,7 @@ async fn followers(
                  next_attempt_at, lease_until from webhook_deliveries \
                  where webhook_id = $1 and lane = $2 and status = 'pending' and position > $3 \
                  order by position limit $4{}",
-                follower_lock(engine)
+                row_lock(engine)
             ))
             .bind(webhook_id)
             .bind(head.text("lane")?)
@@ -484,7 +485,7 @@ pub async fn record(
             stmt(format!(
                 "select id from webhook_deliveries where id = $1 and status = 'pending' \
                  and lease_until = $2{}",
-                follower_lock(engine)
+                row_lock(engine)
             ))
             .bind(head.id.as_str())
             .bind(lease),
