@@ -103,7 +103,8 @@ async fn check_readiness(state: &AppState) -> Vec<FieldError> {
 /// - Database: `ringup_db_operation_seconds{operation, outcome}` (each business operation,
 ///   retries included), `db_pool_connections{pool, state}`, `ringup_ready`; SQLite's writer:
 ///   `ringup_write_queue_depth`, `ringup_write_queue_capacity`, `ringup_write_batch_size`,
-///   `ringup_write_batch_seconds`, `ringup_write_overloaded_total` (writes refused with 503
+///   `ringup_write_batch_seconds`, `ringup_write_commit_seconds`,
+///   `ringup_wal_checkpoint_seconds`, `ringup_write_overloaded_total` (writes refused with 503
 ///   because the queue was full), `ringup_write_retries_total{operation}`.
 /// - Disk: `ringup_data_dir_free_bytes`, `ringup_data_dir_size_bytes`.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
@@ -163,6 +164,16 @@ pub fn prometheus() -> Result<PrometheusHandle, String> {
                 )
                 .map_err(|e| e.to_string())?
                 .set_buckets_for_metric(
+                    Matcher::Full("ringup_write_commit_seconds".to_owned()),
+                    LATENCY_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
+                .set_buckets_for_metric(
+                    Matcher::Full("ringup_wal_checkpoint_seconds".to_owned()),
+                    LATENCY_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
+                .set_buckets_for_metric(
                     Matcher::Full(ringup_app::meters::OPERATION_SECONDS.to_owned()),
                     LATENCY_BUCKETS,
                 )
@@ -213,6 +224,16 @@ fn describe() {
         "ringup_write_batch_seconds",
         metrics::Unit::Seconds,
         "Time from a group commit's BEGIN to its COMMIT"
+    );
+    metrics::describe_histogram!(
+        "ringup_write_commit_seconds",
+        metrics::Unit::Seconds,
+        "Time a group commit's COMMIT took (its WAL sync) on the SQLite writer's own connection"
+    );
+    metrics::describe_histogram!(
+        "ringup_wal_checkpoint_seconds",
+        metrics::Unit::Seconds,
+        "Time a passive WAL checkpoint took, between the SQLite writer's batches"
     );
     metrics::describe_counter!(
         "ringup_write_overloaded_total",

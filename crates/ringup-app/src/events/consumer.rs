@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use ringup_store::events::{self as store, Selection, StreamEvent};
-use ringup_store::{Db, StoreError};
+use ringup_store::{Db, StoreError, Tx as _};
 
 /// One consumer's place in the stream, named in `event_cursors.consumer`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +52,8 @@ impl Consumer {
         position: i64,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = db.begin_write().await?;
-        store::advance_cursor(&mut *tx, self.name, position, at).await?;
+        let mut tx = db.begin_direct().await?;
+        store::advance_cursor(&mut tx, self.name, position, at).await?;
         tx.commit().await
     }
 

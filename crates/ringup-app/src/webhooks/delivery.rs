@@ -9,7 +9,7 @@ use ringup_core::webhooks::retry::{self, AfterFailure, CIRCUIT_THRESHOLD, probe_
 use ringup_store::webhooks::claims::{self, Delivered, Ending, Failed, RunOutcome};
 pub use ringup_store::webhooks::claims::{Claimed, Room, Run};
 use ringup_store::webhooks::deliveries;
-use ringup_store::{Db, StoreError, platform::time};
+use ringup_store::{Db, StoreError, Tx as _, platform::time};
 
 /// How long a claim holds a run's attempts. A run starts no send after [`SENDING_BUDGET`],
 /// and a send takes at most 10 s, so a live node records its outcome well inside the lease;
@@ -31,9 +31,10 @@ pub async fn claim(db: &Db, now: DateTime<Utc>, room: Room) -> Result<Vec<Run>, 
     if !claims::any_claimable(db, now).await? {
         return Ok(Vec::new());
     }
-    let mut tx = db.begin_write().await?;
+    // Hot writes, like the relay's: on SQLite they join the sales' batches.
+    let mut tx = db.begin_direct().await?;
     let runs = claims::claim(
-        &mut *tx,
+        &mut tx,
         db.engine(),
         now,
         now + lease(),
@@ -41,7 +42,7 @@ pub async fn claim(db: &Db, now: DateTime<Utc>, room: Room) -> Result<Vec<Run>, 
         room,
     )
     .await?;
-    ringup_store::commit(tx).await?;
+    tx.commit().await?;
     Ok(runs)
 }
 
@@ -104,9 +105,9 @@ pub async fn record(
         });
         break;
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin_direct().await?;
     let recorded = claims::record(
-        &mut *tx,
+        &mut tx,
         db.engine(),
         run,
         &outcome,
@@ -116,11 +117,11 @@ pub async fn record(
     )
     .await?;
     let next = if go_on && outcome.failed.is_none() {
-        claims::next_run(&mut *tx, db.engine(), run, now, now + lease(), RUN_LENGTH).await?
+        claims::next_run(&mut tx, db.engine(), run, now, now + lease(), RUN_LENGTH).await?
     } else {
         None
     };
-    ringup_store::commit(tx).await?;
+    tx.commit().await?;
     let recorded = Recorded {
         succeeded: recorded.succeeded,
         failed: recorded.failed.map(|ending| match ending {

@@ -361,7 +361,7 @@ pub async fn send_test(
             event_id: event_id.clone(),
             event_type: TEST_EVENT_TYPE.to_owned(),
             position: 0,
-            body,
+            body: Some(body),
         }],
         at,
     )

@@ -323,12 +323,16 @@ pub async fn advance_cursor(
     Ok(())
 }
 
-/// Deletes up to `limit` positioned events written before `before`; answers how many.
+/// Deletes up to `limit` positioned events written before `before`; answers how many. An
+/// event a pending webhook attempt will still send (one without a body of its own, which is
+/// sent as its event) is kept until that attempt ends.
 pub async fn purge(tx: &mut impl Sql, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
     tx.run(
         stmt(
             "delete from outbox_events where id in (select id from outbox_events \
-             where created_at < $1 and position is not null order by created_at limit $2)",
+             where created_at < $1 and position is not null and id not in \
+             (select event_id from webhook_deliveries where status = 'pending' \
+             and body is null) order by created_at limit $2)",
         )
         .bind(time::to_db(before))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX)),

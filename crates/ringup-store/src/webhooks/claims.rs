@@ -8,13 +8,18 @@
 //! position order on one connection is what keeps each store's events in commit order.
 //!
 //! Claiming leases the run's head. A lane is only ever claimed through its head, so the lease
-//! on the head holds the whole lane (and the followers' rows, which carry a body each, are not
-//! rewritten for it): another node (or this one, after a restart) takes the lane again only
+//! on the head holds the whole lane (and the followers' rows are not rewritten for it): another node (or this one, after a restart) takes the lane again only
 //! after the lease ran out, so a node killed mid-run loses nothing (the unrecorded attempts are
 //! sent again: at least once) and two live nodes never send the same attempt. A run is
 //! recorded only while its head still holds its lease. On PostgreSQL the heads are read with
 //! `for update of d skip locked` ([`head_lock`]), so nodes claiming at the same time pass over
 //! each other's lanes instead of waiting; SQLite has one writer at a time.
+//!
+//! An attempt of an outbox event has no body of its own: the claim builds the event's
+//! envelope from `outbox_events` (copying 1.5 KB per endpoint into every attempt was most of
+//! what delivery cost SQLite's one writer). The events purge spares the events of pending
+//! attempts; one purged in the moment its redelivery was queued is buried (`dead`, not a
+//! failure of the endpoint).
 
 use std::collections::{HashMap, HashSet};
 
@@ -109,12 +114,12 @@ fn head_lock(engine: Engine) -> &'static str {
 }
 
 /// How the rows of a lane already held are read (the attempts behind a claimed head, the head
-/// a run records under): PostgreSQL locks them without skipping, as skipping one would send
-/// the lane out of order. No other claim can hold them (it would have needed the head first),
-/// so nothing waits in practice.
+/// a run records under, both as `d`): PostgreSQL locks them without skipping, as skipping one
+/// would send the lane out of order. No other claim can hold them (it would have needed the
+/// head first), so nothing waits in practice.
 fn row_lock(engine: Engine) -> &'static str {
     match engine {
-        Engine::Postgres => " for update",
+        Engine::Postgres => " for update of d",
         Engine::Sqlite => "",
     }
 }
@@ -141,8 +146,16 @@ const HEADS: &str = "with recursive heads(id) as (\
 
 /// What a claim reads of a head and its endpoint.
 const HEAD_COLUMNS: &str = "d.id, d.webhook_id, d.lane, d.position, d.event_id, d.event_type, \
-     d.attempt, d.body, d.first_attempt_at, w.url, w.secret, w.previous_secret, \
+     d.attempt, d.first_attempt_at, w.url, w.secret, w.previous_secret, \
      w.previous_secret_until, w.circuit";
+
+/// What a claim reads of an attempt's body: its own, or the parts of its event's envelope
+/// (`e` joined by [`EVENT_JOIN`]).
+const BODY_COLUMNS: &str = "d.body, e.id as event_found, e.created_at as event_created_at, \
+     e.store_id as event_store_id, e.payload as event_payload";
+
+/// An attempt `d` without a body of its own is sent as the envelope of its outbox event.
+const EVENT_JOIN: &str = "left join outbox_events e on d.body is null and e.id = d.event_id";
 
 /// The heads a claim at `$1` may take: not leased, of an enabled endpoint, due (closed
 /// circuit) or due a probe (open circuit).
@@ -156,6 +169,7 @@ fn claimable(heads: &str) -> String {
         "from ({heads}) h \
          join webhook_deliveries d on d.id = h.id \
          join webhooks w on w.id = d.webhook_id \
+         {EVENT_JOIN} \
          where (d.lease_until is null or d.lease_until <= $1) \
          and w.enabled = 1 \
          and ((w.circuit = 'closed' and d.next_attempt_at <= $1) \
@@ -199,7 +213,7 @@ pub async fn claim(
         format!(" and d.webhook_id not in ({})", placeholders(3, busy.len()))
     };
     let sql = format!(
-        "select {HEAD_COLUMNS} {}{skip_busy} \
+        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {}{skip_busy} \
          order by d.next_attempt_at, d.position limit $2{}",
         claimable_heads(),
         head_lock(engine)
@@ -229,13 +243,17 @@ pub async fn claim(
             }
             probed.push(webhook_id.clone());
         }
+        let Some(first) = claimed_of(head)? else {
+            bury(tx, head, &now_text).await?;
+            continue;
+        };
         if !room.take(&webhook_id) {
             continue;
         }
         if open && !move_probe(tx, &webhook_id, next_probe_at, &now_text).await? {
             continue;
         }
-        let mut attempts = vec![claimed_of(head)?];
+        let mut attempts = vec![first];
         if !open && room.run_length > 1 {
             attempts.extend(
                 followers(tx, engine, head, &webhook_id, &now_text, room.run_length).await?,
@@ -269,7 +287,7 @@ pub async fn next_run(
     let head = "select id from webhook_deliveries where webhook_id = $2 and lane = $3 \
                 and status = 'pending' order by position limit 1";
     let sql = format!(
-        "select {HEAD_COLUMNS} {} and w.circuit = 'closed'{}",
+        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {} and w.circuit = 'closed'{}",
         claimable(head),
         head_lock(engine)
     );
@@ -284,7 +302,12 @@ pub async fn next_run(
     let Some(head) = found else {
         return Ok(None);
     };
-    let mut attempts = vec![claimed_of(&head)?];
+    let Some(first) = claimed_of(&head)? else {
+        // Buried; the lane's next head is left to the next claim.
+        bury(tx, &head, &now_text).await?;
+        return Ok(None);
+    };
+    let mut attempts = vec![first];
     if run_length > 1 {
         attempts
             .extend(followers(tx, engine, &head, &run.webhook_id, &now_text, run_length).await?);
@@ -322,7 +345,8 @@ async fn move_probe(
 }
 
 /// The lane's pending attempts right behind `head`, in order, up to the run's length: it
-/// stops before the first that is not due or is leased (a run never skips an attempt).
+/// stops before the first that is not due, is leased or has nothing to send (a run never
+/// skips an attempt; the last is buried when it is a head).
 async fn followers(
     tx: &mut impl Sql,
     engine: Engine,
@@ -334,10 +358,11 @@ async fn followers(
     let rows = tx
         .rows(
             stmt(format!(
-                "select id, event_id, event_type, attempt, body, first_attempt_at, \
-                 next_attempt_at, lease_until from webhook_deliveries \
-                 where webhook_id = $1 and lane = $2 and status = 'pending' and position > $3 \
-                 order by position limit $4{}",
+                "select d.id, d.event_id, d.event_type, d.attempt, d.first_attempt_at, \
+                 d.next_attempt_at, d.lease_until, {BODY_COLUMNS} from webhook_deliveries d \
+                 {EVENT_JOIN} where d.webhook_id = $1 and d.lane = $2 \
+                 and d.status = 'pending' and d.position > $3 \
+                 order by d.position limit $4{}",
                 row_lock(engine)
             ))
             .bind(webhook_id)
@@ -355,7 +380,10 @@ async fn followers(
         if !(due && free) {
             break;
         }
-        taken.push(claimed_of(row)?);
+        let Some(claimed) = claimed_of(row)? else {
+            break;
+        };
+        taken.push(claimed);
     }
     Ok(taken)
 }
@@ -383,15 +411,51 @@ async fn lease(tx: &mut impl Sql, runs: &[Run], lease_until: &str) -> StoreResul
 /// Ids per lease statement.
 const LEASE_CHUNK: usize = 500;
 
-fn claimed_of(row: &Row) -> StoreResult<Claimed> {
-    Ok(Claimed {
+/// The attempt of a row read with [`BODY_COLUMNS`]; `None` when it has nothing to send: no
+/// body of its own and its event gone (purged in the moment a redelivery of it was queued).
+fn claimed_of(row: &Row) -> StoreResult<Option<Claimed>> {
+    let event_id = row.text("event_id")?;
+    let event_type = row.text("event_type")?;
+    let body = match row.opt_text("body")? {
+        Some(body) => body,
+        None if row.opt_text("event_found")?.is_some() => ringup_core::events::envelope(
+            &event_id,
+            &event_type,
+            &row.text("event_created_at")?,
+            row.opt_text("event_store_id")?.as_deref(),
+            &row.text("event_payload")?,
+        ),
+        None => return Ok(None),
+    };
+    Ok(Some(Claimed {
         id: row.text("id")?,
-        event_id: row.text("event_id")?,
-        event_type: row.text("event_type")?,
+        event_id,
+        event_type,
         attempt: row.int("attempt")?,
-        body: row.text("body")?,
+        body,
         first_attempt_at: row.text("first_attempt_at")?,
-    })
+    }))
+}
+
+/// Ends a head that has nothing to send ([`claimed_of`]): dead, with the reason in its error,
+/// so the lane goes on behind it. Not a failure of the endpoint: its circuit is left alone.
+async fn bury(tx: &mut impl Sql, head: &Row, now: &str) -> StoreResult<()> {
+    tracing::warn!(
+        webhook_id = %head.text("webhook_id")?,
+        event_id = %head.text("event_id")?,
+        "a webhook attempt's event was purged before it was sent"
+    );
+    tx.run(
+        stmt(
+            "update webhook_deliveries set status = 'dead', \
+             error = 'the event was purged before it could be sent', lease_until = null, \
+             updated_at = $2 where id = $1 and status = 'pending'",
+        )
+        .bind(head.text("id")?)
+        .bind(now),
+    )
+    .await?;
+    Ok(())
 }
 
 fn run_of(
@@ -483,8 +547,8 @@ pub async fn record(
     let held = tx
         .optional_row(
             stmt(format!(
-                "select id from webhook_deliveries where id = $1 and status = 'pending' \
-                 and lease_until = $2{}",
+                "select d.id from webhook_deliveries d where d.id = $1 \
+                 and d.status = 'pending' and d.lease_until = $2{}",
                 row_lock(engine)
             ))
             .bind(head.id.as_str())

@@ -24,7 +24,9 @@ pub struct NewDelivery {
     pub event_type: String,
     pub lane: String,
     pub position: i64,
-    pub body: String,
+    /// The JSON to send when it is not the envelope of the outbox event `event_id` (a test
+    /// event's); `None` for an outbox event, whose envelope is built when it is claimed.
+    pub body: Option<String>,
 }
 
 /// Inserts first attempts, due at `at`. Several rows per statement.
@@ -54,7 +56,7 @@ pub async fn insert_first(
                 .bind(d.event_type.as_str())
                 .bind(d.lane.as_str())
                 .bind(d.position)
-                .bind(d.body.as_str());
+                .bind(d.body.as_deref());
         }
         tx.run(query).await?;
     }
@@ -128,7 +130,8 @@ pub async fn list(
 }
 
 /// A new first attempt of an event this endpoint was sent before, due at `at`, in a lane of
-/// its own; false when the endpoint never had that event.
+/// its own; false when the endpoint never had that event, or it is gone (an attempt without
+/// a body of its own is sent as its event, which must still be there).
 pub async fn redeliver(
     tx: &mut impl Sql,
     webhook_id: &str,
@@ -146,7 +149,8 @@ pub async fn redeliver(
                  first_attempt_at, updated_at) select $1, webhook_id, event_id, event_type, $4, \
                  0, body, 1, 'pending', $5, $5, $5, $5 from webhook_deliveries \
                  where id = (select max(id) from webhook_deliveries \
-                 where webhook_id = $2 and event_id = $3)",
+                 where webhook_id = $2 and event_id = $3) and (body is not null \
+                 or exists (select 1 from outbox_events e where e.id = $3))",
             )
             .bind(id)
             .bind(webhook_id)

@@ -332,10 +332,12 @@ async fn wal_checkpoint(connections: &mut Connections) {
     let Some(conn) = connections.direct.take() else {
         return;
     };
+    let started = Instant::now();
     let (conn, result) = blocking(conn, |conn| {
         conn.execute_batch("pragma wal_checkpoint(passive)")
     })
     .await;
+    metrics::histogram!("ringup_wal_checkpoint_seconds").record(started.elapsed().as_secs_f64());
     connections.direct = conn;
     if let Err(err) = result {
         tracing::warn!(error = %err, "WAL checkpoint failed; the next one retries");

@@ -190,7 +190,10 @@ pub(super) async fn direct_batch(
     }
     batch.size = kept.len();
     batch.held = held;
+    let commit_started = Instant::now();
     let (conn, committed) = blocking(conn, commit_direct).await;
+    metrics::histogram!("ringup_write_commit_seconds")
+        .record(commit_started.elapsed().as_secs_f64());
     connections.direct = conn;
     let outcome = committed.map_err(|err| {
         tracing::error!(error = %err, writes = batch.size, "group commit failed; the batch is rolled back");

@@ -9,12 +9,15 @@
 //!   slow endpoint beside a fast one, and a backlog sent in runs that stop at a failure;
 //! - `claims`: racing claimers never take the same attempt; a lost claim is sent after its
 //!   lease;
-//! - `crash`: killing the server mid-delivery loses nothing.
+//! - `crash`: killing the server mid-delivery loses nothing;
+//! - `retention`: the events purge keeps what pending attempts will send (they carry no copy
+//!   of their event), and an attempt whose event is gone anyway ends without holding the lane.
 
 mod claims;
 mod crash;
 mod delivery;
 mod manage;
+mod retention;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
