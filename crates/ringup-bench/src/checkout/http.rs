@@ -101,7 +101,8 @@ impl HttpRuns {
         }
         all.push(("one client", &self.one));
         if let Some(webhooks) = &self.webhooks {
-            all.push(("load with webhooks", &webhooks.load));
+            all.extend(webhooks.with.iter().map(|f| ("load with webhooks", f)));
+            all.extend(webhooks.without.iter().map(|f| ("load between them", f)));
         }
         all
     }

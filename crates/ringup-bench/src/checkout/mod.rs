@@ -343,7 +343,7 @@ async fn run_on(
     let http = http_phase(&target, args, &db, &admin, &server, &cashier_pool, &bodies).await?;
     print_http(&http, args, engine);
     if let Some(figures) = &http.webhooks {
-        webhooks::print(figures, http.load.sales_per_second(), args.concurrency);
+        webhooks::print(figures, args.concurrency);
     }
 
     let started = Instant::now();
