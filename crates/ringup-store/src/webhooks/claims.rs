@@ -8,8 +8,9 @@
 //! position order on one connection is what keeps each store's events in commit order.
 //!
 //! Claiming leases the run's head. A lane is only ever claimed through its head, so the lease
-//! on the head holds the whole lane (and the followers' rows are not rewritten for it): another node (or this one, after a restart) takes the lane again only
-//! after the lease ran out, so a node killed mid-run loses nothing (the unrecorded attempts are
+//! on the head holds the whole lane (and the followers' rows are not rewritten for it):
+//! another node (or this one, after a restart) takes the lane again only after the lease ran
+//! out, so a node killed mid-run loses nothing (the unrecorded attempts are
 //! sent again: at least once) and two live nodes never send the same attempt. A run is
 //! recorded only while its head still holds its lease. On PostgreSQL the heads are read with
 //! `for update of d skip locked` ([`head_lock`]), so nodes claiming at the same time pass over
@@ -159,17 +160,18 @@ const EVENT_JOIN: &str = "left join outbox_events e on d.body is null and e.id =
 
 /// The heads a claim at `$1` may take: not leased, of an enabled endpoint, due (closed
 /// circuit) or due a probe (open circuit).
-fn claimable_heads() -> String {
-    claimable(HEADS)
+fn claimable_heads(joins: &str) -> String {
+    claimable(HEADS, joins)
 }
 
-/// The heads of `heads` (a query of ids) that a claim at `$1` may take.
-fn claimable(heads: &str) -> String {
+/// The heads of `heads` (a query of ids) that a claim at `$1` may take, with `joins` (the
+/// [`EVENT_JOIN`] of a claim that reads bodies, or none).
+fn claimable(heads: &str, joins: &str) -> String {
     format!(
         "from ({heads}) h \
          join webhook_deliveries d on d.id = h.id \
          join webhooks w on w.id = d.webhook_id \
-         {EVENT_JOIN} \
+         {joins} \
          where (d.lease_until is null or d.lease_until <= $1) \
          and w.enabled = 1 \
          and ((w.circuit = 'closed' and d.next_attempt_at <= $1) \
@@ -184,7 +186,7 @@ pub async fn any_claimable(db: &Db, now: DateTime<Utc>) -> StoreResult<bool> {
     let mut conn = db.read_conn().await?;
     let row = conn
         .optional_row(
-            stmt(format!("select d.id {} limit 1", claimable_heads())).bind(time::to_db(now)),
+            stmt(format!("select d.id {} limit 1", claimable_heads(""))).bind(time::to_db(now)),
         )
         .await?;
     Ok(row.is_some())
@@ -215,7 +217,7 @@ pub async fn claim(
     let sql = format!(
         "select {HEAD_COLUMNS}, {BODY_COLUMNS} {}{skip_busy} \
          order by d.next_attempt_at, d.position limit $2{}",
-        claimable_heads(),
+        claimable_heads(EVENT_JOIN),
         head_lock(engine)
     );
     let mut query = stmt(sql)
@@ -288,7 +290,7 @@ pub async fn next_run(
                 and status = 'pending' order by position limit 1";
     let sql = format!(
         "select {HEAD_COLUMNS}, {BODY_COLUMNS} {} and w.circuit = 'closed'{}",
-        claimable(head),
+        claimable(head, EVENT_JOIN),
         head_lock(engine)
     );
     let found = tx
