@@ -7,10 +7,16 @@
 //!
 //! Which connection runs the transaction, and how, is decided by the store's `begin_write`
 //! (SQLite: a turn on the group-committing writer; PostgreSQL: a pooled transaction); callers
-//! only see [`Written`]. The hot writes (a sale, a void, a return, a stock movement) open
-//! theirs with [`Write::begin_direct`] instead: their store functions issue every statement
-//! through `ringup_store::Sql`, so on SQLite they run on the writer's own synchronous
-//! connection, with no hand-off to a driver thread per statement. A write whose transaction the database gave up (a deadlock, a
+//! only see [`Written`]. The hot writes (a sale, a void, a return, a stock movement, a shift
+//! action, and the relay's and webhook worker's bookkeeping) run theirs through
+//! [`Db::write_direct`] instead: the part from the key's claim to the commit is a closure over
+//! an [`OwnedRequest`] and owned inputs (`write_direct!`, which opens it with
+//! [`Write::open`]), whose store functions issue every statement through
+//! `ringup_store::Sql`. On SQLite the writer runs that closure itself, on its own thread and
+//! synchronous connection, so it must only run statements (its checks and pricing inputs are
+//! read before); on PostgreSQL it runs in place on a pooled transaction.
+//!
+//! A write whose transaction the database gave up (a deadlock, a
 //! serialization failure, a failed group commit) runs again from the start, a bounded number
 //! of times ([`retrying`]): safe because nothing of the failed attempt was kept, the key claim
 //! included. So each operation's public function is only that retry around a private
@@ -61,6 +67,41 @@ pub struct WriteRequest<'a> {
     pub at: DateTime<Utc>,
     pub origin: &'a Origin,
     pub idempotency: Option<Idempotency<'a>>,
+}
+
+/// A [`WriteRequest`] that owns what it names, so that a write can run where the request's
+/// borrows cannot go: on SQLite's writer ([`Db::write_direct`]).
+#[derive(Clone, Debug)]
+pub struct OwnedRequest {
+    actor: Actor,
+    at: DateTime<Utc>,
+    origin: Origin,
+    idempotency: Option<(String, String)>,
+}
+
+impl OwnedRequest {
+    pub fn of(request: WriteRequest<'_>) -> OwnedRequest {
+        OwnedRequest {
+            actor: request.actor.clone(),
+            at: request.at,
+            origin: request.origin.clone(),
+            idempotency: request
+                .idempotency
+                .map(|key| (key.key.to_owned(), key.request_hash.to_owned())),
+        }
+    }
+
+    pub fn request(&self) -> WriteRequest<'_> {
+        WriteRequest {
+            actor: &self.actor,
+            at: self.at,
+            origin: &self.origin,
+            idempotency: self
+                .idempotency
+                .as_ref()
+                .map(|(key, request_hash)| Idempotency { key, request_hash }),
+        }
+    }
 }
 
 impl WriteRequest<'_> {
@@ -150,21 +191,46 @@ pub enum WriteError {
 /// with the reply of the key's first request (`Ok(Written::Replayed(..))`): the one early
 /// return every keyed operation shares, so none writes it by hand.
 ///
-/// `begin_or_replay!(db, request, begin_direct)` opens it with [`Write::begin_direct`].
+/// `begin_or_replay!(open tx, request, signal)` opens it in `tx`, a transaction
+/// [`Db::write_direct`] handed over ([`Write::open`]).
 macro_rules! begin_or_replay {
-    ($db:expr, $request:expr) => {
-        $crate::write::begin_or_replay!($db, $request, begin)
-    };
-    ($db:expr, $request:expr, $begin:ident) => {
-        match $crate::write::Write::$begin($db, $request).await? {
+    (@answer $begun:expr) => {
+        match $begun.await? {
             $crate::write::Begun::Fresh(write) => write,
             $crate::write::Begun::Replayed(reply) => {
                 return Ok($crate::write::Written::Replayed(reply));
             }
         }
     };
+    (open $tx:expr, $request:expr, $signal:expr) => {
+        $crate::write::begin_or_replay!(@answer $crate::write::Write::open($tx, $request, $signal))
+    };
+    ($db:expr, $request:expr) => {
+        $crate::write::begin_or_replay!(@answer $crate::write::Write::begin($db, $request))
+    };
 }
 pub(crate) use begin_or_replay;
+
+/// Runs the rest of a hot write through [`Db::write_direct`] (on SQLite, on the writer's
+/// thread): opens its [`Write`] in the transaction handed over, or answers the key's replay,
+/// then evaluates `$body` with the write bound to `$write` and the request (an
+/// [`OwnedRequest`]'s view, so the body owns everything it reads) to `$request`. `$body` runs
+/// inside an `async move` block: it moves what it uses, only runs statements, and its
+/// `return` ends the write. Evaluates to the future of the operation's result.
+macro_rules! write_direct {
+    ($db:expr, $request:expr, |$write:ident, $req:ident| $body:block) => {{
+        let owned = $crate::write::OwnedRequest::of($request);
+        let signal = $db.events_signal().clone();
+        $db.write_direct(move |tx| async move {
+            let $req = owned.request();
+            #[allow(unused_mut)]
+            let mut $write = $crate::write::begin_or_replay!(open tx, $req, &signal);
+            let _ = &$req;
+            $body
+        })
+    }};
+}
+pub(crate) use write_direct;
 
 /// An open business write: its transaction holds the idempotency key (if any) until
 /// [`Write::finish`] commits or the `Write` is dropped.
@@ -176,13 +242,11 @@ pub struct Write<'r, T = WriteTx> {
 
 /// What a write raises after committing outbox events: it wakes this node's relay, which
 /// positions them for the stream and the webhooks within milliseconds of the commit.
-type EventSignal = std::sync::Arc<tokio::sync::Notify>;
+pub type EventSignal = std::sync::Arc<tokio::sync::Notify>;
 
-/// Raises `signal` when `effects` appended events (after their commit).
-fn announce(signal: &EventSignal, effects: &Effects) {
-    if !effects.outbox.is_empty() {
-        signal.notify_one();
-    }
+/// The signal to raise once `effects` have committed: only if they appended events.
+fn announcing<'s>(signal: &'s EventSignal, effects: &Effects) -> Option<&'s EventSignal> {
+    (!effects.outbox.is_empty()).then_some(signal)
 }
 
 /// What [`Write::begin`] found.
@@ -232,12 +296,14 @@ impl<'r> Write<'r> {
 }
 
 impl<'r> Write<'r, DirectTx> {
-    /// [`Write::begin`] for a hot write, whose statements all go through `ringup_store::Sql`.
-    pub async fn begin_direct(
-        db: &Db,
+    /// [`Write::begin`] in `tx`, a transaction [`Db::write_direct`] handed over; `signal` is
+    /// the database's [`Db::events_signal`].
+    pub async fn open(
+        tx: DirectTx,
         request: WriteRequest<'r>,
+        signal: &EventSignal,
     ) -> Result<Begun<'r, DirectTx>, WriteError> {
-        Write::claim(db.begin_direct().await?, request, db.events_signal()).await
+        Write::claim(tx, request, signal).await
     }
 }
 
@@ -307,8 +373,8 @@ impl<'r, T: Tx> Write<'r, T> {
             )));
         }
         append_effects(&mut self.tx, &effects, self.request.at).await?;
-        self.tx.commit().await?;
-        announce(&self.signal, &effects);
+        let raise = announcing(&self.signal, &effects);
+        self.tx.commit_raising(raise).await?;
         Ok(())
     }
 
@@ -335,8 +401,8 @@ impl<'r, T: Tx> Write<'r, T> {
         // Last, right before COMMIT: the audit link takes the store's chain head, which every
         // write of that store waits for until this one commits.
         append_effects(&mut self.tx, &effects, self.request.at).await?;
-        self.tx.commit().await?;
-        announce(&self.signal, &effects);
+        let raise = announcing(&self.signal, &effects);
+        self.tx.commit_raising(raise).await?;
         Ok(Written::Fresh {
             outcome,
             reply: Reply { status, body },
@@ -385,8 +451,8 @@ impl<'r> AnonymousWrite<'r> {
     /// Writes the effects and commits.
     pub async fn commit(mut self, effects: Effects) -> Result<(), StoreError> {
         append_effects(&mut self.tx, &effects, self.request.at).await?;
-        ringup_store::commit(self.tx).await?;
-        announce(&self.signal, &effects);
+        let raise = announcing(&self.signal, &effects);
+        Tx::commit_raising(self.tx, raise).await?;
         Ok(())
     }
 }

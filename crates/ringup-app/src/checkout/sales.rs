@@ -23,13 +23,15 @@ use ringup_store::checkout::sales::{
 };
 use ringup_store::checkout::shifts::{self, ShiftRefusal, ShiftRow};
 use ringup_store::users;
-use ringup_store::{Db, StoreError};
+use ringup_store::{Db, DirectTx, StoreError};
 
 use super::CheckoutError;
 use crate::authz::Capability;
 use crate::meters;
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
+use crate::write::{
+    Effects, View, Write, WriteError, WriteRequest, Written, retrying, write_direct,
+};
 
 /// One line as the caller asked for it; the product is not looked up yet.
 #[derive(Clone)]
@@ -109,12 +111,32 @@ async fn create_sale_once(
         Some(ctx) if problems.is_empty() => price(&sale, ctx, &mut problems)?,
         _ => None,
     };
+    let store_code = ctx.as_ref().map(|ctx| ctx.store.code.clone());
 
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    let (Some(ctx), Some((cart, settlement)), true) = (&ctx, priced, problems.is_empty()) else {
-        return Err(CheckoutError::Invalid(problems));
-    };
-    if !actor.may_sell_on(&ctx.shift) {
+    let written = write_direct!(db, request, |write, request| {
+        let (Some(ctx), Some((cart, settlement)), true) = (ctx, priced, problems.is_empty()) else {
+            return Err(CheckoutError::Invalid(problems));
+        };
+        record(write, sale, &ctx, cart, settlement, view).await
+    })
+    .await?;
+    if let (Some(sale), Some(store)) = (written.outcome(), &store_code) {
+        meters::sale_recorded(store, sale.total);
+    }
+    Ok(written)
+}
+
+/// The sale's transaction after its key is claimed: on SQLite it runs on the writer
+/// ([`Db::write_direct`]), so it only checks what it has and runs statements.
+async fn record(
+    mut write: Write<'_, DirectTx>,
+    sale: NewSale,
+    ctx: &Context,
+    cart: PricedCart,
+    settlement: Settlement,
+    view: View<SaleRow>,
+) -> Result<Written<SaleRow>, CheckoutError> {
+    if !write.actor().may_sell_on(&ctx.shift) {
         return Err(CheckoutError::Forbidden);
     }
     if !ctx.shift.open {
@@ -153,11 +175,7 @@ async fn create_sale_once(
     let effects = Effects::new()
         .event("sale.completed", Some(recorded.store_id), &shown)
         .audit(audit);
-    let written = write.finish(recorded, effects, 201, shown).await?;
-    if let Some(sale) = written.outcome() {
-        meters::sale_recorded(&ctx.store.code, sale.total);
-    }
-    Ok(written)
+    Ok(write.finish(recorded, effects, 201, shown).await?)
 }
 
 /// What the database says about a sale request's references.
@@ -409,15 +427,34 @@ async fn void_sale_once(
     let store = stores::find_store(&mut *db.read_conn().await?, sale.store_id)
         .await?
         .ok_or(CheckoutError::NotFound)?;
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    let Some(reason) = reason else {
-        return Err(CheckoutError::Invalid(problems.clone()));
-    };
-    let actor_id = request.actor.actor_id();
+    let (sale, reason, problems) = (sale.clone(), reason.clone(), problems.clone());
+    let store_code = store.code.clone();
+    let written = write_direct!(db, request, |write, request| {
+        let Some(reason) = reason else {
+            return Err(CheckoutError::Invalid(problems));
+        };
+        record_void(write, sale, &store, &reason, view).await
+    })
+    .await?;
+    if let Some(voided) = written.outcome() {
+        meters::sale_voided(&store_code, voided.total);
+    }
+    Ok(written)
+}
+
+/// The void's transaction after its key is claimed (on SQLite the writer runs it).
+async fn record_void(
+    mut write: Write<'_, DirectTx>,
+    sale: SaleRow,
+    store: &StoreRow,
+    reason: &str,
+    view: View<SaleRow>,
+) -> Result<Written<SaleRow>, CheckoutError> {
+    let actor_id = write.actor().actor_id();
     let at = write.at();
     let voided = match sales::void_sale(
         write.tx(),
-        sale,
+        &sale,
         store.time_zone()?,
         store.allow_negative_stock,
         &actor_id,
@@ -452,9 +489,5 @@ async fn void_sale_once(
     let effects = Effects::new()
         .event("sale.voided", Some(voided.store_id), &shown)
         .audit(audit);
-    let written = write.finish(voided, effects, 200, shown).await?;
-    if let Some(voided) = written.outcome() {
-        meters::sale_voided(&store.code, voided.total);
-    }
-    Ok(written)
+    Ok(write.finish(voided, effects, 200, shown).await?)
 }

@@ -11,7 +11,7 @@ use ringup_store::{Db, StoreError};
 
 use super::CheckoutError;
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, retrying, write_direct};
 
 /// A shift to open, as the caller asked for it.
 #[derive(Clone)]
@@ -65,39 +65,42 @@ async fn open_shift_once(
             None
         }
     };
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    let (Some((register_id, store_id)), Some(opening_float), true) =
-        (store, opening_float, problems.is_empty())
-    else {
-        return Err(CheckoutError::Invalid(problems));
-    };
-    let new = NewShift {
-        store_id,
-        register_id,
-        cashier_id: user,
-        opening_float: opening_float.value(),
-    };
-    let at = write.at();
-    let shift = match shifts::open_shift(write.tx(), &new, at).await {
-        Ok(shift) => shift,
-        // The only unique key a new shift can hit: one open shift per register.
-        Err(StoreError::UniqueViolation { .. }) => return Err(CheckoutError::ShiftAlreadyOpen),
-        Err(e) => return Err(e.into()),
-    };
-    let shown = view(&shift).map_err(WriteError::View)?;
-    let audit = write
-        .audit_event("shift.opened", Some(store_id))
-        .on("shift", shift.id)
-        .with(serde_json::json!({
-            "register_id": register_id.to_string(), "opening_float": opening_float.value(),
-        }));
-    let effects = Effects::new()
-        .event("shift.opened", Some(store_id), &shown)
-        .audit(audit);
-    Ok(write.finish(shift, effects, 201, shown).await?)
+    write_direct!(db, request, |write, request| {
+        let (Some((register_id, store_id)), Some(opening_float), true) =
+            (store, opening_float, problems.is_empty())
+        else {
+            return Err(CheckoutError::Invalid(problems));
+        };
+        let new = NewShift {
+            store_id,
+            register_id,
+            cashier_id: user,
+            opening_float: opening_float.value(),
+        };
+        let at = write.at();
+        let shift = match shifts::open_shift(write.tx(), &new, at).await {
+            Ok(shift) => shift,
+            // The only unique key a new shift can hit: one open shift per register.
+            Err(StoreError::UniqueViolation { .. }) => return Err(CheckoutError::ShiftAlreadyOpen),
+            Err(e) => return Err(e.into()),
+        };
+        let shown = view(&shift).map_err(WriteError::View)?;
+        let audit = write
+            .audit_event("shift.opened", Some(store_id))
+            .on("shift", shift.id)
+            .with(serde_json::json!({
+                "register_id": register_id.to_string(), "opening_float": opening_float.value(),
+            }));
+        let effects = Effects::new()
+            .event("shift.opened", Some(store_id), &shown)
+            .audit(audit);
+        Ok(write.finish(shift, effects, 201, shown).await?)
+    })
+    .await
 }
 
 /// A paid-in or paid-out, as the caller asked for it.
+#[derive(Clone)]
 pub struct CashMovement {
     pub shift: ShiftRow,
     /// `Some(true)` paid in, `Some(false)` paid out.
@@ -129,37 +132,41 @@ async fn add_cash_movement_once(
     if !request.actor.may_act_on_drawer(&command.shift) {
         return Err(CheckoutError::Forbidden);
     }
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    let (Some(paid_in), Some(amount), Some(reason), true) = (
-        command.paid_in,
-        command.amount,
-        &command.reason,
-        command.problems.is_empty(),
-    ) else {
-        return Err(CheckoutError::Invalid(command.problems.clone()));
-    };
-    let actor_id = request.actor.actor_id();
-    let at = write.at();
-    let movement = shifts::add_cash_movement(
-        write.tx(),
-        command.shift.id,
-        paid_in,
-        amount,
-        reason,
-        &actor_id,
-        at,
-    )
-    .await?
-    .map_err(|refusal| CheckoutError::Shift {
-        refusal,
-        field: "amount",
-    })?;
-    let shown = view(&movement).map_err(WriteError::View)?;
-    Ok(write.finish(movement, Effects::new(), 201, shown).await?)
+    let command = command.clone();
+    write_direct!(db, request, |write, request| {
+        let (Some(paid_in), Some(amount), Some(reason), true) = (
+            command.paid_in,
+            command.amount,
+            &command.reason,
+            command.problems.is_empty(),
+        ) else {
+            return Err(CheckoutError::Invalid(command.problems.clone()));
+        };
+        let actor_id = request.actor.actor_id();
+        let at = write.at();
+        let movement = shifts::add_cash_movement(
+            write.tx(),
+            command.shift.id,
+            paid_in,
+            amount,
+            reason,
+            &actor_id,
+            at,
+        )
+        .await?
+        .map_err(|refusal| CheckoutError::Shift {
+            refusal,
+            field: "amount",
+        })?;
+        let shown = view(&movement).map_err(WriteError::View)?;
+        Ok(write.finish(movement, Effects::new(), 201, shown).await?)
+    })
+    .await
 }
 
 /// A shift to close with the cash counted in its drawer (`counted_cash` as sent, checked
 /// after the key so a replay answers first).
+#[derive(Clone)]
 pub struct CloseShift {
     pub shift: ShiftRow,
     pub counted_cash: i64,
@@ -187,36 +194,39 @@ async fn close_shift_once(
     if !request.actor.may_act_on_drawer(&command.shift) {
         return Err(CheckoutError::Forbidden);
     }
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    let counted = Money::new(command.counted_cash)
-        .map_err(|e| CheckoutError::invalid("counted_cash", e.to_string()))?
-        .value();
-    let actor_id = request.actor.actor_id();
-    let at = write.at();
-    let mut closed = shifts::close_shift(write.tx(), command.shift.id, &actor_id, at)
-        .await?
-        .ok_or(CheckoutError::ShiftAlreadyClosed)?;
-    let expected = closed
-        .totals
-        .drawer(closed.opening_float)
-        .expected_cash()
-        .ok_or_else(|| StoreError::corrupt("shift totals", "overflow"))?;
-    let difference = over_short(counted, expected)
-        .ok_or_else(|| CheckoutError::invalid("counted_cash", "is too large"))?;
-    shifts::record_count(write.tx(), closed.id, counted, expected, difference).await?;
-    closed.counted_cash = Some(counted);
-    closed.expected_cash = Some(expected);
-    closed.over_short = Some(difference);
-    let shown = view(&closed).map_err(WriteError::View)?;
-    let audit = write
-        .audit_event("shift.closed", Some(closed.store_id))
-        .on("shift", closed.id)
-        .with(serde_json::json!({
-            "expected_cash": expected, "counted_cash": counted,
-            "over_short": difference, "sales_count": closed.totals.sales_count,
-        }));
-    let effects = Effects::new()
-        .event("shift.closed", Some(closed.store_id), &shown)
-        .audit(audit);
-    Ok(write.finish(closed, effects, 200, shown).await?)
+    let command = command.clone();
+    write_direct!(db, request, |write, request| {
+        let counted = Money::new(command.counted_cash)
+            .map_err(|e| CheckoutError::invalid("counted_cash", e.to_string()))?
+            .value();
+        let actor_id = request.actor.actor_id();
+        let at = write.at();
+        let mut closed = shifts::close_shift(write.tx(), command.shift.id, &actor_id, at)
+            .await?
+            .ok_or(CheckoutError::ShiftAlreadyClosed)?;
+        let expected = closed
+            .totals
+            .drawer(closed.opening_float)
+            .expected_cash()
+            .ok_or_else(|| StoreError::corrupt("shift totals", "overflow"))?;
+        let difference = over_short(counted, expected)
+            .ok_or_else(|| CheckoutError::invalid("counted_cash", "is too large"))?;
+        shifts::record_count(write.tx(), closed.id, counted, expected, difference).await?;
+        closed.counted_cash = Some(counted);
+        closed.expected_cash = Some(expected);
+        closed.over_short = Some(difference);
+        let shown = view(&closed).map_err(WriteError::View)?;
+        let audit = write
+            .audit_event("shift.closed", Some(closed.store_id))
+            .on("shift", closed.id)
+            .with(serde_json::json!({
+                "expected_cash": expected, "counted_cash": counted,
+                "over_short": difference, "sales_count": closed.totals.sales_count,
+            }));
+        let effects = Effects::new()
+            .event("shift.closed", Some(closed.store_id), &shown)
+            .audit(audit);
+        Ok(write.finish(closed, effects, 200, shown).await?)
+    })
+    .await
 }

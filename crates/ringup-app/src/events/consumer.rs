@@ -52,9 +52,12 @@ impl Consumer {
         position: i64,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = db.begin_direct().await?;
-        store::advance_cursor(&mut tx, self.name, position, at).await?;
-        tx.commit().await
+        let name = self.name;
+        db.write_direct(move |mut tx| async move {
+            store::advance_cursor(&mut tx, name, position, at).await?;
+            tx.commit().await
+        })
+        .await
     }
 
     /// How many positioned events this consumer has not handled yet, with the cursor at

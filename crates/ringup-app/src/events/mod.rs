@@ -39,18 +39,23 @@ pub async fn relay(db: &Db, at: DateTime<Utc>) -> Result<Option<i64>, StoreError
     }
     let mut last = None;
     loop {
-        // A hot write (on SQLite the writer's own connection): the relay's turn joins the
-        // sales' group-committed batch instead of ending it and paying a commit of its own.
-        let mut tx = db.begin_direct().await?;
-        let relayed = store::relay(&mut tx, db.engine(), at, RELAY_BATCH).await?;
-        // In the same transaction: an event is positioned together with its webhook
-        // deliveries, or not at all.
-        crate::webhooks::fan_out(&mut tx, &relayed.events, at).await?;
-        let done = relayed.events.len() < RELAY_BATCH;
-        if let Some(position) = relayed.last() {
+        // A hot write (on SQLite the writer runs it): the relay's turn joins the sales'
+        // group-committed batch instead of ending it and paying a commit of its own.
+        let engine = db.engine();
+        let (relayed, position) = db
+            .write_direct(move |mut tx| async move {
+                let relayed = store::relay(&mut tx, engine, at, RELAY_BATCH).await?;
+                // In the same transaction: an event is positioned together with its webhook
+                // deliveries, or not at all.
+                crate::webhooks::fan_out(&mut tx, &relayed.events, at).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>((relayed.events.len(), relayed.last()))
+            })
+            .await?;
+        let done = relayed < RELAY_BATCH;
+        if let Some(position) = position {
             last = Some(position);
         }
-        tx.commit().await?;
         if done {
             return Ok(last);
         }

@@ -13,7 +13,7 @@ use ringup_store::stock::{self, Moved, NewMovement};
 
 use super::{StockError, check_products};
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, retrying, write_direct};
 
 /// An adjustment as the caller asked for it, in a store the caller sees: what failed to parse
 /// is in `problems` (and the field left `None`), so one answer can list those together with
@@ -55,58 +55,60 @@ async fn adjust_stock_once(
         note,
         mut problems,
     } = adjustment;
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    if let Some(product) = product_id {
-        check_products(
+    write_direct!(db, request, |write, request| {
+        if let Some(product) = product_id {
+            check_products(
+                write.tx(),
+                &[(0, product)],
+                |_| "product_id".to_owned(),
+                &mut problems,
+            )
+            .await?;
+        }
+        let (Some(product), Some(change), true) = (product_id, change, problems.is_empty()) else {
+            return Err(StockError::Invalid(problems));
+        };
+        // The store row the caller read to prove the store visible is used as is: re-reading it
+        // inside the transaction would cost a statement and lock nothing either.
+        let actor_id = request.actor.actor_id();
+        let at = write.at();
+        let movement = NewMovement {
+            store_id: store.id,
+            product_id: product,
+            kind: change.reason().kind(),
+            ref_type: Some("adjustment"),
+            ref_id: None,
+            actor_id: Some(&actor_id),
+            note: note.as_deref(),
+            allow_negative: store.allow_negative_stock,
+        };
+        let moved = stock::move_stock(
             write.tx(),
-            &[(0, product)],
-            |_| "product_id".to_owned(),
-            &mut problems,
+            &movement,
+            |level| change.delta_against(level.on_hand),
+            at,
         )
-        .await?;
-    }
-    let (Some(product), Some(change), true) = (product_id, change, problems.is_empty()) else {
-        return Err(StockError::Invalid(problems));
-    };
-    // The store row the caller read to prove the store visible is used as is: re-reading it
-    // inside the transaction would cost a statement and lock nothing either.
-    let actor_id = request.actor.actor_id();
-    let at = write.at();
-    let movement = NewMovement {
-        store_id: store.id,
-        product_id: product,
-        kind: change.reason().kind(),
-        ref_type: Some("adjustment"),
-        ref_id: None,
-        actor_id: Some(&actor_id),
-        note: note.as_deref(),
-        allow_negative: store.allow_negative_stock,
-    };
-    let moved = stock::move_stock(
-        write.tx(),
-        &movement,
-        |level| change.delta_against(level.on_hand),
-        at,
-    )
-    .await?
-    .map_err(|short| StockError::InsufficientStock(vec![(change.field().to_owned(), short)]))?;
-    let shown = view(&moved).map_err(WriteError::View)?;
-    let audit = write
-        .audit_event("stock.adjusted", Some(store.id))
-        .on("stock_movement", moved.movement.id)
-        .with(serde_json::json!({
-            "product_id": product.to_string(), "reason": change.reason().kind().as_str(),
-            "delta": moved.movement.delta, "on_hand": moved.after.on_hand,
-            "note": note,
-        }));
-    Ok(write
-        .finish(
-            moved,
-            Effects::new()
-                .event("stock.adjusted", Some(store.id), &shown)
-                .audit(audit),
-            201,
-            shown,
-        )
-        .await?)
+        .await?
+        .map_err(|short| StockError::InsufficientStock(vec![(change.field().to_owned(), short)]))?;
+        let shown = view(&moved).map_err(WriteError::View)?;
+        let audit = write
+            .audit_event("stock.adjusted", Some(store.id))
+            .on("stock_movement", moved.movement.id)
+            .with(serde_json::json!({
+                "product_id": product.to_string(), "reason": change.reason().kind().as_str(),
+                "delta": moved.movement.delta, "on_hand": moved.after.on_hand,
+                "note": note,
+            }));
+        Ok(write
+            .finish(
+                moved,
+                Effects::new()
+                    .event("stock.adjusted", Some(store.id), &shown)
+                    .audit(audit),
+                201,
+                shown,
+            )
+            .await?)
+    })
+    .await
 }

@@ -12,7 +12,7 @@ use ringup_store::stock::reservations::{self, ReservationRow};
 use super::{LinesRequest, StockError, check_products, short_lines};
 use crate::problem::FieldError;
 use crate::write::{
-    Effects, Shown, View, WriteError, WriteRequest, Written, begin_or_replay, retrying,
+    Effects, Shown, View, WriteError, WriteRequest, Written, retrying, write_direct,
 };
 
 /// The longest a reservation may hold stock.
@@ -69,38 +69,41 @@ async fn create_reservation_once(
         }
         None => None,
     };
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    check_products(
-        write.tx(),
-        &lines.products,
-        |i| format!("lines[{i}].product_id"),
-        &mut problems,
-    )
-    .await?;
-    let (Some(expires_at), true) = (expires_at, problems.is_empty()) else {
-        return Err(StockError::Invalid(problems));
-    };
-    let actor_id = request.actor.actor_id();
-    let at = write.at();
-    let row = reservations::reserve(
-        write.tx(),
-        &reservations::NewReservation {
-            id: ReservationId::new(),
-            store_id: store.id,
-            reference: reference.as_deref(),
-            expires_at,
-            created_by: &actor_id,
-            lines: &lines.lines,
-        },
-        at,
-    )
-    .await?
-    .map_err(short_lines)?;
-    let shown = view(&row).map_err(WriteError::View)?;
-    Ok(write.finish(row, Effects::new(), 201, shown).await?)
+    write_direct!(db, request, |write, request| {
+        check_products(
+            write.tx(),
+            &lines.products,
+            |i| format!("lines[{i}].product_id"),
+            &mut problems,
+        )
+        .await?;
+        let (Some(expires_at), true) = (expires_at, problems.is_empty()) else {
+            return Err(StockError::Invalid(problems));
+        };
+        let actor_id = request.actor.actor_id();
+        let at = write.at();
+        let row = reservations::reserve(
+            write.tx(),
+            &reservations::NewReservation {
+                id: ReservationId::new(),
+                store_id: store.id,
+                reference: reference.as_deref(),
+                expires_at,
+                created_by: &actor_id,
+                lines: &lines.lines,
+            },
+            at,
+        )
+        .await?
+        .map_err(short_lines)?;
+        let shown = view(&row).map_err(WriteError::View)?;
+        Ok(write.finish(row, Effects::new(), 201, shown).await?)
+    })
+    .await
 }
 
 /// Which reservation to release, in a store the caller sees.
+#[derive(Clone)]
 pub struct ReleaseReservation {
     pub store_id: StoreId,
     pub id: ReservationId,
@@ -125,15 +128,18 @@ async fn release_reservation_once(
     request: WriteRequest<'_>,
     release: &ReleaseReservation,
 ) -> Result<Written<bool>, StockError> {
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    let reservation = reservations::find_reservation(write.tx(), release.id)
-        .await?
-        .filter(|r| r.store_id == release.store_id)
-        .ok_or(StockError::NotFound)?;
-    let actor_id = request.actor.actor_id();
-    let at = write.at();
-    let released = reservations::release(write.tx(), reservation.id, &actor_id, at).await?;
-    Ok(write
-        .finish(released, Effects::new(), 204, Shown::nothing())
-        .await?)
+    let release = release.clone();
+    write_direct!(db, request, |write, request| {
+        let reservation = reservations::find_reservation(write.tx(), release.id)
+            .await?
+            .filter(|r| r.store_id == release.store_id)
+            .ok_or(StockError::NotFound)?;
+        let actor_id = request.actor.actor_id();
+        let at = write.at();
+        let released = reservations::release(write.tx(), reservation.id, &actor_id, at).await?;
+        Ok(write
+            .finish(released, Effects::new(), 204, Shown::nothing())
+            .await?)
+    })
+    .await
 }

@@ -20,7 +20,7 @@ use ringup_store::stock::{self, NewMovement};
 use super::{LinesRequest, StockError, check_products, short_lines};
 use crate::meters::Operation;
 use crate::problem::FieldError;
-use crate::write::{Effects, View, WriteError, WriteRequest, Written, begin_or_replay, retrying};
+use crate::write::{Effects, View, WriteError, WriteRequest, Written, retrying, write_direct};
 
 /// A transfer as the caller asked for it, with every rule that needs no database already
 /// checked: what failed is in `problems` (and the field left `None`).
@@ -59,57 +59,59 @@ async fn create_transfer_once(
         note,
         mut problems,
     } = transfer;
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    let named: Vec<(&str, StoreId)> = [("from_store_id", from), ("to_store_id", to)]
-        .into_iter()
-        .filter_map(|(f, s)| s.map(|s| (f, s)))
-        .collect();
-    let ids: Vec<StoreId> = named.iter().map(|(_, s)| *s).collect();
-    for missing in stores::missing_stores(write.tx(), &ids).await? {
-        if let Some((field, _)) = named.iter().find(|(_, s)| *s == missing) {
-            problems.push(FieldError::new(*field, "is not a known store"));
+    write_direct!(db, request, |write, request| {
+        let named: Vec<(&str, StoreId)> = [("from_store_id", from), ("to_store_id", to)]
+            .into_iter()
+            .filter_map(|(f, s)| s.map(|s| (f, s)))
+            .collect();
+        let ids: Vec<StoreId> = named.iter().map(|(_, s)| *s).collect();
+        for missing in stores::missing_stores(write.tx(), &ids).await? {
+            if let Some((field, _)) = named.iter().find(|(_, s)| *s == missing) {
+                problems.push(FieldError::new(*field, "is not a known store"));
+            }
         }
-    }
-    check_products(
-        write.tx(),
-        &lines.products,
-        |i| format!("lines[{i}].product_id"),
-        &mut problems,
-    )
-    .await?;
-    let (Some(from), Some(to), true) = (from, to, problems.is_empty()) else {
-        return Err(StockError::Invalid(problems));
-    };
-    let actor_id = request.actor.actor_id();
-    let id = TransferId::new();
-    let at = write.at();
-    let row = transfers::insert_transfer(
-        write.tx(),
-        &transfers::NewTransfer {
-            id,
-            from_store_id: from,
-            to_store_id: to,
-            note: note.as_deref(),
-            lines: &lines.lines,
-            requested_by: &actor_id,
-        },
-        at,
-    )
-    .await?;
-    let shown = view(&row).map_err(WriteError::View)?;
-    let audit = write
-        .audit_event("transfer.requested", Some(from))
-        .on("transfer", id)
-        .with(serde_json::json!({
-            "from_store_id": from.to_string(), "to_store_id": to.to_string(),
-            "lines": row.lines.iter().map(|l| serde_json::json!({
-                "product_id": l.product_id.to_string(), "quantity": l.quantity,
-            })).collect::<Vec<_>>(),
-        }));
-    let effects = Effects::new()
-        .event("transfer.requested", Some(from), &shown)
-        .audit(audit);
-    Ok(write.finish(row, effects, 201, shown).await?)
+        check_products(
+            write.tx(),
+            &lines.products,
+            |i| format!("lines[{i}].product_id"),
+            &mut problems,
+        )
+        .await?;
+        let (Some(from), Some(to), true) = (from, to, problems.is_empty()) else {
+            return Err(StockError::Invalid(problems));
+        };
+        let actor_id = request.actor.actor_id();
+        let id = TransferId::new();
+        let at = write.at();
+        let row = transfers::insert_transfer(
+            write.tx(),
+            &transfers::NewTransfer {
+                id,
+                from_store_id: from,
+                to_store_id: to,
+                note: note.as_deref(),
+                lines: &lines.lines,
+                requested_by: &actor_id,
+            },
+            at,
+        )
+        .await?;
+        let shown = view(&row).map_err(WriteError::View)?;
+        let audit = write
+            .audit_event("transfer.requested", Some(from))
+            .on("transfer", id)
+            .with(serde_json::json!({
+                "from_store_id": from.to_string(), "to_store_id": to.to_string(),
+                "lines": row.lines.iter().map(|l| serde_json::json!({
+                    "product_id": l.product_id.to_string(), "quantity": l.quantity,
+                })).collect::<Vec<_>>(),
+            }));
+        let effects = Effects::new()
+            .event("transfer.requested", Some(from), &shown)
+            .audit(audit);
+        Ok(write.finish(row, effects, 201, shown).await?)
+    })
+    .await
 }
 
 /// Approves a requested transfer (a manager of the source store): its stock leaves the source.
@@ -241,90 +243,95 @@ async fn act_once(
     if !problems.is_empty() {
         return Err(StockError::Invalid(problems));
     }
-    let mut write = begin_or_replay!(db, request, begin_direct);
-    let next = transfer
-        .status
-        .next(action)
-        .map_err(StockError::InvalidTransition)?;
-    let actor_id = actor.actor_id();
-    let at = write.at();
-    // The conditional update is the guard: of two racing actions only one finds the status
-    // it expects; the other sees the new one and is refused.
-    if !transfers::transition(
-        write.tx(),
-        transfer.id,
-        transfer.status,
-        next,
-        &actor_id,
-        reason.as_deref(),
-        at,
-    )
-    .await?
-    {
-        let current = transfers::find_transfer(write.tx(), transfer.id)
-            .await?
-            .ok_or(StockError::NotFound)?;
-        return Err(current
+    write_direct!(db, request, |write, request| {
+        let actor = request.actor;
+        let next = transfer
             .status
             .next(action)
-            .err()
-            .map_or(StockError::TransferChanged, StockError::InvalidTransition));
-    }
-    let moves = match action {
-        TransferAction::Approve => Some((transfer.from_store_id, MovementKind::TransferOut, -1)),
-        TransferAction::Receive => Some((transfer.to_store_id, MovementKind::TransferIn, 1)),
-        TransferAction::Reject | TransferAction::Cancel => None,
-    };
-    if let Some((store_id, kind, sign)) = moves {
-        let store = stores::find_store(write.tx(), store_id)
-            .await?
-            .ok_or(StockError::NotFound)?;
-        // Lock levels in product order (see ringup_store::stock), report lines in body order.
-        let mut order: Vec<usize> = (0..transfer.lines.len()).collect();
-        order.sort_by_key(|&i| transfer.lines.get(i).map(|l| l.product_id));
-        let mut short = Vec::new();
-        for i in order {
-            let Some(line) = transfer.lines.get(i) else {
-                continue;
-            };
-            let movement = NewMovement {
-                store_id,
-                product_id: line.product_id,
-                kind,
-                ref_type: Some("transfer"),
-                ref_id: Some(transfer.id.to_string()),
-                actor_id: Some(&actor_id),
-                note: None,
-                // docs/API.md: approval is 409 when the source's `available` is short, whatever
-                // the store allows; only its own sales and adjustments may go negative.
-                allow_negative: store.allow_negative_stock && kind != MovementKind::TransferOut,
-            };
-            if let Err(s) =
-                stock::move_stock(write.tx(), &movement, |_| sign * line.quantity, at).await?
-            {
-                short.push((i, s));
+            .map_err(StockError::InvalidTransition)?;
+        let actor_id = actor.actor_id();
+        let at = write.at();
+        // The conditional update is the guard: of two racing actions only one finds the status
+        // it expects; the other sees the new one and is refused.
+        if !transfers::transition(
+            write.tx(),
+            transfer.id,
+            transfer.status,
+            next,
+            &actor_id,
+            reason.as_deref(),
+            at,
+        )
+        .await?
+        {
+            let current = transfers::find_transfer(write.tx(), transfer.id)
+                .await?
+                .ok_or(StockError::NotFound)?;
+            return Err(current
+                .status
+                .next(action)
+                .err()
+                .map_or(StockError::TransferChanged, StockError::InvalidTransition));
+        }
+        let moves = match action {
+            TransferAction::Approve => {
+                Some((transfer.from_store_id, MovementKind::TransferOut, -1))
+            }
+            TransferAction::Receive => Some((transfer.to_store_id, MovementKind::TransferIn, 1)),
+            TransferAction::Reject | TransferAction::Cancel => None,
+        };
+        if let Some((store_id, kind, sign)) = moves {
+            let store = stores::find_store(write.tx(), store_id)
+                .await?
+                .ok_or(StockError::NotFound)?;
+            // Lock levels in product order (see ringup_store::stock), report lines in body order.
+            let mut order: Vec<usize> = (0..transfer.lines.len()).collect();
+            order.sort_by_key(|&i| transfer.lines.get(i).map(|l| l.product_id));
+            let mut short = Vec::new();
+            for i in order {
+                let Some(line) = transfer.lines.get(i) else {
+                    continue;
+                };
+                let movement = NewMovement {
+                    store_id,
+                    product_id: line.product_id,
+                    kind,
+                    ref_type: Some("transfer"),
+                    ref_id: Some(transfer.id.to_string()),
+                    actor_id: Some(&actor_id),
+                    note: None,
+                    // docs/API.md: approval is 409 when the source's `available` is short, whatever
+                    // the store allows; only its own sales and adjustments may go negative.
+                    allow_negative: store.allow_negative_stock && kind != MovementKind::TransferOut,
+                };
+                if let Err(s) =
+                    stock::move_stock(write.tx(), &movement, |_| sign * line.quantity, at).await?
+                {
+                    short.push((i, s));
+                }
+            }
+            if !short.is_empty() {
+                short.sort_by_key(|(i, _)| *i);
+                return Err(short_lines(short));
             }
         }
-        if !short.is_empty() {
-            short.sort_by_key(|(i, _)| *i);
-            return Err(short_lines(short));
-        }
-    }
-    let store = if action == TransferAction::Receive {
-        transfer.to_store_id
-    } else {
-        transfer.from_store_id
-    };
-    let audit = write
-        .audit_event(&format!("transfer.{}", next.as_str()), Some(store))
-        .on("transfer", transfer.id)
-        .with(serde_json::json!({ "from": transfer.status.as_str(), "reason": reason }));
-    let row = transfers::find_transfer(write.tx(), transfer.id)
-        .await?
-        .ok_or(StockError::NotFound)?;
-    let shown = view(&row).map_err(WriteError::View)?;
-    let effects = Effects::new()
-        .event(next.event_type(), Some(store), &shown)
-        .audit(audit);
-    Ok(write.finish(row, effects, 200, shown).await?)
+        let store = if action == TransferAction::Receive {
+            transfer.to_store_id
+        } else {
+            transfer.from_store_id
+        };
+        let audit = write
+            .audit_event(&format!("transfer.{}", next.as_str()), Some(store))
+            .on("transfer", transfer.id)
+            .with(serde_json::json!({ "from": transfer.status.as_str(), "reason": reason }));
+        let row = transfers::find_transfer(write.tx(), transfer.id)
+            .await?
+            .ok_or(StockError::NotFound)?;
+        let shown = view(&row).map_err(WriteError::View)?;
+        let effects = Effects::new()
+            .event(next.event_type(), Some(store), &shown)
+            .audit(audit);
+        Ok(write.finish(row, effects, 200, shown).await?)
+    })
+    .await
 }

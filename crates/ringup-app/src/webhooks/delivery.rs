@@ -32,18 +32,21 @@ pub async fn claim(db: &Db, now: DateTime<Utc>, room: Room) -> Result<Vec<Run>, 
         return Ok(Vec::new());
     }
     // Hot writes, like the relay's: on SQLite they join the sales' batches.
-    let mut tx = db.begin_direct().await?;
-    let runs = claims::claim(
-        &mut tx,
-        db.engine(),
-        now,
-        now + lease(),
-        now + probe_interval(),
-        room,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(runs)
+    let engine = db.engine();
+    db.write_direct(move |mut tx| async move {
+        let runs = claims::claim(
+            &mut tx,
+            engine,
+            now,
+            now + lease(),
+            now + probe_interval(),
+            room,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(runs)
+    })
+    .await
 }
 
 /// What one send got.
@@ -105,23 +108,29 @@ pub async fn record(
         });
         break;
     }
-    let mut tx = db.begin_direct().await?;
-    let recorded = claims::record(
-        &mut tx,
-        db.engine(),
-        run,
-        &outcome,
-        now,
-        CIRCUIT_THRESHOLD,
-        now + probe_interval(),
-    )
-    .await?;
-    let next = if go_on && outcome.failed.is_none() {
-        claims::next_run(&mut tx, db.engine(), run, now, now + lease(), RUN_LENGTH).await?
-    } else {
-        None
-    };
-    tx.commit().await?;
+    let engine = db.engine();
+    let run = run.clone();
+    let (recorded, next) = db
+        .write_direct(move |mut tx| async move {
+            let recorded = claims::record(
+                &mut tx,
+                engine,
+                &run,
+                &outcome,
+                now,
+                CIRCUIT_THRESHOLD,
+                now + probe_interval(),
+            )
+            .await?;
+            let next = if go_on && outcome.failed.is_none() {
+                claims::next_run(&mut tx, engine, &run, now, now + lease(), RUN_LENGTH).await?
+            } else {
+                None
+            };
+            tx.commit().await?;
+            Ok::<_, StoreError>((recorded, next))
+        })
+        .await?;
     let recorded = Recorded {
         succeeded: recorded.succeeded,
         failed: recorded.failed.map(|ending| match ending {

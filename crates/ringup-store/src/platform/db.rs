@@ -24,9 +24,9 @@ use url::Url;
 
 use crate::platform::direct::{self, Opener};
 use crate::platform::error::{StoreError, StoreResult};
-use crate::platform::trace::{Connection, TxSpan};
+use crate::platform::trace::{self, Connection, TxSpan};
 use crate::platform::tx::DirectTx;
-use crate::platform::writer::{Lease, QueueStats, Writer, WriterOptions};
+use crate::platform::writer::{Lease, QueueStats, Ran, Writer, WriterOptions};
 
 /// The two engines ringup runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -336,7 +336,12 @@ impl Db {
         Ok(Db {
             engine: Engine::Sqlite,
             read,
-            writer: Some(Writer::start(write.clone(), direct, opener, options.writer)),
+            writer: Some(Writer::start(
+                write.clone(),
+                direct,
+                opener,
+                options.writer,
+            )?),
             write,
             acquire_timeout: options.acquire_timeout,
             events: Arc::default(),
@@ -435,6 +440,42 @@ impl Db {
                 DirectTx::pooled(tx, span)
             }
         })
+    }
+
+    /// Runs a hot write: `work` gets its transaction ([`DirectTx`]) and ends it, committing
+    /// it or dropping it. On SQLite the writer runs it, on its own thread, as a turn of a
+    /// group-committed batch, and what it returned comes back once that batch committed (a
+    /// failed batch commit answers [`StoreError::BatchFailed`] instead); on PostgreSQL it runs
+    /// right here on a pooled transaction.
+    ///
+    /// `work` must only run statements on its transaction: on SQLite, anything else it waited
+    /// for would stall every write queued behind it.
+    pub async fn write_direct<T, E, F, Fut>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(DirectTx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let Some(writer) = &self.writer else {
+            return work(self.begin_direct().await?).await;
+        };
+        let span = TxSpan::begin(self.engine, Connection::WriterOwn);
+        let turn = span.span().clone();
+        let ran = writer
+            .run(self.acquire_timeout, turn.clone(), move |lease| {
+                work(DirectTx::lease(lease, span))
+            })
+            .await
+            .inspect_err(|err| trace::record_failure(&turn, err))?;
+        match ran {
+            Ran::Committed(result) | Ran::Discarded(result @ Err(_)) => result,
+            Ran::Discarded(Ok(_)) => Err(StoreError::corrupt(
+                "write",
+                "a write answered without keeping or undoing its work",
+            )
+            .into()),
+        }
     }
 
     /// The SQLite writer's queue (none on PostgreSQL), for metrics.

@@ -98,9 +98,7 @@ impl TxSpan {
 
     fn failed(&mut self, err: &StoreError) {
         self.finished = true;
-        self.span.record("ringup.db.outcome", "failed");
-        self.span.record("otel.status_code", "ERROR");
-        self.span.record("error.type", err.kind());
+        record_failure(&self.span, err);
     }
 }
 
@@ -110,6 +108,14 @@ impl Drop for TxSpan {
             self.span.record("ringup.db.outcome", "rolled back");
         }
     }
+}
+
+/// Records on a transaction's span that it failed with `err`: for a write SQLite's writer ran,
+/// whose span may have ended as handed over (a full queue) or kept (a failed group commit).
+pub(crate) fn record_failure(span: &Span, err: &StoreError) {
+    span.record("ringup.db.outcome", "failed");
+    span.record("otel.status_code", "ERROR");
+    span.record("error.type", err.kind());
 }
 
 /// Records on the span of each write of a SQLite batch how many writes it committed with.

@@ -2,7 +2,10 @@
 //! [`Sql`], then commit) for [`WriteTx`] and for [`DirectTx`], the transaction of a hot write,
 //! which on PostgreSQL also holds the statements deferred on it ([`Sql::defer`]).
 
+use std::sync::Arc;
+
 use sqlx::Transaction;
+use tokio::sync::Notify;
 
 use crate::platform::db::WriteTx;
 use crate::platform::error::{StoreError, StoreResult};
@@ -24,11 +27,26 @@ impl Sql for WriteTx {
 /// rolls back.
 pub trait Tx: Sql {
     fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Commits, and raises `raise` once the commit is durable (for a write run on SQLite's
+    /// writer, that is after this returns: the writer raises it).
+    fn commit_raising(
+        self,
+        raise: Option<&Arc<Notify>>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 impl Tx for WriteTx {
     async fn commit(self) -> StoreResult<()> {
         WriteTx::commit(self).await
+    }
+
+    async fn commit_raising(self, raise: Option<&Arc<Notify>>) -> StoreResult<()> {
+        WriteTx::commit(self).await?;
+        if let Some(raise) = raise {
+            raise.notify_one();
+        }
+        Ok(())
     }
 }
 
@@ -124,18 +142,30 @@ impl Sql for DirectTx {
 }
 
 impl Tx for DirectTx {
-    /// On SQLite, keeps the write in its batch and returns once the batch committed.
+    /// On SQLite, keeps the write in its batch and returns once the batch committed (for a
+    /// lease), or at once (for a write the writer runs: its caller hears of the commit).
     async fn commit(self) -> StoreResult<()> {
+        self.commit_raising(None).await
+    }
+
+    async fn commit_raising(self, raise: Option<&Arc<Notify>>) -> StoreResult<()> {
         let DirectTx(direct, span) = self;
         let committed = match direct {
             Direct::Tx {
                 mut tx,
                 mut deferred,
-            } => match send_deferred(&mut tx, &mut deferred).await {
-                Ok(()) => tx.commit().await.map_err(StoreError::from),
-                Err(err) => Err(err),
-            },
-            Direct::Lease(lease) => lease.keep().await,
+            } => {
+                let committed = match send_deferred(&mut tx, &mut deferred).await {
+                    Ok(()) => tx.commit().await.map_err(StoreError::from),
+                    Err(err) => Err(err),
+                };
+                if let (Ok(()), Some(raise)) = (&committed, raise) {
+                    raise.notify_one();
+                }
+                committed
+            }
+            // The writer raises it after the batch's commit.
+            Direct::Lease(lease) => lease.keep(raise.cloned()).await,
         };
         span.finish(&committed);
         committed

@@ -1,30 +1,38 @@
-//! SQLite's writer: one task owns the write connection and runs every business write through
+//! SQLite's writer: one thread owns the write connection and runs every business write through
 //! it with **group commit**.
 //!
-//! A write asks for a turn (`Writer::lease`); the writer hands it the connection inside the
-//! open batch transaction, under a `SAVEPOINT` of its own ([`Lease`]). The write runs its
-//! statements, then gives the connection back either to keep its work (`RELEASE`) or to drop
-//! it (`ROLLBACK TO`: a refused sale undoes only itself). The writer then serves the next
-//! queued write in the same transaction, up to [`WriterOptions::max_batch`], and commits once:
-//! one `BEGIN IMMEDIATE`, one `COMMIT` and one WAL sync for the whole batch. Only then does
-//! each kept write learn that it committed, so nothing is answered before it is durable.
+//! A write asks for a turn; the writer serves it inside the open batch transaction, under a
+//! `SAVEPOINT` of its own. The write runs its statements, then either keeps its work
+//! (`RELEASE`) or drops it (`ROLLBACK TO`: a refused sale undoes only itself). The writer then
+//! serves the next queued write in the same transaction, up to [`WriterOptions::max_batch`],
+//! and commits once: one `BEGIN IMMEDIATE`, one `COMMIT` and one WAL sync for the whole
+//! batch. Only then does each kept write learn that it committed, so nothing is answered
+//! before it is durable.
+//!
+//! A turn is served one of three ways:
+//! - a **run** ([`Writer::run`], the hot writes through `Db::write_direct`): the write hands
+//!   the writer its statements as a future, and the writer awaits it in place on its own
+//!   synchronous connection ([`crate::platform::direct`]). One write follows the other with
+//!   no task of the server's to wake and schedule in between, so a busy server (HTTP, webhook
+//!   deliveries) does not stretch the writer's turns;
+//! - a **direct lease** ([`DirectLease`]): the same connection lent to a write that runs in its
+//!   own task and gives it back (background writes that open their transaction first);
+//! - a **lease** ([`Lease`]) of the pooled sqlx connection, for writes whose store functions
+//!   take `&mut AnyConnection`. A queued write of the other connection ends the batch; it
+//!   opens the next one.
+//!
+//! The writer runs on a thread of its own (with a single-threaded runtime for the leases'
+//! hand-offs): its COMMITs and WAL checkpoints block that thread only.
 //!
 //! Invariants:
 //! - A write's answer waits for its batch's COMMIT; a failed COMMIT fails every write of the
 //!   batch (none was answered, so a retry with the same idempotency key is safe).
-//! - A write that is dropped without finishing (a refusal, an error, a cancelled request) rolls
-//!   back to its savepoint: the rest of the batch stands.
+//! - A write that ends without keeping its work (a refusal, an error, a cancelled request, a
+//!   panic) rolls back to its savepoint: the rest of the batch stands.
 //! - The queue is bounded: when it is full a write is refused at once ([`StoreError::Overloaded`],
 //!   answered 503 with `Retry-After`) instead of waiting behind an unbounded backlog.
 //! - WAL checkpoints run here, between batches and after the batch's writes have their answers,
 //!   so no reader's checkpoint competes with a commit and no commit pays for one.
-//!
-//! The writer holds two connections to the file and uses one at a time, a batch on one or the
-//! other: the pooled sqlx connection ([`Lease`]) for writes whose store functions take
-//! `&mut AnyConnection`, and its own synchronous connection ([`DirectLease`], see
-//! [`crate::platform::direct`]) for the hot writes, whose statements then run on the write's
-//! own thread with no hand-off. A queued write of the other kind ends the batch; it opens the
-//! next one.
 //!
 //! Each queued write carries its transaction's span ([`crate::platform::trace`]): the writer
 //! serves the write's turn inside it, so its savepoint, and anything logged while it serves
@@ -37,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
-use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, mpsc, oneshot};
 use tracing::{Instrument, Span};
 
 use crate::platform::direct::{self, Opener};
@@ -47,7 +55,7 @@ use crate::platform::trace;
 mod own;
 
 pub use own::DirectLease;
-use own::{blocking, direct_batch};
+use own::{OwnTurn, Run, direct_batch, run_of, wal_checkpoint};
 
 /// How the writer batches and checkpoints.
 #[derive(Clone, Copy, Debug)]
@@ -89,11 +97,21 @@ pub struct QueueStats {
     pub refused: u64,
 }
 
-/// A write waiting for its turn: which connection it wants, and where to send its lease.
+/// How a [`Writer::run`] ended, once its batch was committed: with the write's work kept, or
+/// undone (the write dropped its lease: a refusal, an error).
+#[derive(Debug)]
+pub(crate) enum Ran<T> {
+    Committed(T),
+    Discarded(T),
+}
+
+/// A write waiting for its turn: which connection it wants, and where to send its lease (or,
+/// for a run, the write itself).
 #[derive(Debug)]
 enum Ticket {
     Pooled(Turn<Lease>),
-    Direct(Turn<DirectLease>),
+    /// A turn on the writer's own connection: a run or a direct lease.
+    Own(OwnTurn),
 }
 
 /// Where a write's lease goes, and the span of the write's transaction.
@@ -103,10 +121,12 @@ struct Turn<L> {
     span: Span,
 }
 
-/// A write that kept its work: it waits on `waiter` for its batch's commit.
+/// A write that kept its work: it waits on `waiter` for its batch's commit, and has `raise`
+/// raised once it is durable.
 struct Kept {
     waiter: oneshot::Sender<Committed>,
     span: Span,
+    raise: Option<Arc<Notify>>,
 }
 
 /// Whether a batch committed, as each write that kept its work learns it.
@@ -171,13 +191,15 @@ impl Drop for Lease {
 }
 
 impl Writer {
-    /// Starts the writer task on `pool` (one connection) and the connection `opener` opens.
+    /// Starts the writer on `pool` (one connection) and the connection `opener` opens, on a
+    /// thread of its own: its commits sync the WAL there, and the writes it runs in place
+    /// ([`Writer::run`]) never wait for the server's tasks to be scheduled.
     pub(crate) fn start(
         pool: AnyPool,
         direct: rusqlite::Connection,
         opener: Opener,
         options: WriterOptions,
-    ) -> Writer {
+    ) -> StoreResult<Writer> {
         let capacity = options.queue.max(1);
         let (queue, tickets) = mpsc::channel(capacity);
         let connections = Connections {
@@ -185,11 +207,53 @@ impl Writer {
             direct: Some(direct),
             opener,
         };
-        tokio::spawn(run(connections, tickets, options));
-        Writer {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| StoreError::Unavailable(sqlx::Error::Io(err)))?;
+        std::thread::Builder::new()
+            .name("ringup-writer".to_owned())
+            .spawn(move || runtime.block_on(serve_batches(connections, tickets, options)))
+            .map_err(|err| StoreError::Unavailable(sqlx::Error::Io(err)))?;
+        Ok(Writer {
             queue,
             capacity,
             refused: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Runs `work` on the writer's thread, as a turn of a group-committed batch on the
+    /// writer's own connection: `work` gets the lease and ends it (kept or dropped) before it
+    /// completes. Answers once the batch has committed: what `work` returned if it kept its
+    /// work ([`Ran::Committed`]), or if it dropped it ([`Ran::Discarded`]). Waits at most
+    /// `timeout` for the write to run, and is refused at once when the queue is full.
+    ///
+    /// `work` must only run statements on the lease: anything else it waited for would stall
+    /// every write behind it.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        timeout: Duration,
+        span: Span,
+        work: F,
+    ) -> StoreResult<Ran<T>>
+    where
+        F: FnOnce(DirectLease) -> Fut + Send + 'static,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (result, output) = oneshot::channel();
+        let (done, committed) = oneshot::channel();
+        let work = run_of(work, result, done);
+        self.queue_up(Ticket::Own(OwnTurn::Run(Run { work, span })))?;
+        let output = match tokio::time::timeout(timeout, output).await {
+            Ok(Ok(output)) => output,
+            Ok(Err(_)) => return Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
+            Err(_) => return Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+        };
+        match committed.await {
+            Ok(Ok(())) => Ok(Ran::Committed(output)),
+            Ok(Err(err)) => Err(StoreError::BatchFailed(err)),
+            Err(_) => Ok(Ran::Discarded(output)),
         }
     }
 
@@ -209,7 +273,7 @@ impl Writer {
         span: Span,
     ) -> StoreResult<DirectLease> {
         let (lease, leased) = oneshot::channel();
-        self.queue_up(Ticket::Direct(Turn { lease, span }))?;
+        self.queue_up(Ticket::Own(OwnTurn::Lease(Turn { lease, span })))?;
         wait_for_turn(leased, timeout).await
     }
 
@@ -272,8 +336,8 @@ struct Batch {
     held: Option<Ticket>,
 }
 
-/// The writer task: one batch after another until every handle is gone.
-async fn run(
+/// The writer's loop: one batch after another until every handle is gone.
+async fn serve_batches(
     mut connections: Connections,
     mut tickets: mpsc::Receiver<Ticket>,
     options: WriterOptions,
@@ -301,7 +365,7 @@ async fn run(
                 )
                 .await
             }
-            Ticket::Direct(turn) => {
+            Ticket::Own(turn) => {
                 direct_batch(
                     &mut connections,
                     turn,
@@ -322,35 +386,18 @@ async fn run(
         }
         if checkpoint {
             since_checkpoint = 0;
-            wal_checkpoint(&mut connections).await;
+            wal_checkpoint(&mut connections);
         }
-    }
-}
-
-/// A passive WAL checkpoint, between batches, on the writer's own connection.
-async fn wal_checkpoint(connections: &mut Connections) {
-    let Some(conn) = connections.direct.take() else {
-        return;
-    };
-    let started = Instant::now();
-    let (conn, result) = blocking(conn, |conn| {
-        conn.execute_batch("pragma wal_checkpoint(passive)")
-    })
-    .await;
-    metrics::histogram!("ringup_wal_checkpoint_seconds").record(started.elapsed().as_secs_f64());
-    connections.direct = conn;
-    if let Err(err) = result {
-        tracing::warn!(error = %err, "WAL checkpoint failed; the next one retries");
     }
 }
 
 /// The next queued write for this batch, if it is of the same kind; one of the other kind is
 /// handed back as `held`.
-fn next_of<L>(
+fn next_of<T>(
     tickets: &mut mpsc::Receiver<Ticket>,
     held: &mut Option<Ticket>,
-    pick: fn(Ticket) -> Result<Turn<L>, Ticket>,
-) -> Option<Turn<L>> {
+    pick: fn(Ticket) -> Result<T, Ticket>,
+) -> Option<T> {
     match pick(tickets.try_recv().ok()?) {
         Ok(turn) => Some(turn),
         Err(other) => {
@@ -367,18 +414,19 @@ fn pooled_ticket(ticket: Ticket) -> Result<Turn<Lease>, Ticket> {
     }
 }
 
-fn direct_ticket(ticket: Ticket) -> Result<Turn<DirectLease>, Ticket> {
-    match ticket {
-        Ticket::Direct(turn) => Ok(turn),
-        other => Err(other),
-    }
-}
-
 /// Tells every kept write how its batch ended, and with how many writes.
 fn answer(kept: Vec<Kept>, outcome: &Committed) {
     let writes = kept.len();
-    for Kept { waiter, span } in kept {
+    for Kept {
+        waiter,
+        span,
+        raise,
+    } in kept
+    {
         trace::record_batch_size(&span, writes);
+        if let (Some(raise), Ok(())) = (raise, outcome) {
+            raise.notify_one();
+        }
         let _ = waiter.send(outcome.clone());
     }
 }
@@ -450,7 +498,11 @@ async fn pooled_writes(
         served += 1;
         let span = turn.span.clone();
         match serve(conn, turn.lease).instrument(span.clone()).await {
-            Ok(Some(waiter)) => kept.push(Kept { waiter, span }),
+            Ok(Some(waiter)) => kept.push(Kept {
+                waiter,
+                span,
+                raise: None,
+            }),
             Ok(None) => {}
             Err(err) => {
                 tracing::error!(error = %err, "a write's savepoint could not be closed; the batch is rolled back");

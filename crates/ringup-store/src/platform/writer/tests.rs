@@ -94,3 +94,100 @@ async fn a_refused_statement_leaves_the_direct_write_usable() {
     .unwrap();
     assert_eq!(n, 2);
 }
+
+/// What a test write does on the writer: keep its event, drop it with an error, finish without
+/// ending its transaction, or panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    Keep,
+    Refuse,
+    Panic,
+}
+
+async fn run_write(db: &Db, name: String, ending: Ending) -> Result<String, StoreError> {
+    db.write_direct(move |mut tx| async move {
+        outbox::append_json(&mut tx, &name, None, "{}", Utc::now()).await?;
+        match ending {
+            Ending::Keep => {
+                tx.commit().await?;
+                Ok(name)
+            }
+            Ending::Refuse => Err(StoreError::NotFound),
+            Ending::Panic => panic!("a bug in a write"),
+        }
+    })
+    .await
+}
+
+/// Writes the writer runs itself, queued together with leased ones: each gets its own answer
+/// once its batch committed; a refused one and one that panicked undo only themselves, and the
+/// writer goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_and_leases_share_batches_and_a_failed_run_undoes_only_itself() {
+    let (_dir, db) = scratch().await;
+    let endings = [
+        Some(Ending::Keep),
+        None,
+        Some(Ending::Refuse),
+        Some(Ending::Keep),
+        Some(Ending::Panic),
+        Some(Ending::Keep),
+        None,
+    ];
+    let mut tasks = Vec::new();
+    for (i, ending) in endings.into_iter().enumerate() {
+        let db = db.clone();
+        let name = format!("r{i}");
+        tasks.push(tokio::spawn(async move {
+            match ending {
+                Some(ending) => run_write(&db, name, ending).await.map(|_| ()),
+                None => {
+                    let mut tx = db.begin_direct().await?;
+                    outbox::append_json(&mut tx, &name, None, "{}", Utc::now()).await?;
+                    tx.commit().await
+                }
+            }
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    for (i, answer) in answers.iter().enumerate() {
+        match i {
+            2 => assert!(matches!(answer, Err(StoreError::NotFound)), "{answer:?}"),
+            4 => assert!(
+                matches!(answer, Err(StoreError::Unavailable(_))),
+                "{answer:?}"
+            ),
+            _ => assert!(answer.is_ok(), "write {i}: {answer:?}"),
+        }
+    }
+    let mut seen = events(&db).await;
+    seen.sort();
+    assert_eq!(seen, ["r0", "r1", "r3", "r5", "r6"]);
+    let after = run_write(&db, "after".to_owned(), Ending::Keep).await;
+    assert_eq!(after.ok().as_deref(), Some("after"));
+}
+
+/// A write that keeps its work is answered only once its batch committed: what it returns is
+/// already visible to a reader when the caller hears of it, and the relay's signal, raised by
+/// the writer after the commit, is waiting.
+#[tokio::test]
+async fn a_run_is_answered_after_its_commit_and_raises_the_signal_after_it() {
+    let (_dir, db) = scratch().await;
+    let signal = db.events_signal().clone();
+    let raise = signal.clone();
+    let kept = db
+        .write_direct(move |mut tx| async move {
+            outbox::append_json(&mut tx, "raised", None, "{}", Utc::now()).await?;
+            tx.commit_raising(Some(&raise)).await?;
+            Ok::<_, StoreError>(())
+        })
+        .await;
+    assert!(kept.is_ok(), "{kept:?}");
+    assert_eq!(events(&db).await, ["raised"]);
+    tokio::time::timeout(std::time::Duration::from_secs(1), signal.notified())
+        .await
+        .expect("the signal was raised");
+}
