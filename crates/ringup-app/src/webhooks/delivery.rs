@@ -1,6 +1,7 @@
 //! The delivery worker's use cases: claim runs of due attempts, and record how a run went
 //! (the retry schedule and the circuit breaker of `ringup_core::webhooks::retry` applied).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -76,7 +77,7 @@ pub struct Recorded {
 /// same transaction and answers it, so a busy lane costs one transaction a run.
 pub async fn record(
     db: &Db,
-    run: &Run,
+    run: &Arc<Run>,
     sent: &[Attempt],
     now: DateTime<Utc>,
     jitter: f64,
@@ -109,7 +110,7 @@ pub async fn record(
         break;
     }
     let engine = db.engine();
-    let run = run.clone();
+    let run = Arc::clone(run);
     let (recorded, next) = db
         .write_direct(move |mut tx| async move {
             let recorded = claims::record(

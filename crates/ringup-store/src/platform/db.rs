@@ -472,7 +472,7 @@ impl Db {
             Ran::Committed(result) | Ran::Discarded(result @ Err(_)) => result,
             Ran::Discarded(Ok(_)) => Err(StoreError::corrupt(
                 "write",
-                "a write answered without keeping or undoing its work",
+                "a write returned success without committing its work",
             )
             .into()),
         }

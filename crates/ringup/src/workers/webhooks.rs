@@ -272,14 +272,16 @@ async fn run(
 /// Sends a lane's runs one after another: each run's attempts in order until one fails, the
 /// sending budget is spent or the server stops; recording a run claims the lane's next one.
 async fn deliver(shared: &Shared, first: Run) {
-    let mut run = first;
+    // Shared with the writer's record of it, which runs on the writer's thread: its attempts
+    // carry their bodies, too many to copy for each record.
+    let mut run = Arc::new(first);
     while let Some(next) = deliver_run(shared, &run).await {
-        run = next;
+        run = Arc::new(next);
     }
 }
 
 /// Sends one run and records it; answers the lane's next run, if it goes on.
-async fn deliver_run(shared: &Shared, run: &Run) -> Option<Run> {
+async fn deliver_run(shared: &Shared, run: &Arc<Run>) -> Option<Run> {
     let started = Instant::now();
     let mut sent: Vec<Attempt> = Vec::with_capacity(run.attempts.len());
     let mut took: Vec<Duration> = Vec::with_capacity(run.attempts.len());
