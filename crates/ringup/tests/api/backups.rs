@@ -191,7 +191,7 @@ async fn connect(database: &TestDatabase) -> Db {
 #[tokio::test]
 async fn a_backup_restores_on_the_other_engine_with_every_row_and_serves_on() {
     // Arrange: a shop with a category tree, a customer, sales, a return and a void.
-    let s = shop().await;
+    let mut s = shop().await;
     let cashier = s.staff("cashier").await;
     let manager = s.staff("manager").await;
     let item = s.stocked(250, &s.standard, 100).await;
@@ -239,10 +239,17 @@ async fn a_backup_restores_on_the_other_engine_with_every_row_and_serves_on() {
     expect(s.void(&manager.token, &sales[4], "wrong basket").await, 200).await;
     let source_url = s.app.settings.database_url.expose().to_owned();
     let work = tempfile::tempdir().unwrap();
+    // Stopped, so that no worker writes between the backup and the dump it is compared with
+    // (a backup under load has its own test below).
+    s.w.app.stop().await.unwrap();
+    let source_db = Db::connect(&s.app.settings.database_url, &DbOptions::default())
+        .await
+        .unwrap();
 
-    // Act: back up while the server runs, restore into an empty database.
+    // Act: back up, restore into an empty database.
     let file = backup(&source_url, work.path(), &work.path().join("backups")).await;
-    let source = dump(&s.app.db).await;
+    let source = dump(&source_db).await;
+    source_db.close().await;
     let restored_db = target(s.app.engine(), work.path()).await;
     let restored_url = restored_db.url().expose().to_owned();
     restore(&restored_db, work.path(), &file).await;
@@ -425,7 +432,7 @@ async fn a_backup_under_a_sale_load_restores_the_database_as_it_was_at_that_inst
 
 #[tokio::test]
 async fn a_restore_refuses_a_database_with_data_and_a_damaged_file_and_changes_nothing() {
-    let s = shop().await;
+    let mut s = shop().await;
     let cashier = s.staff("cashier").await;
     let item = s.stocked(100, &s.standard, 10).await;
     let shift = s.open(&cashier.token, &s.register, 0).await;
@@ -434,10 +441,17 @@ async fn a_restore_refuses_a_database_with_data_and_a_damaged_file_and_changes_n
         &sale_body(&shift, vec![line(&item, 1)], vec![pay("cash", 100)]),
     )
     .await;
+    // The server is stopped before anything is compared: its workers write on their own
+    // schedule (the relay, the consumers' cursors, a store's daily summary once its local time
+    // passes the summary time), and "changes nothing" is about the restore alone.
+    s.w.app.stop().await.unwrap();
     let source_url = s.app.settings.database_url.expose().to_owned();
+    let source_db = Db::connect(&s.app.settings.database_url, &DbOptions::default())
+        .await
+        .unwrap();
     let work = tempfile::tempdir().unwrap();
     let file = backup(&source_url, work.path(), &work.path().join("backups")).await;
-    let before = dump(&s.app.db).await;
+    let before = dump(&source_db).await;
 
     // Into the database it came from, which holds data: refused, naming what is there.
     let err = refused(&source_url, work.path(), &file).await;
@@ -446,7 +460,7 @@ async fn a_restore_refuses_a_database_with_data_and_a_damaged_file_and_changes_n
         "{err}"
     );
     assert_eq!(
-        dump(&s.app.db).await,
+        dump(&source_db).await,
         before,
         "a refused restore changes nothing"
     );
@@ -486,7 +500,8 @@ async fn a_restore_refuses_a_database_with_data_and_a_damaged_file_and_changes_n
     )
     .await;
     assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(dump(&s.app.db).await, before);
+    assert_eq!(dump(&source_db).await, before);
+    source_db.close().await;
 }
 
 #[tokio::test]
