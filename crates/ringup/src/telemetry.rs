@@ -22,8 +22,11 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::settings::{LogFormat, SettingError, Settings};
 
+mod asked;
 mod otlp;
 mod trace_ids;
+
+use asked::Asked;
 
 /// What [`init`] started and [`Telemetry::shutdown`] stops: the trace exporter, if any.
 #[must_use = "shut it down at exit, or the last spans are lost"]
@@ -46,7 +49,9 @@ impl Telemetry {
 /// exporter cannot be built, naming `OTEL_EXPORTER_OTLP_ENDPOINT`.
 pub fn init(settings: &Settings) -> Result<Telemetry, SettingError> {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = filter.or(filter_fn(is_ringup_span));
+    // Every filter is `Asked`: tracing-subscriber can otherwise give a layer a stale verdict
+    // and lose a request's span (see `asked`).
+    let logs = Asked(filter.or(filter_fn(is_ringup_span)));
     let logs = match settings.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .fmt_fields(JsonFields::new())
@@ -71,7 +76,7 @@ pub fn init(settings: &Settings) -> Result<Telemetry, SettingError> {
             .with_threads(false)
             .with_tracked_inactivity(false)
             .with_target(false)
-            .with_filter(filter_fn(is_traced))
+            .with_filter(Asked(filter_fn(is_traced)))
     });
     let installed = Registry::default()
         .with(trace_ids::layer())

@@ -33,9 +33,9 @@ pub(super) fn layer<S>() -> Filtered<TraceIds, impl tracing_subscriber::layer::F
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    TraceIds.with_filter(filter_fn(|meta| {
+    TraceIds.with_filter(super::Asked(filter_fn(|meta| {
         meta.is_span() && meta.fields().field(FIELD).is_some()
-    }))
+    })))
 }
 
 pub(super) struct TraceIds;

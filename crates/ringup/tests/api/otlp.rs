@@ -234,45 +234,30 @@ async fn requests_continue_the_callers_trace_with_a_span_per_transaction_and_log
         assert!(transaction["ringup.db.batch_size"].as_i64() >= Some(1));
     }
 
-    // The login continues its own caller's trace, and its writes are its children too. (Its
-    // log lines are shown if its span is missing: once, in a full PostgreSQL run, the span
-    // was not exported and its transactions were roots; it has not been reproduced since.)
-    let login_logs: Vec<&Value> = logs
+    // The login continues its own caller's trace, and its writes are its children too; its log
+    // lines carry that trace. (Its span was once lost at random: a filter read a stale
+    // verdict, docs/OPERATIONS.md, Traces. So is every request's span checked, the start-up
+    // probe's included, on both engines.)
+    let login_span = the_one(&spans, "POST /api/v1/auth/login");
+    assert_eq!(login_span["trace_id"], LOGIN_TRACE);
+    assert_eq!(login_span["parent_span_id"], LOGIN_PARENT);
+    let login_id = login_span["span_id"].as_str().unwrap();
+    assert!(
+        named(&spans, "db.transaction")
+            .iter()
+            .any(|s| s["parent_span_id"] == login_id && s["trace_id"] == LOGIN_TRACE),
+        "{spans:#?}"
+    );
+    let login_lines: Vec<&Value> = logs
         .iter()
         .filter(|line| line["span"]["http.route"] == "/api/v1/auth/login")
         .collect();
-    let trouble: Vec<&Value> = logs
-        .iter()
-        .filter(|line| line["level"] == "WARN" || line["level"] == "ERROR")
-        .collect();
-    let names: Vec<&Value> = spans.iter().map(|s| &s["name"]).collect();
-    let logins = named(&spans, "POST /api/v1/auth/login");
-    // A known defect, not yet understood: on PostgreSQL the login's request span is sometimes
-    // never exported (its transactions are), while the store request's always is. On SQLite
-    // it has never been missing, so there it must be there; on PostgreSQL its absence is
-    // reported, and when it is there it is checked like on SQLite (docs/OPERATIONS.md, Traces).
-    if logins.is_empty() && !sqlite {
-        eprintln!(
-            "known defect: the login's request span was not exported on PostgreSQL; spans: \
-             {names:?}; warnings: {trouble:#?}"
-        );
-    } else {
-        assert_eq!(
-            logins.len(),
-            1,
-            "the login's log lines: {login_logs:#?}\nwarnings: {trouble:#?}\nspans: {names:?}"
-        );
-        let login_span = the_one(&spans, "POST /api/v1/auth/login");
-        assert_eq!(login_span["trace_id"], LOGIN_TRACE);
-        assert_eq!(login_span["parent_span_id"], LOGIN_PARENT);
-        let login_id = login_span["span_id"].as_str().unwrap();
-        assert!(
-            named(&spans, "db.transaction")
-                .iter()
-                .any(|s| s["parent_span_id"] == login_id && s["trace_id"] == LOGIN_TRACE),
-            "{spans:#?}"
-        );
-    }
+    assert!(!login_lines.is_empty(), "{logs:#?}");
+    assert!(
+        login_lines.iter().all(|l| l["trace_id"] == LOGIN_TRACE),
+        "{login_lines:#?}"
+    );
+    the_one(&spans, "GET /healthz");
 
     // A request without traceparent starts its own trace, named by the template, not the path.
     let read_span = the_one(&spans, "GET /api/v1/stores/{id}");
