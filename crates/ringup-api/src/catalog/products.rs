@@ -365,7 +365,8 @@ pub async fn update_product(
 }
 
 /// Archive a product (admins and managers): it stays readable with `active=false`, and
-/// history keeps it. Archiving an archived product changes nothing.
+/// history keeps it; a `product.updated` event carries it. Archiving an archived product
+/// changes nothing.
 #[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "products", security(("bearer" = [])),
     params(("id" = String, Path, description = "Product id")),
     responses((status = 204), (status = 403), (status = 404)))]
@@ -378,6 +379,6 @@ pub async fn archive_product(
     let current = existing_product(&state, &id).await?;
     principal.require(Capability::ManageCatalog)?;
     let request = state.write_request(&principal, &meta, None);
-    app::archive_product(&state.db, request, &current).await?;
+    app::archive_product(&state.db, request, &current, product_view).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@
 
 use ringup_core::catalog::{Barcode, LowStockThreshold, Money, Sku};
 use ringup_core::ids::{CategoryId, ProductId, TaxClassId};
+use ringup_store::audit::NewAuditEvent;
 use ringup_store::catalog::products::{self, ProductRow, ProductValues};
 use ringup_store::{Conn, Db};
 
@@ -231,25 +232,39 @@ async fn update_product_once(
             "low_stock_threshold": low_stock_threshold.map(LowStockThreshold::value),
             "active": active,
         }));
-    let row = products::find_product(write.tx(), current.id)
+    let (row, shown, effects) = updated(&mut write, current.id, audit, view).await?;
+    Ok(write.finish(row, effects, 200, shown).await?)
+}
+
+/// The product as `write` now holds it, shown by `view`, and the effects of its change: the
+/// `product.updated` event that carries it, and `audit`.
+async fn updated(
+    write: &mut Write<'_>,
+    id: ProductId,
+    audit: NewAuditEvent,
+    view: View<ProductRow>,
+) -> Result<(ProductRow, Shown, Effects), CatalogError> {
+    let row = products::find_product(write.tx(), id)
         .await?
         .ok_or(CatalogError::NotFound)?;
     let shown = view(&row).map_err(WriteError::View)?;
     let effects = Effects::new()
         .event("product.updated", None, &shown)
         .audit(audit);
-    Ok(write.finish(row, effects, 200, shown).await?)
+    Ok((row, shown, effects))
 }
 
-/// Archives `product` (as the caller read it): it stays readable with `active = false`.
+/// Archives `product` (as the caller read it): it stays readable with `active = false`, and
+/// a `product.updated` event carries it so (`view`), as a change of `active` by PATCH does.
 /// Archiving an archived product changes nothing and writes nothing: `None`.
 pub async fn archive_product(
     db: &Db,
     request: WriteRequest<'_>,
     product: &ProductRow,
+    view: View<ProductRow>,
 ) -> Result<Option<Written<ProductId>>, CatalogError> {
     retrying("product.archive", request.is_keyed(), || {
-        archive_product_once(db, request, product)
+        archive_product_once(db, request, product, view)
     })
     .await
 }
@@ -258,6 +273,7 @@ async fn archive_product_once(
     db: &Db,
     request: WriteRequest<'_>,
     product: &ProductRow,
+    view: View<ProductRow>,
 ) -> Result<Option<Written<ProductId>>, CatalogError> {
     if !product.active {
         return Ok(None);
@@ -286,7 +302,7 @@ async fn archive_product_once(
         .audit_event("product.archived", None)
         .on("product", current.id)
         .with(serde_json::json!({ "sku": current.sku }));
-    let effects = Effects::new().audit(audit);
+    let (_, _, effects) = updated(&mut write, current.id, audit, view).await?;
     Ok(Some(
         write
             .finish(current.id, effects, 204, Shown::nothing())

@@ -471,6 +471,17 @@ async fn every_business_effect_writes_its_event_with_its_store_and_resource() {
         expect(send(Method::POST, path, json!({})).await.unwrap(), 200).await;
     }
     expect(s.close(&cashier.token, &shift, 100).await, 200).await;
+    // The product archived, then archived again, which changes nothing and writes nothing.
+    let product_path = format!("/api/v1/products/{}", item.id);
+    for _ in 0..2 {
+        let archived = s
+            .app
+            .authed(Method::DELETE, &product_path, &s.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(archived.status(), 204);
+    }
 
     // Assert
     let home = s.store.to_string();
@@ -486,6 +497,7 @@ async fn every_business_effect_writes_its_event_with_its_store_and_resource() {
         ("transfer.approved", Some(&home), transfer["id"].clone()),
         ("transfer.received", Some(&other), transfer["id"].clone()),
         ("shift.closed", Some(&home), shift["id"].clone()),
+        ("product.updated", None, json!(item.id)),
     ];
     let deadline = Instant::now() + Duration::from_secs(10);
     let events = loop {
@@ -517,4 +529,8 @@ async fn every_business_effect_writes_its_event_with_its_store_and_resource() {
         .find(|e| e["type"] == "product.updated")
         .unwrap();
     assert_eq!(updated["data"]["price"], 120, "{updated}");
+    assert_eq!(updated["data"]["active"], true, "{updated}");
+    let archived = events.last().unwrap();
+    assert_eq!(archived["data"]["active"], false, "{archived}");
+    assert_eq!(archived["data"]["price"], 120, "{archived}");
 }
