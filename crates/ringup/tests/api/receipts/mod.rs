@@ -42,6 +42,26 @@ const MAIL_TO: &str = "customer@example.com";
 /// Africa/Nairobi: UTC+3 all year.
 const NAIROBI_MINUTES: i32 = 3 * 60;
 
+/// The header blocks of the mails in the app's mail directory. Not every mail there is a
+/// test's: the store's daily summary goes to its managers once the store's local time passes
+/// its summary time, whatever the test does.
+fn mail_headers(app: &TestApp) -> Vec<String> {
+    crate::auth::reset::files_in(&crate::auth::reset::mail_dir(app))
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .filter(|raw| raw.contains("\r\n\r\n") || raw.contains("\n\n"))
+        .map(|raw| crate::auth::reset::decode_message(&raw).0)
+        .collect()
+}
+
+/// The header blocks of the receipt mails (subject `Receipt <number>`).
+fn receipt_mails(app: &TestApp) -> Vec<String> {
+    mail_headers(app)
+        .into_iter()
+        .filter(|h| h.lines().any(|l| l.starts_with("Subject: Receipt ")))
+        .collect()
+}
+
 fn receipt_path(sale: &Value) -> String {
     format!("{SALES}/{}/receipt", id(sale))
 }
