@@ -59,6 +59,23 @@ pub struct LinesRequest {
     pub products: Vec<(usize, ProductId)>,
 }
 
+impl LinesRequest {
+    /// Adds a problem on `lines[i].product_id` for every line whose product does not exist.
+    pub(crate) async fn check_products(
+        &self,
+        conn: &mut impl Sql,
+        problems: &mut Vec<FieldError>,
+    ) -> Result<(), StoreError> {
+        check_products(
+            conn,
+            &self.products,
+            |i| format!("lines[{i}].product_id"),
+            problems,
+        )
+        .await
+    }
+}
+
 /// Adds a problem for every product that does not exist; `field(i)` names line `i`'s field.
 pub(crate) async fn check_products(
     conn: &mut impl Sql,

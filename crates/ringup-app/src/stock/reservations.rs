@@ -9,7 +9,7 @@ use ringup_store::Db;
 use ringup_store::catalog::stores::StoreRow;
 use ringup_store::stock::reservations::{self, ReservationRow};
 
-use super::{LinesRequest, StockError, check_products, short_lines};
+use super::{LinesRequest, StockError, short_lines};
 use crate::problem::FieldError;
 use crate::write::{
     Effects, Shown, View, WriteError, WriteRequest, Written, retrying, write_direct,
@@ -70,13 +70,7 @@ async fn create_reservation_once(
         None => None,
     };
     write_direct!(db, request, |write, request| {
-        check_products(
-            write.tx(),
-            &lines.products,
-            |i| format!("lines[{i}].product_id"),
-            &mut problems,
-        )
-        .await?;
+        lines.check_products(write.tx(), &mut problems).await?;
         let (Some(expires_at), true) = (expires_at, problems.is_empty()) else {
             return Err(StockError::Invalid(problems));
         };

@@ -17,7 +17,7 @@ use ringup_store::catalog::stores;
 use ringup_store::stock::transfers::{self, TransferRow};
 use ringup_store::stock::{self, NewMovement};
 
-use super::{LinesRequest, StockError, check_products, short_lines};
+use super::{LinesRequest, StockError, short_lines};
 use crate::meters::Operation;
 use crate::problem::FieldError;
 use crate::write::{Effects, View, WriteError, WriteRequest, Written, retrying, write_direct};
@@ -70,13 +70,7 @@ async fn create_transfer_once(
                 problems.push(FieldError::new(*field, "is not a known store"));
             }
         }
-        check_products(
-            write.tx(),
-            &lines.products,
-            |i| format!("lines[{i}].product_id"),
-            &mut problems,
-        )
-        .await?;
+        lines.check_products(write.tx(), &mut problems).await?;
         let (Some(from), Some(to), true) = (from, to, problems.is_empty()) else {
             return Err(StockError::Invalid(problems));
         };

@@ -25,22 +25,23 @@ impl Sql for WriteTx {
 
 /// An open write transaction: statements through [`Sql`], then [`Tx::commit`]; dropping it
 /// rolls back.
-pub trait Tx: Sql {
-    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
-
+pub trait Tx: Sql + Sized {
     /// Commits, and raises `raise` once the commit is durable (for a write run on SQLite's
     /// writer, that is after this returns: the writer raises it).
     fn commit_raising(
         self,
         raise: Option<&Arc<Notify>>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Commits, raising nothing. On a [`DirectTx`] of SQLite, keeps the write in its batch
+    /// and returns once the batch committed (for a lease), or at once (for a write the writer
+    /// runs: its caller hears of the commit).
+    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send {
+        self.commit_raising(None)
+    }
 }
 
 impl Tx for WriteTx {
-    async fn commit(self) -> StoreResult<()> {
-        WriteTx::commit(self).await
-    }
-
     async fn commit_raising(self, raise: Option<&Arc<Notify>>) -> StoreResult<()> {
         WriteTx::commit(self).await?;
         if let Some(raise) = raise {
@@ -142,12 +143,6 @@ impl Sql for DirectTx {
 }
 
 impl Tx for DirectTx {
-    /// On SQLite, keeps the write in its batch and returns once the batch committed (for a
-    /// lease), or at once (for a write the writer runs: its caller hears of the commit).
-    async fn commit(self) -> StoreResult<()> {
-        self.commit_raising(None).await
-    }
-
     async fn commit_raising(self, raise: Option<&Arc<Notify>>) -> StoreResult<()> {
         let DirectTx(direct, span) = self;
         let committed = match direct {
