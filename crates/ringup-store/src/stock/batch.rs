@@ -4,10 +4,12 @@
 //!
 //! The same rules as [`super::move_stock`], for many lines at once: lock every level touched
 //! (one multi-row upsert, in product order so two such transactions cannot deadlock), *then*
-//! sum live reservations (a separate statement, so on PostgreSQL it sees every reservation
-//! committed before the locks were granted), decide in Rust with the pure rules, apply all
-//! level changes in one conditional `update … from (values …)`, and append all movements in
-//! one insert. Several lines of one product share its level: they are checked together.
+//! apply all level changes in one conditional `update … from (values …)` that sums the live
+//! reservations itself (a statement after the locks, so on PostgreSQL it sees every
+//! reservation committed before they were granted) and answers what it found, check its
+//! answer against the pure rules, and append all movements in one insert. Several lines of one
+//! product share its level: they are checked together. Only when the update leaves a level
+//! alone (a shortfall) does a third statement read what is reserved, to say by how much.
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -47,8 +49,8 @@ struct Level {
 }
 
 /// Records one movement per line. `Ok(Err(short))` lists `(line index, shortfall)` for every
-/// line whose product cannot give what all its lines together ask; then nothing was written
-/// by this call, but the caller must roll back whatever else it wrote.
+/// line whose product cannot give what all its lines together ask; then the caller must roll
+/// back: the levels that could give what they were asked may already have changed.
 pub async fn move_many(
     conn: &mut impl Sql,
     what: &MoveMany<'_>,
@@ -73,47 +75,25 @@ pub async fn move_many(
     }
     let store = what.store_id.to_string();
     lock_levels(conn, &store, &mut levels, now).await?;
-    read_reserved(conn, &store, &mut levels, now).await?;
-
-    let mut short = Vec::new();
-    let mut after = BTreeMap::new();
-    for (product, level) in &levels {
-        match level.locked.apply(level.delta, what.allow_negative) {
-            Ok(next) => {
-                after.insert(*product, next);
-            }
-            Err(shortfall) => {
-                for (i, line) in lines.iter().enumerate() {
-                    if line.product_id == *product {
-                        short.push((i, shortfall));
-                    }
-                }
-            }
-        }
-    }
-    if !short.is_empty() {
-        short.sort_by_key(|(i, _)| *i);
-        return Ok(Err(short));
-    }
+    let applied = update_levels(conn, &store, &mut levels, what.allow_negative, now).await?;
     let changed = levels.values().filter(|l| l.delta != 0).count();
-    if changed > 0 {
-        let updated = update_levels(conn, &store, &levels, what.allow_negative, now).await?;
-        if updated != changed {
-            return Err(StoreError::corrupt(
-                "stock_levels",
-                "a locked level refused a change the rules allowed",
-            ));
-        }
+    if applied < changed {
+        return refusal(conn, &store, &mut levels, what.allow_negative, lines, now).await;
     }
     insert_movements(conn, what, lines, now).await?;
     for (product, level) in &levels {
-        if let Some(next) = after.get(product) {
-            let locked = LockedLevel {
-                level: level.locked,
-                threshold: level.threshold,
-            };
-            note_low_stock(conn, what.store_id, *product, locked, *next, at).await?;
-        }
+        // The database's condition is the rule: both must agree on every change it made.
+        let next = level
+            .locked
+            .apply(level.delta, what.allow_negative)
+            .map_err(|_| {
+                StoreError::corrupt("stock_levels", "a level took a change the rules refuse")
+            })?;
+        let locked = LockedLevel {
+            level: level.locked,
+            threshold: level.threshold,
+        };
+        note_low_stock(conn, what.store_id, *product, locked, next, at).await?;
     }
     Ok(Ok(()))
 }
@@ -143,6 +123,7 @@ async fn lock_levels(
     Ok(())
 }
 
+/// What every level holds reserved now, read again once the update left a level alone.
 async fn read_reserved(
     conn: &mut impl Sql,
     store: &str,
@@ -167,39 +148,86 @@ async fn read_reserved(
     Ok(())
 }
 
-/// One conditional update for every changed level; the condition repeats the rule in SQL so
-/// the database itself never takes `available` below zero where that is forbidden.
+/// The shortfalls, once the update left a level alone: `(line index, shortfall)` for each line
+/// of a product the rules refuse, by what is reserved now (the levels are still locked). A
+/// refusal of the database that the rules allow is corruption.
+async fn refusal(
+    conn: &mut impl Sql,
+    store: &str,
+    levels: &mut BTreeMap<ProductId, Level>,
+    allow_negative: bool,
+    lines: &[LineMove],
+    now: &str,
+) -> StoreResult<Result<(), Vec<(usize, Shortfall)>>> {
+    read_reserved(conn, store, levels, now).await?;
+    let mut short = Vec::new();
+    for (product, level) in levels.iter() {
+        if let Err(shortfall) = level.locked.apply(level.delta, allow_negative) {
+            for (i, line) in lines.iter().enumerate() {
+                if line.product_id == *product {
+                    short.push((i, shortfall));
+                }
+            }
+        }
+    }
+    if short.is_empty() {
+        return Err(StoreError::corrupt(
+            "stock_levels",
+            "a locked level refused a change the rules allowed",
+        ));
+    }
+    short.sort_by_key(|(i, _)| *i);
+    Ok(Err(short))
+}
+
+/// What a level's live reservations sum to, for the level row `stock_levels` of the statement.
+const RESERVED: &str = "(select cast(coalesce(sum(r.quantity), 0) as bigint) \
+     from reservation_lines r where r.store_id = $1 \
+     and r.product_id = stock_levels.product_id and r.expires_at > $2)";
+
+/// One conditional update for every changed level; the condition repeats the rule in SQL
+/// against the reservations it sums itself, so the database never takes `available` below zero
+/// where that is forbidden. Each level it changed comes back with its new `on_hand` and what
+/// is reserved, which fill in `locked` as it was before the change; answers how many changed.
 async fn update_levels(
     conn: &mut impl Sql,
     store: &str,
-    levels: &BTreeMap<ProductId, Level>,
+    levels: &mut BTreeMap<ProductId, Level>,
     allow_negative: bool,
     now: &str,
 ) -> StoreResult<usize> {
     let changed: Vec<(&ProductId, &Level)> = levels.iter().filter(|(_, l)| l.delta != 0).collect();
+    if changed.is_empty() {
+        return Ok(0);
+    }
     let sql = format!(
         "update stock_levels set on_hand = stock_levels.on_hand + v.column2, updated_at = $2 \
          from (values {}) as v \
          where stock_levels.store_id = $1 and stock_levels.product_id = v.column1 \
-           and (v.column2 >= 0 or $3 = 1 or stock_levels.on_hand + v.column2 - v.column3 >= 0)",
-        value_rows(
-            4,
-            changed.len(),
-            "(?, cast(? as bigint), cast(? as bigint))"
-        )
+           and (v.column2 >= 0 or $3 = 1 or stock_levels.on_hand + v.column2 - {RESERVED} >= 0) \
+         returning stock_levels.product_id, stock_levels.on_hand, {RESERVED} as reserved",
+        value_rows(4, changed.len(), "(?, cast(? as bigint))")
     );
     let mut query = stmt(sql)
         .bind(store)
         .bind(now)
         .bind(i64::from(allow_negative));
     for (product, level) in &changed {
-        query = query
-            .bind(product.to_string())
-            .bind(level.delta)
-            .bind(level.locked.reserved);
+        query = query.bind(product.to_string()).bind(level.delta);
     }
-    let updated = conn.run(query).await?;
-    Ok(usize::try_from(updated).unwrap_or(usize::MAX))
+    let rows = conn.rows(query).await?;
+    let applied = rows.len();
+    for row in rows {
+        let product = product_of(&row.text("product_id")?)?;
+        if let Some(level) = levels.get_mut(&product) {
+            let before = row
+                .int("on_hand")?
+                .checked_sub(level.delta)
+                .ok_or_else(|| StoreError::corrupt("stock_levels.on_hand", "overflow"))?;
+            level.locked = StockLevel::new(before, row.int("reserved")?);
+        }
+    }
+    Ok(applied)
 }
 
 async fn insert_movements(
