@@ -265,3 +265,76 @@ async fn a_failing_deferred_statement_fails_the_write_and_keeps_nothing() {
     );
     assert_eq!(outbox_count(&db, "dup-").await, 0);
 }
+
+/// Audit links made by the database (PostgreSQL hashes a link in the statement that appends it)
+/// and by the server (SQLite, and a chain's first link) hash alike: every shape of event —
+/// absent and empty fields, multi-byte text, JSON details — on both write transactions, each
+/// link checked against the core's `chain_hash` as it is made and the chains verified after.
+#[tokio::test]
+async fn audit_links_hash_alike_wherever_they_are_made() {
+    use ringup_core::audit::chain_hash;
+    use ringup_store::Tx;
+    use ringup_store::audit::{self, NewAuditEvent, Verification};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_database, db) = fresh_db(dir.path()).await;
+    let store = ringup_core::ids::StoreId::new();
+    let shapes = [
+        NewAuditEvent {
+            at: "2026-12-07T10:00:00.000000Z".into(),
+            action: "sale.completed".into(),
+            ..NewAuditEvent::default()
+        },
+        NewAuditEvent {
+            at: "2026-12-07T10:00:01.000000Z".into(),
+            actor_id: Some(String::new()),
+            action: "user.updated".into(),
+            target_type: Some("user".into()),
+            target_id: Some("Zoë — ☕ 東京".into()),
+            store_id: Some(store),
+            ip: Some("::1".into()),
+            user_agent: Some("curl/8 \"quoted\" \\ back".into()),
+            request_id: Some("req-1".into()),
+            details: serde_json::json!({"name": "Ünïcödé 🍩", "n": 42, "nested": {"a": [1, 2]}}),
+        },
+        NewAuditEvent {
+            at: "2026-12-07T10:00:02.000000Z".into(),
+            actor_id: Some("user-1".into()),
+            action: "x".repeat(300),
+            store_id: Some(store),
+            details: serde_json::json!({}),
+            ..NewAuditEvent::default()
+        },
+    ];
+    let mut made = Vec::new();
+    for round in 0..2 {
+        for event in &shapes {
+            let record = if round == 0 {
+                let mut tx = db.begin_write().await.unwrap();
+                let record = audit::append(&mut tx, event).await.unwrap();
+                Tx::commit(tx).await.unwrap();
+                record
+            } else {
+                let mut tx = db.begin_direct().await.unwrap();
+                let record = audit::append(&mut tx, event).await.unwrap();
+                tx.commit().await.unwrap();
+                record
+            };
+            assert_eq!(record.hash, chain_hash(&record), "{record:?}");
+            made.push(record);
+        }
+    }
+    // Each chain's links follow each other.
+    for chain in ["global".to_owned(), store.to_string()] {
+        let links: Vec<_> = made.iter().filter(|r| r.chain == chain).collect();
+        assert_eq!(links.len(), if chain == "global" { 2 } else { 4 });
+        for (i, pair) in links.windows(2).enumerate() {
+            assert_eq!(pair[1].prev_hash, pair[0].hash, "{chain} link {}", i + 2);
+            assert_eq!(pair[1].seq, pair[0].seq + 1);
+        }
+    }
+    match audit::verify(&db).await.unwrap() {
+        Verification::Ok { checked } => assert_eq!(checked, 6),
+        other => panic!("the chains do not verify: {other:?}"),
+    }
+}

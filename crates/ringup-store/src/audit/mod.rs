@@ -1,9 +1,10 @@
 //! The audit log: append-only, hash-chained, one chain per store plus a `global` chain, so
 //! writes in different stores never queue on one lock.
 //!
-//! Appending takes the chain's head row with an `update … returning` (a row lock on
-//! PostgreSQL, the single writer on SQLite), links the new event to the head's hash, and moves
-//! the head — all in the caller's transaction, so an event exists exactly when its effect does.
+//! Appending takes the chain's head row (a row lock on PostgreSQL, the single writer on
+//! SQLite), links the new event to the head's hash, and moves the head — all in the caller's
+//! transaction, so an event exists exactly when its effect does. On PostgreSQL the database
+//! hashes the link, so that is one statement; on SQLite the server hashes it between two.
 
 use ringup_core::audit::{
     AuditRecord, ChainBreak, GENESIS_HASH, chain_hash, verify_chain, verify_continuation,
@@ -13,7 +14,7 @@ use ringup_core::ids::{AuditEventId, StoreId};
 use crate::platform::db::Db;
 use crate::platform::error::StoreResult;
 use crate::platform::page::{After, Page, page_of};
-use crate::platform::sql::{Sql, stmt};
+use crate::platform::sql::{Sql, Stmt, stmt};
 
 pub const GLOBAL_CHAIN: &str = "global";
 
@@ -74,9 +75,29 @@ pub async fn append(conn: &mut impl Sql, event: &NewAuditEvent) -> StoreResult<A
         .store_id
         .map(|s| s.to_string())
         .unwrap_or_else(|| GLOBAL_CHAIN.to_owned());
-    // One statement takes the next link and locks the head until commit: a new chain starts
-    // at seq 1 after the genesis hash; an existing one advances and hands back its last hash.
-    // It goes with the statements deferred before it (the write's rows), as one.
+    let mut record = AuditRecord {
+        id: AuditEventId::new().to_string(),
+        chain: chain.clone(),
+        seq: 0,
+        at: event.at.clone(),
+        actor_id: event.actor_id.clone(),
+        action: event.action.clone(),
+        target_type: event.target_type.clone(),
+        target_id: event.target_id.clone(),
+        store_id: event.store_id.map(|s| s.to_string()),
+        ip: event.ip.clone(),
+        user_agent: event.user_agent.clone(),
+        request_id: event.request_id.clone(),
+        details: event.details.to_string(),
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    if conn.is_postgres() && link_in_database(conn, &mut record).await? {
+        return Ok(record);
+    }
+    // SQLite (and a chain's first link on PostgreSQL): one statement takes the next link and
+    // locks the head until commit: a new chain starts at seq 1 after the genesis hash; an
+    // existing one advances and hands back its last hash, which the link is hashed with here.
     let head = conn
         .row_with_deferred(
             stmt(
@@ -91,23 +112,8 @@ pub async fn append(conn: &mut impl Sql, event: &NewAuditEvent) -> StoreResult<A
             .bind(&event.at),
         )
         .await?;
-    let mut record = AuditRecord {
-        id: AuditEventId::new().to_string(),
-        chain: chain.clone(),
-        seq: head.int("last_seq")?,
-        at: event.at.clone(),
-        actor_id: event.actor_id.clone(),
-        action: event.action.clone(),
-        target_type: event.target_type.clone(),
-        target_id: event.target_id.clone(),
-        store_id: event.store_id.map(|s| s.to_string()),
-        ip: event.ip.clone(),
-        user_agent: event.user_agent.clone(),
-        request_id: event.request_id.clone(),
-        details: event.details.to_string(),
-        prev_hash: head.text("last_hash")?,
-        hash: String::new(),
-    };
+    record.seq = head.int("last_seq")?;
+    record.prev_hash = head.text("last_hash")?;
     record.hash = chain_hash(&record);
     conn.defer(
         stmt("update audit_chain_heads set last_hash = $2 where chain = $1")
@@ -115,16 +121,28 @@ pub async fn append(conn: &mut impl Sql, event: &NewAuditEvent) -> StoreResult<A
             .bind(&record.hash),
     )
     .await?;
+    let insert = stmt(
+        "insert into audit_events (id, chain, seq, at, actor_id, action, target_type, \
+         target_id, store_id, ip, user_agent, request_id, details, prev_hash, hash, \
+         created_at, updated_at) \
+         values ($1, $2, $13, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $3, $3)",
+    );
     conn.defer(
-        stmt(
-            "insert into audit_events (id, chain, seq, at, actor_id, action, target_type, \
-             target_id, store_id, ip, user_agent, request_id, details, prev_hash, hash, \
-             created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $4, $4)",
-        )
+        with_fields(insert, &record)
+            .bind(record.seq)
+            .bind(&record.prev_hash)
+            .bind(&record.hash),
+    )
+    .await?;
+    Ok(record)
+}
+
+/// `statement` with the event's id and chain bound as `$1` and `$2`, and its own fields (`at`
+/// to `details`, in the order of [`COLUMNS`]) as `$3` to `$12`.
+fn with_fields(statement: Stmt<'static>, record: &AuditRecord) -> Stmt<'static> {
+    statement
         .bind(&record.id)
         .bind(&record.chain)
-        .bind(record.seq)
         .bind(&record.at)
         .bind(&record.actor_id)
         .bind(&record.action)
@@ -135,11 +153,41 @@ pub async fn append(conn: &mut impl Sql, event: &NewAuditEvent) -> StoreResult<A
         .bind(&record.user_agent)
         .bind(&record.request_id)
         .bind(&record.details)
-        .bind(&record.prev_hash)
-        .bind(&record.hash),
-    )
-    .await?;
-    Ok(record)
+}
+
+/// PostgreSQL: takes the chain's head, hashes the new link (`ringup_audit_hash`, the core's
+/// `chain_hash` as a database function, migration 0015) and moves the head, in the statement
+/// that inserts the event — with the statements deferred before it, so a write's last round
+/// trip before its commit carries everything. The head is read `for update`, which waits for a
+/// writer holding it and then reads the head that writer left. Fills in the record's link;
+/// answers false, having written nothing, for a chain that has no head yet.
+async fn link_in_database(conn: &mut impl Sql, record: &mut AuditRecord) -> StoreResult<bool> {
+    let link = stmt(
+        "with head as (select last_seq, last_hash from audit_chain_heads \
+           where chain = $2 for update), \
+         link as (update audit_chain_heads set last_seq = head.last_seq + 1, \
+           last_hash = ringup_audit_hash($1, $2, head.last_seq + 1, $3, $4, $5, $6, $7, \
+             $8, $9, $10, $11, $12, head.last_hash), updated_at = $3 \
+           from head where audit_chain_heads.chain = $2 \
+           returning audit_chain_heads.last_seq, audit_chain_heads.last_hash, \
+             head.last_hash as prev_hash) \
+         insert into audit_events (id, chain, seq, at, actor_id, action, target_type, \
+           target_id, store_id, ip, user_agent, request_id, details, prev_hash, hash, \
+           created_at, updated_at) \
+         select $1, $2, link.last_seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+           link.prev_hash, link.last_hash, $3, $3 from link \
+         returning seq, prev_hash, hash",
+    );
+    let link = conn
+        .optional_row_with_deferred(with_fields(link, record))
+        .await?;
+    let Some(link) = link else {
+        return Ok(false);
+    };
+    record.seq = link.int("seq")?;
+    record.prev_hash = link.text("prev_hash")?;
+    record.hash = link.text("hash")?;
+    Ok(true)
 }
 
 const COLUMNS: &str = "id, chain, seq, at, actor_id, action, target_type, target_id, store_id, \

@@ -218,8 +218,26 @@ pub trait Sql: Send {
         &mut self,
         stmt: Stmt<'_>,
     ) -> impl Future<Output = StoreResult<Row>> + Send {
-        self.row(stmt)
+        async move {
+            self.optional_row_with_deferred(stmt)
+                .await?
+                .ok_or(StoreError::NotFound)
+        }
     }
+
+    /// [`Sql::row_with_deferred`] for a statement that may return no row. The deferred
+    /// statements ran either way.
+    fn optional_row_with_deferred(
+        &mut self,
+        stmt: Stmt<'_>,
+    ) -> impl Future<Output = StoreResult<Option<Row>>> + Send {
+        self.optional_row(stmt)
+    }
+
+    /// Whether the statements run on PostgreSQL, where the database computes some of what
+    /// SQLite's writer computes between statements (the audit chain's hash), saving a round
+    /// trip.
+    fn is_postgres(&self) -> bool;
 
     /// The first row a statement returns, if any.
     fn optional_row(
@@ -261,6 +279,9 @@ pub(crate) fn one_statement(stmts: Vec<Stmt<'static>>) -> Option<Stmt<'static>> 
     let main = items.pop()?;
     let sql = if items.is_empty() {
         main
+    } else if let Some(rest) = main.strip_prefix("with ") {
+        // A main statement with `WITH` items of its own lists them after the deferred ones.
+        format!("with {}, {rest}", items.join(", "))
     } else {
         format!("with {} {main}", items.join(", "))
     };
@@ -338,6 +359,10 @@ fn pooled(stmt: Stmt<'_>) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::A
 }
 
 impl Sql for AnyConnection {
+    fn is_postgres(&self) -> bool {
+        self.backend_name() == "PostgreSQL"
+    }
+
     async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
         Ok(pooled(stmt).execute(&mut *self).await?.rows_affected())
     }
@@ -351,6 +376,10 @@ impl Sql for AnyConnection {
 /// A connection of a pool (`db.read_conn()`), so a store function taking `&mut impl Sql` reads
 /// on the read pool as it writes inside a transaction.
 impl Sql for PoolConnection<sqlx::Any> {
+    fn is_postgres(&self) -> bool {
+        Sql::is_postgres(&**self)
+    }
+
     async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
         Sql::run(&mut **self, stmt).await
     }
@@ -441,6 +470,16 @@ mod tests {
                 Value::Text(Some("c".into())),
                 Value::Int(Some(3)),
             ]
+        );
+        let nested = one_statement(vec![
+            stmt("insert into a (x) values ($1)").bind(1i64),
+            stmt("with h as (select $1 as y) insert into b select y from h").bind(2i64),
+        ])
+        .unwrap();
+        assert_eq!(
+            nested.sql,
+            "with d0 as (insert into a (x) values ($1)), \
+             h as (select $2 as y) insert into b select y from h"
         );
         let alone = one_statement(vec![stmt("delete from t where id = $1").bind(9i64)]).unwrap();
         assert_eq!(alone.sql, "delete from t where id = $1");

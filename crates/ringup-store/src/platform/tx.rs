@@ -14,6 +14,10 @@ use crate::platform::trace::TxSpan;
 use crate::platform::writer::DirectLease;
 
 impl Sql for WriteTx {
+    fn is_postgres(&self) -> bool {
+        Sql::is_postgres(&**self)
+    }
+
     async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
         Sql::run(&mut **self, stmt).await
     }
@@ -114,19 +118,22 @@ impl Sql for DirectTx {
         }
     }
 
-    async fn row_with_deferred(&mut self, stmt: Stmt<'_>) -> StoreResult<Row> {
+    async fn optional_row_with_deferred(&mut self, stmt: Stmt<'_>) -> StoreResult<Option<Row>> {
         match &mut self.0 {
             Direct::Tx { tx, deferred } => {
                 let mut all = std::mem::take(deferred);
                 all.push(stmt.into_owned());
                 let one = one_statement(all).ok_or(StoreError::NotFound)?;
-                Sql::rows(&mut **tx, one)
-                    .await?
-                    .into_iter()
-                    .next()
-                    .ok_or(StoreError::NotFound)
+                Ok(Sql::rows(&mut **tx, one).await?.into_iter().next())
             }
-            Direct::Lease(lease) => lease.row(stmt).await,
+            Direct::Lease(lease) => lease.optional_row(stmt).await,
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        match &self.0 {
+            Direct::Tx { tx, .. } => Sql::is_postgres(&**tx),
+            Direct::Lease(_) => false,
         }
     }
 

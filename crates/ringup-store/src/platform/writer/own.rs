@@ -131,6 +131,10 @@ impl Drop for DirectLease {
 /// Statements run right here: each is a few microseconds of SQLite, and the write holds the
 /// writer's turn anyway.
 impl Sql for DirectLease {
+    fn is_postgres(&self) -> bool {
+        false
+    }
+
     async fn run(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
         direct::execute(self.conn()?, stmt)
     }
