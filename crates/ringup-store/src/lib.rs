@@ -28,7 +28,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use platform::db::{
-    DatabaseUrl, Db, DbOptions, Durability, Engine, PoolStats, WriteTx, commit,
+    DatabaseUrl, Db, DbOptions, Durability, Engine, PoolStats, ReadConn, WriteTx, commit,
 };
 pub use platform::error::StoreError;
 pub use platform::sql::{Row, Sql, Stmt, Value, stmt};

@@ -23,10 +23,12 @@ use ringup_store::checkout::sales::{
 };
 use ringup_store::checkout::shifts::{self, ShiftRefusal, ShiftRow};
 use ringup_store::users;
-use ringup_store::{Db, DirectTx, StoreError};
+use ringup_store::{Db, DirectTx, ReadConn, StoreError};
+
+type StoreResult<T> = Result<T, StoreError>;
 
 use super::CheckoutError;
-use crate::authz::Capability;
+use crate::authz::{Actor, Capability};
 use crate::meters;
 use crate::problem::FieldError;
 use crate::write::{
@@ -187,6 +189,49 @@ struct Context {
     cashier_id: UserId,
 }
 
+/// The reads a sale needs before its transaction, each on the connection it is given.
+struct Reads<'a> {
+    actor: &'a Actor,
+    sale: &'a NewSale,
+    ids: &'a [ProductId],
+}
+
+impl Reads<'_> {
+    async fn store(&self, conn: &mut ReadConn) -> StoreResult<Option<StoreRow>> {
+        match self.sale.store_id {
+            Some(id) if self.actor.sees_store(id) => stores::find_store(conn, id).await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn shift(&self, conn: &mut ReadConn) -> StoreResult<Option<ShiftRow>> {
+        match self.sale.shift_id {
+            Some(id) => shifts::find_shift(conn, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn customer_known(&self, conn: &mut ReadConn) -> StoreResult<bool> {
+        match self.sale.customer_id {
+            Some(id) => customers::customer_exists(conn, id).await,
+            None => Ok(true),
+        }
+    }
+
+    async fn products(&self, conn: &mut ReadConn) -> StoreResult<HashMap<ProductId, SaleProduct>> {
+        sales::products_for_sale(conn, self.ids).await
+    }
+
+    /// The signed-in seller's commission rate (`None` for an API key: the shift names the
+    /// seller, so that read waits for it).
+    async fn user_rate(&self, conn: &mut ReadConn) -> StoreResult<Option<i64>> {
+        match self.actor.user_id() {
+            Some(user) => users::commission_rate_of(conn, user).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
 /// Looks up everything the request names, adding a problem for each reference that does not
 /// exist or that the actor may not see.
 async fn load_context(
@@ -196,50 +241,32 @@ async fn load_context(
     problems: &mut Vec<FieldError>,
 ) -> Result<Option<Context>, CheckoutError> {
     let actor = request.actor;
-    // The reads are independent of each other, each on a read connection of its own. Where
-    // a read is a round trip (PostgreSQL) they run side by side, so they cost one round trip,
-    // not five; on SQLite they are CPU, measured slower side by side on two cores, so they
-    // run one after the other. The seller's commission rate waits for the shift only when the
-    // caller is an API key (the shift names the seller).
+    // The reads are independent of each other. Where a read is a round trip (PostgreSQL) they
+    // run side by side, each on a read connection of its own, so they cost one round trip, not
+    // five; on SQLite they are CPU, measured slower side by side on two cores (and each pooled
+    // connection is checked when taken), so they run one after the other on one connection.
     let ids: Vec<_> = sale.lines.iter().flatten().map(|l| l.product_id).collect();
-    let store = async {
-        match sale.store_id {
-            Some(id) if actor.sees_store(id) => {
-                stores::find_store(&mut db.read_conn().await?, id).await
-            }
-            _ => Ok(None),
-        }
-    };
-    let shift = async {
-        match sale.shift_id {
-            Some(id) => shifts::find_shift(&mut *db.read_conn().await?, id).await,
-            None => Ok(None),
-        }
-    };
-    let customer_known = async {
-        match sale.customer_id {
-            Some(id) => customers::customer_exists(&mut *db.read_conn().await?, id).await,
-            None => Ok(true),
-        }
-    };
-    let products = async { sales::products_for_sale(&mut *db.read_conn().await?, &ids).await };
-    let user_rate = async {
-        match actor.user_id() {
-            Some(user) => users::commission_rate_of(&mut *db.read_conn().await?, user)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
+    let reads = Reads {
+        actor,
+        sale,
+        ids: &ids,
     };
     let (store, shift, customer_known, products, user_rate) = if db.reads_are_round_trips() {
-        tokio::try_join!(store, shift, customer_known, products, user_rate)?
+        tokio::try_join!(
+            async { reads.store(&mut db.read_conn().await?).await },
+            async { reads.shift(&mut db.read_conn().await?).await },
+            async { reads.customer_known(&mut db.read_conn().await?).await },
+            async { reads.products(&mut db.read_conn().await?).await },
+            async { reads.user_rate(&mut db.read_conn().await?).await },
+        )?
     } else {
+        let mut conn = db.read_conn().await?;
         (
-            store.await?,
-            shift.await?,
-            customer_known.await?,
-            products.await?,
-            user_rate.await?,
+            reads.store(&mut conn).await?,
+            reads.shift(&mut conn).await?,
+            reads.customer_known(&mut conn).await?,
+            reads.products(&mut conn).await?,
+            reads.user_rate(&mut conn).await?,
         )
     };
     if store.is_none() && sale.store_id.is_some() {

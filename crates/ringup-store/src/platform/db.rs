@@ -28,6 +28,9 @@ use crate::platform::trace::{self, Connection, TxSpan};
 use crate::platform::tx::DirectTx;
 use crate::platform::writer::{Lease, QueueStats, Ran, Writer, WriterOptions};
 
+/// A connection of the read pool ([`Db::read_conn`]).
+pub type ReadConn = sqlx::pool::PoolConnection<sqlx::Any>;
+
 /// The two engines ringup runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -407,7 +410,7 @@ impl Db {
     }
 
     /// A read connection, for several reads in a row.
-    pub async fn read_conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    pub async fn read_conn(&self) -> StoreResult<ReadConn> {
         Ok(self.read.acquire().await?)
     }
 
