@@ -25,8 +25,6 @@ use ringup_store::checkout::shifts::{self, ShiftRefusal, ShiftRow};
 use ringup_store::users;
 use ringup_store::{Db, DirectTx, ReadConn, StoreError};
 
-type StoreResult<T> = Result<T, StoreError>;
-
 use super::CheckoutError;
 use crate::authz::{Actor, Capability};
 use crate::meters;
@@ -34,6 +32,8 @@ use crate::problem::FieldError;
 use crate::write::{
     Effects, View, Write, WriteError, WriteRequest, Written, retrying, write_direct,
 };
+
+type StoreResult<T> = Result<T, StoreError>;
 
 /// One line as the caller asked for it; the product is not looked up yet.
 #[derive(Clone)]
