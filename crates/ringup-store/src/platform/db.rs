@@ -88,13 +88,6 @@ impl DatabaseUrl {
         self.engine
     }
 
-    /// Whether a read costs a network round trip (PostgreSQL), so that independent reads are
-    /// worth running side by side on several read connections. On SQLite a read is CPU in
-    /// this process, and side by side on two cores was measured slower.
-    pub fn reads_are_round_trips(&self) -> bool {
-        self.engine == Engine::Postgres
-    }
-
     /// The file of a `sqlite://` URL (`sqlite://./data/x.db`, `sqlite:///abs/x.db`).
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         if self.engine != Engine::Sqlite {
