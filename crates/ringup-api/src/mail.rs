@@ -27,12 +27,20 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    timeout: std::time::Duration,
 }
 
 impl Mailer {
     /// SMTP at `smtp_url` (`smtp://` plain or STARTTLS by its `tls` parameter, `smtps://`
-    /// TLS), or `.eml` files in `drop_dir` when no URL is given.
-    pub fn new(smtp_url: Option<&str>, drop_dir: PathBuf, from: &str) -> Result<Mailer, MailError> {
+    /// TLS), or `.eml` files in `drop_dir` when no URL is given. A send may take `timeout`:
+    /// each SMTP exchange is bounded by it, and so is the whole send by its caller
+    /// ([`Mailer::timeout`]).
+    pub fn new(
+        smtp_url: Option<&str>,
+        timeout: std::time::Duration,
+        drop_dir: PathBuf,
+        from: &str,
+    ) -> Result<Mailer, MailError> {
         let from: Mailbox = from
             .parse()
             .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
@@ -40,7 +48,7 @@ impl Mailer {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| MailError::Build(e.to_string()))?
-                    .timeout(Some(std::time::Duration::from_secs(10)))
+                    .timeout(Some(timeout))
                     .build(),
             ),
             None => {
@@ -48,7 +56,16 @@ impl Mailer {
                 Transport::Files(AsyncFileTransport::<Tokio1Executor>::new(drop_dir))
             }
         };
-        Ok(Mailer { transport, from })
+        Ok(Mailer {
+            transport,
+            from,
+            timeout,
+        })
+    }
+
+    /// How long one send may take, from connecting to the server's last reply.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
     }
 
     /// Sends one message, counting it in `ringup_mail_deliveries_total` as `sent` when the

@@ -236,6 +236,7 @@ impl Application {
         let db = open_database(&settings).await?;
         let mailer = Mailer::new(
             settings.smtp_url.as_ref().map(|u| u.expose().as_str()),
+            settings.smtp_timeout,
             settings.data_dir.join("mail"),
             &settings.mail_from,
         )

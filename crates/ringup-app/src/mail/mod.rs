@@ -41,8 +41,8 @@ pub use ringup_store::mail::{ClaimedMail, QueuedMail};
 pub const CURSOR: &str = "mail";
 /// Events read per pass.
 const EVENTS_PER_PASS: usize = 500;
-/// Mails claimed per pass.
-const CLAIM_BATCH: usize = 20;
+/// Mails claimed at once at most.
+pub const CLAIM_BATCH: usize = 20;
 /// How long a claim holds a mail; a node that dies mid-send leaves it to another after this.
 pub const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 /// Sent and failed mails are kept this long.
@@ -283,9 +283,12 @@ async fn day_figures(
     })
 }
 
-/// Queues the daily summary of every store whose local time has passed its summary time and
-/// whose summary of that local date is not queued yet. Answers how many mails were queued.
-pub async fn queue_daily_summaries(db: &Db, at: DateTime<Utc>) -> Result<usize, StoreError> {
+/// The daily summaries due at `at` and not queued yet: each with its mark, store and local
+/// date. A store is due once its local time has passed its summary time.
+async fn unqueued_summaries(
+    db: &Db,
+    at: DateTime<Utc>,
+) -> Result<Vec<(String, StoreRow, chrono::NaiveDate)>, StoreError> {
     let mut due = Vec::new();
     for shop in stores::all_stores(db).await? {
         let (Ok(tz), Ok(time)) = (shop.time_zone(), SummaryTime::parse(&shop.daily_summary_at))
@@ -298,11 +301,22 @@ pub async fn queue_daily_summaries(db: &Db, at: DateTime<Utc>) -> Result<usize, 
     }
     let keys: Vec<String> = due.iter().map(|(k, _, _)| k.clone()).collect();
     let done = store::marks_set(db, &keys).await?;
+    due.retain(|(key, _, _)| !done.contains(key));
+    Ok(due)
+}
+
+/// How many stores' daily summaries are due at `at` and not queued yet (for operators and
+/// tests: zero once the mail worker has caught up).
+pub async fn summaries_due(db: &Db, at: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(unqueued_summaries(db, at).await?.len())
+}
+
+/// Queues the daily summary of every store whose local time has passed its summary time and
+/// whose summary of that local date is not queued yet. Answers how many mails were queued.
+pub async fn queue_daily_summaries(db: &Db, at: DateTime<Utc>) -> Result<usize, StoreError> {
+    let due = unqueued_summaries(db, at).await?;
     let mut queued = 0;
     for (key, shop, day) in due {
-        if done.contains(&key) {
-            continue;
-        }
         let figures = day_figures(db, &shop, day).await?;
         let decimals = CurrencyCode::parse(&shop.currency).map_or(2, |c| c.minor_units());
         let text = summary_mail(
@@ -332,13 +346,18 @@ pub async fn queue_daily_summaries(db: &Db, at: DateTime<Utc>) -> Result<usize, 
     Ok(queued)
 }
 
-/// Claims up to a batch of due mails for this worker.
-pub async fn claim(db: &Db, at: DateTime<Utc>) -> Result<Vec<ClaimedMail>, StoreError> {
-    if !store::any_due(db, at).await? {
+/// Claims up to `limit` due mails (at most [`CLAIM_BATCH`]) for this worker.
+pub async fn claim(
+    db: &Db,
+    at: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<ClaimedMail>, StoreError> {
+    let limit = limit.min(CLAIM_BATCH);
+    if limit == 0 || !store::any_due(db, at).await? {
         return Ok(Vec::new());
     }
     let mut tx = db.begin_write().await?;
-    let claimed = store::claim_due(&mut tx, db.engine(), at, at + LEASE, CLAIM_BATCH).await?;
+    let claimed = store::claim_due(&mut tx, db.engine(), at, at + LEASE, limit).await?;
     if claimed.is_empty() {
         return Ok(claimed);
     }

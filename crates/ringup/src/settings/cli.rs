@@ -87,6 +87,7 @@ pub const DEFAULT_SQLITE_SYNCHRONOUS: &str = "full";
 pub const DEFAULT_WRITE_QUEUE: &str = "1024";
 pub const DEFAULT_REPORT_LANE: &str = "1";
 pub const DEFAULT_REQUEST_TIMEOUT: &str = "30";
+pub const DEFAULT_SMTP_TIMEOUT: &str = "10";
 pub const DEFAULT_SHUTDOWN_GRACE: &str = "20";
 pub const DEFAULT_HSTS: &str = "false";
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@ringup.invalid";
@@ -144,6 +145,10 @@ pub struct RawSettings {
     /// <data dir>/mail).
     #[arg(long, env = "RINGUP_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// Seconds one mail's sending may take (1–60) before the attempt fails and the mail is
+    /// retried later. Mail is sent from a queue: a slow server never holds up a request.
+    #[arg(long, env = "RINGUP_SMTP_TIMEOUT", global = true, default_value = DEFAULT_SMTP_TIMEOUT)]
+    pub smtp_timeout: String,
     /// Sender address of outgoing mail.
     #[arg(long, env = "RINGUP_MAIL_FROM", global = true, default_value = DEFAULT_MAIL_FROM)]
     pub mail_from: String,
@@ -214,6 +219,7 @@ impl RawSettings {
             admin_username: DEFAULT_ADMIN_USERNAME.into(),
             log: DEFAULT_LOG.into(),
             mail_from: DEFAULT_MAIL_FROM.into(),
+            smtp_timeout: DEFAULT_SMTP_TIMEOUT.into(),
             db_max_connections: DEFAULT_DB_MAX_CONNECTIONS.into(),
             sqlite_synchronous: DEFAULT_SQLITE_SYNCHRONOUS.into(),
             write_queue: DEFAULT_WRITE_QUEUE.into(),

@@ -24,7 +24,7 @@ pub use cli::{
     DEFAULT_BODY_LIMIT, DEFAULT_DATA_DIR, DEFAULT_DB_MAX_CONNECTIONS, DEFAULT_HSTS,
     DEFAULT_LOCKOUT_FAILURES, DEFAULT_LOCKOUT_MINUTES, DEFAULT_LOG, DEFAULT_LOGIN_RATE,
     DEFAULT_MAIL_FROM, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RESET_RATE, DEFAULT_SHUTDOWN_GRACE,
-    RawSettings, RollupsCommand,
+    DEFAULT_SMTP_TIMEOUT, RawSettings, RollupsCommand,
 };
 pub use error::SettingError;
 use error::{invalid, parse_in_range};
@@ -67,6 +67,8 @@ pub struct Settings {
     pub otlp_endpoint: Option<OtlpEndpoint>,
     pub cors_origins: Vec<Url>,
     pub smtp_url: Option<RedactedUrl>,
+    /// How long one SMTP exchange may take.
+    pub smtp_timeout: Duration,
     pub mail_from: String,
     pub public_url: Url,
     pub redis_url: Option<RedactedUrl>,
@@ -239,6 +241,14 @@ impl Settings {
             "RINGUP_REQUEST_TIMEOUT",
             "request-timeout",
         )?);
+        let smtp_timeout = Duration::from_secs(parse_in_range(
+            &raw.smtp_timeout,
+            // Below the mail queue's 2-minute claim lease, so no other node takes a mail
+            // that is still being sent.
+            1..=60,
+            "RINGUP_SMTP_TIMEOUT",
+            "smtp-timeout",
+        )?);
         let shutdown_grace = Duration::from_secs(parse_in_range(
             &raw.shutdown_grace,
             0..=3600,
@@ -311,6 +321,7 @@ impl Settings {
             otlp_endpoint,
             cors_origins,
             smtp_url,
+            smtp_timeout,
             mail_from,
             public_url,
             redis_url,
@@ -422,6 +433,13 @@ mod tests {
                     ..raw()
                 },
                 "RINGUP_SMTP_URL",
+            ),
+            (
+                RawSettings {
+                    smtp_timeout: "0".into(),
+                    ..raw()
+                },
+                "RINGUP_SMTP_TIMEOUT",
             ),
             (
                 RawSettings {

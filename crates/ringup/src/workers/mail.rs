@@ -7,7 +7,11 @@
 //! queued a mail on this node, and every second otherwise (mail queued by another node,
 //! retries coming due, a store's summary time passing). Decisions are taken by the server's
 //! clock, so tests move time. Nothing here is on a request's path: a hanging SMTP server
-//! holds this worker, never a sale.
+//! never holds up a sale.
+//!
+//! Sends run beside the passes, up to [`IN_FLIGHT`] at once, each bounded by the mailer's
+//! timeout: a mail that hangs holds its own place until then, never the claiming and
+//! sending of the mails due after it. Each result is recorded as it comes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +24,8 @@ use tokio::task::{JoinHandle, JoinSet};
 
 /// How long the worker waits for a signal before looking anyway.
 const IDLE: Duration = Duration::from_secs(1);
-/// The longest one send may take (the SMTP transport has its own, shorter, timeout).
-const SEND_PATIENCE: Duration = Duration::from_secs(30);
+/// Mails being sent at once at most; more that are due wait for a place.
+const IN_FLIGHT: usize = app::CLAIM_BATCH;
 /// How often sent and failed mails past their retention are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The queue-depth gauge.
@@ -45,6 +49,7 @@ pub fn spawn(
             db,
             auth,
             failing: false,
+            sending: JoinSet::new(),
         }
         .run(events, wake),
     );
@@ -62,7 +67,12 @@ struct Worker {
     auth: Arc<Auth>,
     /// A pass failed and none succeeded since (so the failure is logged once).
     failing: bool,
+    /// The mails being sent, each answering with its result.
+    sending: JoinSet<Sent>,
 }
+
+/// A claimed mail and how its attempt went.
+type Sent = (ClaimedMail, Result<(), String>);
 
 impl Worker {
     async fn run(mut self, mut events: watch::Receiver<i64>, wake: Arc<Notify>) {
@@ -96,7 +106,27 @@ impl Worker {
                     }
                 }
                 () = wake.notified() => {}
+                Some(joined) = self.sending.join_next(), if !self.sending.is_empty() => {
+                    self.record_finished(joined).await;
+                }
                 () = tokio::time::sleep(IDLE) => {}
+            }
+        }
+    }
+
+    /// Records the attempt that just finished and every other one finished by now (a place
+    /// came free, so the next pass may claim more).
+    async fn record_finished(&mut self, first: Result<Sent, tokio::task::JoinError>) {
+        let mut finished = vec![first];
+        while let Some(joined) = self.sending.try_join_next() {
+            finished.push(joined);
+        }
+        for joined in finished {
+            // A send that panicked left its mail claimed: its lease runs out and it is sent
+            // again.
+            let Ok((mail, result)) = joined else { continue };
+            if let Err(err) = self.record(&mail, result).await {
+                tracing::warn!(error = %err, "a mail's attempt could not be recorded; it is sent again once its claim runs out");
             }
         }
     }
@@ -104,7 +134,7 @@ impl Worker {
     /// One pass: notices, low-stock mails, summaries, then the due queue. Each step runs
     /// even when one before it failed (an event that cannot be read must not hold up the
     /// receipts); the pass answers the first failure.
-    async fn pass(&self) -> Result<(), ringup_store::StoreError> {
+    async fn pass(&mut self) -> Result<(), ringup_store::StoreError> {
         let now = self.auth.clock.now();
         let noticed = app::notice_low_stock(&self.db, now).await.map(drop);
         let low = app::queue_low_stock_mails(&self.db, now).await;
@@ -125,14 +155,32 @@ impl Worker {
         sent
     }
 
-    /// Claims and sends due mails until none is left, then sets the queue gauge.
-    async fn send_due(&self) -> Result<(), ringup_store::StoreError> {
+    /// Claims the due mails there is room for and starts sending them, then sets the queue
+    /// gauge.
+    async fn send_due(&mut self) -> Result<(), ringup_store::StoreError> {
         loop {
-            let claimed = app::claim(&self.db, self.auth.clock.now()).await?;
+            let room = IN_FLIGHT.saturating_sub(self.sending.len());
+            let claimed = app::claim(&self.db, self.auth.clock.now(), room).await?;
             if claimed.is_empty() {
                 break;
             }
-            self.send_all(claimed).await?;
+            for mail in claimed {
+                let mailer = self.auth.mailer.clone();
+                self.sending.spawn(async move {
+                    let patience = mailer.timeout();
+                    let sent = tokio::time::timeout(
+                        patience,
+                        mailer.send(&mail.recipient, &mail.subject, mail.body.clone()),
+                    )
+                    .await;
+                    let result = match sent {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(err)) => Err(err.to_string()),
+                        Err(_) => Err(format!("no answer in {} s", patience.as_secs())),
+                    };
+                    (mail, result)
+                });
+            }
         }
         let pending = app::pending(&self.db).await?;
         #[allow(clippy::cast_precision_loss, reason = "a gauge of a count")]
@@ -140,47 +188,26 @@ impl Worker {
         Ok(())
     }
 
-    /// Sends the claimed mails at once (a slow server costs the slowest, not the sum) and
-    /// records each result.
-    async fn send_all(&self, claimed: Vec<ClaimedMail>) -> Result<(), ringup_store::StoreError> {
-        let mut sending = JoinSet::new();
-        for mail in claimed {
-            let mailer = self.auth.mailer.clone();
-            sending.spawn(async move {
-                let sent = tokio::time::timeout(
-                    SEND_PATIENCE,
-                    mailer.send(&mail.recipient, &mail.subject, mail.body.clone()),
-                )
-                .await;
-                let result = match sent {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(err)) => Err(err.to_string()),
-                    Err(_) => Err(format!("no answer in {} s", SEND_PATIENCE.as_secs())),
-                };
-                (mail, result)
-            });
-        }
-        let mut first_error = None;
-        while let Some(joined) = sending.join_next().await {
-            let Ok((mail, result)) = joined else { continue };
-            let error = result.as_ref().err().cloned();
-            match app::record(&self.db, &mail, result, self.auth.clock.now()).await {
-                Ok(Attempt::Sent) => {
-                    tracing::debug!(kind = %mail.kind, attempts = mail.attempts, "mail sent");
-                }
-                Ok(Attempt::Retry(at)) => tracing::warn!(
-                    kind = %mail.kind, attempts = mail.attempts, retry_at = %at,
-                    error = error.as_deref().unwrap_or(""), "mail not delivered; will retry"
-                ),
-                Ok(Attempt::GaveUp) => tracing::error!(
-                    kind = %mail.kind, attempts = mail.attempts,
-                    error = error.as_deref().unwrap_or(""), "mail not delivered; giving up"
-                ),
-                Err(err) => {
-                    first_error.get_or_insert(err);
-                }
+    /// Records one attempt's result and logs what became of the mail.
+    async fn record(
+        &self,
+        mail: &ClaimedMail,
+        result: Result<(), String>,
+    ) -> Result<(), ringup_store::StoreError> {
+        let error = result.as_ref().err().cloned();
+        match app::record(&self.db, mail, result, self.auth.clock.now()).await? {
+            Attempt::Sent => {
+                tracing::debug!(kind = %mail.kind, attempts = mail.attempts, "mail sent");
             }
+            Attempt::Retry(at) => tracing::warn!(
+                kind = %mail.kind, attempts = mail.attempts, retry_at = %at,
+                error = error.as_deref().unwrap_or(""), "mail not delivered; will retry"
+            ),
+            Attempt::GaveUp => tracing::error!(
+                kind = %mail.kind, attempts = mail.attempts,
+                error = error.as_deref().unwrap_or(""), "mail not delivered; giving up"
+            ),
         }
-        first_error.map_or(Ok(()), Err)
+        Ok(())
     }
 }
