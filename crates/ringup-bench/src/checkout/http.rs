@@ -101,8 +101,18 @@ impl HttpRuns {
         }
         all.push(("one client", &self.one));
         if let Some(webhooks) = &self.webhooks {
-            all.extend(webhooks.with.iter().map(|f| ("load with webhooks", f)));
-            all.extend(webhooks.without.iter().map(|f| ("load between them", f)));
+            all.extend(
+                webhooks
+                    .with
+                    .iter()
+                    .map(|l| ("load with webhooks", &l.figures)),
+            );
+            all.extend(
+                webhooks
+                    .without
+                    .iter()
+                    .map(|l| ("load between them", &l.figures)),
+            );
         }
         all
     }
@@ -209,6 +219,7 @@ pub(super) async fn http_phase(
             load.sales_per_second(),
             Duration::from_secs(args.outage_seconds),
             db,
+            server.pid,
         )
         .await?;
         Some(figures)

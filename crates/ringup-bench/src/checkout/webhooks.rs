@@ -23,6 +23,11 @@
 //!    endpoint has every `sale.completed` event in the database.
 //!
 //! A delivery counts once per event id (`webhook-id`): at-least-once may repeat one.
+//!
+//! Phase 1 also reads the CPU time the server process and this process (the receiver; the
+//! bench does nothing else while wrk runs) used during each wrk run, from `/proc/<pid>/stat`,
+//! and prints it per sale: what the webhooks cost the server, and what the receiver, which
+//! shares the machine's two cores with it, took from the tills.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -113,12 +118,56 @@ async fn receive(
     StatusCode::OK
 }
 
+/// CPU seconds (user and system, every thread) a process has used so far, from
+/// `/proc/<pid>/stat` (`self` for this process); `None` where it cannot be read.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    /// The unit of `/proc/<pid>/stat`'s times (`USER_HZ`), 100 on Linux.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it start past its `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / TICKS_PER_SECOND)
+}
+
+/// A wrk load and the CPU time the server and the receiver used during it.
+pub(super) struct Load {
+    pub(super) figures: wrk::Figures,
+    pub(super) server_cpu: Option<f64>,
+    pub(super) receiver_cpu: Option<f64>,
+}
+
+impl Load {
+    /// Runs one wrk load, reading both processes' CPU time around it.
+    async fn run(target: &wrk::Target<'_>, run: &wrk::Run<'_>, server_pid: u32) -> Result<Load> {
+        let server = server_pid.to_string();
+        let before = (cpu_seconds(&server), cpu_seconds("self"));
+        let figures = wrk::run(target, run).await?;
+        let after = (cpu_seconds(&server), cpu_seconds("self"));
+        let spent = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        Ok(Load {
+            figures,
+            server_cpu: spent(before.0, after.0),
+            receiver_cpu: spent(before.1, after.1),
+        })
+    }
+
+    /// CPU milliseconds a sale of `cpu` seconds over the load's sales.
+    fn per_sale(&self, cpu: Option<f64>) -> Option<f64> {
+        let sales = self.figures.created();
+        (sales > 0).then_some(cpu? * 1000.0 / sales as f64)
+    }
+}
+
 /// What the webhooks phase measured.
 pub(super) struct WebhookFigures {
     /// The wrk loads with a pair of endpoints subscribed (first and last).
-    pub(super) with: [wrk::Figures; 2],
+    pub(super) with: [Load; 2],
     /// The wrk loads between them, with none.
-    pub(super) without: [wrk::Figures; 2],
+    pub(super) without: [Load; 2],
     pub(super) paced_rate: f64,
     /// Sales the paced sender had answered 201 (phases 2 and 3).
     pub(super) paced_sales: u64,
@@ -150,6 +199,7 @@ pub(super) async fn measure(
     capacity: f64,
     outage: Duration,
     db: &ringup_store::Db,
+    server_pid: u32,
 ) -> Result<WebhookFigures> {
     let Senders {
         admin,
@@ -173,12 +223,15 @@ pub(super) async fn measure(
 
     // 1. Throughput: with, without, without, with.
     let first = endpoints.subscribe(db, 1).await?;
-    let with_first = wrk::run(target, run).await?;
+    let with_first = Load::run(target, run, server_pid).await?;
     first.wait_for_all(db, &receiver).await?;
     endpoints.delete(&first).await?;
-    let without = [wrk::run(target, run).await?, wrk::run(target, run).await?];
+    let without = [
+        Load::run(target, run, server_pid).await?,
+        Load::run(target, run, server_pid).await?,
+    ];
     let pair = endpoints.subscribe(db, 2).await?;
-    let with_last = wrk::run(target, run).await?;
+    let with_last = Load::run(target, run, server_pid).await?;
     pair.wait_for_all(db, &receiver).await?;
     let fast = pair.fast.as_str();
 
@@ -405,20 +458,28 @@ async fn pace(
 }
 
 /// Sales a second over both loads.
-fn mean(loads: &[wrk::Figures; 2]) -> f64 {
+fn mean(loads: &[Load; 2]) -> f64 {
     loads
         .iter()
-        .map(wrk::Figures::sales_per_second)
+        .map(|l| l.figures.sales_per_second())
         .sum::<f64>()
         / 2.0
+}
+
+/// CPU milliseconds a sale over both loads, of the server or of the receiver; `NaN` where
+/// it could not be read.
+fn cpu_per_sale(loads: &[Load; 2], which: fn(&Load) -> Option<f64>) -> f64 {
+    let each: Option<Vec<f64>> = loads.iter().map(|l| l.per_sale(which(l))).collect();
+    each.map_or(f64::NAN, |v| v.iter().sum::<f64>() / v.len() as f64)
 }
 
 /// Prints the phase.
 pub(super) fn print(figures: &WebhookFigures, concurrency: usize) {
     let (with, without) = (mean(&figures.with), mean(&figures.without));
-    let each = |loads: &[wrk::Figures; 2]| -> String {
+    let each = |loads: &[Load; 2]| -> String {
         loads
             .iter()
+            .map(|l| &l.figures)
             .map(|f| {
                 format!(
                     "{:.0} (p50 {:.2} ms, p99 {:.2} ms)",
@@ -446,6 +507,16 @@ pub(super) fn print(figures: &WebhookFigures, concurrency: usize) {
         } else {
             f64::NAN
         }
+    );
+    let server = |l: &Load| l.server_cpu;
+    let receiver = |l: &Load| l.receiver_cpu;
+    println!(
+        "  CPU a sale (both cores: 2,000 ms a second in all): the server {:.3} ms with webhooks, \
+         {:.3} ms without; the receiver (this process) {:.3} ms with webhooks, {:.3} ms without",
+        cpu_per_sale(&figures.with, server),
+        cpu_per_sale(&figures.without, server),
+        cpu_per_sale(&figures.with, receiver),
+        cpu_per_sale(&figures.without, receiver),
     );
     println!(
         "  at half capacity ({:.0} sales/s paced by the bench): commit → /fast received p50 \
