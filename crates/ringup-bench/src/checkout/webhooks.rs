@@ -541,3 +541,29 @@ pub(super) fn print(figures: &WebhookFigures, concurrency: usize) {
         figures.paced_failures
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_seconds_grows_with_the_work_this_process_does() {
+        let before = cpu_seconds("self").expect("this process's CPU time");
+        let started = Instant::now();
+        let mut x: u64 = 1;
+        // Busy until the count has moved by 50 ms of CPU (five ticks); a loaded machine only
+        // makes that take longer.
+        loop {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+            let now = cpu_seconds("self").expect("this process's CPU time");
+            if now - before >= 0.05 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the CPU time never moved: {before} → {now}"
+            );
+        }
+        assert_eq!(cpu_seconds("0"), None);
+    }
+}
