@@ -67,7 +67,7 @@ pub struct Settings {
     pub otlp_endpoint: Option<OtlpEndpoint>,
     pub cors_origins: Vec<Url>,
     pub smtp_url: Option<RedactedUrl>,
-    /// How long one SMTP exchange may take.
+    /// How long sending one mail may take (each SMTP exchange, and the whole send).
     pub smtp_timeout: Duration,
     pub mail_from: String,
     pub public_url: Url,
