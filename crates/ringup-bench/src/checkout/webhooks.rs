@@ -118,12 +118,41 @@ async fn receive(
     StatusCode::OK
 }
 
+/// The server's SQLite writer thread.
+const WRITER_THREAD: &str = ringup_store::platform::writer::THREAD_NAME;
+
 /// CPU seconds (user and system, every thread) a process has used so far, from
 /// `/proc/<pid>/stat` (`self` for this process); `None` where it cannot be read.
 fn cpu_seconds(pid: &str) -> Option<f64> {
+    stat_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// CPU seconds the threads of process `pid` named `name` have used so far, from
+/// `/proc/<pid>/task/*/stat`; `None` where it cannot be read or no thread has that name.
+fn thread_cpu_seconds(pid: &str, name: &str) -> Option<f64> {
+    let mut total = None;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let comm = stat
+            .find('(')
+            .zip(stat.rfind(')'))
+            .map(|(open, close)| &stat[open + 1..close]);
+        if comm == Some(name) {
+            *total.get_or_insert(0.0) += stat_cpu_seconds(&stat)?;
+        }
+    }
+    total
+}
+
+/// The user and system time of a `stat` line of `/proc`, in seconds.
+fn stat_cpu_seconds(stat: &str) -> Option<f64> {
     /// The unit of `/proc/<pid>/stat`'s times (`USER_HZ`), 100 on Linux.
     const TICKS_PER_SECOND: f64 = 100.0;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces; the fields after it start past its `)`.
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -133,32 +162,55 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
     Some((user + system) / TICKS_PER_SECOND)
 }
 
+/// Bytes process `pid` has handed to `write` and its kin so far (`wchar` of
+/// `/proc/<pid>/io`: on SQLite, mostly the WAL's frames); `None` where it cannot be read.
+fn written_bytes(pid: &str) -> Option<f64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("wchar:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
 /// A wrk load and the CPU time the server and the receiver used during it.
 pub(super) struct Load {
     pub(super) figures: wrk::Figures,
     pub(super) server_cpu: Option<f64>,
+    /// Of it, the SQLite writer's thread (PostgreSQL has none).
+    pub(super) writer_cpu: Option<f64>,
     pub(super) receiver_cpu: Option<f64>,
+    /// Bytes the server wrote.
+    pub(super) server_written: Option<f64>,
 }
 
 impl Load {
     /// Runs one wrk load, reading both processes' CPU time around it.
     async fn run(target: &wrk::Target<'_>, run: &wrk::Run<'_>, server_pid: u32) -> Result<Load> {
         let server = server_pid.to_string();
-        let before = (cpu_seconds(&server), cpu_seconds("self"));
+        let read = || {
+            [
+                cpu_seconds(&server),
+                thread_cpu_seconds(&server, WRITER_THREAD),
+                cpu_seconds("self"),
+                written_bytes(&server),
+            ]
+        };
+        let before = read();
         let figures = wrk::run(target, run).await?;
-        let after = (cpu_seconds(&server), cpu_seconds("self"));
-        let spent = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        let after = read();
+        let spent = |i: usize| Some(after[i]? - before[i]?);
         Ok(Load {
             figures,
-            server_cpu: spent(before.0, after.0),
-            receiver_cpu: spent(before.1, after.1),
+            server_cpu: spent(0),
+            writer_cpu: spent(1),
+            receiver_cpu: spent(2),
+            server_written: spent(3),
         })
     }
 
-    /// CPU milliseconds a sale of `cpu` seconds over the load's sales.
-    fn per_sale(&self, cpu: Option<f64>) -> Option<f64> {
+    /// `amount` a sale over the load's sales, times `scale`.
+    fn per_sale(&self, amount: Option<f64>, scale: f64) -> Option<f64> {
         let sales = self.figures.created();
-        (sales > 0).then_some(cpu? * 1000.0 / sales as f64)
+        (sales > 0).then_some(amount? * scale / sales as f64)
     }
 }
 
@@ -466,10 +518,10 @@ fn mean(loads: &[Load; 2]) -> f64 {
         / 2.0
 }
 
-/// CPU milliseconds a sale over both loads, of the server or of the receiver; `NaN` where
-/// it could not be read.
-fn cpu_per_sale(loads: &[Load; 2], which: fn(&Load) -> Option<f64>) -> f64 {
-    let each: Option<Vec<f64>> = loads.iter().map(|l| l.per_sale(which(l))).collect();
+/// What `which` reads of a load, a sale, times `scale` (1,000 for CPU milliseconds), over
+/// both loads; `NaN` where it could not be read.
+fn per_sale(loads: &[Load; 2], which: fn(&Load) -> Option<f64>, scale: f64) -> f64 {
+    let each: Option<Vec<f64>> = loads.iter().map(|l| l.per_sale(which(l), scale)).collect();
     each.map_or(f64::NAN, |v| v.iter().sum::<f64>() / v.len() as f64)
 }
 
@@ -509,14 +561,26 @@ pub(super) fn print(figures: &WebhookFigures, concurrency: usize) {
         }
     );
     let server = |l: &Load| l.server_cpu;
+    let writer = |l: &Load| l.writer_cpu;
     let receiver = |l: &Load| l.receiver_cpu;
+    let written = |l: &Load| l.server_written;
+    let both = |which: fn(&Load) -> Option<f64>, scale: f64| {
+        (
+            per_sale(&figures.with, which, scale),
+            per_sale(&figures.without, which, scale),
+        )
+    };
+    let (server, writer, receiver, written) = (
+        both(server, 1000.0),
+        both(writer, 1000.0),
+        both(receiver, 1000.0),
+        both(written, 1.0 / 1024.0),
+    );
     println!(
-        "  CPU a sale (both cores: 2,000 ms a second in all): the server {:.3} ms with webhooks, \
-         {:.3} ms without; the receiver (this process) {:.3} ms with webhooks, {:.3} ms without",
-        cpu_per_sale(&figures.with, server),
-        cpu_per_sale(&figures.without, server),
-        cpu_per_sale(&figures.with, receiver),
-        cpu_per_sale(&figures.without, receiver),
+        "  CPU a sale (both cores: 2,000 ms a second in all), with webhooks / without: the \
+         server {:.3} / {:.3} ms, of which its SQLite writer thread {:.3} / {:.3} ms; the \
+         receiver (this process) {:.3} / {:.3} ms. The server wrote {:.1} / {:.1} KiB a sale",
+        server.0, server.1, writer.0, writer.1, receiver.0, receiver.1, written.0, written.1
     );
     println!(
         "  at half capacity ({:.0} sales/s paced by the bench): commit → /fast received p50 \
@@ -565,5 +629,8 @@ mod tests {
             );
         }
         assert_eq!(cpu_seconds("0"), None);
+        // This process's threads are named after the test; none is the server's writer.
+        assert_eq!(thread_cpu_seconds("self", WRITER_THREAD), None);
+        assert!(written_bytes("self").is_some_and(|n| n >= 0.0));
     }
 }

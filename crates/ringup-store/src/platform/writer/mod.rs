@@ -57,6 +57,9 @@ mod own;
 pub use own::DirectLease;
 use own::{OwnTurn, Run, direct_batch, run_of, wal_checkpoint};
 
+/// The name of the writer's thread (as `top -H`, `perf` and `/proc/<pid>/task` show it).
+pub const THREAD_NAME: &str = "ringup-writer";
+
 /// How the writer batches and checkpoints.
 #[derive(Clone, Copy, Debug)]
 pub struct WriterOptions {
@@ -212,7 +215,7 @@ impl Writer {
             .build()
             .map_err(|err| StoreError::Unavailable(sqlx::Error::Io(err)))?;
         std::thread::Builder::new()
-            .name("ringup-writer".to_owned())
+            .name(THREAD_NAME.to_owned())
             .spawn(move || runtime.block_on(serve_batches(connections, tickets, options)))
             .map_err(|err| StoreError::Unavailable(sqlx::Error::Io(err)))?;
         Ok(Writer {
