@@ -31,6 +31,12 @@ use crate::platform::error::StoreResult;
 use crate::platform::sql::{Row, Sql, stmt};
 use crate::platform::time;
 
+mod record;
+#[cfg(test)]
+mod tests;
+
+pub use record::{Delivered, Ending, Failed, Recorded, RunOutcome, record};
+
 /// A lane's attempts a worker claimed, to send in this order, with the endpoint's address and
 /// keys.
 #[derive(Clone)]
@@ -166,13 +172,20 @@ fn claimable_heads(joins: &str) -> String {
 
 /// The heads of `heads` (a query of ids) that a claim at `$1` may take, with `joins` (the
 /// [`EVENT_JOIN`] of a claim that reads bodies, or none).
+///
+/// The heads come first and each is then found by its id: `cross join` is how SQLite is told
+/// to keep that order (its planner never reorders the tables of a cross join; PostgreSQL
+/// plans it as the inner join it is). Left to itself, SQLite 3.51 scanned every attempt of the
+/// delivery log and looked each one up among the heads: 5 ms a claim with 40,000 attempts
+/// kept, growing with the log, where the heads alone take 0.04 ms.
 fn claimable(heads: &str, joins: &str) -> String {
     format!(
         "from ({heads}) h \
-         join webhook_deliveries d on d.id = h.id \
-         join webhooks w on w.id = d.webhook_id \
+         cross join webhook_deliveries d \
+         cross join webhooks w \
          {joins} \
-         where (d.lease_until is null or d.lease_until <= $1) \
+         where d.id = h.id and w.id = d.webhook_id \
+         and (d.lease_until is null or d.lease_until <= $1) \
          and w.enabled = 1 \
          and ((w.circuit = 'closed' and d.next_attempt_at <= $1) \
               or (w.circuit = 'open' and w.next_probe_at <= $1))"
@@ -185,11 +198,13 @@ fn claimable(heads: &str, joins: &str) -> String {
 pub async fn any_claimable(db: &Db, now: DateTime<Utc>) -> StoreResult<bool> {
     let mut conn = db.read_conn().await?;
     let row = conn
-        .optional_row(
-            stmt(format!("select d.id {} limit 1", claimable_heads(""))).bind(time::to_db(now)),
-        )
+        .optional_row(stmt(any_claimable_sql()).bind(time::to_db(now)))
         .await?;
     Ok(row.is_some())
+}
+
+fn any_claimable_sql() -> String {
+    format!("select d.id {} limit 1", claimable_heads(""))
 }
 
 /// Claims up to `room.limit` runs due at `now`, leasing their attempts until `lease_until`.
@@ -209,18 +224,7 @@ pub async fn claim(
     let now_text = time::to_db(now);
     let lease_text = time::to_db(lease_until);
     let busy = room.busy();
-    let skip_busy = if busy.is_empty() {
-        String::new()
-    } else {
-        format!(" and d.webhook_id not in ({})", placeholders(3, busy.len()))
-    };
-    let sql = format!(
-        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {}{skip_busy} \
-         order by d.next_attempt_at, d.position limit $2{}",
-        claimable_heads(EVENT_JOIN),
-        head_lock(engine)
-    );
-    let mut query = stmt(sql)
+    let mut query = stmt(claim_sql(engine, busy.len()))
         .bind(now_text.as_str())
         .bind(i64::try_from(room.limit).unwrap_or(i64::MAX));
     for id in &busy {
@@ -273,6 +277,22 @@ pub async fn claim(
     Ok(runs)
 }
 
+/// The claim's query: the claimable heads at `$1`, at most `$2`, leaving out the endpoints
+/// `$3…` (`busy` of them, those with no room).
+fn claim_sql(engine: Engine, busy: usize) -> String {
+    let skip_busy = if busy == 0 {
+        String::new()
+    } else {
+        format!(" and d.webhook_id not in ({})", placeholders(3, busy))
+    };
+    format!(
+        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {}{skip_busy} \
+         order by d.next_attempt_at, d.position limit $2{}",
+        claimable_heads(EVENT_JOIN),
+        head_lock(engine)
+    )
+}
+
 /// The lane of `run` goes on: its next run, claimed in the transaction that records `run`
 /// (so a busy lane costs one transaction per run, not two), if its head is due, not leased,
 /// and its endpoint enabled with its circuit closed. `None` leaves the lane to the next claim.
@@ -286,16 +306,9 @@ pub async fn next_run(
 ) -> StoreResult<Option<Run>> {
     let now_text = time::to_db(now);
     let lease_text = time::to_db(lease_until);
-    let head = "select id from webhook_deliveries where webhook_id = $2 and lane = $3 \
-                and status = 'pending' order by position limit 1";
-    let sql = format!(
-        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {} and w.circuit = 'closed'{}",
-        claimable(head, EVENT_JOIN),
-        head_lock(engine)
-    );
     let found = tx
         .optional_row(
-            stmt(sql)
+            stmt(next_run_sql(engine))
                 .bind(now_text.as_str())
                 .bind(run.webhook_id.as_str())
                 .bind(run.lane.as_str()),
@@ -323,6 +336,17 @@ pub async fn next_run(
     )?;
     lease(tx, std::slice::from_ref(&next), &lease_text).await?;
     Ok(Some(next))
+}
+
+/// The next run's head: lane `$3` of endpoint `$2`, if claimable at `$1` (circuit closed).
+fn next_run_sql(engine: Engine) -> String {
+    let head = "select id from webhook_deliveries where webhook_id = $2 and lane = $3 \
+                and status = 'pending' order by position limit 1";
+    format!(
+        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {} and w.circuit = 'closed'{}",
+        claimable(head, EVENT_JOIN),
+        head_lock(engine)
+    )
 }
 
 /// Moves an open circuit's next probe on; only the claim that moved it sends the probe.
@@ -480,204 +504,4 @@ fn run_of(
         lease_until: lease_until.to_owned(),
         attempts,
     })
-}
-
-/// How a failed attempt ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Ending {
-    /// Tried again at this time, with a new attempt.
-    Retry(DateTime<Utc>),
-    /// Failed for the last time.
-    Dead,
-}
-
-/// An attempt the receiver accepted.
-#[derive(Clone, Debug)]
-pub struct Delivered {
-    pub id: String,
-    pub response_status: i64,
-    pub latency_ms: i64,
-}
-
-/// The attempt a run stopped at.
-#[derive(Clone, Debug)]
-pub struct Failed {
-    pub id: String,
-    pub result: Ending,
-    pub response_status: Option<i64>,
-    pub latency_ms: i64,
-    pub error: String,
-    /// The id of the retry's attempt, if there is one.
-    pub retry_id: String,
-}
-
-/// How a run went: the attempts that got through, in order, then perhaps the one that failed;
-/// the run's other attempts were not sent.
-#[derive(Clone, Debug, Default)]
-pub struct RunOutcome {
-    pub delivered: Vec<Delivered>,
-    pub failed: Option<Failed>,
-}
-
-/// What [`record`] wrote: attempts whose lease had run out are left to the claim that took
-/// them next, whose outcome stands.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Recorded {
-    pub succeeded: usize,
-    pub failed: Option<Ending>,
-}
-
-/// Records `outcome` of `run` at `now` if its head still holds the run's lease (else nothing:
-/// the claim that took the lane since stands), and updates the endpoint's circuit: a success
-/// closes it, a failure counts, and `threshold` failures in a row open it with the next probe
-/// at `probe_at`.
-pub async fn record(
-    tx: &mut impl Sql,
-    engine: Engine,
-    run: &Run,
-    outcome: &RunOutcome,
-    now: DateTime<Utc>,
-    threshold: i64,
-    probe_at: DateTime<Utc>,
-) -> StoreResult<Recorded> {
-    let now_text = time::to_db(now);
-    let lease = run.lease_until.as_str();
-    let mut recorded = Recorded::default();
-    let Some(head) = run.attempts.first() else {
-        return Ok(recorded);
-    };
-    let held = tx
-        .optional_row(
-            stmt(format!(
-                "select d.id from webhook_deliveries d where d.id = $1 \
-                 and d.status = 'pending' and d.lease_until = $2{}",
-                row_lock(engine)
-            ))
-            .bind(head.id.as_str())
-            .bind(lease),
-        )
-        .await?;
-    if held.is_none() {
-        return Ok(recorded);
-    }
-    for chunk in outcome.delivered.chunks(RECORD_CHUNK) {
-        // `update … from (select $i as id, $j as status, $k as ms union all …)`: one
-        // statement a chunk, in the syntax both engines accept.
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let n = 2 + 3 * i;
-                format!(
-                    "select cast(${} as text) as id, cast(${} as bigint) as response_status, \
-                     cast(${} as bigint) as latency_ms",
-                    n,
-                    n + 1,
-                    n + 2
-                )
-            })
-            .collect();
-        let sql = format!(
-            "update webhook_deliveries set status = 'succeeded', \
-             response_status = v.response_status, latency_ms = v.latency_ms, error = null, \
-             lease_until = null, updated_at = $1 from ({}) as v \
-             where webhook_deliveries.id = v.id and webhook_deliveries.status = 'pending'",
-            rows.join(" union all ")
-        );
-        let mut query = stmt(sql).bind(now_text.as_str());
-        for d in chunk {
-            query = query
-                .bind(d.id.as_str())
-                .bind(d.response_status)
-                .bind(d.latency_ms);
-        }
-        let changed = tx.run(query).await?;
-        recorded.succeeded += usize::try_from(changed).unwrap_or(usize::MAX);
-    }
-    if let Some(failed) = &outcome.failed
-        && record_failure(tx, failed, &now_text).await?
-    {
-        recorded.failed = Some(failed.result.clone());
-    }
-    // A head still pending was not sent (the run stopped first): free the lane.
-    tx.run(
-        stmt(
-            "update webhook_deliveries set lease_until = null where id = $1 \
-             and status = 'pending' and lease_until = $2",
-        )
-        .bind(head.id.as_str())
-        .bind(lease),
-    )
-    .await?;
-    if recorded.succeeded > 0 {
-        tx.run(
-            stmt(
-                "update webhooks set consecutive_failures = 0, circuit = 'closed', \
-                 next_probe_at = null where id = $1 and (consecutive_failures <> 0 \
-                 or circuit <> 'closed')",
-            )
-            .bind(run.webhook_id.as_str()),
-        )
-        .await?;
-    }
-    if recorded.failed.is_some() {
-        tx.run(
-            stmt(
-                "update webhooks set consecutive_failures = consecutive_failures + 1, \
-                 circuit = case when consecutive_failures + 1 >= $2 then 'open' else circuit end, \
-                 next_probe_at = case when consecutive_failures + 1 >= $2 then $3 \
-                 else next_probe_at end where id = $1",
-            )
-            .bind(run.webhook_id.as_str())
-            .bind(threshold)
-            .bind(time::to_db(probe_at)),
-        )
-        .await?;
-    }
-    Ok(recorded)
-}
-
-/// Rows per success statement (three placeholders each).
-const RECORD_CHUNK: usize = 200;
-
-/// Marks the attempt failed (or dead) and, for a retry, adds the next attempt; false when it
-/// was no longer pending.
-async fn record_failure(tx: &mut impl Sql, failed: &Failed, now: &str) -> StoreResult<bool> {
-    let status = match failed.result {
-        Ending::Retry(_) => "failed",
-        Ending::Dead => "dead",
-    };
-    let changed = tx
-        .run(
-            stmt(
-                "update webhook_deliveries set status = $2, response_status = $3, \
-                 latency_ms = $4, error = $5, lease_until = null, updated_at = $6 \
-                 where id = $1 and status = 'pending'",
-            )
-            .bind(failed.id.as_str())
-            .bind(status)
-            .bind(failed.response_status)
-            .bind(failed.latency_ms)
-            .bind(failed.error.as_str())
-            .bind(now),
-        )
-        .await?;
-    if changed != 1 {
-        return Ok(false);
-    }
-    if let Ending::Retry(at) = failed.result {
-        tx.run(
-            stmt(
-                "insert into webhook_deliveries (id, webhook_id, event_id, event_type, lane, \
-                 position, body, attempt, status, created_at, next_attempt_at, \
-                 first_attempt_at, updated_at) select $2, webhook_id, event_id, event_type, \
-                 lane, position, body, attempt + 1, 'pending', $3, $4, first_attempt_at, $3 \
-                 from webhook_deliveries where id = $1",
-            )
-            .bind(failed.id.as_str())
-            .bind(failed.retry_id.as_str())
-            .bind(now)
-            .bind(time::to_db(at)),
-        )
-        .await?;
-    }
-    Ok(true)
 }
