@@ -576,11 +576,20 @@ pub(super) fn print(figures: &WebhookFigures, concurrency: usize) {
         both(receiver, 1000.0),
         both(written, 1.0 / 1024.0),
     );
+    // PostgreSQL's server has no writer thread, and its database's CPU is not the server's.
+    let of_which = if writer.0.is_nan() {
+        String::new()
+    } else {
+        format!(
+            ", of which its SQLite writer thread {:.3} / {:.3} ms",
+            writer.0, writer.1
+        )
+    };
     println!(
         "  CPU a sale (both cores: 2,000 ms a second in all), with webhooks / without: the \
-         server {:.3} / {:.3} ms, of which its SQLite writer thread {:.3} / {:.3} ms; the \
-         receiver (this process) {:.3} / {:.3} ms. The server wrote {:.1} / {:.1} KiB a sale",
-        server.0, server.1, writer.0, writer.1, receiver.0, receiver.1, written.0, written.1
+         server {:.3} / {:.3} ms{of_which}; the receiver (this process) {:.3} / {:.3} ms. The \
+         server wrote {:.1} / {:.1} KiB a sale",
+        server.0, server.1, receiver.0, receiver.1, written.0, written.1
     );
     println!(
         "  at half capacity ({:.0} sales/s paced by the bench): commit → /fast received p50 \
