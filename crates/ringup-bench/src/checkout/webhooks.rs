@@ -619,27 +619,56 @@ pub(super) fn print(figures: &WebhookFigures, concurrency: usize) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn cpu_seconds_grows_with_the_work_this_process_does() {
-        let before = cpu_seconds("self").expect("this process's CPU time");
+    /// Works on this thread until `cpu` (a CPU-time reading, in seconds) has moved by 50 ms
+    /// (five ticks); a loaded machine only makes that take longer.
+    fn busy_until_it_moves(cpu: impl Fn() -> f64) {
+        let before = cpu();
         let started = Instant::now();
         let mut x: u64 = 1;
-        // Busy until the count has moved by 50 ms of CPU (five ticks); a loaded machine only
-        // makes that take longer.
         loop {
             x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
-            let now = cpu_seconds("self").expect("this process's CPU time");
+            let now = cpu();
             if now - before >= 0.05 {
-                break;
+                return;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "the CPU time never moved: {before} → {now}"
             );
         }
+    }
+
+    #[test]
+    fn cpu_seconds_grows_with_the_work_this_process_does() {
+        busy_until_it_moves(|| cpu_seconds("self").expect("this process's CPU time"));
         assert_eq!(cpu_seconds("0"), None);
-        // This process's threads are named after the test; none is the server's writer.
+    }
+
+    /// A thread is found by its name, and only its own work counts.
+    #[test]
+    fn thread_cpu_seconds_counts_the_named_thread() {
+        const NAME: &str = "bench-probe";
+        std::thread::Builder::new()
+            .name(NAME.to_owned())
+            .spawn(|| {
+                busy_until_it_moves(|| {
+                    thread_cpu_seconds("self", NAME).expect("the probe thread's CPU time")
+                });
+            })
+            .expect("a probe thread")
+            .join()
+            .expect("the probe thread ran");
         assert_eq!(thread_cpu_seconds("self", WRITER_THREAD), None);
-        assert!(written_bytes("self").is_some_and(|n| n >= 0.0));
+        assert_eq!(thread_cpu_seconds("0", NAME), None);
+    }
+
+    #[test]
+    fn written_bytes_count_what_this_process_writes() {
+        let dir = tempfile::tempdir().expect("a scratch directory");
+        let before = written_bytes("self").expect("this process's written bytes");
+        std::fs::write(dir.path().join("bytes"), vec![7_u8; 65_536]).expect("a scratch file");
+        let after = written_bytes("self").expect("this process's written bytes");
+        assert!(after - before >= 65_536.0, "{before} → {after}");
+        assert_eq!(written_bytes("0"), None);
     }
 }
