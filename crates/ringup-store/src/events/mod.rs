@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::platform::db::{Db, Engine};
+use crate::platform::db::{Db, Engine, select_rows};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::sql::{Row, Sql, stmt};
 use crate::platform::time;
@@ -243,19 +243,14 @@ pub async fn relay(
     }
     let relayed_at = time::to_db(at);
     for chunk in events.chunks(POSITION_CHUNK) {
-        // `update … from (select $i as id, $j as position union all …)`: one statement a
-        // chunk, in the syntax both engines accept.
-        let mut pairs = Vec::with_capacity(chunk.len());
-        for i in 0..chunk.len() {
-            let (id, position) = (2 + 2 * i, 3 + 2 * i);
-            pairs.push(format!(
-                "select cast(${id} as text) as id, cast(${position} as bigint) as position"
-            ));
-        }
         let sql = format!(
             "update outbox_events set position = v.position, delivered_at = $1 \
              from ({}) as v where outbox_events.id = v.id",
-            pairs.join(" union all ")
+            select_rows(
+                2,
+                chunk.len(),
+                "select cast(? as text) as id, cast(? as bigint) as position"
+            )
         );
         let mut query = stmt(sql).bind(relayed_at.as_str());
         for event in chunk {

@@ -569,6 +569,18 @@ pub fn placeholders(start: usize, n: usize) -> String {
 /// `value_rows(3, 2, "($1, cast(? as bigint))")` is `($1, cast($3 as bigint)), ($1, cast($4 as bigint))`.
 /// Templates are constants of the caller's code; the SQL sent never contains a `?`.
 pub fn value_rows(first: usize, rows: usize, template: &str) -> String {
+    numbered_rows(first, rows, template, ", ")
+}
+
+/// A table of values as a query both engines accept, for `update … from (…) as v`: `template`
+/// (a `select` of casts naming the columns) once per row, joined by `union all`, its `?` marks
+/// numbered as [`value_rows`] numbers them. `select_rows(2, 2, "select cast(? as text) as id")`
+/// is `select cast($2 as text) as id union all select cast($3 as text) as id`.
+pub fn select_rows(first: usize, rows: usize, template: &str) -> String {
+    numbered_rows(first, rows, template, " union all ")
+}
+
+fn numbered_rows(first: usize, rows: usize, template: &str, separator: &str) -> String {
     let mut next = first;
     let mut out = Vec::with_capacity(rows);
     for _ in 0..rows {
@@ -585,7 +597,7 @@ pub fn value_rows(first: usize, rows: usize, template: &str) -> String {
         }
         out.push(row);
     }
-    out.join(", ")
+    out.join(separator)
 }
 
 /// Per-connection SQLite settings for a server: foreign keys on, wait on locks instead of
@@ -668,6 +680,11 @@ mod tests {
             "($1, $3, 0, $2), ($1, $4, 0, $2)"
         );
         assert_eq!(value_rows(1, 0, "(?)"), "");
+        assert_eq!(
+            select_rows(2, 2, "select cast(? as text) as id, cast(? as bigint) as n"),
+            "select cast($2 as text) as id, cast($3 as bigint) as n union all \
+             select cast($4 as text) as id, cast($5 as bigint) as n"
+        );
     }
 
     #[test]
