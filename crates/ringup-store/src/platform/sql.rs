@@ -84,6 +84,8 @@ impl From<Option<&str>> for Value {
 pub struct Stmt<'q> {
     pub(crate) sql: Cow<'q, str>,
     pub(crate) params: Vec<Value>,
+    /// Kept prepared on its connection (the default), or planned anew on every run.
+    pub(crate) prepared: bool,
 }
 
 /// A statement with no values bound yet; `$1` is the first [`Stmt::bind`].
@@ -91,6 +93,7 @@ pub fn stmt<'q>(sql: impl Into<Cow<'q, str>>) -> Stmt<'q> {
     Stmt {
         sql: sql.into(),
         params: Vec::new(),
+        prepared: true,
     }
 }
 
@@ -100,6 +103,7 @@ impl<'q> Stmt<'q> {
         Stmt {
             sql: Cow::Owned(self.sql.into_owned()),
             params: self.params,
+            prepared: self.prepared,
         }
     }
 
@@ -111,6 +115,19 @@ impl<'q> Stmt<'q> {
     /// The values bound so far, `$1` first.
     pub fn values(&self) -> &[Value] {
         &self.params
+    }
+
+    /// Plans the statement anew on every run, with its values, on a pooled connection
+    /// (PostgreSQL's unnamed statement) instead of keeping it prepared. PostgreSQL's plan of a
+    /// prepared statement is kept by its connection and, after five runs, may be a generic
+    /// plan made once: one made while a table was still empty reads it with sequential scans
+    /// for the life of the connection. For the few queries whose good plan depends on how
+    /// large their tables are now (the webhook claim's, whose tables start empty and grow by
+    /// thousands of rows a minute); a plan costs a fraction of a millisecond. SQLite's plans
+    /// do not depend on it, and the writer's own connection keeps every statement prepared.
+    pub fn planned_each_run(mut self) -> Self {
+        self.prepared = false;
+        self
     }
 
     /// Binds the next placeholder.
@@ -288,6 +305,7 @@ pub(crate) fn one_statement(stmts: Vec<Stmt<'static>>) -> Option<Stmt<'static>> 
     Some(Stmt {
         sql: Cow::Owned(sql),
         params,
+        prepared: true,
     })
 }
 
@@ -314,6 +332,7 @@ pub fn with_items(main: &str, main_values: usize, items: Vec<Stmt<'static>>) -> 
     Stmt {
         sql: Cow::Owned(sql),
         params,
+        prepared: true,
     }
 }
 
@@ -348,7 +367,8 @@ fn shift_placeholders(sql: &str, by: usize) -> String {
 
 /// The statement as sqlx takes it, values bound.
 fn pooled(stmt: Stmt<'_>) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(stmt.sql.into_owned()));
+    let mut query =
+        sqlx::query(sqlx::AssertSqlSafe(stmt.sql.into_owned())).persistent(stmt.prepared);
     for value in stmt.params {
         query = match value {
             Value::Int(v) => query.bind(v),
