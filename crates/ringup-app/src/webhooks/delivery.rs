@@ -148,7 +148,8 @@ pub fn retention() -> chrono::Duration {
     crate::events::retention()
 }
 
-/// Deletes finished attempts past [`retention`], a batch at a time; answers how many.
+/// Deletes finished attempts past [`retention`], a batch at a time, then the lanes of test
+/// events and redeliveries that have ended; answers how many attempts.
 pub async fn purge(db: &Db, now: DateTime<Utc>) -> Result<u64, StoreError> {
     let mut purged = 0;
     loop {
@@ -157,7 +158,11 @@ pub async fn purge(db: &Db, now: DateTime<Utc>) -> Result<u64, StoreError> {
         ringup_store::commit(tx).await?;
         purged += n;
         if n < 1_000 {
-            return Ok(purged);
+            break;
         }
     }
+    let mut tx = db.begin_write().await?;
+    deliveries::purge_lanes(&mut *tx).await?;
+    ringup_store::commit(tx).await?;
+    Ok(purged)
 }

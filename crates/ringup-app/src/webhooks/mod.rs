@@ -355,7 +355,7 @@ pub async fn send_test(
     deliveries::insert_first(
         write.tx(),
         &[NewDelivery {
-            lane: format!("test:{delivery}"),
+            lane: deliveries::test_lane(&delivery),
             id: delivery,
             webhook_id: id_text,
             event_id: event_id.clone(),

@@ -7,9 +7,11 @@
 //! die). A test event and a manual redelivery get a lane of their own. Claiming and recording
 //! are in [`super::claims`].
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
-use crate::platform::db::value_rows;
+use crate::platform::db::{select_rows, value_rows};
 use crate::platform::error::{StoreError, StoreResult};
 use crate::platform::page::{After, Page, page_of};
 use crate::platform::sql::{Row, Sql, stmt};
@@ -60,11 +62,50 @@ pub async fn insert_first(
         }
         tx.run(query).await?;
     }
-    Ok(())
+    open_lanes(tx, deliveries).await
 }
 
 /// Rows per insert statement (seven placeholders each).
 const INSERT_CHUNK: usize = 100;
+
+/// Gives the lanes of `deliveries` that have none a row of their own, with the lowest
+/// position of their new attempts as its floor: a claim finds the lanes' heads from their rows
+/// ([`super::claims`], migration 0016). A lane that has its row keeps it as it is: its floor is
+/// already at or below these attempts, which come later in the stream.
+///
+/// `where not exists` before `on conflict`: on PostgreSQL an insert that meets an existing key
+/// waits for any transaction still changing that row (a claim raising the floor), where a
+/// lane seen in the snapshot is simply left out.
+async fn open_lanes(tx: &mut impl Sql, deliveries: &[NewDelivery]) -> StoreResult<()> {
+    let mut lanes: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for d in deliveries {
+        lanes
+            .entry((d.webhook_id.as_str(), d.lane.as_str()))
+            .and_modify(|floor| *floor = (*floor).min(d.position))
+            .or_insert(d.position);
+    }
+    let lanes: Vec<_> = lanes.into_iter().collect();
+    for chunk in lanes.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "insert into webhook_lanes (webhook_id, lane, floor) \
+             select v.webhook_id, v.lane, v.floor from ({}) as v where not exists \
+             (select 1 from webhook_lanes l where l.webhook_id = v.webhook_id \
+             and l.lane = v.lane) on conflict (webhook_id, lane) do nothing",
+            select_rows(
+                1,
+                chunk.len(),
+                "select cast(? as text) as webhook_id, cast(? as text) as lane, \
+                 cast(? as bigint) as floor"
+            )
+        );
+        let mut query = stmt(sql);
+        for ((webhook_id, lane), floor) in chunk {
+            query = query.bind(*webhook_id).bind(*lane).bind(*floor);
+        }
+        tx.run(query).await?;
+    }
+    Ok(())
+}
 
 /// An attempt as the delivery log shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +138,17 @@ impl DeliveryRow {
         })
     }
 }
+
+/// The lane of a test event with attempt `id`: one of its own, so it neither waits for nor
+/// holds up the others.
+pub fn test_lane(id: &str) -> String {
+    format!("{TEST_LANE}{id}")
+}
+
+/// How the lanes of a test event and of a redelivery begin: lanes of one event, which nothing
+/// is added to once it has ended but its retries (a store's lane is its id, or `''`).
+const TEST_LANE: &str = "test:";
+const REDELIVERY_LANE: &str = "redelivery:";
 
 /// A page of an endpoint's attempts, newest first (ids are UUIDv7, taken as each attempt is
 /// created).
@@ -140,7 +192,7 @@ pub async fn redeliver(
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let at = time::to_db(at);
-    let lane = format!("redelivery:{id}");
+    let lane = format!("{REDELIVERY_LANE}{id}");
     let changed = tx
         .run(
             stmt(
@@ -161,7 +213,15 @@ pub async fn redeliver(
         .await?;
     match changed {
         0 => Ok(false),
-        1 => Ok(true),
+        1 => {
+            tx.run(
+                stmt("insert into webhook_lanes (webhook_id, lane, floor) values ($1, $2, 0)")
+                    .bind(webhook_id)
+                    .bind(lane.as_str()),
+            )
+            .await?;
+            Ok(true)
+        }
         _ => Err(StoreError::corrupt("webhook_deliveries", "redelivery")),
     }
 }
@@ -176,6 +236,23 @@ pub async fn purge(tx: &mut impl Sql, before: DateTime<Utc>, limit: usize) -> St
         )
         .bind(time::to_db(before))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+    )
+    .await
+}
+
+/// Deletes the rows of the lanes of one event (a test event's, a redelivery's) that have no
+/// pending attempt left; answers how many. Nothing is added to such a lane once its attempt
+/// has ended (its retry is added in the transaction that ends it), so none of them is needed
+/// again. A store's lane is kept: the relay may be adding to it right now, unseen.
+pub async fn purge_lanes(tx: &mut impl Sql) -> StoreResult<u64> {
+    tx.run(
+        stmt(
+            "delete from webhook_lanes where (lane like $1 or lane like $2) and not exists \
+             (select 1 from webhook_deliveries d where d.webhook_id = webhook_lanes.webhook_id \
+             and d.lane = webhook_lanes.lane and d.status = 'pending')",
+        )
+        .bind(format!("{TEST_LANE}%"))
+        .bind(format!("{REDELIVERY_LANE}%")),
     )
     .await
 }

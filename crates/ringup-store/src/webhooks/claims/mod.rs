@@ -13,7 +13,7 @@
 //! out, so a node killed mid-run loses nothing (the unrecorded attempts are
 //! sent again: at least once) and two live nodes never send the same attempt. A run is
 //! recorded only while its head still holds its lease. On PostgreSQL the heads are read with
-//! `for update of d skip locked` ([`head_lock`]), so nodes claiming at the same time pass over
+//! `for update skip locked` ([`head_lock`]), so nodes claiming at the same time pass over
 //! each other's lanes instead of waiting; SQLite has one writer at a time.
 //!
 //! An attempt of an outbox event has no body of its own: the claim builds the event's
@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 
 use crate::platform::db::{Db, Engine, placeholders};
 use crate::platform::error::StoreResult;
-use crate::platform::sql::{Row, Sql, stmt};
+use crate::platform::sql::{Row, Sql, Stmt, stmt};
 use crate::platform::time;
 
 mod record;
@@ -43,6 +43,8 @@ pub use record::{Delivered, Ending, Failed, Recorded, RunOutcome, record};
 pub struct Run {
     pub webhook_id: String,
     pub lane: String,
+    /// The lane's floor when the run was claimed ([`lane_head`]).
+    pub floor: i64,
     pub url: String,
     pub secret: String,
     /// The rotated secret, while it still signs.
@@ -67,6 +69,8 @@ impl std::fmt::Debug for Run {
 #[derive(Clone, Debug)]
 pub struct Claimed {
     pub id: String,
+    /// The event's position in the stream (0 in the lane of a test event or a redelivery).
+    pub position: i64,
     pub event_id: String,
     pub event_type: String,
     pub attempt: i64,
@@ -111,8 +115,8 @@ impl Room {
     }
 }
 
-/// How a claim reads the heads: PostgreSQL locks them and skips those another node is
-/// claiming; SQLite needs nothing, as its one writer runs one claim at a time.
+/// How a claim reads the heads (as `d`): PostgreSQL locks them and skips those another node
+/// is claiming; SQLite needs nothing, as its one writer runs one claim at a time.
 fn head_lock(engine: Engine) -> &'static str {
     match engine {
         Engine::Postgres => " for update of d skip locked",
@@ -131,29 +135,34 @@ fn row_lock(engine: Engine) -> &'static str {
     }
 }
 
-/// The id of every lane's head, by a skip scan of the pending index: the first pending attempt
-/// in (endpoint, lane, position) order is the first lane's head, and each next head is the
-/// first pending attempt past the previous head's lane — in the same endpoint, else in the
-/// next one. One index seek per lane, however long the lanes' backlogs are; a `group by` over
-/// the pending attempts read every one of them on every claim (35 ms with 200,000 pending on
-/// SQLite, against 0.3 ms this way).
-const HEADS: &str = "with recursive heads(id) as (\
-     select (select id from webhook_deliveries where status = 'pending' \
-         order by webhook_id, lane, position limit 1) \
-     union all \
-     select coalesce(\
-         (select n.id from webhook_deliveries n where n.status = 'pending' \
-             and n.webhook_id = p.webhook_id and n.lane > p.lane \
-             order by n.webhook_id, n.lane, n.position limit 1), \
-         (select n.id from webhook_deliveries n where n.status = 'pending' \
-             and n.webhook_id > p.webhook_id \
-             order by n.webhook_id, n.lane, n.position limit 1)) \
-     from heads h join webhook_deliveries p on p.id = h.id) \
-     select id from heads where id is not null";
+/// A claim's query, planned on each run on PostgreSQL ([`Stmt::planned_each_run`]): its
+/// tables start empty and grow by thousands of attempts a minute, and a plan a connection
+/// kept from when they were empty read them with sequential scans (10–27 ms a look late in a
+/// checkout bench run, where a plan made with the values and the tables' present size reads
+/// what it needs in 0.2–0.5 ms).
+fn planned(engine: Engine, sql: String) -> Stmt<'static> {
+    match engine {
+        Engine::Postgres => stmt(sql).planned_each_run(),
+        Engine::Sqlite => stmt(sql),
+    }
+}
+
+/// The head of lane `l`: its pending attempt with the lowest position, looked up from the
+/// lane's floor (`{floor}`: no pending attempt of the lane is below it). One descent of the
+/// pending index that lands past the lane's finished attempts: on PostgreSQL each of those
+/// keeps an entry in that index until a vacuum, and a lookup from the lane's start walked
+/// them all (migration 0016).
+fn lane_head(floor: &str) -> String {
+    format!(
+        "select n.id from webhook_deliveries n where n.webhook_id = l.webhook_id \
+         and n.lane = l.lane and n.status = 'pending' and n.position >= {floor} \
+         order by n.position limit 1"
+    )
+}
 
 /// What a claim reads of a head and its endpoint.
-const HEAD_COLUMNS: &str = "d.id, d.webhook_id, d.lane, d.position, d.event_id, d.event_type, \
-     d.attempt, d.first_attempt_at, w.url, w.secret, w.previous_secret, \
+const HEAD_COLUMNS: &str = "d.id, d.webhook_id, d.lane, l.floor, d.position, d.event_id, \
+     d.event_type, d.attempt, d.first_attempt_at, w.url, w.secret, w.previous_secret, \
      w.previous_secret_until, w.circuit";
 
 /// What a claim reads of an attempt's body: its own, or the parts of its event's envelope
@@ -164,32 +173,48 @@ const BODY_COLUMNS: &str = "d.body, e.id as event_found, e.created_at as event_c
 /// An attempt `d` without a body of its own is sent as the envelope of its outbox event.
 const EVENT_JOIN: &str = "left join outbox_events e on d.body is null and e.id = d.event_id";
 
-/// The heads a claim at `$1` may take: not leased, of an enabled endpoint, due (closed
-/// circuit) or due a probe (open circuit).
-fn claimable_heads(joins: &str) -> String {
-    claimable(HEADS, joins)
-}
-
-/// The heads of `heads` (a query of ids) that a claim at `$1` may take, with `joins` (the
-/// [`EVENT_JOIN`] of a claim that reads bodies, or none).
+/// The heads a claim at `$1` may take, as `d` with its endpoint `w` and lane `l`: not
+/// leased, of an enabled endpoint, due (closed circuit) or due a probe (open circuit).
+/// `lanes` narrows the endpoints and lanes, `floor` is where their heads are looked up from
+/// ([`lane_head`]), `joins` adds the [`EVENT_JOIN`] of a claim that reads bodies, and `lock`
+/// locks the heads a claim takes ([`head_lock`]).
 ///
-/// The heads come first and each is then found by its id: `cross join` is how SQLite is told
-/// to keep that order (its planner never reorders the tables of a cross join; PostgreSQL
-/// plans it as the inner join it is). Left to itself, SQLite 3.51 scanned every attempt of the
-/// delivery log and looked each one up among the heads: 5 ms a claim with 40,000 attempts
-/// kept, growing with the log, where the heads alone take 0.04 ms.
-fn claimable(heads: &str, joins: &str) -> String {
-    format!(
-        "from ({heads}) h \
-         cross join webhook_deliveries d \
-         cross join webhooks w \
-         {joins} \
-         where d.id = h.id and w.id = d.webhook_id \
-         and (d.lease_until is null or d.lease_until <= $1) \
-         and w.enabled = 1 \
+/// Each step is an index lookup whatever the statistics say: the enabled endpoints, their lanes
+/// by the primary key, each lane's head by the pending index, and the head's row by its id.
+/// On SQLite, `cross join` keeps that order (its planner never reorders the tables of a cross
+/// join) and `d.id = (…)` is a search of the primary key. On PostgreSQL the head's row is read
+/// in a lateral subquery that cannot be merged into the join (`offset 0`), so it is one
+/// primary-key lookup per lane, and only the heads found claimable are locked. Left to their
+/// planners, SQLite 3.51 scanned every attempt of the delivery log and probed the heads for
+/// each, and PostgreSQL, whose statistics had the tables as small as when they were made,
+/// hash-joined the heads against every attempt: 5 to 40 ms a look with tens of thousands of
+/// attempts kept, growing with the log, where these lookups take hundredths of a millisecond
+/// a lane.
+fn claimable(engine: Engine, lanes: &str, floor: &str, joins: &str, lock: bool) -> String {
+    let head = lane_head(floor);
+    let due = "(d.lease_until is null or d.lease_until <= $1) \
          and ((w.circuit = 'closed' and d.next_attempt_at <= $1) \
-              or (w.circuit = 'open' and w.next_probe_at <= $1))"
-    )
+              or (w.circuit = 'open' and w.next_probe_at <= $1))";
+    match engine {
+        Engine::Sqlite => format!(
+            "from webhooks w \
+             cross join webhook_lanes l \
+             cross join webhook_deliveries d \
+             {joins} \
+             where w.enabled = 1 and l.webhook_id = w.id{lanes} and d.id = ({head}) and {due}"
+        ),
+        Engine::Postgres => {
+            let lock = if lock { head_lock(engine) } else { "" };
+            format!(
+                "from webhooks w \
+                 cross join webhook_lanes l \
+                 cross join lateral (select d.* from webhook_deliveries d \
+                     where d.id = ({head}) and {due} offset 0{lock}) d \
+                 {joins} \
+                 where w.enabled = 1 and l.webhook_id = w.id{lanes}"
+            )
+        }
+    }
 }
 
 /// Whether a claim at `now` would find a head to take, read on a reader: the worker looks
@@ -198,13 +223,16 @@ fn claimable(heads: &str, joins: &str) -> String {
 pub async fn any_claimable(db: &Db, now: DateTime<Utc>) -> StoreResult<bool> {
     let mut conn = db.read_conn().await?;
     let row = conn
-        .optional_row(stmt(any_claimable_sql()).bind(time::to_db(now)))
+        .optional_row(planned(db.engine(), any_claimable_sql(db.engine())).bind(time::to_db(now)))
         .await?;
     Ok(row.is_some())
 }
 
-fn any_claimable_sql() -> String {
-    format!("select d.id {} limit 1", claimable_heads(""))
+fn any_claimable_sql(engine: Engine) -> String {
+    format!(
+        "select d.id {} limit 1",
+        claimable(engine, "", "l.floor", "", false)
+    )
 }
 
 /// Claims up to `room.limit` runs due at `now`, leasing their attempts until `lease_until`.
@@ -224,7 +252,7 @@ pub async fn claim(
     let now_text = time::to_db(now);
     let lease_text = time::to_db(lease_until);
     let busy = room.busy();
-    let mut query = stmt(claim_sql(engine, busy.len()))
+    let mut query = planned(engine, claim_sql(engine, busy.len()))
         .bind(now_text.as_str())
         .bind(i64::try_from(room.limit).unwrap_or(i64::MAX));
     for id in &busy {
@@ -283,13 +311,12 @@ fn claim_sql(engine: Engine, busy: usize) -> String {
     let skip_busy = if busy == 0 {
         String::new()
     } else {
-        format!(" and d.webhook_id not in ({})", placeholders(3, busy))
+        format!(" and w.id not in ({})", placeholders(3, busy))
     };
     format!(
-        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {}{skip_busy} \
-         order by d.next_attempt_at, d.position limit $2{}",
-        claimable_heads(EVENT_JOIN),
-        head_lock(engine)
+        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {} \
+         order by d.next_attempt_at, d.position limit $2",
+        claimable(engine, &skip_busy, "l.floor", EVENT_JOIN, true),
     )
 }
 
@@ -308,10 +335,11 @@ pub async fn next_run(
     let lease_text = time::to_db(lease_until);
     let found = tx
         .optional_row(
-            stmt(next_run_sql(engine))
+            planned(engine, next_run_sql(engine))
                 .bind(now_text.as_str())
                 .bind(run.webhook_id.as_str())
-                .bind(run.lane.as_str()),
+                .bind(run.lane.as_str())
+                .bind(run.attempts.last().map_or(0, |a| a.position)),
         )
         .await?;
     let Some(head) = found else {
@@ -338,14 +366,19 @@ pub async fn next_run(
     Ok(Some(next))
 }
 
-/// The next run's head: lane `$3` of endpoint `$2`, if claimable at `$1` (circuit closed).
+/// The next run's head: lane `$3` of endpoint `$2`, looked up from position `$4` (the last
+/// attempt of the run before: every attempt of the lane still pending is at or past it), if
+/// claimable at `$1` (circuit closed).
 fn next_run_sql(engine: Engine) -> String {
-    let head = "select id from webhook_deliveries where webhook_id = $2 and lane = $3 \
-                and status = 'pending' order by position limit 1";
     format!(
-        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {} and w.circuit = 'closed'{}",
-        claimable(head, EVENT_JOIN),
-        head_lock(engine)
+        "select {HEAD_COLUMNS}, {BODY_COLUMNS} {}",
+        claimable(
+            engine,
+            " and l.webhook_id = $2 and l.lane = $3 and w.circuit = 'closed'",
+            "$4",
+            EVENT_JOIN,
+            true
+        ),
     )
 }
 
@@ -383,9 +416,9 @@ async fn followers(
 ) -> StoreResult<Vec<Claimed>> {
     let rows = tx
         .rows(
-            stmt(format!(
-                "select d.id, d.event_id, d.event_type, d.attempt, d.first_attempt_at, \
-                 d.next_attempt_at, d.lease_until, {BODY_COLUMNS} from webhook_deliveries d \
+            planned(engine, format!(
+                "select d.id, d.position, d.event_id, d.event_type, d.attempt, \
+                 d.first_attempt_at, d.next_attempt_at, d.lease_until, {BODY_COLUMNS} from webhook_deliveries d \
                  {EVENT_JOIN} where d.webhook_id = $1 and d.lane = $2 \
                  and d.status = 'pending' and d.position > $3 \
                  order by d.position limit $4{}",
@@ -414,7 +447,9 @@ async fn followers(
     Ok(taken)
 }
 
-/// Leases the head of each of `runs` until `lease_until`.
+/// Leases the head of each of `runs` until `lease_until`, and raises each lane's floor to its
+/// head: every attempt of the lane still pending is at or past it, including the ones still
+/// to come (later in the stream) and the retry of a head that fails (at its position).
 async fn lease(tx: &mut impl Sql, runs: &[Run], lease_until: &str) -> StoreResult<()> {
     let ids: Vec<&str> = runs
         .iter()
@@ -430,6 +465,24 @@ async fn lease(tx: &mut impl Sql, runs: &[Run], lease_until: &str) -> StoreResul
             query = query.bind(*id);
         }
         tx.run(query).await?;
+    }
+    for run in runs {
+        let Some(head) = run.attempts.first() else {
+            continue;
+        };
+        if head.position <= run.floor {
+            continue;
+        }
+        tx.run(
+            stmt(
+                "update webhook_lanes set floor = $3 where webhook_id = $1 and lane = $2 \
+                 and floor < $3",
+            )
+            .bind(run.webhook_id.as_str())
+            .bind(run.lane.as_str())
+            .bind(head.position),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -455,6 +508,7 @@ fn claimed_of(row: &Row) -> StoreResult<Option<Claimed>> {
     };
     Ok(Some(Claimed {
         id: row.text("id")?,
+        position: row.int("position")?,
         event_id,
         event_type,
         attempt: row.int("attempt")?,
@@ -498,6 +552,7 @@ fn run_of(
     Ok(Run {
         webhook_id,
         lane,
+        floor: head.int("floor")?,
         url: head.text("url")?,
         secret: head.text("secret")?,
         previous_secret,
