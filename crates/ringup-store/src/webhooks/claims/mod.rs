@@ -414,20 +414,21 @@ async fn followers(
     now: &str,
     run_length: usize,
 ) -> StoreResult<Vec<Claimed>> {
+    let sql = format!(
+        "select d.id, d.position, d.event_id, d.event_type, d.attempt, d.first_attempt_at, \
+         d.next_attempt_at, d.lease_until, {BODY_COLUMNS} from webhook_deliveries d \
+         {EVENT_JOIN} where d.webhook_id = $1 and d.lane = $2 \
+         and d.status = 'pending' and d.position > $3 \
+         order by d.position limit $4{}",
+        row_lock(engine)
+    );
     let rows = tx
         .rows(
-            planned(engine, format!(
-                "select d.id, d.position, d.event_id, d.event_type, d.attempt, \
-                 d.first_attempt_at, d.next_attempt_at, d.lease_until, {BODY_COLUMNS} from webhook_deliveries d \
-                 {EVENT_JOIN} where d.webhook_id = $1 and d.lane = $2 \
-                 and d.status = 'pending' and d.position > $3 \
-                 order by d.position limit $4{}",
-                row_lock(engine)
-            ))
-            .bind(webhook_id)
-            .bind(head.text("lane")?)
-            .bind(head.int("position")?)
-            .bind(i64::try_from(run_length.saturating_sub(1)).unwrap_or(i64::MAX)),
+            planned(engine, sql)
+                .bind(webhook_id)
+                .bind(head.text("lane")?)
+                .bind(head.int("position")?)
+                .bind(i64::try_from(run_length.saturating_sub(1)).unwrap_or(i64::MAX)),
         )
         .await?;
     let mut taken = Vec::with_capacity(rows.len());
